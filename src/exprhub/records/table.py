@@ -1,0 +1,150 @@
+"""Data tables carried by GEO records.
+
+A GEO data table is a header row of column names followed by tab-separated rows. Values are
+kept exactly as written (strings), so that writing a record back reproduces it; numeric views
+are computed on demand. Column names may repeat (GEO ``.annot`` files name the GO columns
+twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+#: Tokens GEO and submitters use for a missing value in a numeric column.
+MISSING_TOKENS = frozenset({"", "null", "NULL", "Null", "NA", "N/A", "n/a", "NaN", "nan", "-", "."})
+
+
+def as_string_array(values: Sequence[str] | np.ndarray) -> np.ndarray:
+    """Return ``values`` as a 1-D numpy array of variable-width strings."""
+    array = np.asarray(values, dtype=np.dtypes.StringDType())
+    if array.ndim != 1:
+        raise ValueError("a table column must be one-dimensional")
+    return array
+
+
+def to_float(values: np.ndarray) -> np.ndarray:
+    """Convert a string column to float64; missing tokens and non-numbers become NaN."""
+    strings = as_string_array(values)
+    out = np.full(strings.shape[0], np.nan, dtype=np.float64)
+    stripped = np.strings.strip(strings)
+    try:
+        return stripped.astype(np.float64)
+    except ValueError:
+        pass
+    for i, text in enumerate(stripped.tolist()):
+        if text in MISSING_TOKENS:
+            continue
+        try:
+            out[i] = float(text)
+        except ValueError:
+            continue
+    return out
+
+
+class Table:
+    """An ordered set of named string columns of equal length.
+
+    Parameters
+    ----------
+    names
+        Column names in file order; may repeat.
+    columns
+        One 1-D array (or sequence) of strings per name, all of the same length.
+    """
+
+    __slots__ = ("names", "columns")
+
+    def __init__(self, names: Sequence[str], columns: Sequence[Sequence[str] | np.ndarray]) -> None:
+        if len(names) != len(columns):
+            raise ValueError(f"table has {len(names)} column names but {len(columns)} columns")
+        self.names: list[str] = list(names)
+        self.columns: list[np.ndarray] = [as_string_array(c) for c in columns]
+        lengths = {len(c) for c in self.columns}
+        if len(lengths) > 1:
+            raise ValueError(f"table columns differ in length: {sorted(lengths)}")
+
+    @classmethod
+    def from_rows(cls, names: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
+        """Build a table from rows; short rows are padded with empty strings."""
+        width = len(names)
+        cols: list[list[str]] = [[] for _ in range(width)]
+        for row in rows:
+            for j in range(width):
+                cols[j].append(row[j] if j < len(row) else "")
+        return cls(names, cols)
+
+    @property
+    def n_rows(self) -> int:
+        """Number of data rows."""
+        return len(self.columns[0]) if self.columns else 0
+
+    @property
+    def n_cols(self) -> int:
+        """Number of columns."""
+        return len(self.names)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(rows, columns)``."""
+        return (self.n_rows, self.n_cols)
+
+    def index_of(self, name: str) -> int:
+        """Position of the first column called ``name`` (case-insensitive fallback).
+
+        Raises
+        ------
+        KeyError
+            If no column has that name.
+        """
+        if name in self.names:
+            return self.names.index(name)
+        lowered = [n.lower() for n in self.names]
+        if name.lower() in lowered:
+            return lowered.index(name.lower())
+        raise KeyError(f"no column {name!r}; columns are {self.names}")
+
+    def has(self, name: str) -> bool:
+        """Whether a column called ``name`` exists (case-insensitive)."""
+        return name.lower() in (n.lower() for n in self.names)
+
+    def column(self, key: str | int) -> np.ndarray:
+        """The string values of a column, by name (first match) or position."""
+        index = key if isinstance(key, int) else self.index_of(key)
+        return self.columns[index]
+
+    def numeric(self, key: str | int) -> np.ndarray:
+        """The values of a column as float64; missing tokens and non-numbers are NaN."""
+        return to_float(self.column(key))
+
+    def rows(self) -> Iterator[list[str]]:
+        """Iterate the rows as lists of strings."""
+        lists = [c.tolist() for c in self.columns]
+        for i in range(self.n_rows):
+            yield [col[i] for col in lists]
+
+    def head(self, n: int) -> Table:
+        """The first ``n`` rows."""
+        return Table(self.names, [c[:n] for c in self.columns])
+
+    def to_pandas(self):  # type: ignore[no-untyped-def]
+        """The table as a pandas DataFrame of strings (duplicate names kept)."""
+        import pandas as pd
+
+        frame = pd.DataFrame({i: c for i, c in enumerate(self.columns)})
+        frame.columns = self.names
+        return frame
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Table):
+            return NotImplemented
+        if self.names != other.names or self.n_rows != other.n_rows:
+            return False
+        return all(np.array_equal(a, b) for a, b in zip(self.columns, other.columns, strict=True))
+
+    def __hash__(self) -> int:  # tables are mutable containers
+        raise TypeError("Table is unhashable")
+
+    def __repr__(self) -> str:
+        return f"Table({self.n_rows} rows x {self.n_cols} columns: {self.names[:6]})"
