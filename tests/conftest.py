@@ -17,3 +17,60 @@ def geo_fixtures() -> Path:
     if not GEO_FIXTURES.is_dir():
         pytest.skip(f"GEO fixtures not found at {GEO_FIXTURES}")
     return GEO_FIXTURES
+
+
+def _postgres_admin_url() -> str | None:
+    import os
+
+    url = os.environ.get("EXPRHUB_TEST_POSTGRES_URL")
+    if not url and os.environ.get("CI"):
+        pytest.fail("CI must run the PostgreSQL tests: EXPRHUB_TEST_POSTGRES_URL is not set")
+    return url
+
+
+@pytest.fixture
+def postgres_url():
+    """URL of a fresh, empty PostgreSQL database (dropped afterwards); skips without a server."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = _postgres_admin_url()
+    if not admin:
+        pytest.skip("EXPRHUB_TEST_POSTGRES_URL is not set (CI sets it)")
+    name = f"exprhub_t_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request):
+    """Each hub test runs on the embedded SQLite default and on PostgreSQL."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def make_hub(tmp_path, database_url):
+    """Factory for hubs in a temporary directory on the parametrized database backend."""
+    from exprhub.hub import Hub
+
+    opened = []
+
+    def factory(name: str = "hub"):
+        hub = Hub.init(tmp_path / name, database_url=database_url)
+        opened.append(hub)
+        return hub
+
+    yield factory
+    for hub in opened:
+        hub.close()

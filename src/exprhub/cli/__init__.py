@@ -1,1 +1,5 @@
-"""exprhub.cli."""
+"""The ``exprhub`` command line."""
+
+from exprhub.cli.app import app, main, run
+
+__all__ = ["app", "main", "run"]

@@ -1,1 +1,17 @@
-"""exprhub.hub."""
+"""The one layer that persists: metadata in SQL, matrices in a chunked array store, data
+tables and original files by checksum."""
+
+from exprhub.hub.errors import HubError, HubNotFound, RecordNotFound
+from exprhub.hub.hub import Hub, RecordSummary, default_home
+from exprhub.hub.writer import HubWriter, PutOutcome
+
+__all__ = [
+    "Hub",
+    "HubError",
+    "HubNotFound",
+    "HubWriter",
+    "PutOutcome",
+    "RecordNotFound",
+    "RecordSummary",
+    "default_home",
+]

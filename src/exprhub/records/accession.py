@@ -54,7 +54,11 @@ _LABELS = {
     RecordType.SUBSET: "Subset",
 }
 
-_ALIASES = {"dataset": RecordType.DATASET, "datasets": RecordType.DATASET, "gds": RecordType.DATASET}
+_ALIASES = {
+    "dataset": RecordType.DATASET,
+    "datasets": RecordType.DATASET,
+    "gds": RecordType.DATASET,
+}
 
 _ACCESSION_RE = re.compile(r"^(GSE|GSM|GPL|GDS)([1-9][0-9]*)$", re.IGNORECASE)
 _SUBSET_RE = re.compile(r"^(GDS[1-9][0-9]*)_([1-9][0-9]*)$", re.IGNORECASE)

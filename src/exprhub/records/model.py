@@ -18,9 +18,13 @@ from typing import ClassVar
 from exprhub.records.accession import RecordType, is_accession, normalize_accession
 from exprhub.records.table import Table
 
-_MONTHS = {m: i for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1
-)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+        start=1,
+    )
+}
 _DATE_PATTERNS = (
     re.compile(r"(?P<mon>[A-Za-z]{3})[a-z]*\.?\s+(?P<day>\d{1,2}),?\s+(?P<year>\d{4})"),
     re.compile(r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})"),
@@ -106,8 +110,10 @@ class Record:
 
     def add(self, name: str, value: str) -> None:
         """Append an attribute, prefixing ``name`` with this record's entity prefix."""
-        key = name if "_" in name and name.split("_", 1)[0].lower() == self.prefix.lower() else (
-            f"{self.prefix}_{name}" if self.prefix else name
+        key = (
+            name
+            if "_" in name and name.split("_", 1)[0].lower() == self.prefix.lower()
+            else (f"{self.prefix}_{name}" if self.prefix else name)
         )
         self.attributes.append((key, value))
 
@@ -462,4 +468,3 @@ def record_class(entity: str) -> type[Record]:
         raise ValueError(
             f"unknown entity {entity!r}; expected one of {', '.join(ENTITY_CLASSES)}"
         ) from None
-

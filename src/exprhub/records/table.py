@@ -54,7 +54,7 @@ class Table:
         One 1-D array (or sequence) of strings per name, all of the same length.
     """
 
-    __slots__ = ("names", "columns")
+    __slots__ = ("columns", "names")
 
     def __init__(self, names: Sequence[str], columns: Sequence[Sequence[str] | np.ndarray]) -> None:
         if len(names) != len(columns):

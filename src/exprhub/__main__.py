@@ -1,0 +1,5 @@
+"""``python -m exprhub`` runs the command line."""
+
+from exprhub.cli import run
+
+run()

@@ -1,0 +1,113 @@
+"""Hub commands: init, info, show, ls."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table as RichTable
+
+from exprhub.cli.app import HomeOption, JsonOption, app, console, open_hub, print_json
+
+
+@app.command()
+def init(
+    home: HomeOption = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="Metadata database (default: $EXPRHUB_DATABASE_URL or SQLite in the hub).",
+        ),
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """Create a hub (or bring an existing one's schema up to date)."""
+    from exprhub.hub import Hub
+
+    with Hub.init(home, database_url=database_url) as hub:
+        info = hub.info()
+    if json:
+        print_json(info)
+    else:
+        console.print(f"hub ready at {info['home']} ({info['database']['backend']})")
+
+
+@app.command()
+def info(home: HomeOption = None, json: JsonOption = False) -> None:
+    """Counts of each record type, hub paths and versions."""
+    with open_hub(home) as hub:
+        data = hub.info()
+    if json:
+        print_json(data)
+        return
+    console.print(f"[bold]hub[/bold] {data['home']}")
+    db = data["database"]
+    console.print(f"database  {db['url']} (schema {db['schema_revision']})")
+    for name, path in data["paths"].items():
+        console.print(f"{name:<9} {path}")
+    table = RichTable("type", "records")
+    for rtype, n in data["counts"].items():
+        table.add_row(rtype, str(n))
+    console.print(table)
+    console.print(f"original files kept: {data['files']}; matrices: {len(data['matrices'])}")
+    versions = ", ".join(f"{k} {v}" for k, v in data["versions"].items())
+    console.print(f"versions  {versions}")
+
+
+@app.command()
+def show(
+    accession: Annotated[str, typer.Argument(help="Accession (GSE1623) or submission name.")],
+    home: HomeOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Show one record: key facts, relations and every attribute."""
+    with open_hub(home) as hub:
+        data = hub.summary(accession)
+    if json:
+        print_json(data)
+        return
+    console.print(f"[bold]{data['key']}[/bold]  {data['type']}  {data['title'] or ''}")
+    for field in ("status", "submission_date", "last_update_date", "release_date"):
+        if data.get(field):
+            console.print(f"{field:<17} {data[field]}")
+    if data["organisms"]:
+        console.print(f"{'organisms':<17} {'; '.join(data['organisms'])}")
+    for kind, targets in data["relations"].items():
+        shown = ", ".join(targets[:20]) + (
+            f" ... (+{len(targets) - 20})" if len(targets) > 20 else ""
+        )
+        console.print(f"{kind:<17} {shown}")
+    if data["table"]:
+        console.print(
+            f"{'table':<17} {data['table']['rows']} rows x {data['table']['columns']} columns"
+        )
+    attrs = RichTable("attribute", "value", show_lines=False)
+    for key, value in data["attributes"]:
+        attrs.add_row(key, value)
+    console.print(attrs)
+
+
+@app.command("ls")
+def list_records(
+    home: HomeOption = None,
+    type: Annotated[
+        str | None, typer.Option("--type", "-t", help="gse, gsm, gpl, gds or subset.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many records.")] = None,
+    offset: Annotated[int, typer.Option(help="Skip this many records.")] = 0,
+    json: JsonOption = False,
+) -> None:
+    """List the records in the hub."""
+    from exprhub.records import RecordType
+
+    rtype = RecordType.parse(type) if type else None
+    with open_hub(home) as hub:
+        rows = hub.records(rtype, limit=limit, offset=offset)
+    if json:
+        print_json([r.as_dict() for r in rows])
+        return
+    table = RichTable("type", "accession", "title", "organisms", "updated")
+    for r in rows:
+        table.add_row(r.type, r.key, r.title or "", r.organisms or "", r.last_update_date or "")
+    console.print(table)

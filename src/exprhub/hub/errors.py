@@ -1,0 +1,18 @@
+"""Errors raised by the hub."""
+
+from __future__ import annotations
+
+
+class HubError(RuntimeError):
+    """A hub operation failed; the message is one readable line."""
+
+
+class HubNotFound(HubError):
+    """No hub exists at the given location."""
+
+
+class RecordNotFound(HubError, KeyError):
+    """No record with the given accession or name is in the hub."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "record not found"

@@ -1,0 +1,149 @@
+"""SQL schema of the hub's metadata (SQLAlchemy Core).
+
+The migrations in ``exprhub/hub/migrations`` create exactly these tables; a test compares the
+two so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+records = Table(
+    "records",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("type", String(8), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("accession", String(32), nullable=True),
+    Column("title", Text, nullable=True),
+    Column("status", String(255), nullable=True),
+    Column("submission_date", Date, nullable=True),
+    Column("last_update_date", Date, nullable=True),
+    Column("release_date", Date, nullable=True),
+    Column("organisms", Text, nullable=True),
+    Column("version", Integer, nullable=False, default=1),
+    Column("source_sha256", String(64), nullable=True),
+    Column("table_ref", String(80), nullable=True),
+    Column("table_rows", Integer, nullable=True),
+    Column("table_cols", Integer, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("type", "key"),
+    Index(None, "accession"),
+)
+
+attributes = Table(
+    "attributes",
+    metadata,
+    Column("record_id", Integer, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("key", String(255), nullable=False),
+    Column("value", Text, nullable=False),
+)
+
+columns = Table(
+    "columns",
+    metadata,
+    Column("record_id", Integer, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=False),
+)
+
+relations = Table(
+    "relations",
+    metadata,
+    Column("source_id", Integer, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("target_key", String(255), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Index(None, "kind", "target_key"),
+)
+
+characteristics = Table(
+    "characteristics",
+    metadata,
+    Column("record_id", Integer, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    Column("channel", Integer, primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("key", String(255), nullable=False),
+    Column("value", Text, nullable=False),
+    Index(None, "key"),
+)
+
+record_history = Table(
+    "record_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("type", String(8), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("last_update_date", Date, nullable=True),
+    Column("replaced_at", DateTime(timezone=True), nullable=False),
+    Column("document", Text, nullable=False),
+    Column("table_ref", String(80), nullable=True),
+    Index(None, "type", "key"),
+)
+
+files = Table(
+    "files",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("format", String(32), nullable=True),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+)
+
+matrices = Table(
+    "matrices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("owner_key", String(255), nullable=True),
+    Column("dtype", String(16), nullable=False),
+    Column("n_rows", Integer, nullable=False, default=0),
+    Column("n_columns", Integer, nullable=False, default=0),
+)
+
+matrix_rows = Table(
+    "matrix_rows",
+    metadata,
+    Column("matrix_id", Integer, ForeignKey("matrices.id", ondelete="CASCADE"), primary_key=True),
+    Column("row", Integer, primary_key=True),
+    Column("feature", String(255), nullable=False),
+    UniqueConstraint("matrix_id", "feature"),
+)
+
+matrix_columns = Table(
+    "matrix_columns",
+    metadata,
+    Column("matrix_id", Integer, ForeignKey("matrices.id", ondelete="CASCADE"), primary_key=True),
+    Column("column", Integer, primary_key=True),
+    Column("sample_key", String(255), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Index(None, "sample_key"),
+)

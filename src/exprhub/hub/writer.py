@@ -1,0 +1,439 @@
+"""Transactional writes into a hub.
+
+A :class:`HubWriter` lives inside ``Hub.writer()``: records, their data tables, original files
+and matrix columns written through it become visible together when the block ends, or not at
+all. SQL is the commit point; array columns are appended beyond the committed extent and
+table/original files are content-addressed, so undoing a failed write means rolling back SQL,
+cutting matrices back to their committed extent and deleting the files this writer created.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import Connection, CursorResult, delete, insert, select, update
+
+from exprhub.hub import schema as s
+from exprhub.hub.blobs import table_to_parquet
+from exprhub.records import (
+    DataSet,
+    Platform,
+    Record,
+    Sample,
+    Series,
+    Subset,
+    Table,
+    normalize_accession,
+)
+
+if TYPE_CHECKING:
+    from exprhub.hub.hub import Hub
+
+#: Flush pending matrix columns to the array store after this many samples.
+FLUSH_COLUMNS = 256
+
+
+class PutOutcome(StrEnum):
+    """What storing one record did."""
+
+    ADDED = "added"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    TABLE_ATTACHED = "table-attached"
+    OLDER = "older-kept-newer"
+
+
+def submitted_matrix_name(platform_key: str) -> str:
+    """Name of the matrix of submitter-supplied values of one platform."""
+    return f"submitted/{platform_key}"
+
+
+def dataset_matrix_name(dataset_key: str) -> str:
+    """Name of the matrix of a curated DataSet's values."""
+    return f"dataset/{dataset_key}"
+
+
+def _inserted_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def record_relations(record: Record) -> list[tuple[str, str]]:
+    """Outgoing ``(kind, target)`` relations of a record, derived from its attributes."""
+    out: list[tuple[str, str]] = []
+    if isinstance(record, Sample):
+        if record.platform_id:
+            out.append(("platform", record.platform_id))
+        out += [("series", x) for x in record.series_ids]
+    elif isinstance(record, Series):
+        out += [("sample", x) for x in record.sample_ids]
+        out += [("platform", x) for x in record.platform_ids]
+        out += [("subseries", x) for x in record.subseries_ids]
+        out += [("superseries", x) for x in record.superseries_ids]
+    elif isinstance(record, DataSet):
+        out += [("series", x) for x in record.reference_series]
+        if record.platform_id:
+            out.append(("platform", record.platform_id))
+    elif isinstance(record, Subset):
+        if record.dataset_id:
+            out.append(("dataset", record.dataset_id))
+        out += [("sample", x) for x in record.sample_ids]
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for pair in out:
+        if pair not in seen:
+            seen.add(pair)
+            unique.append(pair)
+    return unique
+
+
+def record_organisms(record: Record) -> list[str]:
+    """Organisms named by a record, if its type carries any."""
+    organisms = getattr(record, "organisms", None)
+    if organisms is None:
+        return record.get_all("organism") or record.get_all("sample_organism")
+    return list(organisms)
+
+
+def record_document(record: Record) -> str:
+    """JSON of a record's attributes and column descriptions (kept in history)."""
+    return json.dumps(
+        {"id": record.id, "attributes": record.attributes, "columns": record.columns},
+        ensure_ascii=False,
+    )
+
+
+@dataclass
+class _MatrixState:
+    """A matrix as this transaction sees it: committed extent plus pending additions."""
+
+    id: int
+    name: str
+    committed_rows: int
+    committed_columns: int
+    features: dict[str, int]
+    new_features: list[str] = field(default_factory=list)
+    written_columns: int = 0
+    pending: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
+    new_columns: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        return self.committed_rows + len(self.new_features)
+
+    def rows_for(self, features: np.ndarray) -> np.ndarray:
+        """Row index of each feature, adding rows for features not seen before."""
+        index = np.empty(len(features), dtype=np.int64)
+        lookup = self.features
+        for i, feature in enumerate(features.tolist()):
+            row = lookup.get(feature)
+            if row is None:
+                row = self.n_rows
+                lookup[feature] = row
+                self.new_features.append(feature)
+            index[i] = row
+        return index
+
+
+class HubWriter:
+    """Writes records into a hub inside one transaction (see ``Hub.writer()``)."""
+
+    def __init__(self, hub: Hub, connection: Connection) -> None:
+        self.hub = hub
+        self.connection = connection
+        self.now = datetime.now(UTC)
+        self.created_tables: list[str] = []
+        self.created_files: list[str] = []
+        self._matrices: dict[str, _MatrixState] = {}
+        self.outcomes: list[tuple[str, str, PutOutcome]] = []
+
+    # ---------------------------------------------------------------- files
+    def keep_file(self, path: Path, *, name: str | None = None, format: str | None = None) -> str:
+        """Keep an original input file in the hub by checksum; return its SHA-256."""
+        digest, created = self.hub.files.put_file(path)
+        if created:
+            self.created_files.append(digest)
+        exists = self.connection.execute(
+            select(s.files.c.sha256).where(s.files.c.sha256 == digest)
+        ).first()
+        if not exists:
+            self.connection.execute(
+                insert(s.files).values(
+                    sha256=digest,
+                    size=path.stat().st_size,
+                    name=name or path.name,
+                    format=format,
+                    imported_at=self.now,
+                )
+            )
+        return digest
+
+    def _put_table(self, table: Table) -> str:
+        digest, created = self.hub.tables.put_bytes(table_to_parquet(table))
+        if created:
+            self.created_tables.append(digest)
+        return digest
+
+    # ---------------------------------------------------------------- records
+    def put(self, record: Record, *, source_sha256: str | None = None) -> PutOutcome:
+        """Store one record (with its table and matrix values); report what happened.
+
+        A record already present is replaced only by one with a newer ``last_update_date``
+        (the old version goes to the history). For the same date the stored record is kept;
+        a data table the stored version lacks is attached.
+        """
+        if record.type is None:
+            raise ValueError(f"{type(record).__name__} records are not stored in the hub")
+        key = record.key
+        rtype = record.type.value
+        row = self.connection.execute(
+            select(s.records).where(s.records.c.type == rtype, s.records.c.key == key)
+        ).first()
+        if row is None:
+            record_id = self._insert(record, source_sha256, version=1)
+            self._store_values(record, record_id)
+            outcome = PutOutcome.ADDED
+        else:
+            new_date = record.last_update_date
+            old_date = row.last_update_date
+            if new_date is not None and (old_date is None or new_date > old_date):
+                self._archive(row)
+                self.connection.execute(delete(s.records).where(s.records.c.id == row.id))
+                record_id = self._insert(record, source_sha256, version=row.version + 1)
+                self._store_values(record, record_id)
+                outcome = PutOutcome.UPDATED
+            elif old_date is not None and new_date is not None and new_date < old_date:
+                outcome = PutOutcome.OLDER
+            elif row.table_ref is None and record.table is not None:
+                self._attach_table(row.id, record.table)
+                self._store_values(record, row.id)
+                outcome = PutOutcome.TABLE_ATTACHED
+            else:
+                outcome = PutOutcome.UNCHANGED
+        self.outcomes.append((rtype, key, outcome))
+        return outcome
+
+    def _insert(self, record: Record, source_sha256: str | None, *, version: int) -> int:
+        assert record.type is not None
+        organisms = record_organisms(record)
+        table_ref = self._put_table(record.table) if record.table is not None else None
+        result = self.connection.execute(
+            insert(s.records).values(
+                type=record.type.value,
+                key=record.key,
+                accession=record.accession,
+                title=record.title,
+                status=record.status,
+                submission_date=record.submission_date,
+                last_update_date=record.last_update_date,
+                release_date=record.release_date,
+                organisms="; ".join(organisms) if organisms else None,
+                version=version,
+                source_sha256=source_sha256,
+                table_ref=table_ref,
+                table_rows=record.table.n_rows if record.table is not None else None,
+                table_cols=record.table.n_cols if record.table is not None else None,
+                created_at=self.now,
+                updated_at=self.now,
+            )
+        )
+        record_id = _inserted_id(result)
+        if record.attributes:
+            self.connection.execute(
+                insert(s.attributes),
+                [
+                    {"record_id": record_id, "position": i, "key": k, "value": v}
+                    for i, (k, v) in enumerate(record.attributes)
+                ],
+            )
+        if record.columns:
+            self.connection.execute(
+                insert(s.columns),
+                [
+                    {"record_id": record_id, "position": i, "name": n, "description": d}
+                    for i, (n, d) in enumerate(record.columns)
+                ],
+            )
+        relations = record_relations(record)
+        if relations:
+            self.connection.execute(
+                insert(s.relations),
+                [
+                    {"source_id": record_id, "kind": k, "target_key": t, "position": i}
+                    for i, (k, t) in enumerate(relations)
+                ],
+            )
+        if isinstance(record, Sample):
+            pairs = [
+                {"record_id": record_id, "channel": ch, "position": i, "key": k[:255], "value": v}
+                for ch in range(1, record.channel_count + 1)
+                for i, (k, v) in enumerate(record.characteristics(ch))
+            ]
+            if pairs:
+                self.connection.execute(insert(s.characteristics), pairs)
+        return record_id
+
+    def _archive(self, row: object) -> None:
+        record = self.hub._load(row, table=False)
+        self.connection.execute(
+            insert(s.record_history).values(
+                type=row.type,  # type: ignore[attr-defined]
+                key=row.key,  # type: ignore[attr-defined]
+                version=row.version,  # type: ignore[attr-defined]
+                last_update_date=row.last_update_date,  # type: ignore[attr-defined]
+                replaced_at=self.now,
+                document=record_document(record),
+                table_ref=row.table_ref,  # type: ignore[attr-defined]
+            )
+        )
+
+    def _attach_table(self, record_id: int, table: Table) -> None:
+        self.connection.execute(
+            update(s.records)
+            .where(s.records.c.id == record_id)
+            .values(
+                table_ref=self._put_table(table),
+                table_rows=table.n_rows,
+                table_cols=table.n_cols,
+                updated_at=self.now,
+            )
+        )
+
+    # ---------------------------------------------------------------- matrices
+    def _store_values(self, record: Record, record_id: int) -> None:
+        table = record.table
+        if table is None or table.n_cols == 0:
+            return
+        if isinstance(record, Platform):
+            state = self._matrix(submitted_matrix_name(record.key), "submitted", record.key)
+            state.rows_for(table.column(0))
+        elif isinstance(record, Sample):
+            platform = record.platform_id
+            if platform is None or not table.has("VALUE"):
+                return
+            state = self._matrix(submitted_matrix_name(platform), "submitted", platform)
+            rows = state.rows_for(table.column(0))
+            self._add_column(state, record.key, rows, table.numeric("VALUE"))
+        elif isinstance(record, DataSet):
+            samples = [n for n in table.names if n.upper().startswith("GSM")]
+            if not samples:
+                return
+            state = self._matrix(dataset_matrix_name(record.key), "dataset", record.key)
+            rows = state.rows_for(table.column(0))
+            for name in samples:
+                self._add_column(state, normalize_accession(name), rows, table.numeric(name))
+
+    def _matrix(self, name: str, kind: str, owner: str) -> _MatrixState:
+        state = self._matrices.get(name)
+        if state is not None:
+            return state
+        row = self.connection.execute(select(s.matrices).where(s.matrices.c.name == name)).first()
+        if row is None:
+            result = self.connection.execute(
+                insert(s.matrices).values(
+                    name=name, kind=kind, owner_key=owner, dtype="float32", n_rows=0, n_columns=0
+                )
+            )
+            matrix_id = _inserted_id(result)
+            features: dict[str, int] = {}
+            committed = (0, 0)
+        else:
+            matrix_id = row.id
+            features = {
+                f: r
+                for f, r in self.connection.execute(
+                    select(s.matrix_rows.c.feature, s.matrix_rows.c.row).where(
+                        s.matrix_rows.c.matrix_id == matrix_id
+                    )
+                )
+            }
+            committed = (row.n_rows, row.n_columns)
+        state = _MatrixState(matrix_id, name, committed[0], committed[1], features)
+        self._matrices[name] = state
+        return state
+
+    def _add_column(
+        self, state: _MatrixState, sample_key: str, rows: np.ndarray, values: np.ndarray
+    ) -> None:
+        state.pending.append((sample_key, rows, values))
+        if len(state.pending) >= FLUSH_COLUMNS:
+            self._flush(state)
+
+    def _flush(self, state: _MatrixState) -> None:
+        if not state.pending:
+            return
+        block = np.full((state.n_rows, len(state.pending)), np.nan, dtype=np.float32)
+        for j, (_, rows, values) in enumerate(state.pending):
+            block[rows, j] = values
+        start = state.committed_columns + state.written_columns
+        self.hub.store.open(state.name, create=True).append_columns(start, block)
+        for j, (sample_key, _, _) in enumerate(state.pending):
+            state.new_columns.append((start + j, sample_key))
+        state.written_columns += len(state.pending)
+        state.pending.clear()
+
+    def flush(self) -> None:
+        """Write pending matrix columns and the matrices' new extents (before commit)."""
+        for state in self._matrices.values():
+            self._flush(state)
+            if state.new_features:
+                self.connection.execute(
+                    insert(s.matrix_rows),
+                    [
+                        {"matrix_id": state.id, "row": state.committed_rows + i, "feature": f}
+                        for i, f in enumerate(state.new_features)
+                    ],
+                )
+            if state.new_columns:
+                keys = sorted({k for _, k in state.new_columns})
+                self.connection.execute(
+                    update(s.matrix_columns)
+                    .where(
+                        s.matrix_columns.c.matrix_id == state.id,
+                        s.matrix_columns.c.sample_key.in_(keys),
+                    )
+                    .values(active=False)
+                )
+                latest = {k: c for c, k in state.new_columns}
+                self.connection.execute(
+                    insert(s.matrix_columns),
+                    [
+                        {
+                            "matrix_id": state.id,
+                            "column": c,
+                            "sample_key": k,
+                            "active": latest[k] == c,
+                        }
+                        for c, k in state.new_columns
+                    ],
+                )
+            self.connection.execute(
+                update(s.matrices)
+                .where(s.matrices.c.id == state.id)
+                .values(
+                    n_rows=state.n_rows,
+                    n_columns=state.committed_columns + state.written_columns,
+                )
+            )
+
+    def undo(self) -> None:
+        """Remove what this writer put outside SQL (called after SQL rolled back)."""
+        for state in self._matrices.values():
+            if self.hub.store.exists(state.name):
+                if state.committed_rows == 0 and state.committed_columns == 0:
+                    self.hub.store.delete(state.name)
+                else:
+                    self.hub.store.open(state.name).discard_beyond(
+                        state.committed_rows, state.committed_columns
+                    )
+        for digest in self.created_tables:
+            self.hub.tables.remove(digest)
+        for digest in self.created_files:
+            self.hub.files.remove(digest)

@@ -1,0 +1,70 @@
+"""Schema migrations: the packaged migrations build exactly the declared schema, and a hub
+made by an older schema is migrated (with its data) when opened."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+
+from exprhub.hub import Hub
+from exprhub.hub.database import connect, current_revision, head_revision, migrate, sqlite_url
+from exprhub.hub.hub import MARKER, SQLITE_NAME
+from exprhub.hub.schema import metadata
+
+
+def test_migrations_match_declared_schema(tmp_path, database_url):
+    engine = connect(database_url or sqlite_url(tmp_path / "db.sqlite"))
+    migrate(engine)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        diff = compare_metadata(context, metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_old_hub_is_migrated_with_its_data(tmp_path, database_url):
+    home = tmp_path / "old"
+    home.mkdir()
+    (home / MARKER).write_text('{"format": 1}')
+    url = database_url or sqlite_url(home / SQLITE_NAME)
+    engine = connect(url)
+    migrate(engine, "0001")
+    assert current_revision(engine) == "0001"
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO records (type, key, accession, title, version, created_at, updated_at)"
+                " VALUES ('GSM', 'GSM1', 'GSM1', 'old sample', 1, :now, :now)"
+            ),
+            {"now": now},
+        )
+        record_id = connection.execute(text("SELECT id FROM records")).scalar_one()
+        connection.execute(
+            text(
+                "INSERT INTO attributes (record_id, position, key, value) VALUES "
+                "(:r, 0, 'Sample_title', 'old sample'),"
+                "(:r, 1, 'Sample_characteristics_ch1', 'tissue: liver'),"
+                "(:r, 2, 'Sample_characteristics_ch2', 'no colon here')"
+            ),
+            {"r": record_id},
+        )
+    engine.dispose()
+
+    hub = Hub(home, database_url=database_url)
+    assert current_revision(hub.engine) == head_revision()
+    assert hub.record("GSM1").title == "old sample"
+    assert hub.summary("GSM1")["characteristics"] == {
+        "ch1": [["tissue", "liver"]],
+        "ch2": [["", "no colon here"]],
+    }
+    with hub.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT channel, key, value FROM characteristics ORDER BY channel")
+        ).fetchall()
+    assert [tuple(r) for r in rows] == [(1, "tissue", "liver"), (2, "", "no colon here")]
+    assert hub.history("GSM1") == []
+    hub.close()
