@@ -340,3 +340,21 @@ def test_home_from_environment(tmp_path, monkeypatch):
     with Hub.init() as hub:
         assert hub.home == Path(tmp_path / "envhub")
         assert (hub.home / "exprhub.sqlite").exists()
+
+
+def test_platform_annotation_round_trip(make_hub):
+    from exprhub.records import Annotation
+
+    hub = make_hub()
+    annot = Annotation(
+        "GPL900",
+        [("Annotation_date", "06/20/2008 15:39:40"), ("Annotation_platform", "GPL900")],
+        [("ID", "ID from Platform data table"), ("GO:Function", "term"), ("GO:Function", "id")],
+        Table(["ID", "GO:Function", "GO:Function"], [["p1"], ["binding"], ["GO:0005488"]]),
+    )
+    with hub.writer() as writer:
+        assert writer.put_annotation(annot) == "added"
+    with hub.writer() as writer:
+        assert writer.put_annotation(annot) == "unchanged"
+    assert hub.annotation("gpl900") == annot
+    assert hub.annotation("GPL1") is None

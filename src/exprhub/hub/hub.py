@@ -34,6 +34,7 @@ from exprhub.hub.errors import HubError, HubNotFound, RecordNotFound
 from exprhub.hub.writer import HubWriter, submitted_matrix_name
 from exprhub.records import (
     TYPE_CLASSES,
+    Annotation,
     Record,
     RecordType,
     normalize_accession,
@@ -429,6 +430,26 @@ class Hub:
                 "numpy": numpy.__version__,
             },
         }
+
+    def annotation(self, platform: str, *, table: bool = True) -> Annotation | None:
+        """The GEO annotation (``.annot``) stored for a platform, if any."""
+        key = normalize_accession(platform)
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(s.platform_annotations).where(s.platform_annotations.c.platform_key == key)
+            ).first()
+        if row is None:
+            return None
+        document = json.loads(row.document)
+        data = (
+            table_from_parquet(self.tables.path(row.table_ref)) if table and row.table_ref else None
+        )
+        return Annotation(
+            document["id"],
+            [(k, v) for k, v in document["attributes"]],
+            [(n, d) for n, d in document["columns"]],
+            data,
+        )
 
     # ------------------------------------------------------------------ values
     def _matrix_row(self, name: str) -> Any:

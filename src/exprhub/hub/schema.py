@@ -147,3 +147,13 @@ matrix_columns = Table(
     Column("active", Boolean, nullable=False, default=True),
     Index(None, "sample_key"),
 )
+
+platform_annotations = Table(
+    "annotations",
+    metadata,
+    Column("platform_key", String(255), primary_key=True),
+    Column("annotation_date", String(64), nullable=True),
+    Column("document", Text, nullable=False),
+    Column("table_ref", String(80), nullable=True),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+)

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, CursorResult, delete, insert, select, update
 from exprhub.hub import schema as s
 from exprhub.hub.blobs import table_to_parquet
 from exprhub.records import (
+    Annotation,
     DataSet,
     Platform,
     Record,
@@ -305,6 +306,36 @@ class HubWriter:
                 updated_at=self.now,
             )
         )
+
+    def put_annotation(self, annotation: Annotation) -> PutOutcome:
+        """Store a GEO platform annotation (``.annot``); a newer annotation date replaces it."""
+        platform = annotation.platform_id or normalize_accession(annotation.id)
+        if not platform:
+            raise ValueError("the annotation names no platform (!Annotation_platform is missing)")
+        annotation_date = annotation.get("date")
+        row = self.connection.execute(
+            select(s.platform_annotations).where(s.platform_annotations.c.platform_key == platform)
+        ).first()
+        if row is not None and (row.annotation_date or "") >= (annotation_date or ""):
+            outcome = PutOutcome.UNCHANGED
+        else:
+            if row is not None:
+                self.connection.execute(
+                    delete(s.platform_annotations).where(s.platform_annotations.c.platform_key == platform)
+                )
+            table_ref = self._put_table(annotation.table) if annotation.table is not None else None
+            self.connection.execute(
+                insert(s.platform_annotations).values(
+                    platform_key=platform,
+                    annotation_date=annotation_date,
+                    document=record_document(annotation),
+                    table_ref=table_ref,
+                    imported_at=self.now,
+                )
+            )
+            outcome = PutOutcome.ADDED if row is None else PutOutcome.UPDATED
+        self.outcomes.append(("ANNOT", platform, outcome))
+        return outcome
 
     # ---------------------------------------------------------------- matrices
     def _store_values(self, record: Record, record_id: int) -> None:

@@ -1,0 +1,544 @@
+"""Chunked on-disk store for expression matrices (features x samples).
+
+Each matrix is kept twice in Zarr v3: a feature-major array (rows = features, chunks of
+``FEATURE_CHUNKS``) for "one feature across all samples" and a sample-major array (rows =
+samples, chunks of ``SAMPLE_CHUNKS``) for "all features of one sample". Both are written on
+every append. Data is append-only: new columns go at positions the caller says are beyond the
+committed extent, and every chunk file is replaced atomically, so a crash never tears a chunk
+that holds committed data. The committed extent (rows, columns) is owned by the caller (SQL);
+this module never needs it except as arguments. See docs/store.md for the design and measured
+costs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+import numpy as np
+import zarr
+from zarr.codecs import BloscCodec, BytesCodec
+from zarr.core.buffer import Buffer
+from zarr.core.sync import sync
+from zarr.storage import LocalStore
+
+from exprhub.hub.errors import HubError
+
+__all__ = [
+    "FEATURE_CHUNKS",
+    "SAMPLE_CHUNKS",
+    "AtomicLocalStore",
+    "Matrix",
+    "MatrixNotFound",
+    "MatrixStore",
+]
+
+#: Chunk shape of the feature-major array: (features, samples).
+FEATURE_CHUNKS: tuple[int, int] = (16, 8192)
+#: Chunk shape of the sample-major array: (samples, features).
+SAMPLE_CHUNKS: tuple[int, int] = (8, 16384)
+
+_BY_FEATURE = "by_feature"
+_BY_SAMPLE = "by_sample"
+_MARKER_KEY = "exprhub_matrix"
+_FORMAT_VERSION = 1
+_MIN_CAPACITY = 16
+_TMP_SUFFIX = ".partial"
+# Rough cost model used by Matrix.block to pick a layout (measured, see docs/store.md).
+_CHUNK_OVERHEAD_S = 0.25e-3
+_DECODE_BYTES_PER_S = 1.5e9
+
+
+class MatrixNotFound(HubError, KeyError):
+    """No matrix with the given name is in the store."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "matrix not found"
+
+
+class StoreFenced(HubError):
+    """A write reached a store that was closed for writing after a failed operation."""
+
+
+class AtomicLocalStore(LocalStore):
+    """Zarr local store whose every write atomically replaces the target file.
+
+    Each value is written to a temporary file in the target's directory and moved over the
+    target with ``os.replace``, so readers and crashes only ever see the old or the new file.
+    ``fence()`` closes the store for writing and waits for writes in flight to finish; it is
+    used after a failed operation so stray writes cannot land later.
+
+    Parameters
+    ----------
+    root
+        Directory of the store.
+    read_only
+        Whether the store refuses writes.
+    fsync
+        Whether to fsync each file and its directory before and after the move.
+    """
+
+    def __init__(self, root: Path | str, *, read_only: bool = False, fsync: bool = False) -> None:
+        super().__init__(root, read_only=read_only)
+        self.fsync = fsync
+        self._fenced = False
+        self._in_flight = 0
+        self._cond = threading.Condition()
+
+    def with_read_only(self, read_only: bool = False) -> AtomicLocalStore:
+        """Return a store on the same root with the given read-only flag."""
+        return type(self)(self.root, read_only=read_only, fsync=self.fsync)
+
+    def fence(self) -> None:
+        """Refuse further writes and wait until writes in flight have finished."""
+        with self._cond:
+            self._fenced = True
+            while self._in_flight:
+                self._cond.wait()
+
+    def set_sync(self, key: str, value: Buffer) -> None:
+        """Write ``value`` at ``key`` atomically (synchronous)."""
+        self._ensure_open_sync()
+        self._check_writable()
+        self._guarded_write(self.root / key, value, exclusive=False)
+
+    async def _set(self, key: str, value: Buffer, exclusive: bool = False) -> None:
+        if not self._is_open:
+            await self._open()
+        self._check_writable()
+        if not isinstance(value, Buffer):
+            raise TypeError(f"store value for {key!r} must be a zarr Buffer, got {type(value)}")
+        path = self.root / key
+        try:
+            await asyncio.to_thread(self._guarded_write, path, value, exclusive)
+        except FileExistsError:
+            if not exclusive:
+                raise
+
+    def _guarded_write(self, path: Path, value: Buffer, exclusive: bool) -> None:
+        with self._cond:
+            if self._fenced:
+                raise StoreFenced(f"{path}: write refused, the operation that issued it failed")
+            self._in_flight += 1
+        try:
+            self._write_file(path, value.as_buffer_like(), exclusive)
+        finally:
+            with self._cond:
+                self._in_flight -= 1
+                self._cond.notify_all()
+
+    def _write_file(self, path: Path, data: Any, exclusive: bool) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=_TMP_SUFFIX
+        )
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                if self.fsync:
+                    f.flush()
+                    os.fsync(f.fileno())
+            if exclusive:
+                os.link(tmp, path)
+                tmp.unlink()
+            else:
+                self._replace(tmp, path)
+            if self.fsync:
+                _fsync_dir(path.parent)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    @staticmethod
+    def _replace(src: Path, dst: Path) -> None:
+        """Move ``src`` over ``dst`` atomically (a seam for failure-injection tests)."""
+        os.replace(src, dst)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _capacity_for(n: int) -> int:
+    """Allocated length for ``n`` used cells: the next power of two, at least the minimum."""
+    n = max(int(n), _MIN_CAPACITY)
+    return 1 << (n - 1).bit_length()
+
+
+def _encode_name(name: str) -> str:
+    if not isinstance(name, str) or not name or name in (".", ".."):
+        raise ValueError(f"matrix name must be a non-empty string other than '.'/'..': {name!r}")
+    return quote(name, safe=" ()+,-=@[]_~")
+
+
+def _chunk_files(array_dir: Path) -> list[tuple[tuple[int, int], Path]]:
+    """Chunk files of a 2-d array (default '/' key encoding) as ((i, j), path)."""
+    out: list[tuple[tuple[int, int], Path]] = []
+    base = array_dir / "c"
+    if not base.is_dir():
+        return out
+    for row_dir in os.scandir(base):
+        if not row_dir.is_dir() or not row_dir.name.isdigit():
+            continue
+        for entry in os.scandir(row_dir.path):
+            if entry.name.isdigit() and entry.is_file():
+                out.append(((int(row_dir.name), int(entry.name)), Path(entry.path)))
+    return out
+
+
+def _remove_partials(directory: Path) -> None:
+    for dirpath, _, filenames in os.walk(directory):
+        for fname in filenames:
+            if fname.startswith(".") and fname.endswith(_TMP_SUFFIX):
+                Path(dirpath, fname).unlink(missing_ok=True)
+
+
+class MatrixStore:
+    """A directory of named matrices.
+
+    Parameters
+    ----------
+    root
+        Directory holding the matrices; created on demand.
+    fsync
+        Whether chunk writes are fsynced (durability across power loss, slower).
+    feature_chunks, sample_chunks
+        Chunk shapes of matrices created from now on (existing matrices keep theirs).
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        fsync: bool = False,
+        feature_chunks: tuple[int, int] = FEATURE_CHUNKS,
+        sample_chunks: tuple[int, int] = SAMPLE_CHUNKS,
+    ) -> None:
+        self.root = Path(root)
+        self.fsync = fsync
+        self.feature_chunks = feature_chunks
+        self.sample_chunks = sample_chunks
+        self._store: AtomicLocalStore | None = None
+
+    def _reader(self) -> AtomicLocalStore:
+        if self._store is None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._store = AtomicLocalStore(self.root, read_only=True)
+        return self._store
+
+    def names(self) -> list[str]:
+        """Names of all complete matrices, sorted."""
+        if not self.root.is_dir():
+            return []
+        out = []
+        for entry in os.scandir(self.root):
+            if entry.is_dir() and not entry.name.startswith(".") and self._complete(entry.name):
+                out.append(unquote(entry.name))
+        return sorted(out)
+
+    def _complete(self, key: str) -> bool:
+        try:
+            meta = json.loads((self.root / key / "zarr.json").read_bytes())
+        except (FileNotFoundError, NotADirectoryError, ValueError):
+            return False
+        return isinstance(meta, dict) and _MARKER_KEY in meta.get("attributes", {})
+
+    def exists(self, name: str) -> bool:
+        """Whether a complete matrix called ``name`` exists."""
+        return self._complete(_encode_name(name))
+
+    def open(self, name: str, *, create: bool = False, dtype: str = "float32") -> Matrix:
+        """Open matrix ``name``, creating it (empty) if ``create`` and it is missing.
+
+        ``dtype`` (a float type; NaN marks missing values) applies only on creation; opening an
+        existing matrix of another dtype with ``create=True`` raises ValueError.
+        """
+        key = _encode_name(name)
+        want = np.dtype(dtype)
+        if want.kind != "f":
+            raise ValueError(f"matrix {name!r}: dtype must be a float type, got {want}")
+        if not self._complete(key):
+            if not create:
+                raise MatrixNotFound(f"{self.root}: no matrix named {name!r}")
+            self._create(key, name, want)
+        matrix = Matrix(self, key, name)
+        if create and matrix.dtype != want:
+            raise ValueError(f"matrix {name!r} exists with dtype {matrix.dtype}, not {want}")
+        return matrix
+
+    def _create(self, key: str, name: str, dtype: np.dtype[Any]) -> None:
+        directory = self.root / key
+        if directory.exists():  # left over by an interrupted create
+            shutil.rmtree(directory)
+        store = AtomicLocalStore(self.root, fsync=self.fsync)
+        cap = _capacity_for(0)
+        for sub, chunks in ((_BY_FEATURE, self.feature_chunks), (_BY_SAMPLE, self.sample_chunks)):
+            zarr.create_array(
+                store=store,
+                name=f"{key}/{sub}",
+                shape=(cap, cap),
+                chunks=chunks,
+                dtype=dtype,
+                fill_value=np.nan,
+                serializer=BytesCodec(),
+                compressors=[BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")],
+                chunk_key_encoding={"name": "default", "separator": "/"},
+                config={"write_empty_chunks": False},
+            )
+        # The marker attribute is written last: it makes the matrix complete.
+        group = zarr.open_group(store=store, path=key, mode="r+")
+        group.attrs.update({_MARKER_KEY: {"name": name, "version": _FORMAT_VERSION}})
+
+    def delete(self, name: str) -> None:
+        """Delete matrix ``name`` (it disappears atomically, then its files are removed)."""
+        key = _encode_name(name)
+        directory = self.root / key
+        if not directory.exists():
+            raise MatrixNotFound(f"{self.root}: no matrix named {name!r}")
+        trash = self.root / f".deleted-{uuid.uuid4().hex}"
+        directory.rename(trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+class Matrix:
+    """One matrix, readable by feature or by sample.
+
+    Cells never written read as NaN. Reads take the committed extent from the caller. Reads are
+    safe from many threads; writes are serialised per object (the hub serialises writers).
+    """
+
+    def __init__(self, store: MatrixStore, key: str, name: str) -> None:
+        self.name = name
+        self._store = store
+        self._key = key
+        self._dir = store.root / key
+        self._write_lock = threading.Lock()
+        self._meta_lock = threading.Lock()
+        self._fm, self._sm = self._open_arrays(store._reader())
+        self.dtype: np.dtype[Any] = np.dtype(self._fm.dtype)
+
+    # ------------------------------------------------------------------ internals
+
+    def _open_arrays(self, store: AtomicLocalStore) -> tuple[zarr.Array, zarr.Array]:
+        mode = "r" if store.read_only else "r+"
+        fm = zarr.open_array(store=store, path=f"{self._key}/{_BY_FEATURE}", mode=mode)
+        sm = zarr.open_array(store=store, path=f"{self._key}/{_BY_SAMPLE}", mode=mode)
+        return fm, sm
+
+    def _refresh(self) -> None:
+        fm, sm = self._open_arrays(self._store._reader())
+        with self._meta_lock:
+            self._fm, self._sm = fm, sm
+
+    def _arrays(self, n_rows: int = 0, n_columns: int = 0) -> tuple[zarr.Array, zarr.Array]:
+        """Reader arrays, refreshed if the request is beyond the capacity we know of."""
+        fm, sm = self._fm, self._sm
+        if n_rows > min(fm.shape[0], sm.shape[1]) or n_columns > min(fm.shape[1], sm.shape[0]):
+            self._refresh()
+            fm, sm = self._fm, self._sm
+            rows, cols = min(fm.shape[0], sm.shape[1]), min(fm.shape[1], sm.shape[0])
+            if n_rows > rows or n_columns > cols:
+                raise IndexError(
+                    f"matrix {self.name!r}: extent ({n_rows}, {n_columns}) is beyond "
+                    f"capacity ({rows}, {cols})"
+                )
+        return fm, sm
+
+    @property
+    def capacity(self) -> tuple[int, int]:
+        """Allocated (rows, columns)."""
+        fm, sm = self._fm, self._sm
+        return min(fm.shape[0], sm.shape[1]), min(fm.shape[1], sm.shape[0])
+
+    @staticmethod
+    def _check_index(i: int, limit: int, what: str) -> int:
+        i = int(i)
+        if not 0 <= i < limit:
+            raise IndexError(f"{what} {i} is outside [0, {limit})")
+        return i
+
+    # ------------------------------------------------------------------ writes
+
+    def append_columns(self, start_column: int, values: np.ndarray) -> None:
+        """Write ``values`` (rows x k) at columns ``[start_column, start_column + k)``.
+
+        ``start_column`` must be the committed column count (or beyond): committed cells are
+        never rewritten with other values. Rows beyond the capacity grow it (geometrically) in
+        both layouts; rows of these columns not covered by ``values`` stay NaN. On failure the
+        exception propagates after all writes of this call have stopped; the caller then
+        restores the committed extent with :meth:`discard_beyond`.
+        """
+        data = np.asarray(values)
+        if data.ndim != 2:
+            raise ValueError(f"matrix {self.name!r}: values must be 2-d, got shape {data.shape}")
+        if start_column < 0:
+            raise ValueError(f"matrix {self.name!r}: start_column {start_column} is negative")
+        data = data.astype(self.dtype, copy=False)
+        n, k = data.shape
+        if k == 0 and n == 0:
+            return
+        with self._write_lock:
+            writer = AtomicLocalStore(self._store.root, fsync=self._store.fsync)
+            try:
+                fm, sm = self._open_arrays(writer)
+                rows = max(fm.shape[0], sm.shape[1], n)
+                cols = max(fm.shape[1], sm.shape[0], start_column + k)
+                if rows > fm.shape[0] or cols > fm.shape[1] or (cols, rows) != sm.shape:
+                    rows, cols = _capacity_for(rows), _capacity_for(cols)
+                    fm.resize((rows, cols))
+                    sm.resize((cols, rows))
+                if n and k:
+                    fm[:n, start_column : start_column + k] = data
+                    sm[start_column : start_column + k, :n] = np.ascontiguousarray(data.T)
+            except BaseException:
+                writer.fence()
+                raise
+            finally:
+                self._refresh()
+
+    def discard_beyond(self, n_rows: int, n_columns: int) -> None:
+        """Restore the matrix to the committed extent ``(n_rows, n_columns)``.
+
+        Every cell outside the extent becomes unwritten (NaN) and the capacity returns to the
+        one the extent implies, so the matrix is as it was before a failed transaction.
+        """
+        if n_rows < 0 or n_columns < 0:
+            raise ValueError(f"matrix {self.name!r}: negative extent ({n_rows}, {n_columns})")
+        with self._write_lock:
+            writer = AtomicLocalStore(self._store.root, fsync=self._store.fsync)
+            try:
+                fm, sm = self._open_arrays(writer)
+                _remove_partials(self._dir)
+                new_rows, new_cols = _capacity_for(n_rows), _capacity_for(n_columns)
+                for arr, sub, extent, new_shape in (
+                    (fm, _BY_FEATURE, (n_rows, n_columns), (new_rows, new_cols)),
+                    (sm, _BY_SAMPLE, (n_columns, n_rows), (new_cols, new_rows)),
+                ):
+                    _clear_outside(arr, self._dir / sub, extent)
+                    # Growing metadata only: shrinking was done by _clear_outside.
+                    sync(arr.async_array.resize(new_shape, delete_outside_chunks=False))
+            except BaseException:
+                writer.fence()
+                raise
+            finally:
+                self._refresh()
+
+    # ------------------------------------------------------------------ reads
+
+    def row(self, i: int, n_columns: int) -> np.ndarray:
+        """Feature ``i`` across columns ``[0, n_columns)``."""
+        fm, _ = self._arrays(0, n_columns)
+        i = self._check_index(i, fm.shape[0], "row")
+        return np.asarray(fm[i, :n_columns])
+
+    def rows(self, indices: Sequence[int] | np.ndarray, n_columns: int) -> np.ndarray:
+        """Features ``indices`` across columns ``[0, n_columns)``, shape (len(indices), n)."""
+        fm, _ = self._arrays(0, n_columns)
+        return _take(fm, indices, n_columns, self.dtype, "row")
+
+    def column(self, j: int, n_rows: int) -> np.ndarray:
+        """Sample ``j``, rows ``[0, n_rows)``."""
+        _, sm = self._arrays(n_rows, 0)
+        j = self._check_index(j, sm.shape[0], "column")
+        return np.asarray(sm[j, :n_rows])
+
+    def columns(self, indices: Sequence[int] | np.ndarray, n_rows: int) -> np.ndarray:
+        """Samples ``indices``, rows ``[0, n_rows)``, shape (n_rows, len(indices))."""
+        _, sm = self._arrays(n_rows, 0)
+        return np.ascontiguousarray(_take(sm, indices, n_rows, self.dtype, "column").T)
+
+    def block(self, rows: slice, cols: slice) -> np.ndarray:
+        """Rectangular region ``[rows, cols]`` read from whichever layout is cheaper.
+
+        Open slice ends are bounded by the capacity; steps are not supported.
+        """
+        if rows.step not in (None, 1) or cols.step not in (None, 1):
+            raise ValueError(f"matrix {self.name!r}: block slices must have step 1")
+        cap_r, cap_c = self.capacity
+        r0, r1 = rows.start or 0, cap_r if rows.stop is None else rows.stop
+        c0, c1 = cols.start or 0, cap_c if cols.stop is None else cols.stop
+        if min(r0, r1, c0, c1) < 0:
+            raise ValueError(f"matrix {self.name!r}: negative block bounds {rows}, {cols}")
+        r1, c1 = max(r0, r1), max(c0, c1)
+        fm, sm = self._arrays(r1, c1)
+        if r1 == r0 or c1 == c0:
+            return np.empty((r1 - r0, c1 - c0), dtype=self.dtype)
+        if _read_cost(fm.chunks, (r0, r1), (c0, c1), self.dtype) <= _read_cost(
+            sm.chunks, (c0, c1), (r0, r1), self.dtype
+        ):
+            return np.asarray(fm[r0:r1, c0:c1])
+        return np.ascontiguousarray(np.asarray(sm[c0:c1, r0:r1]).T)
+
+    def nbytes_on_disk(self) -> int:
+        """Bytes used by this matrix's files."""
+        total = 0
+        for dirpath, _, filenames in os.walk(self._dir):
+            for fname in filenames:
+                with contextlib.suppress(FileNotFoundError):  # replaced meanwhile
+                    total += os.path.getsize(os.path.join(dirpath, fname))
+        return total
+
+    def __repr__(self) -> str:
+        return f"Matrix({self.name!r}, dtype={self.dtype}, capacity={self.capacity})"
+
+
+def _take(
+    arr: zarr.Array, indices: Sequence[int] | np.ndarray, n: int, dtype: np.dtype[Any], what: str
+) -> np.ndarray:
+    """Rows ``indices`` of ``arr`` over ``[0, n)``, reading each chunk once."""
+    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    if idx.size == 0 or n == 0:
+        return np.empty((idx.size, n), dtype=dtype)
+    if idx.min() < 0 or idx.max() >= arr.shape[0]:
+        bad = idx[(idx < 0) | (idx >= arr.shape[0])][0]
+        raise IndexError(f"{what} {bad} is outside [0, {arr.shape[0]})")
+    uniq, inverse = np.unique(idx, return_inverse=True)
+    if uniq.size == uniq[-1] - uniq[0] + 1:  # contiguous: a plain slice is cheaper
+        got = np.asarray(arr[int(uniq[0]) : int(uniq[-1]) + 1, :n])
+    else:
+        got = np.asarray(arr.get_orthogonal_selection((uniq, slice(0, n))))
+    return got if uniq.size == idx.size and np.array_equal(uniq, idx) else got[inverse]
+
+
+def _read_cost(
+    chunks: tuple[int, ...], span0: tuple[int, int], span1: tuple[int, int], dtype: np.dtype[Any]
+) -> float:
+    """Estimated seconds to read ``span0 x span1`` from an array with ``chunks``."""
+    n0 = (span0[1] - 1) // chunks[0] - span0[0] // chunks[0] + 1
+    n1 = (span1[1] - 1) // chunks[1] - span1[0] // chunks[1] + 1
+    chunk_bytes = chunks[0] * chunks[1] * dtype.itemsize
+    return n0 * n1 * (_CHUNK_OVERHEAD_S + chunk_bytes / _DECODE_BYTES_PER_S)
+
+
+def _clear_outside(arr: zarr.Array, array_dir: Path, extent: tuple[int, int]) -> None:
+    """Make every cell of ``arr`` outside ``[0, e0) x [0, e1)`` unwritten (NaN)."""
+    e0, e1 = extent
+    c0, c1 = arr.chunks
+    s0, s1 = arr.shape
+    for (i, j), path in _chunk_files(array_dir):
+        if i * c0 >= e0 or j * c1 >= e1:
+            path.unlink(missing_ok=True)
+    end0 = min(-(-e0 // c0) * c0, s0)  # end of the chunk straddling e0
+    end1 = min(-(-e1 // c1) * c1, s1)
+    if e1 % c1 and e1 < end1 and e0:
+        arr[0:end0, e1:end1] = np.nan  # chunks straddling the column edge, corner included
+    if e0 % c0 and e0 < end0 and e1:
+        arr[e0:end0, 0:e1] = np.nan  # chunks straddling the row edge
+    for sub in (array_dir / "c").glob("*"):
+        if sub.is_dir() and not any(sub.iterdir()):
+            sub.rmdir()
