@@ -59,13 +59,13 @@ def open_hub(home: Path | None):  # type: ignore[no-untyped-def]
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``exprhub`` command; returns the exit code."""
-    from exprhub.cli import commands  # noqa: F401  (registers the commands)
+    from exprhub.cli import commands, ingest  # noqa: F401  (registers the commands)
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        app(args=args, prog_name="exprhub", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+        code = app(args=args, prog_name="exprhub", standalone_mode=False)
+    except (click.exceptions.Exit, typer.Exit) as exc:
         return int(exc.exit_code or 0)
     except click.exceptions.Abort:
         err_console.print("error: aborted", style="red", markup=False)
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             message = str(exc.args[0])
         sys.stderr.write(f"error: {' '.join(message.splitlines())}\n")
         return 1
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def run() -> None:

@@ -256,8 +256,16 @@ class Hub:
 
     def related(self, key: str) -> dict[str, list[str]]:
         """Records related to ``key``, by relation kind, in both directions
-        (e.g. a series' ``sample``, ``platform``, ``subseries``, ``superseries``, ``dataset``)."""
-        row = self._find_row(key)
+        (e.g. a series' ``sample``, ``platform``, ``subseries``, ``superseries``, ``dataset``).
+
+        A key that is only referenced (a sample named by a stored DataSet, say) has its
+        incoming relations; an unknown key that no record names raises ``RecordNotFound``.
+        """
+        try:
+            row = self._find_row(key)
+            source_id, target = row.id, row.key
+        except RecordNotFound:
+            source_id, target = None, normalize_accession(key)
         reverse = {
             ("GSM", "series"): "sample",
             ("GSM", "platform"): "sample",
@@ -272,17 +280,17 @@ class Hub:
         }
         out: dict[str, list[str]] = {}
         with self.engine.connect() as connection:
-            for kind, target in connection.execute(
+            for kind, other in connection.execute(
                 select(s.relations.c.kind, s.relations.c.target_key)
-                .where(s.relations.c.source_id == row.id)
+                .where(s.relations.c.source_id == source_id)
                 .order_by(s.relations.c.position)
             ):
-                out.setdefault(kind, []).append(target)
+                out.setdefault(kind, []).append(other)
             incoming = connection.execute(
                 select(s.records.c.type, s.records.c.key, s.relations.c.kind)
                 .join(s.relations, s.relations.c.source_id == s.records.c.id)
-                .where(s.relations.c.target_key == row.key)
-                .order_by(s.records.c.key)
+                .where(s.relations.c.target_key == target)
+                .order_by(s.records.c.id)
             )
             for source_type, source_key, kind in incoming:
                 name = reverse.get((source_type, kind))
@@ -291,6 +299,8 @@ class Hub:
                 values = out.setdefault(name, [])
                 if source_key not in values:
                     values.append(source_key)
+        if source_id is None and not out:
+            raise RecordNotFound(f"{key} is not in the hub at {self.home}")
         return out
 
     def summary(self, key: str) -> dict[str, Any]:

@@ -1,0 +1,156 @@
+"""Commands that move GEO files in and out: import, fetch, export, simulate."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+
+from exprhub.cli.app import HomeOption, JsonOption, app, console, err_console, open_hub, print_json
+
+
+def _record_progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed} records"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
+
+
+def _print_results(results: list, json: bool) -> None:  # type: ignore[type-arg]
+    if json:
+        print_json([r.to_dict() for r in results])
+        return
+    for r in results:
+        outcomes = ", ".join(f"{n} {k}" for k, n in sorted(r.outcomes.items())) or "no records"
+        console.print(f"{r.path.name}: {r.format}, {outcomes}", markup=False)
+        for warning in r.warnings:
+            console.print(f"  warning: {warning}", style="yellow", markup=False)
+
+
+@app.command("import")
+def import_command(
+    paths: Annotated[
+        list[Path], typer.Argument(help="GEO files: SOFT, MINiML, series matrix, .annot.")
+    ],
+    home: HomeOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Import GEO files (format told by content; each file all-or-nothing)."""
+    from exprhub.ingest.importer import ImportFailed, import_files
+
+    failures: list[str] = []
+
+    def failed(path: Path, exc: ImportFailed) -> None:
+        failures.append(str(exc))
+        sys.stderr.write(f"error: {exc}\n")
+
+    with open_hub(home) as hub, _record_progress() as progress:
+        task = progress.add_task("importing", total=None)
+
+        def advance(path: Path, n: int) -> None:
+            progress.update(task, description=path.name, completed=n)
+
+        results = import_files(hub, paths, on_record=advance, on_error=failed)
+    _print_results(results, json)
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def fetch(
+    accessions: Annotated[list[str], typer.Argument(help="GEO accessions (GSE, GDS, GPL, GSM).")],
+    home: HomeOption = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="NCBI GEO mirror (default: NCBI's HTTPS site).")
+    ] = None,
+    format: Annotated[
+        str, typer.Option("--format", help="soft, matrix, miniml or annot.")
+    ] = "soft",
+    json: JsonOption = False,
+) -> None:
+    """Download records from NCBI GEO, then import them."""
+    from exprhub.ingest.fetch import DEFAULT_BASE_URL
+    from exprhub.ingest.fetch import fetch as fetch_records
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
+    tasks: dict[str, int] = {}
+
+    def on_bytes(url: str, done: int, total: int | None) -> None:
+        if url not in tasks:
+            tasks[url] = int(progress.add_task(url.rsplit("/", 1)[-1][:60], total=total))
+        progress.update(tasks[url], completed=done, total=total)  # type: ignore[arg-type]
+
+    with open_hub(home) as hub, progress:
+        results = fetch_records(
+            hub, accessions, base_url=base_url or DEFAULT_BASE_URL, format=format, progress=on_bytes
+        )
+    _print_results(results, json)
+
+
+@app.command()
+def export(
+    accession: Annotated[str, typer.Argument(help="Record to export.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write (.gz compresses).")],
+    format: Annotated[str, typer.Option("--format", help="soft, matrix or miniml.")] = "soft",
+    home: HomeOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Write a record (a series with its platforms and samples) as a GEO file."""
+    from exprhub.ingest.export import export_record
+
+    with open_hub(home) as hub:
+        written = export_record(hub, accession, format, output)
+    if json:
+        print_json({"accession": accession, "format": format, "files": [str(p) for p in written]})
+    else:
+        for path in written:
+            console.print(f"wrote {path}", markup=False)
+
+
+@app.command()
+def simulate(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Directory to write into.")],
+    series: Annotated[int, typer.Option(help="Microarray series.")] = 3,
+    samples: Annotated[int, typer.Option(help="Samples per series.")] = 12,
+    platforms: Annotated[int, typer.Option(help="Platforms.")] = 2,
+    probes: Annotated[int | None, typer.Option(help="Probes per platform.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same bytes).")] = 0,
+    json: JsonOption = False,
+) -> None:
+    """Write realistic simulated GEO files (family SOFT, series matrix, GDS, RNA-seq)."""
+    from exprhub.ingest.simulate import simulate as run_simulation
+
+    with console.status("simulating GEO files", spinner="dots"):
+        manifest = run_simulation(
+            output, series=series, samples=samples, platforms=platforms, probes=probes, seed=seed
+        )
+    data = manifest.to_dict()
+    if json:
+        print_json(data)
+    else:
+        files = data.get("files", []) if isinstance(data, dict) else []
+        console.print(f"wrote {len(files)} files to {output}", markup=False)

@@ -1,0 +1,206 @@
+"""Every real fixture imports with the right records, relations, attributes and table shapes;
+malformed files fail (hub unchanged) or warn; imports are idempotent and per-file atomic."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pytest
+
+from exprhub.cli import main
+from exprhub.hub import Hub
+from exprhub.ingest.importer import ImportFailed, import_file
+from exprhub.records import RecordType
+from tests.hub.test_hub import hub_snapshot
+
+# file -> (format, records stored by type, at least this many warnings)
+EXPECTED = {
+    "geoquery/GDS507.soft.gz": ("soft", {"GDS": 1, "SUBSET": 12}, 0),
+    "geoquery/GPL97.annot.gz": ("annot", {"ANNOT": 1}, 0),
+    "geoquery/GPL96.txt.gz": ("soft", {"GPL": 1}, 0),
+    "geoquery/GSM11805.txt.gz": ("soft", {"GSM": 1}, 0),
+    "gemma/GDS1794.soft.gz": ("soft", {"GDS": 1, "SUBSET": 5}, 1),
+    "gemma/GSE2870_family.soft.gz": ("soft", {"GSE": 1, "GPL": 1, "GSM": 18}, 1),
+    "gemma/GDS334.soft.gz": ("soft", {"GDS": 1, "SUBSET": 3}, 1),
+    "gemma/GSE432_family.soft.gz": ("soft", {"GSE": 1, "GPL": 1, "GSM": 11}, 1),
+    "gemma/GDS1829.soft.gz": ("soft", {"GDS": 1, "SUBSET": 5}, 1),
+    "gemma/GDS100.soft.txt.gz": ("soft", {"GDS": 1, "SUBSET": 8}, 0),
+    "gemma/GSE1623_family.soft.txt.gz": ("soft", {"GSE": 1, "GPL": 1, "GSM": 8}, 0),
+    "gemma/GSE11897_family.soft.gz": ("soft", {"GSE": 1, "GPL": 3, "GSM": 11}, 1),
+    "gemma/GSE7774_family.soft.gz": ("soft", {"GSE": 1, "GPL": 1, "GSM": 5}, 1),
+    "gemma/GDS3254.soft.gz": ("soft", {"GDS": 1, "SUBSET": 3}, 1),
+    "gemma/GSE3791_family.soft.gz": ("soft", {"GSE": 1, "GPL": 4, "GSM": 12}, 1),
+    "gemma/GSE2122.soft.gz": ("soft", {"GSE": 1, "GPL": 1, "GSM": 4}, 1),
+    "gemma/GDS1862.soft.gz": ("soft", {"GDS": 1, "SUBSET": 7}, 0),
+    "gemma/GSE29006_family.soft.gz": ("soft", {"GSE": 1, "GPL": 1, "GSM": 8}, 0),
+    "gemma/GSM5230452.xml": ("miniml", {"GSM": 1}, 0),
+    "gemma/GSE730_family.xml": ("miniml", {"GSE": 1, "GPL": 1, "GSM": 3}, 0),
+    "gemma/GPL2716_family.soft.gz": ("soft", {"GPL": 1}, 1),
+    "gemma/GPL96_family_excel_damaged.soft.gz": ("soft", {"GPL": 1}, 0),
+    "phantasus/GSE99709_series_matrix.txt.gz": ("series-matrix", {"GSE": 1, "GSM": 12}, 0),
+    "phantasus/GSE99709_brief.soft": ("soft", {"GSE": 1}, 0),
+    "biopython/GSM645.txt": ("soft", {"GSM": 1}, 0),
+    "biopython/GSM691.txt": ("soft", {"GSM": 1}, 0),
+    "biopython/GSM700.txt": ("soft", {"GSM": 1}, 0),
+    "biopython/GSM804.txt": ("soft", {"GSM": 1}, 0),
+    "biopython/GSE16.txt": ("soft", {"GSM": 1}, 0),
+    "biopython/soft_ex_affy.txt": ("soft", {"GSE": 1, "GSM": 3}, 0),
+    "biopython/soft_ex_dual.txt": ("soft", {"GSM": 3}, 0),
+    "biopython/soft_ex_family.txt": ("soft", {"GSE": 1, "GPL": 1, "GSM": 3}, 0),
+    "biopython/soft_ex_platform.txt": ("soft", {"GPL": 1}, 0),
+    "biopython/soft_ex_series.txt": ("soft", {"GSE": 1}, 0),
+}
+
+
+@pytest.fixture
+def hub(tmp_path):
+    with Hub.init(tmp_path / "hub") as opened:
+        yield opened
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fixture_imports(geo_fixtures, hub, name):
+    kind, counts, min_warnings = EXPECTED[name]
+    result = import_file(hub, geo_fixtures / name)
+    assert result.format == kind
+    assert {t: sum(c.values()) for t, c in result.by_type.items()} == counts
+    assert set(result.outcomes) == {"added"}
+    assert len(result.warnings) >= min_warnings
+    stored = {t: n for t, n in hub.counts().items() if n}
+    assert stored == {t: n for t, n in counts.items() if t != "ANNOT"}
+    # the original file is kept by checksum
+    assert hub.files.path(result.sha256).read_bytes() == (geo_fixtures / name).read_bytes()
+
+
+def test_gds507_subsets_relations_and_matrix(geo_fixtures, hub):
+    import_file(hub, geo_fixtures / "geoquery/GDS507.soft.gz")
+    gds = hub.summary("GDS507")
+    assert gds["relations"]["series"] == ["GSE781"] and gds["relations"]["platform"] == ["GPL97"]
+    assert len(gds["relations"]["subset"]) == 12
+    assert gds["table"] == {"rows": 22645, "columns": 19}
+    subset = hub.record("GDS507_1", RecordType.SUBSET)
+    assert subset.subset_type == "disease state" and subset.description == "RCC"  # type: ignore[attr-defined]
+    assert len(subset.sample_ids) == 9  # type: ignore[attr-defined]
+    assert hub.related("GSM11815")["subset"][:2] == ["GDS507_1", "GDS507_3"]
+    samples = hub.matrix_samples("dataset/GDS507")
+    assert len(samples) == 17
+    table = hub.record("GDS507").table
+    assert table is not None
+    column = table.names.index(samples[0][0])
+    values = hub.store.open("dataset/GDS507").column(samples[0][1], 22645)
+    np.testing.assert_allclose(values, table.numeric(column).astype(np.float32), equal_nan=True)
+
+
+def test_lower_case_family_has_all_samples(geo_fixtures, hub):
+    import_file(hub, geo_fixtures / "gemma/GSE1623_family.soft.txt.gz")
+    related = hub.related("GSE1623")
+    assert len(related["sample"]) == 8 and related["platform"] == ["GPL81"]
+    for key in related["sample"]:
+        sample = hub.summary(key)
+        assert sample["table"]["rows"] == 12488
+    features, values = hub.sample_values("GSM27446")
+    assert len(features) == 12488 and np.isfinite(values).all()
+    samples, row = hub.feature_values("GPL81", features[0])
+    assert len(samples) == 8 and row.shape == (8,)
+
+
+def test_superseries_named_only_in_summary(geo_fixtures, hub):
+    import_file(hub, geo_fixtures / "gemma/GSE11897_family.soft.gz")
+    import_file(hub, geo_fixtures / "gemma/GSE7774_family.soft.gz")
+    assert "GSE7774" in hub.related("GSE11897")["subseries"]
+    assert "GSE11897" in hub.related("GSE7774")["superseries"]
+
+
+def test_two_channel_and_sequencing(geo_fixtures, hub):
+    import_file(hub, geo_fixtures / "gemma/GSE432_family.soft.gz")
+    sample = hub.summary(hub.related("GSE432")["sample"][0])
+    assert set(sample["characteristics"]) == {"ch1", "ch2"}
+    import_file(hub, geo_fixtures / "gemma/GSE29006_family.soft.gz")
+    rnaseq = hub.summary("GSM718707")
+    assert rnaseq["table"] is None
+    assert ["gender", "3 Female"] in rnaseq["characteristics"]["ch1"]
+    assert any(k == "Sample_relation" and v.startswith("SRA:") for k, v in rnaseq["attributes"])
+
+
+def test_reimport_is_idempotent(geo_fixtures, hub):
+    path = geo_fixtures / "gemma/GSE2870_family.soft.gz"
+    import_file(hub, path)
+    before = hub_snapshot(hub)
+    again = import_file(hub, path)
+    assert set(again.outcomes) == {"unchanged"}
+    assert hub_snapshot(hub) == before
+
+
+def test_newer_last_update_replaces_and_keeps_history(geo_fixtures, hub, tmp_path):
+    source = geo_fixtures / "geoquery/GSM11805.txt.gz"
+    import_file(hub, source)
+    text = gzip.decompress(source.read_bytes()).decode("latin-1")
+    old = hub.record("GSM11805").get("last_update_date")
+    assert old
+    newer = tmp_path / "GSM11805_v2.txt"
+    newer.write_text(
+        text.replace(f"last_update_date = {old}", "last_update_date = Jan 01 2030"),
+        encoding="latin-1",
+    )
+    result = import_file(hub, newer)
+    assert dict(result.outcomes) == {"updated": 1}
+    assert hub.record("GSM11805").get("last_update_date") == "Jan 01 2030"
+    assert [h["last_update_date"] for h in hub.history("GSM11805")] == [
+        hub.history("GSM11805")[0]["last_update_date"]
+    ]
+    assert len(hub.history("GSM11805")) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("geoquery/GPLbroken.soft.gz", "empty gzip file"),
+        ("gemma/geo.esummary.test.xml", "eSummary"),
+    ],
+)
+def test_bad_files_fail_clearly_and_leave_hub_unchanged(geo_fixtures, hub, name, message):
+    import_file(hub, geo_fixtures / "gemma/GSE2870_family.soft.gz")
+    before = hub_snapshot(hub)
+    with pytest.raises(ImportFailed, match=message) as info:
+        import_file(hub, geo_fixtures / name)
+    assert str(geo_fixtures / name) in str(info.value)
+    assert hub_snapshot(hub) == before
+
+
+def test_error_in_the_middle_of_a_file_stores_nothing(geo_fixtures, hub, tmp_path):
+    text = gzip.decompress((geo_fixtures / "gemma/GSE2870_family.soft.gz").read_bytes()).decode(
+        "latin-1"
+    )
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("^SAMPLE")) + 40
+    at = next(i for i in range(at, len(lines)) if lines[i].startswith("^SAMPLE"))
+    lines.insert(at, "this line is not SOFT")
+    bad = tmp_path / "bad_family.soft"
+    bad.write_text("\n".join(lines) + "\n", encoding="latin-1")
+    before = hub_snapshot(hub)
+    with pytest.raises(ImportFailed) as info:
+        import_file(hub, bad)
+    assert f"{bad}:{at + 1}:" in str(info.value)
+    assert hub_snapshot(hub) == before
+
+
+def test_cli_import_json_and_error(geo_fixtures, hub, capsys):
+    code = main(
+        [
+            "import",
+            str(geo_fixtures / "gemma/GDS1794.soft.gz"),
+            str(geo_fixtures / "geoquery/GPLbroken.soft.gz"),
+            "--home",
+            str(hub.home),
+            "--json",
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.err.startswith("error: ") and "GPLbroken.soft.gz" in captured.err
+    data = json.loads(captured.out)
+    assert data[0]["by_type"] == {"GDS": {"added": 1}, "SUBSET": {"added": 5}}
+    assert data[0]["warnings"]
+    assert hub.counts()["GDS"] == 1
