@@ -99,7 +99,7 @@ class BlobDirectory:
 
 def table_to_parquet(table: Table) -> bytes:
     """Serialize a table (names may repeat) to Parquet bytes, deterministically."""
-    arrays = [pa.array(col.tolist(), type=pa.large_string()) for col in table.columns]
+    arrays = [pa.array(col.astype(object), type=pa.large_string()) for col in table.columns]
     schema_names = [f"c{i}" for i in range(table.n_cols)]
     arrow = pa.Table.from_arrays(arrays, names=schema_names)
     arrow = arrow.replace_schema_metadata({"exprhub.names": json.dumps(table.names)})
@@ -114,7 +114,7 @@ def table_from_parquet(path: Path) -> Table:
     meta = arrow.schema.metadata or {}
     names = json.loads(meta[b"exprhub.names"])
     columns = [
-        np.asarray(arrow.column(i).to_pylist(), dtype=np.dtypes.StringDType())
+        arrow.column(i).to_numpy(zero_copy_only=False).astype(np.dtypes.StringDType())
         for i in range(arrow.num_columns)
     ]
     return Table(names, columns)
