@@ -18,6 +18,7 @@ from rich.progress import (
 )
 
 from exprhub.cli.app import HomeOption, JsonOption, app, console, err_console, open_hub, print_json
+from exprhub.cli.search import sync_index
 
 
 def _record_progress() -> Progress:
@@ -67,6 +68,9 @@ def import_command(
             progress.update(task, description=path.name, completed=n)
 
         results = import_files(hub, paths, on_record=advance, on_error=failed)
+        if results:
+            progress.update(task, description="indexing")
+            sync_index(hub)
     _print_results(results, json)
     if failures:
         raise typer.Exit(1)
@@ -108,6 +112,7 @@ def fetch(
         results = fetch_records(
             hub, accessions, base_url=base_url or DEFAULT_BASE_URL, format=format, progress=on_bytes
         )
+        sync_index(hub)
     _print_results(results, json)
 
 

@@ -1,0 +1,78 @@
+"""Search commands: search, index."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+from rich.table import Table as RichTable
+
+from exprhub.cli.app import HomeOption, JsonOption, app, console, open_hub, print_json
+
+
+def sync_index(hub) -> int:  # type: ignore[no-untyped-def]
+    """Bring the hub's search index up to date (after imports)."""
+    from exprhub.search.hub_index import HubSearch
+
+    with HubSearch(hub) as search:
+        return search.sync()
+
+
+@app.command()
+def search(
+    query: Annotated[
+        str, typer.Argument(help='Entrez-style query, e.g. "liver[ALL] AND GSM[ETYP]".')
+    ],
+    home: HomeOption = None,
+    limit: Annotated[int, typer.Option(help="Hits per page (max 1000).")] = 20,
+    offset: Annotated[int, typer.Option(help="Skip this many hits.")] = 0,
+    json: JsonOption = False,
+) -> None:
+    """Search the hub's records (fields: ALL ACCN TITL DESC ORGN ETYP GTYP VTYP PTYP PLAT AUTH
+    PDAT NSAM and label fields such as sex, tissue, disease)."""
+    from exprhub.search.hub_index import HubSearch
+
+    with open_hub(home) as hub, HubSearch(hub) as engine:
+        results = engine.search(query, limit=limit, offset=offset)
+    if json:
+        print_json(
+            {
+                "query": query,
+                "total": results.total,
+                "offset": offset,
+                "limit": limit,
+                "hits": [asdict(h) for h in results.hits],
+                "facets": {
+                    name: [{"value": f.value, "count": f.count} for f in counts]
+                    for name, counts in results.facets.items()
+                    if counts
+                },
+            }
+        )
+        return
+    console.print(f"{results.total} records match", markup=False)
+    table = RichTable("accession", "type", "title", "score")
+    for hit in results.hits:
+        table.add_row(hit.accession, hit.etype, hit.title or "", f"{hit.score:.2f}")
+    console.print(table)
+
+
+@app.command()
+def index(
+    home: HomeOption = None,
+    full: Annotated[bool, typer.Option("--full", help="Re-index every record.")] = False,
+    json: JsonOption = False,
+) -> None:
+    """Bring the search index up to date with the hub."""
+    from exprhub.search.hub_index import HubSearch
+
+    with open_hub(home) as hub, HubSearch(hub) as engine:
+        written = engine.sync(full=full)
+        total = engine.index.count()
+    if json:
+        print_json({"indexed": written, "documents": total, "location": engine.location})
+    else:
+        console.print(
+            f"indexed {written} records; {total} documents in {engine.location}", markup=False
+        )

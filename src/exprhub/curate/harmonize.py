@@ -1,0 +1,202 @@
+"""Harmonized sample metadata keys, after refine.bio's mapping.
+
+Submitters name the same thing many ways (``sex``, ``gender``, ``Sex``, ``subject gender``);
+:func:`harmonize` maps characteristic keys onto one vocabulary of fields (sex, age,
+specimen_part, genetic_information, disease, disease_stage, cell_line, treatment, race,
+subject, developmental_stage, compound, time) and normalizes the values: lower-cased and
+stripped, several values sorted and joined with ``;``, sex spelled ``female`` / ``male``.
+
+A key matches in the plain form and as ``characteristic[s] [key]``, ``comment[s] [key]`` or
+``factor value [key]``, with spaces, underscores, hyphens or nothing between words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+SOURCE_KEYS: dict[str, tuple[str, ...]] = {
+    "sex": ("sex", "gender", "subject gender", "subject sex"),
+    "age": (
+        "age",
+        "patient age",
+        "age of patient",
+        "age (years)",
+        "age (yrs)",
+        "age (months)",
+        "age (days)",
+        "age (hours)",
+        "age at diagnosis",
+        "age at diagnosis years",
+        "age at diagnosis (years)",
+    ),
+    "specimen_part": (
+        "organism part",
+        "cell type",
+        "tissue",
+        "tissue type",
+        "tissue source",
+        "tissue origin",
+        "source tissue",
+        "tissue subtype",
+        "tissue/cell type",
+        "tissue region",
+        "tissue compartment",
+        "tissues",
+        "tissue of origin",
+        "tissue-type",
+        "tissue harvested",
+        "cell/tissue type",
+        "tissue subregion",
+        "organ",
+        "isolation source",
+        "tissue sampled",
+        "cell description",
+    ),
+    "genetic_information": (
+        "strain/background",
+        "strain",
+        "strain or line",
+        "background strain",
+        "genotype",
+        "genetic background",
+        "genetic information",
+        "genotype/variation",
+        "ecotype",
+        "cultivar",
+        "strain/genotype",
+    ),
+    "disease": (
+        "disease",
+        "disease state",
+        "disease status",
+        "diagnosis",
+        "infection with",
+        "sample type",
+    ),
+    "disease_stage": (
+        "disease state",
+        "disease staging",
+        "disease stage",
+        "grade",
+        "tumor grade",
+        "who grade",
+        "histological grade",
+        "tumor grading",
+        "disease outcome",
+        "subject status",
+    ),
+    "cell_line": ("cell line",),
+    "treatment": (
+        "treatment",
+        "treatment group",
+        "treatment protocol",
+        "drug treatment",
+        "clinical treatment",
+    ),
+    "race": ("race", "ethnicity", "race/ethnicity"),
+    "subject": (
+        "subject",
+        "subject id",
+        "subject/sample source id",
+        "subject identifier",
+        "human subject anonymized id",
+        "individual",
+        "individual identifier",
+        "individual id",
+        "patient",
+        "patient id",
+        "patient identifier",
+        "patient number",
+        "patient no",
+        "donor id",
+        "donor",
+        "source name",
+    ),
+    "developmental_stage": (
+        "developmental stage",
+        "development stage",
+        "development stages",
+        "dev stage",
+    ),
+    "compound": (
+        "compound",
+        "compound1",
+        "compound2",
+        "compound name",
+        "drug",
+        "drugs",
+        "immunosuppressive drugs",
+    ),
+    "time": (
+        "time",
+        "initial time point",
+        "start time",
+        "stop time",
+        "time point",
+        "sampling time point",
+        "sampling time",
+        "time post infection",
+    ),
+}
+
+#: Harmonized field names, in a stable order.
+FIELDS: tuple[str, ...] = tuple(SOURCE_KEYS)
+
+_WRAPPERS = re.compile(r"^(?:characteristics?|comments?|factor value)\s*\[(.*)\]$")
+_SEPARATORS = re.compile(r"[\s_\-]+")
+_SEX = {
+    "f": "female",
+    "female": "female",
+    "woman": "female",
+    "m": "male",
+    "male": "male",
+    "man": "male",
+}
+
+
+def _squash(key: str) -> str:
+    return _SEPARATORS.sub("", key.strip().lower())
+
+
+def _build_index() -> dict[str, list[str]]:
+    index: dict[str, list[str]] = {}
+    for field, keys in SOURCE_KEYS.items():
+        for key in keys:
+            fields = index.setdefault(_squash(key), [])
+            if field not in fields:
+                fields.append(field)
+    return index
+
+
+_INDEX = _build_index()
+
+
+def harmonized_fields(key: str) -> list[str]:
+    """Harmonized fields a submitter's characteristic key maps to (often none, sometimes two:
+    ``disease state`` is both disease and disease_stage)."""
+    text = key.strip().lower()
+    match = _WRAPPERS.match(text)
+    if match:
+        text = match.group(1)
+    return list(_INDEX.get(_squash(text), []))
+
+
+def normalize_value(field: str, value: str) -> str:
+    """The value as refine.bio delivers it: lower-cased, stripped; sex as female/male."""
+    text = value.strip().lower()
+    if field == "sex":
+        return _SEX.get(text, text)
+    return text
+
+
+def harmonize(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Harmonized fields from ``(key, value)`` characteristics; several values of one field
+    are sorted and joined with ``;``."""
+    collected: dict[str, set[str]] = {}
+    for key, value in pairs:
+        if not value or not value.strip():
+            continue
+        for field in harmonized_fields(key):
+            collected.setdefault(field, set()).add(normalize_value(field, value))
+    return {f: ";".join(sorted(collected[f])) for f in FIELDS if f in collected}

@@ -1,0 +1,262 @@
+"""The hub's search index: documents built from stored records, kept in step with imports.
+
+The index is brought up to date incrementally (:meth:`HubSearch.sync`): records whose
+``updated_at`` is newer than the last sync are (re)indexed. The CLI syncs after every import
+and fetch, and the web server syncs when it starts and before answering a search when the hub
+has changed, so what is in the hub is what search finds.
+
+Location: a tantivy directory ``<hub>/index`` by default; a hub whose metadata lives in
+PostgreSQL indexes into the same database (PostgreSQL full text); ``EXPRHUB_SEARCH_URL``
+overrides either.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from exprhub.curate.harmonize import harmonize
+from exprhub.hub import Hub
+from exprhub.hub import schema as s
+from exprhub.records import Record, split_characteristic
+from exprhub.search import SearchDocument, SearchIndex, SearchResults, open_index
+from exprhub.search.fields import DEFAULT_SCHEMA
+
+INDEXED_TYPES = ("GSE", "GSM", "GPL", "GDS")
+BATCH = 2000
+STATE_FILE = "search-state.json"
+
+
+def default_location(hub: Hub) -> str:
+    """Where the hub's index lives (see module docstring)."""
+    override = os.environ.get("EXPRHUB_SEARCH_URL")
+    if override:
+        return override
+    if hub.engine.url.get_backend_name() == "postgresql":
+        return hub.engine.url.render_as_string(hide_password=False)
+    return str(hub.home / "index")
+
+
+def _authors(values: Iterable[str]) -> list[str]:
+    out = []
+    for value in values:
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        out.append(" ".join(parts) if parts else value)
+    return out
+
+
+def _field(attributes: list[tuple[str, str]], name: str) -> list[str]:
+    return [v for k, v in attributes if Record.field_name(k) == name]
+
+
+class HubSearch:
+    """Search over a hub's records.
+
+    Parameters
+    ----------
+    hub
+        The hub to index and search.
+    location
+        Index location (default: :func:`default_location`).
+    """
+
+    def __init__(self, hub: Hub, location: str | None = None) -> None:
+        self.hub = hub
+        self.location = location or default_location(hub)
+        self.index: SearchIndex = open_index(self.location, DEFAULT_SCHEMA)
+        self._state_path = hub.home / STATE_FILE
+
+    def close(self) -> None:
+        """Release the index."""
+        self.index.close()
+
+    def __enter__(self) -> HubSearch:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- state
+    def _watermark(self) -> str | None:
+        try:
+            state = json.loads(self._state_path.read_text())
+        except (OSError, ValueError):
+            return None
+        value = state.get(self.location)
+        return value if isinstance(value, str) else None
+
+    def _save_watermark(self, value: str) -> None:
+        try:
+            state = json.loads(self._state_path.read_text())
+        except (OSError, ValueError):
+            state = {}
+        state[self.location] = value
+        tmp = self._state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=1))
+        tmp.replace(self._state_path)
+
+    def _latest_change(self) -> datetime | None:
+        with self.hub.engine.connect() as connection:
+            value: datetime | None = connection.execute(
+                select(func.max(s.records.c.updated_at))
+            ).scalar_one_or_none()
+        return value
+
+    def is_stale(self) -> bool:
+        """Whether records changed since the last sync."""
+        latest = self._latest_change()
+        if latest is None:
+            return False
+        mark = self._watermark()
+        return mark is None or _as_utc(latest).isoformat() > mark
+
+    # ----------------------------------------------------------------- indexing
+    def sync(self, *, full: bool = False, progress: Callable[[int], None] | None = None) -> int:
+        """Index records changed since the last sync (all of them with ``full``); return how
+        many documents were written."""
+        mark = None if full else self._watermark()
+        latest = self._latest_change()
+        query = select(s.records).where(s.records.c.type.in_(INDEXED_TYPES))
+        if mark is not None:
+            query = query.where(s.records.c.updated_at > datetime.fromisoformat(mark))
+        with self.hub.engine.connect() as connection:
+            rows = connection.execute(query.order_by(s.records.c.id)).fetchall()
+        written = 0
+        context = _Context(self.hub) if rows else None
+        for start in range(0, len(rows), BATCH):
+            batch = rows[start : start + BATCH]
+            assert context is not None
+            docs = context.documents(batch)
+            written += self.index.add(docs)
+            if progress is not None:
+                progress(written)
+        self.index.commit()
+        if latest is not None:
+            self._save_watermark(_as_utc(latest).isoformat())
+        return written
+
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int = 20,
+        offset: int = 0,
+        facets: Sequence[str] | None = None,
+    ) -> SearchResults:
+        """Run an Entrez-style query (syncing first if the hub changed)."""
+        if self.is_stale():
+            self.sync()
+        if facets is None:
+            return self.index.search(query, limit=limit, offset=offset)
+        return self.index.search(query, limit=limit, offset=offset, facets=facets)
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class _Context:
+    """Look-ups shared by a sync: platform technology and organisms."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.platform_tech: dict[str, str] = {}
+        self.platform_organisms: dict[str, list[str]] = {}
+        with hub.engine.connect() as connection:
+            for key, akey, value in connection.execute(
+                select(s.records.c.key, s.attributes.c.key, s.attributes.c.value)
+                .join(s.attributes, s.attributes.c.record_id == s.records.c.id)
+                .where(s.records.c.type == "GPL")
+            ):
+                name = Record.field_name(akey)
+                if name == "technology":
+                    self.platform_tech.setdefault(key, value)
+                elif name == "organism":
+                    self.platform_organisms.setdefault(key, []).append(value)
+
+    def documents(self, rows: Sequence[Any]) -> list[SearchDocument]:
+        ids = [r.id for r in rows]
+        attributes: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}
+        relations: dict[int, dict[str, list[str]]] = {i: {} for i in ids}
+        with self.hub.engine.connect() as connection:
+            for rid, key, value in connection.execute(
+                select(s.attributes.c.record_id, s.attributes.c.key, s.attributes.c.value)
+                .where(s.attributes.c.record_id.in_(ids))
+                .order_by(s.attributes.c.record_id, s.attributes.c.position)
+            ):
+                attributes[rid].append((key, value))
+            for rid, kind, target in connection.execute(
+                select(s.relations.c.source_id, s.relations.c.kind, s.relations.c.target_key)
+                .where(s.relations.c.source_id.in_(ids))
+                .order_by(s.relations.c.source_id, s.relations.c.position)
+            ):
+                relations[rid].setdefault(kind, []).append(target)
+        return [self._document(r, attributes[r.id], relations[r.id]) for r in rows]
+
+    def _document(
+        self, row: Any, attributes: list[tuple[str, str]], relations: dict[str, list[str]]
+    ) -> SearchDocument:
+        organisms = row.organisms.split("; ") if row.organisms else []
+        pdat = row.release_date or row.submission_date or row.last_update_date
+        doc = SearchDocument(
+            accession=row.key,
+            etype=row.type,
+            title=row.title or "",
+            organisms=organisms,
+            pdat=pdat,
+        )
+        if row.type == "GSE":
+            doc.description = "\n".join(
+                _field(attributes, "summary") + _field(attributes, "overall_design")
+            )
+            doc.gtype = _field(attributes, "type")
+            doc.platforms = relations.get("platform", [])
+            doc.authors = _authors(_field(attributes, "contributor"))
+            doc.nsam = len(relations.get("sample", []))
+            if not doc.organisms:
+                for platform in doc.platforms:
+                    for organism in self.platform_organisms.get(platform, []):
+                        if organism not in doc.organisms:
+                            doc.organisms.append(organism)
+            doc.ptype = next(
+                (self.platform_tech[p] for p in doc.platforms if p in self.platform_tech), None
+            )
+        elif row.type == "GSM":
+            pairs = [
+                split_characteristic(v)
+                for k, v in attributes
+                if Record.field_name(k).startswith("characteristics_ch")
+            ]
+            sources = _field(attributes, "source_name_ch1") + _field(attributes, "source_name_ch2")
+            doc.description = "\n".join(_field(attributes, "description"))
+            doc.text = "\n".join(sources + [f"{k} {v}".strip() for k, v in pairs])
+            doc.platforms = relations.get("platform", [])
+            doc.ptype = next(
+                (self.platform_tech[p] for p in doc.platforms if p in self.platform_tech), None
+            )
+            labels = harmonize(pairs)
+            if "specimen_part" in labels:
+                labels.setdefault("tissue", labels["specimen_part"])
+            doc.labels = {k: v.split(";") for k, v in labels.items()}
+            doc.gtype = _field(attributes, "type")
+        elif row.type == "GPL":
+            doc.description = "\n".join(_field(attributes, "description"))
+            doc.ptype = self.platform_tech.get(row.key)
+            doc.platforms = [row.key]
+        elif row.type == "GDS":
+            doc.description = "\n".join(_field(attributes, "description"))
+            doc.gtype = _field(attributes, "type")
+            values = _field(attributes, "value_type")
+            doc.vtype = values[0] if values else None
+            doc.platforms = relations.get("platform", [])
+            doc.ptype = next(
+                (self.platform_tech[p] for p in doc.platforms if p in self.platform_tech), None
+            ) or next(iter(_field(attributes, "platform_technology_type")), None)
+            counts = _field(attributes, "sample_count") or _field(attributes, "total_samples")
+            doc.nsam = int(counts[0]) if counts and counts[0].strip().isdigit() else None
+        return doc
