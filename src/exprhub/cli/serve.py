@@ -1,0 +1,73 @@
+"""Serving commands: serve (a hub over HTTP) and demo (build a demo hub, then serve it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from exprhub.cli.app import HomeOption, JsonOption, app, console, open_hub, print_json
+
+HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
+PortOption = Annotated[int, typer.Option(help="TCP port.")]
+
+
+def _serve(hub: Any, host: str, port: int) -> None:
+    import uvicorn
+
+    from exprhub.api.app import create_app
+    from exprhub.search.hub_index import HubSearch
+
+    search = HubSearch(hub)
+    search.sync()
+    application = create_app(hub, search=search.as_service())
+    console.print(
+        f"exprhub serving {hub.home} at http://{host}:{port}/ (Ctrl-C stops)", markup=False
+    )
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def serve(
+    home: HomeOption = None,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+) -> None:
+    """Serve a hub: web pages at / and the REST API under /api/v1 (docs at /api/docs)."""
+    with open_hub(home) as hub:
+        _serve(hub, host, port)
+
+
+@app.command()
+def demo(
+    home: Annotated[Path, typer.Option("--home", help="Where to build the demo hub.")] = Path(
+        "exprhub-demo"
+    ),
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    series: Annotated[int, typer.Option(help="Simulated microarray series.")] = 4,
+    samples: Annotated[int, typer.Option(help="Samples per series.")] = 12,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Build and index the demo hub, then stop.")
+    ] = False,
+    json: JsonOption = False,
+) -> None:
+    """Simulate realistic GEO files, import, refine and index them into a demo hub, and serve
+    it on localhost."""
+    from exprhub.demo import build_demo
+
+    with console.status("building the demo hub", spinner="dots") as status:
+        summary = build_demo(
+            home, series=series, samples=samples, seed=seed, report=lambda m: status.update(m)
+        )
+    if json:
+        print_json(summary)
+    else:
+        counts = ", ".join(f"{n} {t}" for t, n in summary["counts"].items() if n)
+        console.print(f"demo hub at {summary['home']}: {counts}", markup=False)
+    if no_serve:
+        return
+    with open_hub(home) as hub:
+        _serve(hub, host, port)
