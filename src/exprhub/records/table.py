@@ -17,7 +17,12 @@ MISSING_TOKENS = frozenset({"", "null", "NULL", "Null", "NA", "N/A", "n/a", "NaN
 
 
 def as_string_array(values: Sequence[str] | np.ndarray) -> np.ndarray:
-    """Return ``values`` as a 1-D numpy array of variable-width strings."""
+    """Return ``values`` as a 1-D numpy array of variable-width strings (no copy when it is
+    one already)."""
+    if isinstance(values, np.ndarray) and isinstance(values.dtype, np.dtypes.StringDType):
+        if values.ndim != 1:
+            raise ValueError("a table column must be one-dimensional")
+        return values
     array = np.asarray(values, dtype=np.dtypes.StringDType())
     if array.ndim != 1:
         raise ValueError("a table column must be one-dimensional")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -283,7 +283,7 @@ def _quoted(value: str) -> str:
     return '"' + value.replace('"', " ") + '"'
 
 
-def filtered_query(query: str, filters: dict[str, Sequence[str]] | None) -> str:
+def filtered_query(query: str, filters: Mapping[str, Sequence[str]] | None) -> str:
     """``query`` restricted to the selected facet values: values of one facet are OR-ed,
     facets AND-ed (``(q) AND ("Homo sapiens"[ORGN] OR "Mus musculus"[ORGN])``)."""
     clauses = [f"({query})"] if query.strip() else []
@@ -307,7 +307,7 @@ class SearchServiceAdapter:
         query: str,
         limit: int = 25,
         offset: int = 0,
-        facets: dict[str, Sequence[str]] | None = None,
+        facets: Mapping[str, Sequence[str]] | None = None,
     ) -> dict[str, Any]:
         """Hits, total and facet counts (facet -> value -> count) for ``query``."""
         names = [SERVICE_FACETS[name][0] for name in SERVICE_FACETS]
