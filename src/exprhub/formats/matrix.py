@@ -1,0 +1,555 @@
+"""GEO series matrix files (``GSExxx_series_matrix.txt.gz``): reader and writer.
+
+A series matrix holds one Series and, per platform, its Samples side by side::
+
+    !Series_title	"..."
+    !Series_sample_id	"GSM1 GSM2 "
+                                                 (blank line)
+    !Sample_title	"a"	"b"
+    !Sample_characteristics_ch1	"tissue: liver"	"tissue: lung"
+    !series_matrix_table_begin
+    "ID_REF"	"GSM1"	"GSM2"
+    "1007_s_at"	8.1	7.9
+    !series_matrix_table_end
+
+Cells are tab-separated and quoted (a quote inside a cell is doubled). Reading gives the Series
+record (attributes ``Series_*`` exactly as written, unquoted), then one Sample per column, each
+with its slice of the table as a two-column :class:`~exprhub.records.Table`
+(``ID_REF``, ``VALUE``); samples have no table when the file's table has no rows (RNA-seq).
+
+The matrix layout cannot express everything a Sample record can:
+
+- A sample attribute becomes one row with one cell per sample. When samples repeat an attribute
+  a different number of times (sample A has three ``characteristics_ch1`` rows, sample B two),
+  the shorter ones are padded with empty cells, and empty cells are skipped again on reading.
+  Hence sample attributes whose value is ``""`` do not survive a round trip, and samples must
+  list their attributes in mutually consistent orders.
+- Only the ``VALUE`` column of each sample table is written; samples without a table get empty
+  cells when other samples have one.
+- Values cannot contain tabs or line breaks (the writer refuses them).
+
+Reading parses the table block in bulk with pyarrow (falling back to an exact pure-Python path
+for ragged rows or non-UTF-8 bytes). The ``ID_REF`` column is one array shared by all samples'
+tables; the arrays are read-only.
+"""
+
+from __future__ import annotations
+
+import gzip as gzip_module
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+import numpy as np
+
+from exprhub.formats.errors import FormatError, ParseWarning
+from exprhub.formats.source import decode_bytes, open_binary
+from exprhub.records import Record, Sample, Series, Table
+from exprhub.records.table import as_string_array
+
+__all__ = [
+    "SeriesMatrixReader",
+    "parse_tab_block",
+    "read_series_matrix",
+    "write_series_matrix",
+]
+
+TABLE_BEGIN = "!series_matrix_table_begin"
+TABLE_END = "!series_matrix_table_end"
+_END_MARKER = TABLE_END.encode()
+_CHUNK = 1 << 20
+
+
+# --- cells ----------------------------------------------------------------------------------
+def split_cells(line: str) -> list[str]:
+    """Split a matrix line on tabs and unquote each ``"..."`` cell (``""`` -> ``"``)."""
+    cells = line.split("\t")
+    for i, cell in enumerate(cells):
+        if len(cell) >= 2 and cell[0] == '"' and cell[-1] == '"':
+            cells[i] = cell[1:-1].replace('""', '"')
+    return cells
+
+
+def quote(value: str) -> str:
+    """Quote a cell the way GEO writes it, doubling quotes inside."""
+    return '"' + value.replace('"', '""') + '"'
+
+
+# --- bulk table parsing ---------------------------------------------------------------------
+def parse_tab_block(
+    stream: BinaryIO, *, header: bool, names: Sequence[str] | None = None, quoted: bool = True
+) -> tuple[list[str], list[np.ndarray]]:
+    """Parse tab-separated rows in bulk into string columns.
+
+    Parameters
+    ----------
+    stream
+        Binary stream positioned at the first row; read to its end.
+    header
+        Whether the first row holds the column names.
+    names
+        Column names when ``header`` is false (rows with more cells get extra, unnamed columns).
+    quoted
+        Whether ``"..."`` cells are unquoted.
+
+    Returns
+    -------
+    tuple[list[str], list[numpy.ndarray]]
+        Column names and one string array per column. Short rows are padded with ``""``.
+    """
+    data = stream.read()
+    try:
+        return _parse_arrow(data, header=header, names=names, quoted=quoted)
+    except (ValueError, TypeError, OSError):  # ragged rows, non-UTF-8 bytes ...: exact slow path
+        return _parse_python(data, header=header, names=names, quoted=quoted)
+
+
+def _parse_arrow(
+    data: bytes, *, header: bool, names: Sequence[str] | None, quoted: bool
+) -> tuple[list[str], list[np.ndarray]]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    newline = data.find(b"\n")
+    first = (data if newline < 0 else data[:newline]).rstrip(b"\r")
+    width = first.count(b"\t") + 1 if first else 0
+    if names is not None and not header:
+        width = max(width, len(names))
+    if width == 0 or data.count(b"\n") + data.count(b"\r") == len(data):
+        raise ValueError("empty block")
+    generated = [f"c{i}" for i in range(width)]
+    table = pacsv.read_csv(
+        io.BytesIO(data),
+        read_options=pacsv.ReadOptions(
+            column_names=generated, skip_rows=0, block_size=1 << 24, use_threads=True
+        ),
+        parse_options=pacsv.ParseOptions(
+            delimiter="\t",
+            quote_char='"' if quoted else False,
+            double_quote=True,
+            newlines_in_values=False,
+            ignore_empty_lines=True,
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types={g: pa.string() for g in generated},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    columns = [_arrow_strings(table.column(i)) for i in range(width)]
+    if header:
+        column_names = [str(c[0]) if len(c) else "" for c in columns]
+        columns = [c[1:] for c in columns]
+    else:
+        column_names = list(names or [])
+    column_names += [""] * (width - len(column_names))
+    return column_names, columns
+
+
+def _arrow_strings(column: Any) -> np.ndarray:
+    """A pyarrow string column as a numpy StringDType array (ASCII fast path, no Python str)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    n = len(array)
+    longest = pc.max(pc.binary_length(array)).as_py() if n else 0
+    if not longest:
+        return as_string_array([""] * n)
+    if longest <= 64 and pc.all(pc.string_is_ascii(array)).as_py():
+        padded = pc.ascii_rpad(array, width=longest, padding="\x00").cast(pa.large_string())
+        buffers = padded.buffers()
+        start = int(np.frombuffer(buffers[1], dtype=np.int64)[padded.offset])
+        data = np.frombuffer(buffers[2], dtype=np.uint8)[start : start + n * longest]
+        return data.view(f"S{longest}").astype(np.dtypes.StringDType())
+    return as_string_array(array.to_numpy(zero_copy_only=False))
+
+
+def _parse_python(
+    data: bytes, *, header: bool, names: Sequence[str] | None, quoted: bool
+) -> tuple[list[str], list[np.ndarray]]:
+    text = decode_bytes(data)
+    rows: list[list[str]] = []
+    for line in text.split("\n"):
+        line = line.rstrip("\r")
+        if not line:
+            continue
+        rows.append(split_cells(line) if quoted else line.split("\t"))
+    column_names = (rows.pop(0) if rows else []) if header else list(names or [])
+    width = max([len(column_names), *(len(r) for r in rows)]) if rows or column_names else 0
+    column_names += [""] * (width - len(column_names))
+    table = Table.from_rows(column_names, rows)
+    return column_names, table.columns
+
+
+def _read_until(stream: BinaryIO, marker: bytes) -> tuple[bytes, bool]:
+    """The bytes of ``stream`` before the first line that starts with ``marker``, and whether
+    that line was found (the rest of the stream is left unread)."""
+    needle = b"\n" + marker
+    parts: list[bytes] = []
+    tail = b"\n"  # the end of what was read so far, so a marker split across blocks is found
+    while True:
+        block = stream.read(_CHUNK)
+        if not block:
+            return b"".join(parts), False
+        window = tail + block
+        at = window.find(needle)
+        if at >= 0:
+            parts.append(block[: max(at - len(tail) + 1, 0)] if at >= len(tail) - 1 else b"")
+            data = b"".join(parts)
+            if at < len(tail) - 1:  # the marker began inside the previous block
+                data = data[: len(data) - (len(tail) - 1 - at)]
+            return data, True
+        parts.append(block)
+        tail = window[-len(needle) :]
+
+
+# --- reader ---------------------------------------------------------------------------------
+class SeriesMatrixReader:
+    """Read a GEO series matrix file (plain or gzip).
+
+    Parameters
+    ----------
+    path
+        The ``*_series_matrix.txt[.gz]`` file.
+
+    Attributes
+    ----------
+    warnings
+        Recoverable problems found while reading (filled as :meth:`records` runs).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.warnings: list[ParseWarning] = []
+        self._platform_id: str | None = None
+        self._header_read = False
+
+    def _warn(self, line: int | None, message: str) -> None:
+        self.warnings.append(ParseWarning(str(self.path), line, message))
+
+    @property
+    def platform_id(self) -> str | None:
+        """The platform of the samples (from ``!Sample_platform_id``), or None."""
+        if not self._header_read:
+            with open_binary(self.path) as stream:
+                self._read_header(stream, record_warnings=False)
+        return self._platform_id
+
+    def _read_header(
+        self, stream: BinaryIO, *, record_warnings: bool = True
+    ) -> tuple[list[tuple[str, str]], list[tuple[str, list[str], int]], bool, int]:
+        series_rows: list[tuple[str, str]] = []
+        sample_rows: list[tuple[str, list[str], int]] = []
+        number = 0
+        table = False
+        saw_content = False
+        while True:
+            raw = stream.readline()
+            if not raw:
+                break
+            number += 1
+            line = decode_bytes(raw).rstrip("\r\n")
+            if number == 1 and line.startswith("\ufeff"):
+                line = line[1:]
+            if not line.strip():
+                continue
+            saw_content = True
+            if line.rstrip("\t").lower() == TABLE_BEGIN:
+                table = True
+                break
+            if not line.startswith("!"):
+                raise FormatError(
+                    self.path,
+                    number,
+                    f"unexpected line {line[:60]!r}; expected a !Series_ or !Sample_ row or "
+                    f"{TABLE_BEGIN}",
+                )
+            key, _, rest = line[1:].partition("\t")
+            key = key.strip()
+            cells = split_cells(rest) if rest else []
+            prefix = key.split("_", 1)[0].lower()
+            if prefix == "sample":
+                sample_rows.append((key, cells, number))
+            elif prefix == "series":
+                if len(cells) <= 1:
+                    series_rows.append((key, cells[0] if cells else ""))
+                else:
+                    series_rows.extend((key, c) for c in cells if c)
+            elif record_warnings:
+                self._warn(number, f"ignored row {key!r}: expected !Series_ or !Sample_ rows")
+        if not saw_content:
+            raise FormatError(self.path, None, "empty file; expected a GEO series matrix")
+        platforms = [
+            c
+            for k, cells, _ in sample_rows
+            if k.lower() == "sample_platform_id"
+            for c in cells
+            if c
+        ]
+        self._platform_id = platforms[0] if platforms else None
+        if record_warnings and len(set(platforms)) > 1:
+            self._warn(None, f"samples are on several platforms: {sorted(set(platforms))}")
+        self._header_read = True
+        return series_rows, sample_rows, table, number
+
+    def records(self) -> Iterator[Record]:
+        """Yield the Series, then one Sample per matrix column, in file order.
+
+        Raises
+        ------
+        FormatError
+            If the file is not a series matrix.
+        """
+        with open_binary(self.path) as stream:
+            series_rows, sample_rows, has_table, line = self._read_header(stream)
+            names: list[str] = []
+            columns: list[np.ndarray] = []
+            if has_table:
+                data, found = _read_until(stream, _END_MARKER)
+                names, columns = parse_tab_block(io.BytesIO(data), header=True)
+                if not found:
+                    self._warn(None, f"{TABLE_BEGIN} is never closed by {TABLE_END}")
+        yield self._series(series_rows)
+        yield from self._samples(sample_rows, names, columns, line)
+
+    def _series(self, rows: list[tuple[str, str]]) -> Series:
+        accession = next((v for k, v in rows if k.lower() == "series_geo_accession"), None)
+        if not accession:
+            stem = self.path.name.split("_series_matrix")[0].split("-")[0]
+            accession = stem or "series"
+        return Series(accession.strip(), list(rows))
+
+    def _samples(
+        self,
+        rows: list[tuple[str, list[str], int]],
+        names: list[str],
+        columns: list[np.ndarray],
+        table_line: int,
+    ) -> Iterator[Sample]:
+        accessions = next((c for k, c, _ in rows if k.lower() == "sample_geo_accession"), None)
+        header_ids = names[1:]
+        if accessions is not None:
+            count = len(accessions)
+        elif header_ids:
+            count = len(header_ids)
+        else:
+            count = max((_trimmed_len(c) for _, c, _ in rows), default=0)
+        for key, cells, number in rows:
+            if len(cells) > count and any(cells[count:]):
+                self._warn(
+                    number,
+                    f"row {key} has {len(cells)} values for {count} samples; extra values ignored",
+                )
+        has_rows = bool(columns) and len(columns[0]) > 0
+        if header_ids and len(header_ids) != count:
+            self._warn(
+                table_line, f"table has {len(header_ids)} sample columns for {count} samples"
+            )
+        position = {name: i + 1 for i, name in reversed(list(enumerate(header_ids)))}
+        for j in range(count):
+            sample_id = (accessions[j] if accessions and j < len(accessions) else "").strip()
+            if not sample_id:
+                sample_id = header_ids[j] if j < len(header_ids) else f"sample{j + 1}"
+            attributes = [(k, c[j]) for k, c, _ in rows if j < len(c) and c[j] != ""]
+            table = None
+            if has_rows:
+                index = position.get(sample_id, j + 1)
+                if index < len(columns):
+                    table = _shared_table(["ID_REF", "VALUE"], [columns[0], columns[index]])
+                else:
+                    self._warn(table_line, f"no table column for sample {sample_id}")
+            yield Sample(sample_id, attributes, [], table)
+
+
+def _shared_table(names: list[str], columns: list[np.ndarray]) -> Table:
+    """A Table over existing string arrays without copying them (the ID column is shared by
+    every sample of a matrix); the arrays are made read-only so no sample can alter another's."""
+    table = Table(names, [[] for _ in names])
+    for column in columns:
+        column.flags.writeable = False
+    table.columns = list(columns)
+    return table
+
+
+def _trimmed_len(cells: list[str]) -> int:
+    n = len(cells)
+    while n and cells[n - 1] == "":
+        n -= 1
+    return n
+
+
+def read_series_matrix(path: str | Path) -> list[Record]:
+    """Read a series matrix into ``[Series, Sample, ...]``."""
+    return list(SeriesMatrixReader(path).records())
+
+
+# --- writer ---------------------------------------------------------------------------------
+def _check(value: str, what: str) -> str:
+    if "\t" in value or "\n" in value or "\r" in value:
+        raise ValueError(f"{what}: a series matrix value cannot contain tabs or line breaks")
+    return value
+
+
+def _check_prefix(key: str, prefix: str) -> None:
+    if key.split("_", 1)[0].lower() != prefix.lower() or "_" not in key:
+        raise ValueError(
+            f"attribute {key!r} cannot be written as a series matrix row: expected a "
+            f"{prefix}_* attribute"
+        )
+
+
+def _merged_slots(samples: Sequence[Sample]) -> list[tuple[str, int]]:
+    """All (key, occurrence) slots of the samples, in an order consistent with each sample."""
+    first_seen: dict[tuple[str, int], int] = {}
+    successors: dict[tuple[str, int], list[tuple[str, int]]] = {}
+    indegree: dict[tuple[str, int], int] = {}
+    for sample in samples:
+        counts: dict[str, int] = {}
+        previous: tuple[str, int] | None = None
+        for key, _ in sample.attributes:
+            slot = (key, counts.get(key, 0))
+            counts[key] = slot[1] + 1
+            if slot not in first_seen:
+                first_seen[slot] = len(first_seen)
+                successors[slot] = []
+                indegree[slot] = 0
+            if previous is not None:
+                successors[previous].append(slot)
+                indegree[slot] += 1
+            previous = slot
+    order: list[tuple[str, int]] = []
+    remaining = dict(indegree)
+    ready = sorted((s for s, d in remaining.items() if d == 0), key=first_seen.__getitem__)
+    while remaining:
+        if not ready:  # contradictory orders: break the cycle at the earliest slot
+            ready = [min(remaining, key=first_seen.__getitem__)]
+        slot = ready.pop(0)
+        if slot not in remaining:
+            continue
+        del remaining[slot]
+        order.append(slot)
+        for nxt in successors[slot]:
+            if nxt in remaining:
+                remaining[nxt] -= 1
+                if remaining[nxt] == 0:
+                    ready.append(nxt)
+        ready.sort(key=first_seen.__getitem__)
+    return order
+
+
+def _value_column(sample: Sample) -> tuple[np.ndarray, np.ndarray] | None:
+    if sample.table is None:
+        return None
+    table = sample.table
+    ids = table.column("ID_REF") if table.has("ID_REF") else table.columns[0]
+    if not table.has("VALUE"):
+        raise ValueError(f"sample {sample.id}: its table has no VALUE column")
+    return ids, table.column("VALUE")
+
+
+def write_series_matrix(
+    series: Series,
+    samples: Sequence[Sample],
+    target: str | Path | IO[bytes],
+    *,
+    gzip: bool | None = None,
+) -> None:
+    """Write a Series and its Samples in GEO's series matrix layout.
+
+    Parameters
+    ----------
+    series
+        The series; its attributes become ``!Series_*`` rows, in order.
+    samples
+        The samples, one matrix column each (GEO writes one file per platform).
+    target
+        A path or a binary stream.
+    gzip
+        Compress with gzip; by default when ``target`` is a path ending in ``.gz``.
+
+    Raises
+    ------
+    ValueError
+        If a value holds a tab or a line break, or a sample table has no VALUE column.
+    """
+    if gzip is None:
+        gzip = isinstance(target, str | Path) and str(target).lower().endswith(".gz")
+    if isinstance(target, str | Path):
+        with open(target, "wb") as handle:
+            _write(series, samples, handle, gzip)
+    else:
+        _write(series, samples, target, gzip)
+
+
+def _write(series: Series, samples: Sequence[Sample], handle: IO[bytes], compress: bool) -> None:
+    if compress:
+        with gzip_module.GzipFile(fileobj=handle, mode="wb", mtime=0, compresslevel=6) as zipped:
+            _write_text(series, samples, zipped)  # type: ignore[arg-type]
+    else:
+        _write_text(series, samples, handle)
+
+
+def _write_text(series: Series, samples: Sequence[Sample], handle: IO[bytes]) -> None:
+    lines: list[str] = []
+    for key, value in series.attributes:
+        _check_prefix(key, "Series")
+        lines.append(f"!{_check(key, 'attribute name')}\t{quote(_check(value, key))}")
+    lines.append("")
+    for key, occurrence in _merged_slots(samples):
+        _check_prefix(key, "Sample")
+        cells = []
+        for sample in samples:
+            values = [v for k, v in sample.attributes if k == key]
+            value = values[occurrence] if occurrence < len(values) else ""
+            cells.append(quote(_check(value, f"sample {sample.id} {key}")))
+        lines.append(f"!{_check(key, 'attribute name')}\t" + "\t".join(cells))
+    lines.append(TABLE_BEGIN)
+    header = [quote("ID_REF"), *(quote(_check(s.id, "sample id")) for s in samples)]
+    lines.append("\t".join(header))
+    handle.write(("\n".join(lines) + "\n").encode("utf-8"))
+    for chunk in _table_lines(samples):
+        handle.write(chunk.encode("utf-8"))
+    handle.write((TABLE_END + "\n").encode("utf-8"))
+
+
+def _table_lines(samples: Sequence[Sample]) -> Iterable[str]:
+    values = [_value_column(s) for s in samples]
+    present = [v for v in values if v is not None]
+    if not present:
+        return
+    ids = present[0][0]
+    n = len(ids)
+    columns: list[list[str]] = []
+    for entry in values:
+        if entry is None:
+            columns.append([""] * n)
+            continue
+        their_ids, column = entry
+        if len(their_ids) == n and np.array_equal(their_ids, ids):
+            columns.append(column.astype(object).tolist())
+        else:
+            lookup = dict(zip(their_ids.tolist(), column.tolist(), strict=True))
+            columns.append([lookup.get(i, "") for i in ids.tolist()])
+    id_cells = [quote(_check(i, "ID_REF")) for i in ids.tolist()]
+    width = len(columns)
+    step = 20000
+    for start in range(0, n, step):
+        block = [c[start : start + step] for c in columns]
+        rows = ["\t".join(r) for r in zip(*block, strict=True)]
+        text = "\n".join(rows)
+        if (
+            '"' in text
+            or "\r" in text
+            or text.count("\n") != len(rows) - 1
+            or text.count("\t") != len(rows) * (width - 1)
+        ):  # some value needs quoting or is not writable: check each one
+            rows = ["\t".join(_cell(v) for v in r) for r in zip(*block, strict=True)]
+        heads = id_cells[start : start + step]
+        yield "".join(f"{h}\t{r}\n" for h, r in zip(heads, rows, strict=True))
+
+
+def _cell(value: str) -> str:
+    _check(value, "table value")
+    return quote(value) if '"' in value else value
