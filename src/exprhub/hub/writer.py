@@ -321,7 +321,9 @@ class HubWriter:
         else:
             if row is not None:
                 self.connection.execute(
-                    delete(s.platform_annotations).where(s.platform_annotations.c.platform_key == platform)
+                    delete(s.platform_annotations).where(
+                        s.platform_annotations.c.platform_key == platform
+                    )
                 )
             table_ref = self._put_table(annotation.table) if annotation.table is not None else None
             self.connection.execute(
