@@ -60,7 +60,6 @@ def test_series_matrix_values(hub, tmp_path):
 
 
 def test_miniml_export(hub, tmp_path):
-    pytest.importorskip("exprhub.formats.miniml_writer")
     out = tmp_path / "GSE2870.xml"
     export_record(hub, "GSE2870", "miniml", out)
     records = read(out)
