@@ -17,11 +17,12 @@ def _serve(hub: Any, host: str, port: int) -> None:
     import uvicorn
 
     from exprhub.api.app import create_app
+    from exprhub.api.searching import IndexSearch
     from exprhub.search.hub_index import HubSearch
 
-    search = HubSearch(hub)
-    search.sync()
-    application = create_app(hub, search=search.as_service())
+    engine = HubSearch(hub)
+    engine.sync()
+    application = create_app(hub, search=IndexSearch(engine, hub))
     console.print(
         f"exprhub serving {hub.home} at http://{host}:{port}/ (Ctrl-C stops)", markup=False
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -140,10 +140,6 @@ class HubSearch:
             self._save_watermark(_as_utc(latest).isoformat())
         return written
 
-    def as_service(self) -> SearchServiceAdapter:
-        """This engine shaped as the web pages' and REST API's search service."""
-        return SearchServiceAdapter(self)
-
     def search(
         self,
         query: str,
@@ -265,67 +261,3 @@ class _Context:
             doc.nsam = int(counts[0]) if counts and counts[0].strip().isdigit() else None
         return doc
 
-
-#: Facet names the web pages and REST API use, and the search field each one filters on.
-SERVICE_FACETS: dict[str, tuple[str, str]] = {
-    "type": ("etype", "ETYP"),
-    "organism": ("organism", "ORGN"),
-    "platform": ("platform", "PLAT"),
-    "technology": ("ptype", "PTYP"),
-    "value_type": ("vtype", "VTYP"),
-    "sex": ("sex", "sex"),
-    "tissue": ("tissue", "tissue"),
-    "disease": ("disease", "disease"),
-}
-
-
-def _quoted(value: str) -> str:
-    return '"' + value.replace('"', " ") + '"'
-
-
-def filtered_query(query: str, filters: Mapping[str, Sequence[str]] | None) -> str:
-    """``query`` restricted to the selected facet values: values of one facet are OR-ed,
-    facets AND-ed (``(q) AND ("Homo sapiens"[ORGN] OR "Mus musculus"[ORGN])``)."""
-    clauses = [f"({query})"] if query.strip() else []
-    for name, values in (filters or {}).items():
-        if name not in SERVICE_FACETS or not values:
-            continue
-        tag = SERVICE_FACETS[name][1]
-        clauses.append("(" + " OR ".join(f"{_quoted(v)}[{tag}]" for v in values) + ")")
-    return " AND ".join(clauses)
-
-
-class SearchServiceAdapter:
-    """The engine behind the web pages and REST API: facet selections become query clauses
-    and facet counts come back under the service's facet names."""
-
-    def __init__(self, engine: HubSearch) -> None:
-        self.engine = engine
-
-    def search(
-        self,
-        query: str,
-        limit: int = 25,
-        offset: int = 0,
-        facets: Mapping[str, Sequence[str]] | None = None,
-    ) -> dict[str, Any]:
-        """Hits, total and facet counts (facet -> value -> count) for ``query``."""
-        names = [SERVICE_FACETS[name][0] for name in SERVICE_FACETS]
-        results = self.engine.search(
-            filtered_query(query, facets), limit=limit, offset=offset, facets=names
-        )
-        counts = {
-            name: {f.value: f.count for f in results.facets.get(field, [])}
-            for name, (field, _) in SERVICE_FACETS.items()
-        }
-        hits = [
-            {
-                "type": h.etype,
-                "key": h.accession,
-                "accession": h.accession,
-                "title": h.title,
-                "score": h.score,
-            }
-            for h in results.hits
-        ]
-        return {"total": results.total, "hits": hits, "facets": counts}

@@ -1,0 +1,239 @@
+"""REST routes for records: documents, downloads, listings, organisms and hub statistics.
+
+Handlers are plain ``def`` functions: FastAPI runs them in its thread pool, so database and
+array reads never block the event loop.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.background import BackgroundTask
+
+from exprhub.api.deps import HubDep, Paging, PagingDep, page
+from exprhub.api.downloads import DownloadFormat, make_download
+from exprhub.api.errors import ERROR_RESPONSES, ApiError
+from exprhub.api.filters import RecordFilter, filter_records, organism_counts, parse_characteristic
+from exprhub.api.service import TYPE_SEGMENTS, etag_for, etag_matches, load, record_document
+from exprhub.hub import Hub
+from exprhub.records import RecordType
+
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+
+FormatQuery = Annotated[
+    DownloadFormat | None,
+    Query(
+        alias="format",
+        description="download the record in this format instead of its JSON document",
+    ),
+]
+PlatformQuery = Annotated[
+    str | None, Query(description="series matrix: the platform (GEO writes one per platform)")
+]
+GzipQuery = Annotated[bool, Query(description="gzip the download")]
+IfNoneMatch = Annotated[str | None, Header(include_in_schema=False)]
+
+
+def cache_headers(request: Request, etag: str) -> dict[str, str]:
+    """ETag and Cache-Control headers of a record response."""
+    return {"ETag": etag, "Cache-Control": request.app.state.cache_control}
+
+
+def record_response(
+    request: Request,
+    hub: Hub,
+    acc: str,
+    record_type: RecordType,
+    fmt: DownloadFormat | None,
+    platform: str | None,
+    compress: bool,
+    if_none_match: str | None,
+) -> Response:
+    """A record's JSON document, or a download of it, with caching headers and 304s."""
+    record = load(hub, acc, record_type)
+    summary = hub.summary(record.key)
+    extra = (fmt.value if fmt else "document", platform or "", "gz" if compress else "")
+    etag = etag_for(summary, *extra)
+    headers = cache_headers(request, etag)
+    if etag_matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    if fmt is None:
+        document = record_document(hub, record.key, record_type, record=record, summary=summary)
+        return JSONResponse(document, headers=headers)
+    download = make_download(
+        hub, record.key, record_type, fmt, platform=platform, compress=compress
+    )
+    return FileResponse(
+        download.path,
+        media_type=download.media_type,
+        filename=download.filename,
+        headers=headers,
+        background=BackgroundTask(download.cleanup),
+    )
+
+
+def _add_record_routes(record_type: RecordType, segment: str) -> None:
+    label = record_type.label
+
+    def get_record(
+        acc: str,
+        request: Request,
+        hub: HubDep,
+        fmt: FormatQuery = None,
+        platform: PlatformQuery = None,
+        gzip: GzipQuery = False,
+        if_none_match: IfNoneMatch = None,
+    ) -> Response:
+        return record_response(request, hub, acc, record_type, fmt, platform, gzip, if_none_match)
+
+    def download_record(
+        acc: str,
+        request: Request,
+        hub: HubDep,
+        fmt: Annotated[DownloadFormat, Query(alias="format")] = DownloadFormat.SOFT,
+        platform: PlatformQuery = None,
+        gzip: GzipQuery = False,
+        if_none_match: IfNoneMatch = None,
+    ) -> Response:
+        return record_response(request, hub, acc, record_type, fmt, platform, gzip, if_none_match)
+
+    router.add_api_route(
+        f"/{segment}/{{acc}}",
+        get_record,
+        methods=["GET"],
+        tags=[label],
+        name=f"get_{segment}",
+        summary=f"One {label}: its facts, attributes and related records (or a download)",
+        responses={404: {"description": f"no such {label}"}, 304: {"description": "unchanged"}},
+    )
+    router.add_api_route(
+        f"/{segment}/{{acc}}/download",
+        download_record,
+        methods=["GET"],
+        tags=[label],
+        name=f"download_{segment}",
+        summary=f"Download one {label} (SOFT, MINiML, series matrix, TSV or JSON)",
+        response_class=FileResponse,
+    )
+
+
+for _type, _segment in TYPE_SEGMENTS.items():
+    _add_record_routes(_type, _segment)
+
+
+def _listing(
+    request: Request, hub: Hub, record_type: RecordType, flt: RecordFilter, p: Paging
+) -> dict[str, Any]:
+    matched = filter_records(hub, record_type, flt)
+    if matched is None:
+        count = hub.counts().get(record_type.value, 0)
+        rows = hub.records(record_type, limit=p.limit, offset=p.offset)
+    else:
+        count = len(matched)
+        rows = matched[p.offset : p.offset + p.limit]
+    results = []
+    for row in rows:
+        item = row.as_dict()
+        item["url"] = f"/api/v1/{TYPE_SEGMENTS[record_type]}/{row.key}"
+        results.append(item)
+    return page(request, results, count, p)
+
+
+OrganismQuery = Annotated[str | None, Query(description="scientific name, e.g. Homo sapiens")]
+
+
+@router.get("/samples", tags=["Sample"], summary="List samples, with filters")
+def list_samples(
+    request: Request,
+    hub: HubDep,
+    p: PagingDep,
+    organism: OrganismQuery = None,
+    platform: Annotated[str | None, Query(description="platform accession")] = None,
+    series: Annotated[str | None, Query(description="series accession")] = None,
+    characteristic: Annotated[
+        list[str] | None,
+        Query(description="characteristic as key=value (repeat for several), e.g. tissue=liver"),
+    ] = None,
+) -> dict[str, Any]:
+    """Samples (GSM), optionally filtered by organism, platform, series and characteristics."""
+    try:
+        pairs = tuple(parse_characteristic(c) for c in characteristic or [])
+    except ValueError as exc:
+        raise ApiError(422, "invalid_request", str(exc), {"parameter": "characteristic"}) from None
+    flt = RecordFilter(organism, platform, series, pairs)
+    return _listing(request, hub, RecordType.SAMPLE, flt, p)
+
+
+@router.get("/series", tags=["Series"], summary="List series")
+def list_series(
+    request: Request,
+    hub: HubDep,
+    p: PagingDep,
+    organism: OrganismQuery = None,
+    platform: Annotated[str | None, Query(description="platform accession")] = None,
+) -> dict[str, Any]:
+    """Series (GSE), optionally filtered by organism and platform."""
+    return _listing(request, hub, RecordType.SERIES, RecordFilter(organism, platform), p)
+
+
+@router.get("/platforms", tags=["Platform"], summary="List platforms")
+def list_platforms(
+    request: Request, hub: HubDep, p: PagingDep, organism: OrganismQuery = None
+) -> dict[str, Any]:
+    """Platforms (GPL), optionally filtered by organism."""
+    return _listing(request, hub, RecordType.PLATFORM, RecordFilter(organism), p)
+
+
+@router.get("/gds", tags=["DataSet"], summary="List curated DataSets")
+def list_datasets(
+    request: Request,
+    hub: HubDep,
+    p: PagingDep,
+    organism: OrganismQuery = None,
+    platform: Annotated[str | None, Query(description="platform accession")] = None,
+    series: Annotated[str | None, Query(description="reference series accession")] = None,
+) -> dict[str, Any]:
+    """Curated DataSets (GDS), optionally filtered by organism, platform and series."""
+    flt = RecordFilter(organism, platform, series)
+    return _listing(request, hub, RecordType.DATASET, flt, p)
+
+
+@router.get("/organisms", tags=["Hub"], summary="Organisms with record counts")
+def list_organisms(request: Request, hub: HubDep, p: PagingDep) -> dict[str, Any]:
+    """Organisms in the hub with their numbers of samples, series and platforms."""
+    rows = organism_counts(hub)
+    return page(request, rows[p.offset : p.offset + p.limit], len(rows), p)
+
+
+@router.get("/stats", tags=["Hub"], summary="Record counts and hub facts")
+def stats(hub: HubDep) -> dict[str, Any]:
+    """Counts of records by type and facts about the hub (versions, database backend,
+    matrices); file system paths and database URLs are not exposed."""
+    info = hub.info()
+    database = info.get("database", {})
+    return {
+        "counts": hub.counts(),
+        "files": info.get("files"),
+        "matrices": info.get("matrices", []),
+        "database": {
+            "backend": database.get("backend"),
+            "schema_revision": database.get("schema_revision"),
+        },
+        "versions": info.get("versions", {}),
+    }
+
+
+@router.get("/processors", tags=["Refinery"], summary="Processors (none yet)")
+def processors(request: Request, p: PagingDep) -> dict[str, Any]:
+    """Processing tools with their versions (``name``, ``version``, ``docker_image``,
+    ``environment``), as refine.bio lists them. Empty until the refinery lands."""
+    return page(request, [], 0, p)
+
+
+@router.get("/qn_targets", tags=["Refinery"], summary="Quantile normalization targets (none yet)")
+def qn_targets(request: Request, p: PagingDep) -> dict[str, Any]:
+    """Per-organism QN reference targets (``organism``, ``platform``, ``samples``,
+    ``version``, ``url``), as refine.bio lists them. Empty until the refinery lands."""
+    return page(request, [], 0, p)

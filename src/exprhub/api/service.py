@@ -1,0 +1,278 @@
+"""Record look-ups shared by the REST routes and the web pages.
+
+Everything here uses only the public :class:`~exprhub.hub.Hub` API. Functions marked
+"hub candidate" do several hub calls that one hub method could answer in one query; the lead
+may move them down into the hub layer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from exprhub.hub import Hub, RecordNotFound, RecordSummary
+from exprhub.records import DataSet, Record, RecordType, Sample, Series, Subset
+
+#: URL segment of each record type in the API and on the web pages.
+TYPE_SEGMENTS: dict[RecordType, str] = {
+    RecordType.SERIES: "series",
+    RecordType.SAMPLE: "samples",
+    RecordType.PLATFORM: "platforms",
+    RecordType.DATASET: "gds",
+}
+SEGMENT_TYPES = {v: k for k, v in TYPE_SEGMENTS.items()}
+
+#: Web page path prefix of each record type.
+PAGE_SEGMENTS: dict[RecordType, str] = {
+    RecordType.SERIES: "series",
+    RecordType.SAMPLE: "samples",
+    RecordType.PLATFORM: "platforms",
+    RecordType.DATASET: "datasets",
+}
+
+#: Brief info is looked up for at most this many related records of one kind.
+RELATED_LIMIT = 500
+
+
+def guess_type(key: str) -> RecordType | None:
+    """The record type an accession's prefix names (``GDS1_2`` is a subset), else None."""
+    upper = key.strip().upper()
+    if "_" in upper and upper.startswith("GDS"):
+        return RecordType.SUBSET
+    for record_type in (
+        RecordType.SERIES,
+        RecordType.SAMPLE,
+        RecordType.PLATFORM,
+        RecordType.DATASET,
+    ):
+        if upper.startswith(record_type.value) and upper[3:].isdigit():
+            return record_type
+    return None
+
+
+def api_url(record_type: str | RecordType, key: str) -> str | None:
+    """The API path of a record, or None for types without one (subsets)."""
+    segment = TYPE_SEGMENTS.get(RecordType(record_type))
+    return f"/api/v1/{segment}/{key}" if segment else None
+
+
+def page_url(record_type: str | RecordType, key: str) -> str:
+    """The web page of a record (subsets link to their DataSet)."""
+    kind = RecordType(record_type)
+    if kind is RecordType.SUBSET:
+        return f"/datasets/{key.rsplit('_', 1)[0]}"
+    return f"/{PAGE_SEGMENTS[kind]}/{key}"
+
+
+def load(hub: Hub, key: str, record_type: RecordType, *, table: bool = False) -> Record:
+    """The stored record of this type.
+
+    Raises
+    ------
+    RecordNotFound
+        Naming the wanted type (and not the hub's location, which clients must not see).
+    """
+    try:
+        return hub.record(key, record_type, table=table)
+    except RecordNotFound:
+        raise RecordNotFound(f"{record_type.label} {key} is not in this hub") from None
+
+
+def brief(hub: Hub, key: str, record_type: RecordType | None = None) -> dict[str, Any]:
+    """Accession, type, title and links of one record; ``in_hub`` is False when the record is
+    only referenced (hub candidate: a bulk ``Hub.briefs(keys)``)."""
+    try:
+        record = hub.record(key, record_type, table=False)
+    except RecordNotFound:
+        kind = record_type or guess_type(key)
+        return {
+            "key": key,
+            "accession": key,
+            "type": kind.value if kind else None,
+            "title": None,
+            "in_hub": False,
+            "url": None,
+            "page": None,
+        }
+    assert record.type is not None
+    out: dict[str, Any] = {
+        "key": record.key,
+        "accession": record.accession,
+        "type": record.type.value,
+        "title": record.title,
+        "in_hub": True,
+        "url": api_url(record.type, record.key),
+        "page": page_url(record.type, record.key),
+    }
+    organisms = getattr(record, "organisms", None)
+    if organisms is not None:
+        out["organisms"] = list(organisms)
+    if isinstance(record, Subset):
+        out.update(
+            subset_type=record.subset_type,
+            description=record.description,
+            sample_ids=record.sample_ids,
+        )
+    return out
+
+
+_KIND_TYPES = {
+    "sample": RecordType.SAMPLE,
+    "series": RecordType.SERIES,
+    "subseries": RecordType.SERIES,
+    "superseries": RecordType.SERIES,
+    "platform": RecordType.PLATFORM,
+    "dataset": RecordType.DATASET,
+    "subset": RecordType.SUBSET,
+}
+
+
+#: Above this many related records of one kind, one listing query beats one load each.
+BULK_BRIEFS = 40
+
+
+def _brief_from_listing(summary: RecordSummary) -> dict[str, Any]:
+    return {
+        "key": summary.key,
+        "accession": summary.accession,
+        "type": summary.type,
+        "title": summary.title,
+        "in_hub": True,
+        "url": api_url(summary.type, summary.key),
+        "page": page_url(summary.type, summary.key),
+        "organisms": summary.organisms.split("; ") if summary.organisms else [],
+    }
+
+
+def related_briefs(
+    hub: Hub, relations: dict[str, list[str]], limit: int = RELATED_LIMIT
+) -> dict[str, dict[str, Any]]:
+    """Brief info for related records, by relation kind: ``{"total", "items"}`` (items cut
+    at ``limit``). Many records of one type are looked up in one listing (hub candidate:
+    ``Hub.briefs(keys)``)."""
+    out: dict[str, dict[str, Any]] = {}
+    listings: dict[RecordType, dict[str, RecordSummary]] = {}
+    for kind, keys in relations.items():
+        wanted = _KIND_TYPES.get(kind)
+        cut = keys[:limit]
+        if wanted is not None and wanted is not RecordType.SUBSET and len(cut) > BULK_BRIEFS:
+            if wanted not in listings:
+                listings[wanted] = {r.key: r for r in hub.records(wanted)}
+            found = listings[wanted]
+            items = [
+                _brief_from_listing(found[k]) if k in found else brief(hub, k, wanted) for k in cut
+            ]
+        else:
+            items = [brief(hub, k, wanted) for k in cut]
+        out[kind] = {"total": len(keys), "items": items}
+    return out
+
+
+def record_document(
+    hub: Hub,
+    key: str,
+    record_type: RecordType,
+    *,
+    record: Record | None = None,
+    summary: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The API document of a record: ``Hub.summary`` plus brief info on related records (and,
+    for a DataSet, its subsets; for a Series, its type and publications). ``record`` and
+    ``summary`` may be passed when the caller has already loaded them."""
+    record = record if record is not None else load(hub, key, record_type)
+    data = dict(summary) if summary is not None else hub.summary(record.key)
+    data["related_records"] = related_briefs(hub, data.get("relations", {}))
+    data["links"] = {
+        "self": api_url(record_type, record.key),
+        "page": page_url(record_type, record.key),
+        "downloads": {
+            fmt: f"{api_url(record_type, record.key)}/download?format={fmt}"
+            for fmt in formats_for(record_type)
+        },
+    }
+    if isinstance(record, Series):
+        if not data.get("organisms"):  # GEO series name no organisms: use their samples'
+            samples = data["related_records"].get("sample", {}).get("items", [])
+            found = [o for s in samples for o in s.get("organisms", [])]
+            data["organisms"] = list(dict.fromkeys(found))
+        data["series_types"] = record.series_types
+        data["pubmed_ids"] = record.pubmed_ids
+    if isinstance(record, Sample):
+        data["platform_id"] = record.platform_id
+        data["series_ids"] = record.series_ids
+        data["channel_count"] = record.channel_count
+    if isinstance(record, DataSet):
+        data["value_type"] = record.value_type
+        data["platform_id"] = record.platform_id
+        data["reference_series"] = record.reference_series
+        subsets = data["related_records"].get("subset", {}).get("items", [])
+        data["subsets"] = subsets
+    return data
+
+
+def formats_for(record_type: RecordType) -> list[str]:
+    """Download formats offered for a record type."""
+    if record_type is RecordType.SERIES:
+        return ["soft", "miniml", "matrix", "json"]
+    if record_type is RecordType.DATASET:
+        return ["soft", "tsv", "json"]
+    return ["soft", "miniml", "tsv", "json"]
+
+
+def etag_for(summary: dict[str, Any], *extra: str) -> str:
+    """A strong ETag from the record's key, version and last update (plus its relations, so a
+    new sample in a series changes the series' tag) and any ``extra`` parts."""
+    relations = summary.get("relations") or {}
+    parts: Iterable[str] = (
+        str(summary.get("type")),
+        str(summary.get("key")),
+        str(summary.get("version")),
+        str(summary.get("last_update_date")),
+        repr(sorted((k, tuple(v)) for k, v in relations.items())),
+        *extra,
+    )
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+    return f'"{digest}"'
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    """Whether an ``If-None-Match`` header matches ``etag`` (weak comparison)."""
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return etag in tags
+
+
+@dataclass(frozen=True)
+class SubsetView:
+    """One DataSet subset for display."""
+
+    key: str
+    subset_type: str
+    description: str
+    sample_ids: list[str]
+
+
+def dataset_subsets(hub: Hub, dataset_key: str) -> list[SubsetView]:
+    """The subsets of a DataSet, ordered by type then as stored."""
+    out = []
+    for key in hub.related(dataset_key).get("subset", []):
+        try:
+            subset = hub.record(key, RecordType.SUBSET, table=False)
+        except RecordNotFound:
+            continue
+        assert isinstance(subset, Subset)
+        out.append(
+            SubsetView(
+                subset.key,
+                subset.subset_type or "other",
+                subset.description or "",
+                subset.sample_ids,
+            )
+        )
+    order = {t: i for i, t in enumerate(dict.fromkeys(s.subset_type for s in out))}
+    return sorted(out, key=lambda s: order[s.subset_type])
