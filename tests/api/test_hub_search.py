@@ -1,0 +1,60 @@
+"""The web app on the hub's real search index (as `exprhub serve` runs it): fields, facets,
+paging, syntax errors, and records imported after start-up."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from exprhub.api import create_app
+from exprhub.api.searching import IndexSearch
+from exprhub.hub import Hub
+from exprhub.search.hub_index import HubSearch
+from tests.api.conftest import all_records, assert_error
+
+
+@pytest.fixture
+def served(tmp_path):
+    hub = Hub.init(tmp_path / "hub")
+    hub.put_records(all_records())
+    engine = HubSearch(hub)
+    engine.sync()
+    with TestClient(create_app(hub, search=IndexSearch(engine, hub))) as client:
+        yield hub, client
+    engine.close()
+    hub.close()
+
+
+def test_field_query_and_facet(served):
+    _, client = served
+    body = client.get(
+        "/api/v1/search", params={"q": "liver[ALL] AND GSM[ETYP]", "limit": 100}
+    ).json()
+    assert body["count"] > 0
+    assert all(r["type"] == "GSM" for r in body["results"])
+    organisms = body["facets"]["organism"]
+    assert "Homo sapiens" in organisms
+    mouse = client.get(
+        "/api/v1/search", params={"q": "GSM[ETYP]", "organism": "Mus musculus"}
+    ).json()
+    assert mouse["count"] == 2
+
+
+def test_paging_and_syntax_error(served):
+    _, client = served
+    first = client.get("/api/v1/search", params={"q": "GSM[ETYP]", "limit": 10}).json()
+    second = client.get(
+        "/api/v1/search", params={"q": "GSM[ETYP]", "limit": 10, "offset": 10}
+    ).json()
+    assert first["count"] == second["count"] == 32
+    assert not {r["key"] for r in first["results"]} & {r["key"] for r in second["results"]}
+    assert_error(client.get("/api/v1/search", params={"q": "liver[NOPE]"}), 422)
+
+
+def test_new_records_are_found_without_restart(served):
+    hub, client = served
+    from exprhub.records import Series
+
+    hub.put_records([Series("GSE777", [("Series_title", "zebrafish regeneration atlas")])])
+    body = client.get("/api/v1/search", params={"q": "zebrafish"}).json()
+    assert [r["key"] for r in body["results"]] == ["GSE777"]
