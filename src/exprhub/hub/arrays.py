@@ -414,8 +414,11 @@ class Matrix:
     def discard_beyond(self, n_rows: int, n_columns: int) -> None:
         """Restore the matrix to the committed extent ``(n_rows, n_columns)``.
 
-        Every cell outside the extent becomes unwritten (NaN) and the capacity returns to the
-        one the extent implies, so the matrix is as it was before a failed transaction.
+        Every cell outside the extent becomes unwritten (NaN), leftover temporary files are
+        removed and the capacity returns to the one the extent implies, so the matrix is as it
+        was before a failed transaction. Call it after any failed or interrupted append (also
+        on start-up after a crash) before appending again. Cost: deleting the chunks of the new
+        samples plus rewriting the chunks that straddle the committed sample edge.
         """
         if n_rows < 0 or n_columns < 0:
             raise ValueError(f"matrix {self.name!r}: negative extent ({n_rows}, {n_columns})")
@@ -425,11 +428,11 @@ class Matrix:
                 fm, sm = self._open_arrays(writer)
                 _remove_partials(self._dir)
                 new_rows, new_cols = _capacity_for(n_rows), _capacity_for(n_columns)
-                for arr, sub, extent, new_shape in (
-                    (fm, _BY_FEATURE, (n_rows, n_columns), (new_rows, new_cols)),
-                    (sm, _BY_SAMPLE, (n_columns, n_rows), (new_cols, new_rows)),
+                for arr, sub, extent, new_shape, axis in (
+                    (fm, _BY_FEATURE, (n_rows, n_columns), (new_rows, new_cols), 1),
+                    (sm, _BY_SAMPLE, (n_columns, n_rows), (new_cols, new_rows), 0),
                 ):
-                    _clear_outside(arr, self._dir / sub, extent)
+                    _clear_outside(arr, self._dir / sub, extent, axis)
                     # Growing metadata only: shrinking was done by _clear_outside.
                     sync(arr.async_array.resize(new_shape, delete_outside_chunks=False))
             except BaseException:
@@ -442,24 +445,24 @@ class Matrix:
 
     def row(self, i: int, n_columns: int) -> np.ndarray:
         """Feature ``i`` across columns ``[0, n_columns)``."""
-        fm, _ = self._arrays(0, n_columns)
+        fm, _ = self._arrays(max(int(i) + 1, 0), n_columns)
         i = self._check_index(i, fm.shape[0], "row")
         return np.asarray(fm[i, :n_columns])
 
     def rows(self, indices: Sequence[int] | np.ndarray, n_columns: int) -> np.ndarray:
         """Features ``indices`` across columns ``[0, n_columns)``, shape (len(indices), n)."""
-        fm, _ = self._arrays(0, n_columns)
+        fm, _ = self._arrays(_top(indices), n_columns)
         return _take(fm, indices, n_columns, self.dtype, "row")
 
     def column(self, j: int, n_rows: int) -> np.ndarray:
         """Sample ``j``, rows ``[0, n_rows)``."""
-        _, sm = self._arrays(n_rows, 0)
+        _, sm = self._arrays(n_rows, max(int(j) + 1, 0))
         j = self._check_index(j, sm.shape[0], "column")
         return np.asarray(sm[j, :n_rows])
 
     def columns(self, indices: Sequence[int] | np.ndarray, n_rows: int) -> np.ndarray:
         """Samples ``indices``, rows ``[0, n_rows)``, shape (n_rows, len(indices))."""
-        _, sm = self._arrays(n_rows, 0)
+        _, sm = self._arrays(n_rows, _top(indices))
         return np.ascontiguousarray(_take(sm, indices, n_rows, self.dtype, "column").T)
 
     def block(self, rows: slice, cols: slice) -> np.ndarray:
@@ -497,6 +500,12 @@ class Matrix:
         return f"Matrix({self.name!r}, dtype={self.dtype}, capacity={self.capacity})"
 
 
+def _top(indices: Sequence[int] | np.ndarray) -> int:
+    """One past the largest index (0 if none), for capacity checks."""
+    idx = np.asarray(indices, dtype=np.int64)
+    return int(idx.max()) + 1 if idx.size else 0
+
+
 def _take(
     arr: zarr.Array, indices: Sequence[int] | np.ndarray, n: int, dtype: np.dtype[Any], what: str
 ) -> np.ndarray:
@@ -525,8 +534,15 @@ def _read_cost(
     return n0 * n1 * (_CHUNK_OVERHEAD_S + chunk_bytes / _DECODE_BYTES_PER_S)
 
 
-def _clear_outside(arr: zarr.Array, array_dir: Path, extent: tuple[int, int]) -> None:
-    """Make every cell of ``arr`` outside ``[0, e0) x [0, e1)`` unwritten (NaN)."""
+def _clear_outside(
+    arr: zarr.Array, array_dir: Path, extent: tuple[int, int], sample_axis: int
+) -> None:
+    """Make every cell of ``arr`` outside ``[0, e0) x [0, e1)`` unwritten (NaN).
+
+    Chunks wholly outside the extent are deleted. Of the chunks straddling its edge, only
+    those straddling the sample edge are rewritten: appends write whole new samples only, so
+    cells beyond the feature edge within committed samples were never written.
+    """
     e0, e1 = extent
     c0, c1 = arr.chunks
     s0, s1 = arr.shape
@@ -535,10 +551,10 @@ def _clear_outside(arr: zarr.Array, array_dir: Path, extent: tuple[int, int]) ->
             path.unlink(missing_ok=True)
     end0 = min(-(-e0 // c0) * c0, s0)  # end of the chunk straddling e0
     end1 = min(-(-e1 // c1) * c1, s1)
-    if e1 % c1 and e1 < end1 and e0:
-        arr[0:end0, e1:end1] = np.nan  # chunks straddling the column edge, corner included
-    if e0 % c0 and e0 < end0 and e1:
-        arr[e0:end0, 0:e1] = np.nan  # chunks straddling the row edge
+    if sample_axis == 1 and e1 < end1 and e0:
+        arr[0:end0, e1:end1] = np.nan
+    elif sample_axis == 0 and e0 < end0 and e1:
+        arr[e0:end0, 0:end1] = np.nan
     for sub in (array_dir / "c").glob("*"):
         if sub.is_dir() and not any(sub.iterdir()):
             sub.rmdir()

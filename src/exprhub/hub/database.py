@@ -53,12 +53,14 @@ def connect(url: str) -> Engine:
         raise DatabaseError(f"invalid database URL {url!r}: {exc}") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, pool_size=16, max_overflow=32
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if backend == "postgresql":
         try:
-            return create_engine(url, pool_pre_ping=True)
+            return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
         except ModuleNotFoundError as exc:
             raise DatabaseError(
                 f"PostgreSQL support needs the psycopg driver ({exc.name} is missing): "

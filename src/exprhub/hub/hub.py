@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Connection, Engine, func, or_, select
 
 from exprhub import __version__
 from exprhub.hub import schema as s
@@ -37,6 +37,7 @@ from exprhub.records import (
     Annotation,
     Record,
     RecordType,
+    Sample,
     normalize_accession,
 )
 
@@ -196,23 +197,36 @@ class Hub:
             return [writer.put(r).value for r in records if r.type is not None]
 
     # ------------------------------------------------------------------ reading
-    def _find_row(self, key: str, type: RecordType | None = None) -> Any:
+    @contextmanager
+    def _reading(self, connection: Connection | None = None) -> Iterator[Connection]:
+        """The given connection, or a new one for the duration of the block."""
+        if connection is not None:
+            yield connection
+            return
+        with self.engine.connect() as fresh:
+            yield fresh
+
+    def _find_row(
+        self, key: str, type: RecordType | None = None, connection: Connection | None = None
+    ) -> Any:
         wanted = normalize_accession(key)
         query = select(s.records).where(
             or_(s.records.c.key == wanted, s.records.c.accession == wanted)
         )
         if type is not None:
             query = query.where(s.records.c.type == type.value)
-        with self.engine.connect() as connection:
-            rows = connection.execute(query.order_by(s.records.c.id)).fetchall()
+        with self._reading(connection) as reading:
+            rows = reading.execute(query.order_by(s.records.c.id)).fetchall()
         if not rows:
             what = f"{type.label} " if type else ""
             raise RecordNotFound(f"{what}{key} is not in the hub at {self.home}")
         return rows[0]
 
-    def _load(self, row: Any, *, table: bool = True) -> Record:
+    def _load(
+        self, row: Any, *, table: bool = True, connection: Connection | None = None
+    ) -> Record:
         cls = TYPE_CLASSES[RecordType(row.type)]
-        with self.engine.connect() as connection:
+        with self._reading(connection) as connection:
             attributes = [
                 (k, v)
                 for k, v in connection.execute(
@@ -254,7 +268,7 @@ class Hub:
             return False
         return True
 
-    def related(self, key: str) -> dict[str, list[str]]:
+    def related(self, key: str, *, connection: Connection | None = None) -> dict[str, list[str]]:
         """Records related to ``key``, by relation kind, in both directions
         (e.g. a series' ``sample``, ``platform``, ``subseries``, ``superseries``, ``dataset``).
 
@@ -262,7 +276,7 @@ class Hub:
         incoming relations; an unknown key that no record names raises ``RecordNotFound``.
         """
         try:
-            row = self._find_row(key)
+            row = self._find_row(key, connection=connection)
             source_id, target = row.id, row.key
         except RecordNotFound:
             source_id, target = None, normalize_accession(key)
@@ -279,7 +293,7 @@ class Hub:
             ("GSE", "platform"): "series",
         }
         out: dict[str, list[str]] = {}
-        with self.engine.connect() as connection:
+        with self._reading(connection) as connection:
             for kind, other in connection.execute(
                 select(s.relations.c.kind, s.relations.c.target_key)
                 .where(s.relations.c.source_id == source_id)
@@ -303,10 +317,18 @@ class Hub:
             raise RecordNotFound(f"{key} is not in the hub at {self.home}")
         return out
 
-    def summary(self, key: str) -> dict[str, Any]:
+    def summary(self, key: str, type: RecordType | None = None) -> dict[str, Any]:
         """The record's key facts, relations and stored table shape, JSON-ready."""
-        row = self._find_row(key)
-        record = self._load(row, table=False)
+        return self.record_and_summary(key, type)[1]
+
+    def record_and_summary(
+        self, key: str, type: RecordType | None = None
+    ) -> tuple[Record, dict[str, Any]]:
+        """The record (without its table) and its :meth:`summary`, read together."""
+        with self.engine.connect() as connection:
+            row = self._find_row(key, type, connection)
+            record = self._load(row, table=False, connection=connection)
+            relations = self.related(row.key, connection=connection)
         data = record.summary()
         data.update(
             {
@@ -316,18 +338,84 @@ class Hub:
                 "table": (
                     {"rows": row.table_rows, "columns": row.table_cols} if row.table_ref else None
                 ),
-                "relations": self.related(key),
+                "relations": relations,
                 "attributes": [[k, v] for k, v in record.attributes],
                 "columns": [[n, d] for n, d in record.columns],
             }
         )
-        if record.type is RecordType.SAMPLE:
-            sample = record
+        if isinstance(record, Sample):
             data["characteristics"] = {
-                f"ch{ch}": [[k, v] for k, v in sample.characteristics(ch)]  # type: ignore[attr-defined]
-                for ch in range(1, sample.channel_count + 1)  # type: ignore[attr-defined]
+                f"ch{ch}": [[k, v] for k, v in record.characteristics(ch)]
+                for ch in range(1, record.channel_count + 1)
             }
-        return data
+        return record, data
+
+    def revision(self, key: str, type: RecordType | None = None) -> str:
+        """A short tag that changes whenever the record, or anything in the hub, is written
+        (for HTTP caching: one cheap query)."""
+        wanted = normalize_accession(key)
+        latest = select(func.max(s.records.c.updated_at)).scalar_subquery()
+        query = select(s.records.c.version, s.records.c.updated_at, latest).where(
+            or_(s.records.c.key == wanted, s.records.c.accession == wanted)
+        )
+        if type is not None:
+            query = query.where(s.records.c.type == type.value)
+        with self.engine.connect() as connection:
+            row = connection.execute(query.order_by(s.records.c.id)).first()
+        if row is None:
+            what = f"{type.label} " if type else ""
+            raise RecordNotFound(f"{what}{key} is not in the hub at {self.home}")
+        return f"{row[0]}:{row[1].isoformat()}:{row[2].isoformat()}"
+
+    def briefs(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Type, title and organisms of many records in one query, by key (keys not in the
+        hub are absent); subsets also carry their type, description and samples."""
+        wanted = list(dict.fromkeys(normalize_accession(k) for k in keys))
+        out: dict[str, dict[str, Any]] = {}
+        subset_ids: dict[int, str] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), 900):
+                chunk = wanted[start : start + 900]
+                for r in connection.execute(
+                    select(
+                        s.records.c.id,
+                        s.records.c.type,
+                        s.records.c.key,
+                        s.records.c.accession,
+                        s.records.c.title,
+                        s.records.c.organisms,
+                        s.records.c.last_update_date,
+                    ).where(s.records.c.key.in_(chunk))
+                ):
+                    out[r.key] = {
+                        "key": r.key,
+                        "accession": r.accession,
+                        "type": r.type,
+                        "title": r.title,
+                        "organisms": r.organisms.split("; ") if r.organisms else [],
+                        "last_update_date": (
+                            r.last_update_date.isoformat() if r.last_update_date else None
+                        ),
+                    }
+                    if r.type == RecordType.SUBSET.value:
+                        subset_ids[r.id] = r.key
+            for start in range(0, len(subset_ids), 900):
+                ids = list(subset_ids)[start : start + 900]
+                for rid, akey, value in connection.execute(
+                    select(s.attributes.c.record_id, s.attributes.c.key, s.attributes.c.value)
+                    .where(s.attributes.c.record_id.in_(ids))
+                    .order_by(s.attributes.c.record_id, s.attributes.c.position)
+                ):
+                    entry = out[subset_ids[rid]]
+                    name = Record.field_name(akey)
+                    if name == "type":
+                        entry.setdefault("subset_type", value)
+                    elif name == "description":
+                        entry.setdefault("description", value)
+                    elif name == "sample_id":
+                        samples = entry.setdefault("sample_ids", [])
+                        samples += [x.strip() for x in value.split(",") if x.strip()]
+        return out
 
     def records(
         self,
