@@ -358,3 +358,44 @@ def test_platform_annotation_round_trip(make_hub):
         assert writer.put_annotation(annot) == "unchanged"
     assert hub.annotation("gpl900") == annot
     assert hub.annotation("GPL1") is None
+
+
+def test_crash_mid_write_is_cleaned_before_the_next_write(make_hub, tmp_path, database_url):
+    """A process killed between the array append and the SQL commit leaves cells beyond the
+    committed extent; the next write cuts them away before appending."""
+    import subprocess
+    import sys
+    import textwrap
+
+    hub = make_hub()
+    hub.put_records(all_records()[:3])
+    before = hub_snapshot(hub)
+    script = textwrap.dedent(
+        f"""
+        import os
+        from exprhub.hub import Hub
+        from exprhub.hub import writer as w
+        from tests.hub.test_hub import make_sample
+        hub = Hub({str(hub.home)!r}, database_url={database_url!r})
+        original = w.HubWriter.flush
+        def crash(self):
+            original(self)
+            os._exit(9)  # killed after the arrays were written, before the SQL commit
+        w.HubWriter.flush = crash
+        hub.put_records([make_sample("GSM5", ["8", "8", "8"], ["p1", "p2", "new-probe"])])
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[2])
+    assert result.returncode == 9
+    assert (hub.home / ".write-in-progress").exists()
+    snapshot = hub_snapshot(hub)
+    orphans = set(snapshot.pop("files")) - set(before["files"])
+    assert len(orphans) == 1  # the crashed write's table file, not referenced by anything
+    assert snapshot == {k: v for k, v in before.items() if k != "files"}
+    hub.put_records([make_sample("GSM6", ["1", "1"], ["p1", "p2"])])
+    assert not any((hub.home / path).exists() for path in orphans)
+    assert not (hub.home / ".write-in-progress").exists()
+    features, values = hub.sample_values("GSM6")
+    assert features == ["p1", "p2", "p3"]
+    np.testing.assert_array_equal(values, [1, 1, np.nan])
+    assert hub.store.open("submitted/GPL900").capacity[1] >= 3

@@ -180,6 +180,7 @@ class Hub:
         """A transaction: everything written through the yielded writer lands together, or,
         if the block raises, nothing does and the hub is exactly as before."""
         with self._write_lock(), self.engine.connect() as connection:
+            self._recover_interrupted_write()
             transaction = connection.begin()
             writer = HubWriter(self, connection)
             try:
@@ -190,6 +191,60 @@ class Hub:
                 transaction.rollback()
                 writer.undo()
                 raise
+            finally:
+                self._in_progress.unlink(missing_ok=True)
+
+    @property
+    def _in_progress(self) -> Path:
+        """Names the matrices a running write appends to; left behind only by a crash."""
+        return self.home / ".write-in-progress"
+
+    def _recover_interrupted_write(self) -> None:
+        """After a crash mid-write, cut the matrices it touched back to their committed
+        extent (so stale cells beyond it can never surface in a later write) and delete the
+        table and original files it created that nothing committed refers to."""
+        try:
+            marker = json.loads(self._in_progress.read_text())
+        except FileNotFoundError:
+            return
+        except ValueError:
+            marker = {"matrices": self.store.names()}
+        with self.engine.connect() as connection:
+            extents = {
+                r.name: (r.n_rows, r.n_columns)
+                for r in connection.execute(
+                    select(s.matrices.c.name, s.matrices.c.n_rows, s.matrices.c.n_columns)
+                )
+            }
+            tables = set(marker.get("tables", []))
+            for column in (
+                s.records.c.table_ref,
+                s.record_history.c.table_ref,
+                s.platform_annotations.c.table_ref,
+            ):
+                if tables:
+                    tables -= set(
+                        connection.execute(select(column).where(column.in_(tables))).scalars()
+                    )
+            files = set(marker.get("files", []))
+            if files:
+                files -= set(
+                    connection.execute(
+                        select(s.files.c.sha256).where(s.files.c.sha256.in_(files))
+                    ).scalars()
+                )
+        for name in marker.get("matrices", []):
+            if not self.store.exists(name):
+                continue
+            if name in extents:
+                self.store.open(name).discard_beyond(*extents[name])
+            else:
+                self.store.delete(name)
+        for digest in tables:
+            self.tables.remove(digest)
+        for digest in files:
+            self.files.remove(digest)
+        self._in_progress.unlink(missing_ok=True)
 
     def put_records(self, records: Sequence[Record] | Iterator[Record]) -> list[str]:
         """Store records in one transaction; return each record's outcome."""

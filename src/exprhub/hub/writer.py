@@ -36,8 +36,10 @@ from exprhub.records import (
 if TYPE_CHECKING:
     from exprhub.hub.hub import Hub
 
-#: Flush pending matrix columns to the array store after this many samples.
-FLUSH_COLUMNS = 256
+#: Flush pending matrix columns to the array store after this many samples (an append
+#: rewrites every feature-major chunk of the column stripe it touches, whatever its width,
+#: so fewer, wider appends are much cheaper; 1024 x 54,675 probes is 224 MB of buffer).
+FLUSH_COLUMNS = 1024
 
 
 class PutOutcome(StrEnum):
@@ -154,6 +156,7 @@ class HubWriter:
         self.created_files: list[str] = []
         self._matrices: dict[str, _MatrixState] = {}
         self.outcomes: list[tuple[str, str, PutOutcome]] = []
+        self._marked: list[str] = []
 
     # ---------------------------------------------------------------- files
     def keep_file(self, path: Path, *, name: str | None = None, format: str | None = None) -> str:
@@ -161,6 +164,7 @@ class HubWriter:
         digest, created = self.hub.files.put_file(path)
         if created:
             self.created_files.append(digest)
+            self._mark_in_progress()
         exists = self.connection.execute(
             select(s.files.c.sha256).where(s.files.c.sha256 == digest)
         ).first()
@@ -180,6 +184,7 @@ class HubWriter:
         digest, created = self.hub.tables.put_bytes(table_to_parquet(table))
         if created:
             self.created_tables.append(digest)
+            self._mark_in_progress()
         return digest
 
     # ---------------------------------------------------------------- records
@@ -406,11 +411,32 @@ class HubWriter:
         for j, (_, rows, values) in enumerate(state.pending):
             block[rows, j] = values
         start = state.committed_columns + state.written_columns
+        self._mark_in_progress(state.name)
         self.hub.store.open(state.name, create=True).append_columns(start, block)
         for j, (sample_key, _, _) in enumerate(state.pending):
             state.new_columns.append((start + j, sample_key))
         state.written_columns += len(state.pending)
         state.pending.clear()
+
+    def _mark_in_progress(self, name: str | None = None) -> None:
+        """Note what this write puts outside SQL, so that recovery after a crash can take it
+        away again (see ``Hub._recover_interrupted_write``)."""
+        if name is not None:
+            if name in self._marked:
+                return
+            self._marked.append(name)
+        marker = self.hub.home / ".write-in-progress"
+        tmp = marker.with_suffix(".tmp")
+        tmp.write_text(
+            json.dumps(
+                {
+                    "matrices": self._marked,
+                    "tables": self.created_tables,
+                    "files": self.created_files,
+                }
+            )
+        )
+        tmp.replace(marker)
 
     def flush(self) -> None:
         """Write pending matrix columns and the matrices' new extents (before commit)."""
