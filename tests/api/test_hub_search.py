@@ -58,3 +58,11 @@ def test_new_records_are_found_without_restart(served):
     hub.put_records([Series("GSE777", [("Series_title", "zebrafish regeneration atlas")])])
     body = client.get("/api/v1/search", params={"q": "zebrafish"}).json()
     assert [r["key"] for r in body["results"]] == ["GSE777"]
+
+
+def test_search_page_with_facets(served):
+    _, client = served
+    everything = client.get("/api/v1/search", params={"q": "liver"}).json()
+    assert everything["facets"]["type"]["GSM"] == 16
+    page = client.get("/search", params={"q": "liver", "type": "GSM", "organism": "Mus musculus"})
+    assert page.status_code == 200 and "GSM31" in page.text and "GSM1<" not in page.text

@@ -16,9 +16,9 @@ from exprhub.api.deps import HubDep, Paging, PagingDep, page
 from exprhub.api.downloads import DownloadFormat, make_download
 from exprhub.api.errors import ERROR_RESPONSES, ApiError
 from exprhub.api.filters import RecordFilter, filter_records, organism_counts, parse_characteristic
-from exprhub.api.service import TYPE_SEGMENTS, etag_for, etag_matches, load, record_document
-from exprhub.hub import Hub
-from exprhub.records import RecordType
+from exprhub.api.service import TYPE_SEGMENTS, etag_for, etag_matches, record_document
+from exprhub.hub import Hub, RecordNotFound
+from exprhub.records import RecordType, normalize_accession
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 
@@ -52,13 +52,18 @@ def record_response(
     if_none_match: str | None,
 ) -> Response:
     """A record's JSON document, or a download of it, with caching headers and 304s."""
-    record = load(hub, acc, record_type)
-    summary = hub.summary(record.key)
+    try:
+        revision = hub.revision(acc, record_type)
+    except RecordNotFound:
+        raise RecordNotFound(f"{record_type.label} {acc} is not in this hub") from None
     extra = (fmt.value if fmt else "document", platform or "", "gz" if compress else "")
-    etag = etag_for(summary, *extra)
+    etag = etag_for(
+        {"type": record_type.value, "key": normalize_accession(acc), "version": revision}, *extra
+    )
     headers = cache_headers(request, etag)
     if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
+    record, summary = hub.record_and_summary(acc, record_type)
     if fmt is None:
         document = record_document(hub, record.key, record_type, record=record, summary=summary)
         return JSONResponse(document, headers=headers)

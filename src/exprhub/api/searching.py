@@ -321,25 +321,21 @@ class IndexSearch:
         self.index = index
         self.hub = hub
 
-    def _enrich(self, hit: dict[str, Any]) -> None:
-        if self.hub is None:
+    def _enrich(self, hits: list[dict[str, Any]]) -> None:
+        """Fill organisms, platforms and update dates of a page of hits in one hub query."""
+        if self.hub is None or not hits:
             return
-        try:
-            record_type = RecordType(hit["type"])
-            record = self.hub.record(hit["key"], record_type, table=False)
-        except (ValueError, RecordNotFound):
-            return
-        if not hit["organisms"]:
-            hit["organisms"] = list(getattr(record, "organisms", None) or [])
-        if not hit["platforms"]:
-            if record_type is RecordType.PLATFORM:
-                platforms = [record.key]
-            else:
-                single = getattr(record, "platform_id", None)
-                platforms = [single] if single else list(getattr(record, "platform_ids", []))
-            hit["platforms"] = platforms
-        if not hit["last_update_date"] and record.last_update_date:
-            hit["last_update_date"] = record.last_update_date.isoformat()
+        found = self.hub.briefs([h["key"] for h in hits])
+        for hit in hits:
+            brief = found.get(hit["key"])
+            if brief is None:
+                continue
+            if not hit["organisms"]:
+                hit["organisms"] = brief["organisms"]
+            if not hit["platforms"]:
+                hit["platforms"] = brief["platforms"]
+            if not hit["last_update_date"]:
+                hit["last_update_date"] = brief["last_update_date"]
 
     def search(
         self,
@@ -362,8 +358,7 @@ class IndexSearch:
         back = {f: ours for ours, (_, f) in INDEX_FACETS.items()}
         found = results_to_dict(results)
         found["facets"] = {back.get(k, k): v for k, v in found["facets"].items()}
-        for hit in found["hits"]:
-            self._enrich(hit)
+        self._enrich(found["hits"])
         if "type" in found["facets"]:
             found["facets"]["type"] = {k.upper(): v for k, v in found["facets"]["type"].items()}
         return found

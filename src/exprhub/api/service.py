@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from exprhub.hub import Hub, RecordNotFound, RecordSummary
+from exprhub.hub import Hub, RecordNotFound
 from exprhub.records import DataSet, Record, RecordType, Sample, Series, Subset
 
 #: URL segment of each record type in the API and on the web pages.
@@ -82,40 +82,11 @@ def load(hub: Hub, key: str, record_type: RecordType, *, table: bool = False) ->
 
 def brief(hub: Hub, key: str, record_type: RecordType | None = None) -> dict[str, Any]:
     """Accession, type, title and links of one record; ``in_hub`` is False when the record is
-    only referenced (hub candidate: a bulk ``Hub.briefs(keys)``)."""
-    try:
-        record = hub.record(key, record_type, table=False)
-    except RecordNotFound:
-        kind = record_type or guess_type(key)
-        return {
-            "key": key,
-            "accession": key,
-            "type": kind.value if kind else None,
-            "title": None,
-            "in_hub": False,
-            "url": None,
-            "page": None,
-        }
-    assert record.type is not None
-    out: dict[str, Any] = {
-        "key": record.key,
-        "accession": record.accession,
-        "type": record.type.value,
-        "title": record.title,
-        "in_hub": True,
-        "url": api_url(record.type, record.key),
-        "page": page_url(record.type, record.key),
-    }
-    organisms = getattr(record, "organisms", None)
-    if organisms is not None:
-        out["organisms"] = list(organisms)
-    if isinstance(record, Subset):
-        out.update(
-            subset_type=record.subset_type,
-            description=record.description,
-            sample_ids=record.sample_ids,
-        )
-    return out
+    only referenced."""
+    found = hub.briefs([key]).get(key)
+    if found is None or (record_type is not None and found["type"] != record_type.value):
+        return _missing_brief(key, record_type)
+    return _brief_from_hub(found)
 
 
 _KIND_TYPES = {
@@ -129,20 +100,27 @@ _KIND_TYPES = {
 }
 
 
-#: Above this many related records of one kind, one listing query beats one load each.
-BULK_BRIEFS = 40
+def _brief_from_hub(found: dict[str, Any]) -> dict[str, Any]:
+    out = dict(found)
+    out.pop("last_update_date", None)
+    out.update(
+        in_hub=True,
+        url=api_url(found["type"], found["key"]),
+        page=page_url(found["type"], found["key"]),
+    )
+    return out
 
 
-def _brief_from_listing(summary: RecordSummary) -> dict[str, Any]:
+def _missing_brief(key: str, kind: RecordType | None) -> dict[str, Any]:
+    kind = kind or guess_type(key)
     return {
-        "key": summary.key,
-        "accession": summary.accession,
-        "type": summary.type,
-        "title": summary.title,
-        "in_hub": True,
-        "url": api_url(summary.type, summary.key),
-        "page": page_url(summary.type, summary.key),
-        "organisms": summary.organisms.split("; ") if summary.organisms else [],
+        "key": key,
+        "accession": key,
+        "type": kind.value if kind else None,
+        "title": None,
+        "in_hub": False,
+        "url": None,
+        "page": None,
     }
 
 
@@ -150,22 +128,15 @@ def related_briefs(
     hub: Hub, relations: dict[str, list[str]], limit: int = RELATED_LIMIT
 ) -> dict[str, dict[str, Any]]:
     """Brief info for related records, by relation kind: ``{"total", "items"}`` (items cut
-    at ``limit``). Many records of one type are looked up in one listing (hub candidate:
-    ``Hub.briefs(keys)``)."""
+    at ``limit``), all looked up in one query."""
+    wanted = [k for keys in relations.values() for k in keys[:limit]]
+    found = hub.briefs(wanted) if wanted else {}
     out: dict[str, dict[str, Any]] = {}
-    listings: dict[RecordType, dict[str, RecordSummary]] = {}
     for kind, keys in relations.items():
-        wanted = _KIND_TYPES.get(kind)
-        cut = keys[:limit]
-        if wanted is not None and wanted is not RecordType.SUBSET and len(cut) > BULK_BRIEFS:
-            if wanted not in listings:
-                listings[wanted] = {r.key: r for r in hub.records(wanted)}
-            found = listings[wanted]
-            items = [
-                _brief_from_listing(found[k]) if k in found else brief(hub, k, wanted) for k in cut
-            ]
-        else:
-            items = [brief(hub, k, wanted) for k in cut]
+        items = [
+            _brief_from_hub(found[k]) if k in found else _missing_brief(k, _KIND_TYPES.get(kind))
+            for k in keys[:limit]
+        ]
         out[kind] = {"total": len(keys), "items": items}
     return out
 
@@ -181,8 +152,9 @@ def record_document(
     """The API document of a record: ``Hub.summary`` plus brief info on related records (and,
     for a DataSet, its subsets; for a Series, its type and publications). ``record`` and
     ``summary`` may be passed when the caller has already loaded them."""
-    record = record if record is not None else load(hub, key, record_type)
-    data = dict(summary) if summary is not None else hub.summary(record.key)
+    if record is None or summary is None:
+        record, summary = hub.record_and_summary(key, record_type)
+    data = dict(summary)
     data["related_records"] = related_briefs(hub, data.get("relations", {}))
     data["links"] = {
         "self": api_url(record_type, record.key),

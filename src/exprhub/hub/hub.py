@@ -423,11 +423,12 @@ class Hub:
         return f"{row[0]}:{row[1].isoformat()}:{row[2].isoformat()}"
 
     def briefs(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Type, title and organisms of many records in one query, by key (keys not in the
-        hub are absent); subsets also carry their type, description and samples."""
+        """Type, title, organisms and platforms of many records, by key (keys not in the hub
+        are absent); subsets also carry their type, description and samples."""
         wanted = list(dict.fromkeys(normalize_accession(k) for k in keys))
         out: dict[str, dict[str, Any]] = {}
         subset_ids: dict[int, str] = {}
+        record_ids: dict[int, str] = {}
         with self.engine.connect() as connection:
             for start in range(0, len(wanted), 900):
                 chunk = wanted[start : start + 900]
@@ -451,9 +452,22 @@ class Hub:
                         "last_update_date": (
                             r.last_update_date.isoformat() if r.last_update_date else None
                         ),
+                        "platforms": [r.key] if r.type == RecordType.PLATFORM.value else [],
                     }
+                    record_ids[r.id] = r.key
                     if r.type == RecordType.SUBSET.value:
                         subset_ids[r.id] = r.key
+            ids_all = list(record_ids)
+            for start in range(0, len(ids_all), 900):
+                for rid, target in connection.execute(
+                    select(s.relations.c.source_id, s.relations.c.target_key)
+                    .where(
+                        s.relations.c.source_id.in_(ids_all[start : start + 900]),
+                        s.relations.c.kind == "platform",
+                    )
+                    .order_by(s.relations.c.source_id, s.relations.c.position)
+                ):
+                    out[record_ids[rid]]["platforms"].append(target)
             for start in range(0, len(subset_ids), 900):
                 ids = list(subset_ids)[start : start + 900]
                 for rid, akey, value in connection.execute(
