@@ -2,7 +2,8 @@
 tables and original files by checksum."""
 
 from exprhub.hub.errors import HubError, HubNotFound, RecordNotFound
-from exprhub.hub.hub import Hub, RecordSummary, default_home
+from exprhub.hub.hub import Hub, default_home
+from exprhub.hub.queries import RecordSummary
 from exprhub.hub.writer import HubWriter, PutOutcome
 
 __all__ = [

@@ -17,27 +17,25 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, func, or_, select
+from sqlalchemy import Engine, func, select
 
 from exprhub import __version__
 from exprhub.hub import schema as s
 from exprhub.hub.arrays import MatrixStore
 from exprhub.hub.blobs import BlobDirectory, table_from_parquet
 from exprhub.hub.database import DatabaseError, connect, current_revision, migrate, sqlite_url
-from exprhub.hub.errors import HubError, HubNotFound, RecordNotFound
+from exprhub.hub.errors import HubError, HubNotFound
+from exprhub.hub.queries import RecordQueries
 from exprhub.hub.writer import HubWriter, submitted_matrix_name
 from exprhub.records import (
-    TYPE_CLASSES,
     Annotation,
     Record,
     RecordType,
-    Sample,
     normalize_accession,
 )
 
@@ -52,32 +50,7 @@ def default_home() -> Path:
     return Path(os.environ.get("EXPRHUB_HOME") or DEFAULT_HOME)
 
 
-@dataclass(frozen=True)
-class RecordSummary:
-    """One row of a record listing."""
-
-    type: str
-    key: str
-    accession: str | None
-    title: str | None
-    organisms: str | None
-    last_update_date: str | None
-    version: int
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready mapping."""
-        return {
-            "type": self.type,
-            "accession": self.accession,
-            "key": self.key,
-            "title": self.title,
-            "organisms": self.organisms.split("; ") if self.organisms else [],
-            "last_update_date": self.last_update_date,
-            "version": self.version,
-        }
-
-
-class Hub:
+class Hub(RecordQueries):
     """A gene expression hub stored in a directory.
 
     Parameters
@@ -250,315 +223,6 @@ class Hub:
         """Store records in one transaction; return each record's outcome."""
         with self.writer() as writer:
             return [writer.put(r).value for r in records if r.type is not None]
-
-    # ------------------------------------------------------------------ reading
-    @contextmanager
-    def _reading(self, connection: Connection | None = None) -> Iterator[Connection]:
-        """The given connection, or a new one for the duration of the block."""
-        if connection is not None:
-            yield connection
-            return
-        with self.engine.connect() as fresh:
-            yield fresh
-
-    def _find_row(
-        self, key: str, type: RecordType | None = None, connection: Connection | None = None
-    ) -> Any:
-        wanted = normalize_accession(key)
-        query = select(s.records).where(
-            or_(s.records.c.key == wanted, s.records.c.accession == wanted)
-        )
-        if type is not None:
-            query = query.where(s.records.c.type == type.value)
-        with self._reading(connection) as reading:
-            rows = reading.execute(query.order_by(s.records.c.id)).fetchall()
-        if not rows:
-            what = f"{type.label} " if type else ""
-            raise RecordNotFound(f"{what}{key} is not in the hub at {self.home}")
-        return rows[0]
-
-    def _load(
-        self, row: Any, *, table: bool = True, connection: Connection | None = None
-    ) -> Record:
-        cls = TYPE_CLASSES[RecordType(row.type)]
-        with self._reading(connection) as connection:
-            attributes = [
-                (k, v)
-                for k, v in connection.execute(
-                    select(s.attributes.c.key, s.attributes.c.value)
-                    .where(s.attributes.c.record_id == row.id)
-                    .order_by(s.attributes.c.position)
-                )
-            ]
-            columns = [
-                (n, d)
-                for n, d in connection.execute(
-                    select(s.columns.c.name, s.columns.c.description)
-                    .where(s.columns.c.record_id == row.id)
-                    .order_by(s.columns.c.position)
-                )
-            ]
-        data = None
-        if table and row.table_ref:
-            data = table_from_parquet(self.tables.path(row.table_ref))
-        record_id = row.key
-        return cls(record_id, attributes, columns, data)
-
-    def record(self, key: str, type: RecordType | None = None, *, table: bool = True) -> Record:
-        """The stored record with this accession or name, with all attributes (and its data
-        table unless ``table=False``).
-
-        Raises
-        ------
-        RecordNotFound
-            If no such record is in the hub.
-        """
-        return self._load(self._find_row(key, type), table=table)
-
-    def has(self, key: str, type: RecordType | None = None) -> bool:
-        """Whether a record with this accession or name is stored."""
-        try:
-            self._find_row(key, type)
-        except RecordNotFound:
-            return False
-        return True
-
-    def related(self, key: str, *, connection: Connection | None = None) -> dict[str, list[str]]:
-        """Records related to ``key``, by relation kind, in both directions
-        (e.g. a series' ``sample``, ``platform``, ``subseries``, ``superseries``, ``dataset``).
-
-        A key that is only referenced (a sample named by a stored DataSet, say) has its
-        incoming relations; an unknown key that no record names raises ``RecordNotFound``.
-        """
-        try:
-            row = self._find_row(key, connection=connection)
-            source_id, target = row.id, row.key
-        except RecordNotFound:
-            source_id, target = None, normalize_accession(key)
-        reverse = {
-            ("GSM", "series"): "sample",
-            ("GSM", "platform"): "sample",
-            ("GSE", "superseries"): "subseries",
-            ("GSE", "subseries"): "superseries",
-            ("GDS", "series"): "dataset",
-            ("GDS", "platform"): "dataset",
-            ("SUBSET", "dataset"): "subset",
-            ("SUBSET", "sample"): "subset",
-            ("GSE", "sample"): "series",
-            ("GSE", "platform"): "series",
-        }
-        out: dict[str, list[str]] = {}
-        with self._reading(connection) as connection:
-            for kind, other in connection.execute(
-                select(s.relations.c.kind, s.relations.c.target_key)
-                .where(s.relations.c.source_id == source_id)
-                .order_by(s.relations.c.position)
-            ):
-                out.setdefault(kind, []).append(other)
-            incoming = connection.execute(
-                select(s.records.c.type, s.records.c.key, s.relations.c.kind)
-                .join(s.relations, s.relations.c.source_id == s.records.c.id)
-                .where(s.relations.c.target_key == target)
-                .order_by(s.records.c.id)
-            )
-            for source_type, source_key, kind in incoming:
-                name = reverse.get((source_type, kind))
-                if name is None:
-                    continue
-                values = out.setdefault(name, [])
-                if source_key not in values:
-                    values.append(source_key)
-        if source_id is None and not out:
-            raise RecordNotFound(f"{key} is not in the hub at {self.home}")
-        return out
-
-    def summary(self, key: str, type: RecordType | None = None) -> dict[str, Any]:
-        """The record's key facts, relations and stored table shape, JSON-ready."""
-        return self.record_and_summary(key, type)[1]
-
-    def record_and_summary(
-        self, key: str, type: RecordType | None = None
-    ) -> tuple[Record, dict[str, Any]]:
-        """The record (without its table) and its :meth:`summary`, read together."""
-        with self.engine.connect() as connection:
-            row = self._find_row(key, type, connection)
-            record = self._load(row, table=False, connection=connection)
-            relations = self.related(row.key, connection=connection)
-        data = record.summary()
-        data.update(
-            {
-                "key": row.key,
-                "version": row.version,
-                "organisms": row.organisms.split("; ") if row.organisms else [],
-                "table": (
-                    {"rows": row.table_rows, "columns": row.table_cols} if row.table_ref else None
-                ),
-                "relations": relations,
-                "attributes": [[k, v] for k, v in record.attributes],
-                "columns": [[n, d] for n, d in record.columns],
-            }
-        )
-        if isinstance(record, Sample):
-            data["characteristics"] = {
-                f"ch{ch}": [[k, v] for k, v in record.characteristics(ch)]
-                for ch in range(1, record.channel_count + 1)
-            }
-        return record, data
-
-    def revision(self, key: str, type: RecordType | None = None) -> str:
-        """A short tag that changes whenever the record, or anything in the hub, is written
-        (for HTTP caching: one cheap query)."""
-        wanted = normalize_accession(key)
-        latest = select(func.max(s.records.c.updated_at)).scalar_subquery()
-        query = select(s.records.c.version, s.records.c.updated_at, latest).where(
-            or_(s.records.c.key == wanted, s.records.c.accession == wanted)
-        )
-        if type is not None:
-            query = query.where(s.records.c.type == type.value)
-        with self.engine.connect() as connection:
-            row = connection.execute(query.order_by(s.records.c.id)).first()
-        if row is None:
-            what = f"{type.label} " if type else ""
-            raise RecordNotFound(f"{what}{key} is not in the hub at {self.home}")
-        return f"{row[0]}:{row[1].isoformat()}:{row[2].isoformat()}"
-
-    def briefs(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Type, title, organisms and platforms of many records, by key (keys not in the hub
-        are absent); subsets also carry their type, description and samples."""
-        wanted = list(dict.fromkeys(normalize_accession(k) for k in keys))
-        out: dict[str, dict[str, Any]] = {}
-        subset_ids: dict[int, str] = {}
-        record_ids: dict[int, str] = {}
-        with self.engine.connect() as connection:
-            for start in range(0, len(wanted), 900):
-                chunk = wanted[start : start + 900]
-                for r in connection.execute(
-                    select(
-                        s.records.c.id,
-                        s.records.c.type,
-                        s.records.c.key,
-                        s.records.c.accession,
-                        s.records.c.title,
-                        s.records.c.organisms,
-                        s.records.c.last_update_date,
-                    ).where(s.records.c.key.in_(chunk))
-                ):
-                    out[r.key] = {
-                        "key": r.key,
-                        "accession": r.accession,
-                        "type": r.type,
-                        "title": r.title,
-                        "organisms": r.organisms.split("; ") if r.organisms else [],
-                        "last_update_date": (
-                            r.last_update_date.isoformat() if r.last_update_date else None
-                        ),
-                        "platforms": [r.key] if r.type == RecordType.PLATFORM.value else [],
-                    }
-                    record_ids[r.id] = r.key
-                    if r.type == RecordType.SUBSET.value:
-                        subset_ids[r.id] = r.key
-            ids_all = list(record_ids)
-            for start in range(0, len(ids_all), 900):
-                for rid, target in connection.execute(
-                    select(s.relations.c.source_id, s.relations.c.target_key)
-                    .where(
-                        s.relations.c.source_id.in_(ids_all[start : start + 900]),
-                        s.relations.c.kind == "platform",
-                    )
-                    .order_by(s.relations.c.source_id, s.relations.c.position)
-                ):
-                    out[record_ids[rid]]["platforms"].append(target)
-            for start in range(0, len(subset_ids), 900):
-                ids = list(subset_ids)[start : start + 900]
-                for rid, akey, value in connection.execute(
-                    select(s.attributes.c.record_id, s.attributes.c.key, s.attributes.c.value)
-                    .where(s.attributes.c.record_id.in_(ids))
-                    .order_by(s.attributes.c.record_id, s.attributes.c.position)
-                ):
-                    entry = out[subset_ids[rid]]
-                    name = Record.field_name(akey)
-                    if name == "type":
-                        entry.setdefault("subset_type", value)
-                    elif name == "description":
-                        entry.setdefault("description", value)
-                    elif name == "sample_id":
-                        samples = entry.setdefault("sample_ids", [])
-                        samples += [x.strip() for x in value.split(",") if x.strip()]
-        return out
-
-    def records(
-        self,
-        type: RecordType | None = None,
-        *,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[RecordSummary]:
-        """Stored records (newest accession numbering order within type), optionally of one
-        type, with paging."""
-        query = select(
-            s.records.c.type,
-            s.records.c.key,
-            s.records.c.accession,
-            s.records.c.title,
-            s.records.c.organisms,
-            s.records.c.last_update_date,
-            s.records.c.version,
-        ).order_by(s.records.c.type, func.length(s.records.c.key), s.records.c.key)
-        if type is not None:
-            query = query.where(s.records.c.type == type.value)
-        if limit is not None:
-            query = query.limit(limit)
-        if offset:
-            query = query.offset(offset)
-        with self.engine.connect() as connection:
-            return [
-                RecordSummary(
-                    r.type,
-                    r.key,
-                    r.accession,
-                    r.title,
-                    r.organisms,
-                    r.last_update_date.isoformat() if r.last_update_date else None,
-                    r.version,
-                )
-                for r in connection.execute(query)
-            ]
-
-    def samples(self, *, limit: int | None = None, offset: int = 0) -> list[RecordSummary]:
-        """Stored samples (GSM)."""
-        return self.records(RecordType.SAMPLE, limit=limit, offset=offset)
-
-    def counts(self) -> dict[str, int]:
-        """Number of stored records of each type."""
-        with self.engine.connect() as connection:
-            found = {
-                t: n
-                for t, n in connection.execute(
-                    select(s.records.c.type, func.count()).group_by(s.records.c.type)
-                )
-            }
-        return {t.value: int(found.get(t.value, 0)) for t in RecordType}
-
-    def history(self, key: str) -> list[dict[str, Any]]:
-        """Earlier versions of a record that newer imports replaced, oldest first."""
-        wanted = normalize_accession(key)
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(s.record_history)
-                .where(s.record_history.c.key == wanted)
-                .order_by(s.record_history.c.version)
-            ).fetchall()
-        return [
-            {
-                "type": r.type,
-                "key": r.key,
-                "version": r.version,
-                "last_update_date": r.last_update_date.isoformat() if r.last_update_date else None,
-                "replaced_at": r.replaced_at.isoformat(),
-                "record": json.loads(r.document),
-            }
-            for r in rows
-        ]
 
     def info(self) -> dict[str, Any]:
         """Counts, paths and versions describing the hub, JSON-ready."""
