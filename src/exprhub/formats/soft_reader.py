@@ -1,0 +1,466 @@
+"""Reading GEO SOFT files (family, series, sample, platform, DataSet and annotation files).
+
+SOFT is line based: ``^ENTITY = id`` opens a record, ``!key = value`` lines are its
+attributes, ``#column = description`` lines describe its table columns, and the table itself
+(header row, then tab-separated rows) sits between ``!<entity>_table_begin`` and
+``!<entity>_table_end``. The reader accepts every variant GEO has written: gzip or plain,
+CRLF, lower-case entities and markers, ``^SAMPLE=GSM645`` without spaces, 2003-style tables
+without begin/end markers, markers with trailing white space, Windows-1252 bytes, tables that
+are never closed or hold fewer rows than declared (kept, with a warning), and curated
+DataSets whose column descriptions and table come in a second ``^DATASET`` block (merged into
+one record).
+
+Records are streamed: each is yielded when its block ends, so memory holds one table at a time.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from exprhub.formats.errors import FormatError, ParseWarning
+from exprhub.formats.soft_table import ColumnCache, parse_table_block
+from exprhub.formats.source import BLOCK_SIZE, decode_bytes, open_binary
+from exprhub.records import DataSet, Record, Subset, Table, record_class
+from exprhub.records.model import Annotation
+
+__all__ = ["SoftReader", "read_soft"]
+
+_MARKER = re.compile(rb"^!([A-Za-z]*)_table_(begin|end)\s*$", re.IGNORECASE)
+_TABLE_READ_SIZE = 4 * BLOCK_SIZE
+_BOM = b"\xef\xbb\xbf"
+
+
+class _Prefetch:
+    """Reads a stream ahead in a background thread, a few chunks at most.
+
+    Decompression releases the GIL, so a gzip file is inflated while the previous table is
+    being parsed. Errors raised while reading (a truncated gzip file) reach the reader.
+    """
+
+    def __init__(self, stream: BinaryIO, chunk: int, depth: int = 2) -> None:
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._done = False
+        self._thread = threading.Thread(target=self._run, args=(stream, chunk), daemon=True)
+        self._thread.start()
+
+    def _run(self, stream: BinaryIO, chunk: int) -> None:
+        try:
+            while not self._stop.is_set():
+                data = stream.read(chunk)
+                self._put(data)
+                if not data:
+                    return
+        except BaseException as error:  # handed to the reading thread
+            self._put(error)
+
+    def _put(self, item: bytes | BaseException) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+
+    def read(self, size: int = -1) -> bytes:
+        """The next chunk (of the prefetcher's size, whatever ``size`` asks), b"" at the end."""
+        if self._done:
+            return b""
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            self._done = True
+            raise item
+        if not item:
+            self._done = True
+        return item
+
+    def close(self) -> None:
+        """Stop the background thread (before the stream is closed)."""
+        self._stop.set()
+        self._thread.join()
+
+
+class _Scanner:
+    """Line and block access to a binary stream, holding at most one table in memory."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.buf = bytearray()
+        self.pos = 0
+        self.eof = False
+        #: number of the last line consumed
+        self.line_no = 0
+        self._last_start = 0
+
+    def _fill(self, size: int = BLOCK_SIZE, *, compact: bool = True) -> bool:
+        if self.eof:
+            return False
+        chunk = self.stream.read(size)
+        if not chunk:
+            self.eof = True
+            return False
+        if compact and self.pos:
+            del self.buf[: self.pos]
+            self.pos = 0
+        self.buf += chunk
+        return True
+
+    def readline(self) -> bytes | None:
+        """The next line without its line ending, or None at the end of the file."""
+        while True:
+            end = self.buf.find(b"\n", self.pos)
+            if end >= 0:
+                line = bytes(self.buf[self.pos : end])
+                self._last_start = self.pos
+                self.pos = end + 1
+                break
+            if not self._fill():
+                if self.pos >= len(self.buf):
+                    return None
+                line = bytes(self.buf[self.pos :])
+                self._last_start = self.pos
+                self.pos = len(self.buf)
+                break
+        self.line_no += 1
+        return line[:-1] if line.endswith(b"\r") else line
+
+    def unread(self) -> None:
+        """Step back to the start of the line just read (once)."""
+        self.pos = self._last_start
+        self.line_no -= 1
+
+    def read_table(self) -> tuple[bytes, str]:
+        """The bytes of a table starting at the current line, and how it ended.
+
+        The table ends before a ``!..._table_end`` marker (consumed; ending ``"end"``), any
+        other ``!`` line (``"bang"``), a ``^`` line (``"entity"``) or the end of the file
+        (``"eof"``). Lines ending the table other than the marker are left unread. The caller
+        advances ``line_no`` past the table (the parser counts its lines).
+        """
+        if self.pos:
+            del self.buf[: self.pos]
+            self.pos = 0
+        start = search = 0
+        while True:
+            buf = self.buf
+            size = len(buf)
+            bang = _line_start(buf, 0x21, search, size)
+            caret = _line_start(buf, 0x5E, search, bang if bang >= 0 else size)
+            hit = caret if caret >= 0 else bang
+            if hit >= 0:
+                line_end = buf.find(b"\n", hit)
+                if line_end < 0 and self._fill(_TABLE_READ_SIZE, compact=False):
+                    search = hit
+                    continue
+                line_end = len(buf) if line_end < 0 else line_end
+                data = bytes(buf[start:hit])
+                if buf[hit] == ord("^"):
+                    self.pos = hit
+                    return data, "entity"
+                marker = _MARKER.match(bytes(buf[hit:line_end]))
+                if marker is not None and marker.group(2).lower() == b"end":
+                    self.pos = min(line_end + 1, len(buf))
+                    return data, "end"
+                self.pos = hit
+                return data, "bang"
+            search = size
+            if not self._fill(_TABLE_READ_SIZE, compact=False):
+                data = bytes(buf[start:])
+                self.pos = len(buf)
+                return data, "eof"
+
+
+def _line_start(buf: bytearray, char: int, low: int, high: int) -> int:
+    """Position of the first ``char`` in ``buf[low:high]`` that starts a line, or -1."""
+    found = buf.find(char, low, high)
+    while found > 0 and buf[found - 1] != 0x0A:
+        found = buf.find(char, found + 1, high)
+    return found
+
+
+def _make_table(names: list[str], columns: list[np.ndarray]) -> Table:
+    """A Table from columns already checked to be 1-D string arrays of equal length.
+
+    ``Table(...)`` would copy every column into a new string dtype instance; the parser's
+    arrays are already in the right form, so they are attached as they are.
+    """
+    table = Table.__new__(Table)
+    table.names = list(names)
+    table.columns = columns
+    return table
+
+
+@dataclass
+class _Block:
+    """A record being read."""
+
+    cls: type[Record]
+    id: str
+    line: int
+    attributes: list[tuple[str, str]] = field(default_factory=list)
+    columns: list[tuple[str, str]] = field(default_factory=list)
+    table: Table | None = None
+    table_line: int | None = None
+
+    def build(self) -> Record:
+        return self.cls(
+            id=self.id, attributes=self.attributes, columns=self.columns, table=self.table
+        )
+
+
+def _split_pair(text: str) -> tuple[str, str]:
+    """Split ``key = value`` (the single spaces around ``=`` belong to the separator)."""
+    cut = text.find(" = ")
+    if cut >= 0:
+        return text[:cut], text[cut + 3 :]
+    if text.endswith(" ="):
+        return text[:-2], ""
+    cut = text.find("=")
+    if cut >= 0:
+        value = text[cut + 1 :]
+        return text[:cut].rstrip(), value[1:] if value.startswith(" ") else value
+    return text, ""
+
+
+def _decode_line(line: bytes) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return decode_bytes(line)
+
+
+class SoftReader:
+    """Stream the records of a GEO SOFT file.
+
+    Parameters
+    ----------
+    path
+        The file (gzip-compressed or plain).
+
+    Attributes
+    ----------
+    warnings
+        Recoverable problems found so far (filled while :meth:`records` is iterated).
+
+    Examples
+    --------
+    >>> reader = SoftReader("GSE1623_family.soft.gz")  # doctest: +SKIP
+    >>> for record in reader.records():  # doctest: +SKIP
+    ...     print(record.id, record.table.shape if record.table else None)
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.warnings: list[ParseWarning] = []
+        self._cache = ColumnCache()
+
+    # --- public ----------------------------------------------------------------------------
+    def records(self) -> Iterator[Record]:
+        """Yield each record when its block ends, its table attached.
+
+        Raises
+        ------
+        FormatError
+            If the file cannot be opened or is not SOFT (names the file and line).
+        """
+        self.warnings = []
+        self._cache = ColumnCache()
+        with open_binary(self.path) as stream:
+            ahead = _Prefetch(stream, _TABLE_READ_SIZE)
+            try:
+                yield from self._records(_Scanner(ahead))  # type: ignore[arg-type]
+            finally:
+                ahead.close()
+
+    # --- internals -------------------------------------------------------------------------
+    def _warn(self, line: int | None, message: str) -> None:
+        self.warnings.append(ParseWarning(str(self.path), line, message))
+
+    def _error(self, line: int | None, message: str) -> FormatError:
+        return FormatError(self.path, line, message)
+
+    def _records(self, scanner: _Scanner) -> Iterator[Record]:
+        block: _Block | None = None
+        held: list[Record] = []  # a DataSet header and its subsets, until its table comes
+        seen_any = False
+        while True:
+            raw = scanner.readline()
+            if raw is None:
+                break
+            if not seen_any and raw.startswith(_BOM):
+                raw = raw[len(_BOM) :]
+            if not raw.strip():
+                continue
+            seen_any = True
+            first = raw[0]
+            if first == 0x5E:  # ^
+                if block is not None:
+                    yield from self._finish(block, held)
+                block = self._open(raw, scanner.line_no)
+            elif block is None:
+                raise self._error(
+                    scanner.line_no,
+                    f"expected a '^ENTITY = id' line to open a record, found {_show(raw)}",
+                )
+            elif first == 0x21:  # !
+                marker = _MARKER.match(raw)
+                if marker is None:
+                    block.attributes.append(_split_pair(_decode_line(raw[1:])))
+                elif marker.group(2).lower() == b"begin":
+                    self._read_table(scanner, block, marked=True)
+                else:
+                    self._warn(scanner.line_no, "table end marker without a table; ignored")
+            elif first == 0x23:  # #
+                block.columns.append(_split_pair(_decode_line(raw[1:])))
+            elif block.columns and block.table is None:
+                scanner.unread()
+                self._read_table(scanner, block, marked=False)
+            else:
+                expected = (
+                    "'!attribute = value', '#column = description' or '^ENTITY = id'"
+                    if block.table is not None or not block.columns
+                    else "a table"
+                )
+                raise self._error(scanner.line_no, f"expected {expected}, found {_show(raw)}")
+        if block is not None:
+            yield from self._finish(block, held)
+        yield from held
+        if not seen_any:
+            raise self._error(None, "empty file; expected SOFT text starting with '^ENTITY = id'")
+
+    def _open(self, raw: bytes, line: int) -> _Block:
+        entity, _, ident = _decode_line(raw[1:]).partition("=")
+        try:
+            cls = record_class(entity)
+        except ValueError:
+            raise self._error(
+                line,
+                f"unknown entity '^{entity.strip()}'; expected DATABASE, SERIES, PLATFORM, "
+                "SAMPLE, DATASET, SUBSET or Annotation",
+            ) from None
+        return _Block(cls, ident.strip(), line)
+
+    def _read_table(self, scanner: _Scanner, block: _Block, *, marked: bool) -> None:
+        begin_line = scanner.line_no + (0 if marked else 1)
+        if block.table is not None:
+            self._warn(
+                begin_line,
+                f"second table in {block.id or block.cls.__name__}; it replaces the first",
+            )
+        data, ending = scanner.read_table()
+        parsed = parse_table_block(data, self._cache)
+        scanner.line_no += parsed.lines + (1 if ending == "end" else 0)
+        where = f"{block.cls.__name__} {block.id}".rstrip()
+        if marked and ending != "end":
+            after = {"eof": "the end of the file", "entity": "the next '^' line"}.get(
+                ending, "an attribute line"
+            )
+            self._warn(
+                begin_line,
+                f"table of {where} opened here is never closed; kept the {parsed.n_rows} rows "
+                f"read up to {after}",
+            )
+        if parsed.long_rows:
+            self._warn(
+                begin_line,
+                f"table of {where}: {parsed.long_rows} rows have more cells than the header's "
+                f"{len(parsed.names)} columns; extra cells dropped",
+            )
+        if parsed.short_rows:
+            self._warn(
+                begin_line,
+                f"table of {where}: {parsed.short_rows} rows have fewer cells than the "
+                f"header's {len(parsed.names)} columns; padded with empty values",
+            )
+        block.table = _make_table(parsed.names, parsed.columns)
+        block.table_line = begin_line
+
+    def _finish(self, block: _Block, held: list[Record]) -> Iterator[Record]:
+        if block.cls is Annotation and not block.id:
+            block.id = next(
+                (v.strip() for k, v in block.attributes if k.lower() == "annotation_platform"), ""
+            )
+        record = block.build()
+        if isinstance(record, DataSet):
+            header = held[0] if held and isinstance(held[0], DataSet) else None
+            if header is not None and header.id == record.id and header.table is None:
+                header.attributes.extend(record.attributes)
+                header.columns.extend(record.columns)
+                header.table = record.table
+                self._check_row_count(header, block.table_line)
+                yield from held
+                held.clear()
+                return
+            yield from held
+            held.clear()
+            if record.table is None:
+                held.append(record)
+                return
+            self._check_row_count(record, block.table_line)
+            yield record
+            return
+        self._check_row_count(record, block.table_line or block.line)
+        if isinstance(record, Subset) and held:
+            held.append(record)
+            return
+        yield from held
+        held.clear()
+        yield record
+
+    def _check_row_count(self, record: Record, line: int | None) -> None:
+        declared_text = next(
+            (
+                v
+                for k, v in record.attributes
+                if Record.field_name(k) in ("data_row_count", "feature_count")
+            ),
+            None,
+        )
+        if declared_text is None:
+            return
+        try:
+            declared = int(declared_text.strip())
+        except ValueError:
+            return
+        name = f"{type(record).__name__} {record.id}".rstrip()
+        if record.table is None:
+            if declared > 0:
+                self._warn(line, f"{name} declares {declared} table rows but has no table")
+            return
+        found = record.table.n_rows
+        if found != declared:
+            relation = "fewer" if found < declared else "more"
+            self._warn(
+                line,
+                f"{name}: table has {found} rows but {declared} are declared ({relation} rows "
+                "than declared; kept as read)",
+            )
+
+
+def _show(raw: bytes) -> str:
+    text = _decode_line(raw)
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+def read_soft(path: str | Path) -> list[Record]:
+    """Read every record of a SOFT file.
+
+    Parameters
+    ----------
+    path
+        The file (gzip-compressed or plain).
+
+    Returns
+    -------
+    list[Record]
+        The records in file order (a DataSet before its subsets).
+    """
+    return list(SoftReader(path).records())
