@@ -260,4 +260,3 @@ class _Context:
             counts = _field(attributes, "sample_count") or _field(attributes, "total_samples")
             doc.nsam = int(counts[0]) if counts and counts[0].strip().isdigit() else None
         return doc
-

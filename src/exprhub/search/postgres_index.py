@@ -1,0 +1,310 @@
+"""Server-backed index: PostgreSQL full text (tsvector + GIN, ts_rank, facets by GROUP BY).
+
+Text is tokenized in Python (:func:`exprhub.search.fields.tokenize`) and written as tsvector
+literals, so matching is identical to the embedded backends. Each token is stored twice: bare
+(searched by ALL) and as ``@field:token`` (searched by ``token[FIELD]``); title tokens carry
+weight A for ranking. Positions above 16383 (a PostgreSQL limit) are clamped, so phrases deep
+inside very long descriptions may match loosely.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, text
+
+from exprhub.search.document import (
+    FacetCount,
+    Hit,
+    SearchDocument,
+    SearchResults,
+    accession_sort_key,
+    check_page,
+    dedupe,
+    top_facets,
+)
+from exprhub.search.fields import DEFAULT_SCHEMA, SearchSchema, tokenize
+from exprhub.search.query import And, Node, Not, Or, Query, Term, as_query
+from exprhub.search.sql_common import Params, compile_where, only_terms, positive_scored_terms
+
+_FORMAT = "1"
+_MAX_POS = 16383
+_PREFIX_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _quote(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+class PostgresIndex:
+    """A search index in PostgreSQL tables named ``<prefix>_docs``, ``_facets``, ``_meta``.
+
+    Parameters
+    ----------
+    url : SQLAlchemy URL (``postgresql+psycopg://...`` or ``postgresql+pg8000://...``) or
+        an Engine.
+    schema : fields to index; an existing index keeps the label fields it was created with.
+    prefix : table name prefix.
+    """
+
+    def __init__(
+        self,
+        url: str | Engine,
+        schema: SearchSchema | None = None,
+        *,
+        prefix: str = "exprhub_search",
+    ) -> None:
+        if not _PREFIX_RE.match(prefix):
+            raise ValueError(f"invalid table prefix {prefix!r}")
+        self._engine = create_engine(url) if isinstance(url, str) else url
+        self._own_engine = isinstance(url, str)
+        self._t = prefix
+        with self._engine.begin() as conn:
+            exists = conn.execute(
+                text("SELECT to_regclass(:n) IS NOT NULL"), {"n": f"{prefix}_meta"}
+            ).scalar()
+            if exists:
+                meta: dict[str, str] = dict(
+                    conn.execute(text(f"SELECT key, value FROM {prefix}_meta")).all()
+                )
+                if meta.get("format") != _FORMAT:
+                    raise ValueError(f"{prefix}: unsupported search index format {meta!r}")
+                stored = SearchSchema(labels=tuple(json.loads(meta["labels"])))
+                if schema is not None and schema != stored:
+                    raise ValueError(
+                        f"{prefix}: index was built with labels {list(stored.labels)}; "
+                        f"rebuild it to use {list(schema.labels)}"
+                    )
+                schema = stored
+            self.schema = schema or DEFAULT_SCHEMA
+            if not exists:
+                self._create(conn)
+        self._wconn: Any = None
+
+    def _create(self, conn: Any) -> None:
+        t = self._t
+        for stmt in (
+            f"CREATE TABLE {t}_meta (key text PRIMARY KEY, value text NOT NULL)",
+            f"""CREATE TABLE {t}_docs (
+                id bigserial PRIMARY KEY, accession text NOT NULL UNIQUE, etype text,
+                title text, sort_key bigint, pdat integer, nsam integer,
+                tsv tsvector NOT NULL)""",
+            f"CREATE INDEX {t}_docs_tsv ON {t}_docs USING gin (tsv)",
+            f"CREATE INDEX {t}_docs_pdat ON {t}_docs (pdat)",
+            f"CREATE INDEX {t}_docs_nsam ON {t}_docs (nsam)",
+            f"""CREATE TABLE {t}_facets (
+                doc_id bigint NOT NULL REFERENCES {t}_docs (id) ON DELETE CASCADE,
+                facet text NOT NULL, value text NOT NULL,
+                PRIMARY KEY (doc_id, facet, value))""",
+        ):
+            conn.execute(text(stmt))
+        conn.execute(
+            text(f"INSERT INTO {t}_meta VALUES (:k, :v)"),
+            [
+                {"k": "format", "v": _FORMAT},
+                {"k": "labels", "v": json.dumps(list(self.schema.labels))},
+            ],
+        )
+
+    # ------------------------------------------------------------ writing
+
+    def _writer(self) -> Any:
+        if self._wconn is None:
+            self._wconn = self._engine.connect()
+        return self._wconn
+
+    def _tsvector(self, d: SearchDocument) -> str:
+        values = d.field_values(self.schema)
+        lex: dict[str, list[str]] = {}
+        pos = 1
+        for spec in self.schema.text_fields:
+            weight = "A" if spec.name == "TITL" else "D"
+            for value in values.get(spec.key, []):
+                for tok in tokenize(value):
+                    p = f"{min(pos, _MAX_POS)}{weight}"
+                    for lexeme in (
+                        (tok, f"@{spec.key}:{tok}") if spec.in_all else (f"@{spec.key}:{tok}",)
+                    ):
+                        plist = lex.setdefault(lexeme, [])
+                        if len(plist) < 255:
+                            plist.append(p)
+                    pos += 1
+                pos += 1  # no phrase across two values
+            pos += 1
+        return " ".join(f"{_quote(k)}:{','.join(v)}" for k, v in lex.items())
+
+    def add(self, docs: Iterable[SearchDocument]) -> int:
+        """Insert or replace documents by accession (visible after :meth:`commit`)."""
+        batch = dedupe(docs)
+        if not batch:
+            return 0
+        t = self._t
+        conn = self._writer()
+        self.delete([d.accession for d in batch])
+        ids = (
+            conn.execute(
+                text(f"SELECT nextval('{t}_docs_id_seq') FROM generate_series(1, :n)"),
+                {"n": len(batch)},
+            )
+            .scalars()
+            .all()
+        )
+        rows, facet_rows = [], []
+        for doc_id, d in zip(ids, batch, strict=True):
+            rows.append(
+                {
+                    "id": doc_id,
+                    "a": d.accession,
+                    "e": d.etype,
+                    "t": d.title,
+                    "k": accession_sort_key(d.accession),
+                    "pd": d.pdat_int,
+                    "n": d.nsam,
+                    "v": self._tsvector(d),
+                }
+            )
+            values = d.field_values(self.schema)
+            for spec in self.schema.fields:
+                if spec.facet:
+                    for v in dict.fromkeys(values.get(spec.key, [])):
+                        facet_rows.append({"d": doc_id, "f": spec.facet, "v": v})
+        conn.execute(
+            text(
+                f"INSERT INTO {t}_docs (id, accession, etype, title, sort_key, pdat, nsam, tsv) "
+                "VALUES (:id, :a, :e, :t, :k, :pd, :n, CAST(:v AS tsvector))"
+            ),
+            rows,
+        )
+        if facet_rows:
+            conn.execute(text(f"INSERT INTO {t}_facets VALUES (:d, :f, :v)"), facet_rows)
+        return len(batch)
+
+    def delete(self, accessions: Iterable[str]) -> None:
+        """Remove documents by accession."""
+        accs = list(accessions)
+        if accs:
+            self._writer().execute(
+                text(f"DELETE FROM {self._t}_docs WHERE accession = ANY(:a)"), {"a": accs}
+            )
+
+    def commit(self) -> None:
+        """Commit pending changes."""
+        if self._wconn is not None:
+            self._wconn.commit()
+
+    def close(self) -> None:
+        """Roll back pending changes and release connections."""
+        if self._wconn is not None:
+            self._wconn.rollback()
+            self._wconn.close()
+            self._wconn = None
+        if self._own_engine:
+            self._engine.dispose()
+
+    def __enter__(self) -> PostgresIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def drop(self) -> None:
+        """Drop the index tables."""
+        self.close()
+        with self._engine.begin() as conn:
+            for suffix in ("facets", "docs", "meta"):
+                conn.execute(text(f"DROP TABLE IF EXISTS {self._t}_{suffix}"))
+
+    def size_bytes(self) -> int:
+        """Disk used by the index tables and their indexes."""
+        sizes = " + ".join(
+            f"pg_total_relation_size('{self._t}_{x}')" for x in ("docs", "facets", "meta")
+        )
+        with self._engine.connect() as conn:
+            return int(conn.execute(text(f"SELECT {sizes}")).scalar_one())
+
+    def count(self) -> int:
+        """Number of committed documents."""
+        with self._engine.connect() as conn:
+            return int(conn.execute(text(f"SELECT count(*) FROM {self._t}_docs")).scalar_one())
+
+    # ------------------------------------------------------------ querying
+
+    def _tsquery(self, node: Node) -> str:
+        if isinstance(node, Term):
+            if node.field is None:
+                lexemes = list(node.tokens)
+            else:
+                spec = self.schema.resolve(node.field)
+                assert spec is not None
+                lexemes = [f"@{spec.key}:{tok}" for tok in node.tokens]
+            if node.prefix:
+                return _quote(lexemes[0]) + ":*"
+            return "(" + " <-> ".join(_quote(x) for x in lexemes) + ")"
+        if isinstance(node, Not):
+            return f"!{self._tsquery(node.item)}"
+        op = " & " if isinstance(node, And) else " | "
+        assert isinstance(node, And | Or)
+        return "(" + op.join(self._tsquery(i) for i in node.items) + ")"
+
+    def search(
+        self,
+        query: str | Query,
+        *,
+        limit: int = 20,
+        offset: int = 0,
+        facets: Sequence[str] | None = None,
+        facet_limit: int = 20,
+    ) -> SearchResults:
+        """Ranked hits (ts_rank, title weighted; ties in accession order) and facet counts."""
+        check_page(limit, offset)
+        parsed = as_query(query, self.schema)
+        facet_names = self.schema.check_facets(facets)
+        t = self._t
+        p = Params()
+        where = compile_where(
+            parsed.root,
+            p,
+            text_ok=only_terms,
+            text_sql=lambda n: f"d.tsv @@ CAST({p(self._tsquery(n))} AS tsquery)",
+            schema=self.schema,
+        )
+        scored = positive_scored_terms(parsed.root, self.schema)
+        if parsed.is_scored() and scored:
+            rank_q = " | ".join(self._tsquery(x) for x in scored)
+            score = f"ts_rank(d.tsv, CAST({p(rank_q)} AS tsquery))"
+        else:
+            score = "0.0"
+        with self._engine.connect() as conn:
+            total = conn.execute(
+                text(f"SELECT count(*) FROM {t}_docs d WHERE {where}"), p.values
+            ).scalar_one()
+            rows = conn.execute(
+                text(
+                    f"SELECT d.accession, d.etype, d.title, {score} AS score FROM {t}_docs d "
+                    f"WHERE {where} ORDER BY score DESC, d.sort_key, d.accession "
+                    f"LIMIT {int(limit)} OFFSET {int(offset)}"
+                ),
+                p.values,
+            ).all()
+            facet_counts = self._facets(conn, where, p, facet_names, facet_limit)
+        hits = [Hit(a, e or "", ti or "", float(s)) for a, e, ti, s in rows]
+        return SearchResults(int(total), hits, facet_counts, parsed)
+
+    def _facets(
+        self, conn: Any, where: str, p: Params, names: Sequence[str], limit: int
+    ) -> dict[str, list[FacetCount]]:
+        if not names:
+            return {}
+        t = self._t
+        sql = (
+            f"SELECT f.facet, f.value, count(*) FROM {t}_facets f "
+            f"JOIN {t}_docs d ON d.id = f.doc_id "
+            f"WHERE f.facet = ANY({p(list(names))}) AND {where} GROUP BY f.facet, f.value"
+        )
+        counts: dict[str, dict[str, int]] = {n: {} for n in names}
+        for facet, value, n in conn.execute(text(sql), p.values):
+            counts[facet][value] = int(n)
+        return {n: top_facets(c, limit) for n, c in counts.items()}

@@ -1,0 +1,384 @@
+"""The Entrez-style query language, parsed to a small AST that every backend compiles.
+
+Syntax (as on GEO):
+
+- ``diabetes``, ``"breast cancer"`` — a word or a quoted phrase, searched in all text fields.
+  Adjacent terms are ANDed: ``breast cancer`` means ``breast AND cancer``.
+- ``Homo sapiens[ORGN]``, ``"breast cancer"[TITL]``, ``female[sex]`` — a field tag applies to
+  all the words written since the previous operator, parenthesis or phrase, as one phrase
+  (a range tag such as ``[PDAT]`` takes only the range just before it).
+  Tags are case-insensitive and accept aliases (``[Organism]``, ``[Title]``, ``[Publication
+  Date]``...). Label fields (``[sex]``, ``[tissue]``, ``[cell line]``...) come from the schema.
+- ``AND``, ``OR``, ``NOT`` (upper case only; lower-case ``and``/``or``/``not`` are ordinary
+  words, as in Entrez). Operators apply left to right without precedence, as in Entrez:
+  ``a OR b AND c`` is ``(a OR b) AND c``; use parentheses. An implicit AND between adjacent
+  words binds tighter: ``a OR b c`` is ``a OR (b AND c)``. ``a NOT b`` is ``a AND NOT b``;
+  a leading ``NOT b`` matches everything except ``b``.
+- ``10:100[NSAM]``, ``2005:2010[PDAT]``, ``2005/01/01:2010/12/31[PDAT]``, ``2010/06[PDAT]``
+  — inclusive ranges (dates also with ``-``); either side may be left empty (``100:[NSAM]``).
+- ``diabet*`` — prefix wildcard on a single word (at least two letters before the ``*``).
+- An empty query matches every document.
+
+Tokens are those of :func:`exprhub.search.fields.tokenize`: a word like ``IL-6`` is the phrase
+``il 6``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+
+from exprhub.search.fields import DEFAULT_SCHEMA, FieldSpec, SearchSchema, tokenize
+
+
+class QuerySyntaxError(ValueError):
+    """A query that cannot be parsed; the message points at the column with a caret line."""
+
+    def __init__(self, reason: str, query: str, column: int) -> None:
+        self.reason = reason
+        self.query = query
+        self.column = column
+        caret = " " * (column - 1) + "^"
+        super().__init__(f"{reason}\n  {query}\n  {caret}")
+
+
+# ---------------------------------------------------------------- AST
+
+
+@dataclass(frozen=True)
+class Term:
+    """Tokens matched as a phrase (one token: a word) in ``field`` (None: all text fields)."""
+
+    field: str | None
+    tokens: tuple[str, ...]
+    prefix: bool = False
+
+
+@dataclass(frozen=True)
+class Range:
+    """Inclusive range on an int or date field (dates as ``YYYYMMDD`` integers)."""
+
+    field: str
+    low: int | None
+    high: int | None
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Node
+
+
+@dataclass(frozen=True)
+class MatchAll:
+    """Every document (the empty query)."""
+
+
+Node = Term | Range | And | Or | Not | MatchAll
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed query: the source text and its AST root."""
+
+    text: str
+    root: Node
+    schema: SearchSchema = DEFAULT_SCHEMA
+
+    def is_scored(self) -> bool:
+        """True when a positive term falls on a scored field (else hits are in accession order)."""
+        return _scored(self.root, self.schema, False)
+
+
+def _scored(node: Node, schema: SearchSchema, negated: bool) -> bool:
+    if isinstance(node, Term):
+        if negated:
+            return False
+        if node.field is None:
+            return True
+        spec = schema.resolve(node.field)
+        return bool(spec and spec.scored)
+    if isinstance(node, And | Or):
+        return any(_scored(i, schema, negated) for i in node.items)
+    if isinstance(node, Not):
+        return _scored(node.item, schema, not negated)
+    return False
+
+
+# ---------------------------------------------------------------- lexer
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str  # WORD PHRASE TAG LPAREN RPAREN AND OR NOT
+    text: str
+    col: int
+
+
+_OPERATORS = {"AND", "OR", "NOT"}
+
+
+def _lex(q: str) -> list[_Tok]:
+    toks: list[_Tok] = []
+    i, n = 0, len(q)
+    while i < n:
+        ch = q[i]
+        if ch.isspace():
+            i += 1
+        elif ch in "()":
+            toks.append(_Tok("LPAREN" if ch == "(" else "RPAREN", ch, i + 1))
+            i += 1
+        elif ch == '"':
+            end = q.find('"', i + 1)
+            if end < 0:
+                raise QuerySyntaxError("unterminated quoted phrase", q, i + 1)
+            toks.append(_Tok("PHRASE", q[i + 1 : end], i + 1))
+            i = end + 1
+        elif ch == "[":
+            end = q.find("]", i + 1)
+            if end < 0:
+                raise QuerySyntaxError("missing ']' to close the field tag", q, i + 1)
+            toks.append(_Tok("TAG", q[i + 1 : end], i + 1))
+            i = end + 1
+        elif ch == "]":
+            raise QuerySyntaxError("']' without '['", q, i + 1)
+        else:
+            j = i
+            while j < n and not q[j].isspace() and q[j] not in '()"[]':
+                j += 1
+            word = q[i:j]
+            toks.append(_Tok(word if word in _OPERATORS else "WORD", word, i + 1))
+            i = j
+    return toks
+
+
+# ---------------------------------------------------------------- parser
+
+
+_DATE_RE = re.compile(r"^(\d{4})(?:[/-](\d{1,2})(?:[/-](\d{1,2}))?)?$")
+
+
+class _Parser:
+    def __init__(self, text: str, schema: SearchSchema) -> None:
+        self.q = text
+        self.schema = schema
+        self.toks = _lex(text)
+        self.pos = 0
+
+    def error(self, reason: str, col: int) -> QuerySyntaxError:
+        return QuerySyntaxError(reason, self.q, col)
+
+    def peek(self) -> _Tok | None:
+        return self.toks[self.pos] if self.pos < len(self.toks) else None
+
+    def end_col(self) -> int:
+        return len(self.q) + 1
+
+    def parse(self) -> Node:
+        if not self.toks:
+            return MatchAll()
+        node = self.expr()
+        tok = self.peek()
+        if tok is not None:  # only a stray ')' can stop expr()
+            raise self.error("unbalanced ')'", tok.col)
+        return node
+
+    def expr(self) -> Node:
+        node = self.unit()
+        while True:
+            tok = self.peek()
+            if tok is None or tok.kind == "RPAREN":
+                return node
+            if tok.kind in _OPERATORS:
+                self.pos += 1
+                if self.peek() is None or self.peek().kind == "RPAREN":  # type: ignore[union-attr]
+                    raise self.error(f"{tok.kind} needs a term after it", tok.col)
+                right = self.unit()
+                if tok.kind == "AND":
+                    node = _and(node, right)
+                elif tok.kind == "OR":
+                    node = _or(node, right)
+                else:
+                    node = _and(node, Not(right))
+            else:  # implicit AND, e.g. "a (b OR c)"
+                node = _and(node, self.unit())
+
+    def unit(self) -> Node:
+        tok = self.peek()
+        assert tok is not None
+        if tok.kind == "LPAREN":
+            self.pos += 1
+            if self.peek() is None:
+                raise self.error("'(' is never closed", tok.col)
+            if self.peek().kind == "RPAREN":  # type: ignore[union-attr]
+                raise self.error("empty parentheses", tok.col)
+            node = self.expr()
+            close = self.peek()
+            if close is None:
+                raise self.error("'(' is never closed", tok.col)
+            self.pos += 1
+            after = self.peek()
+            if after is not None and after.kind == "TAG":
+                raise self.error("a field tag must follow a word or a phrase", after.col)
+            return node
+        if tok.kind == "NOT":
+            self.pos += 1
+            if self.peek() is None or self.peek().kind == "RPAREN":  # type: ignore[union-attr]
+                raise self.error("NOT needs a term after it", tok.col)
+            return Not(self.unit())
+        if tok.kind in ("AND", "OR"):
+            raise self.error(f"{tok.kind} needs a term before it", tok.col)
+        if tok.kind == "RPAREN":
+            raise self.error("unbalanced ')'", tok.col)
+        if tok.kind == "TAG":
+            raise self.error("a field tag must follow a word or a phrase", tok.col)
+        return self.terms()
+
+    def terms(self) -> Node:
+        """Adjacent words / phrases (each optionally tagged), ANDed."""
+        items: list[Node] = []
+        words: list[_Tok] = []
+
+        def flush_words() -> None:
+            for w in words:
+                items.append(self.term(None, [w], phrase=False, tag_col=w.col))
+            words.clear()
+
+        while (tok := self.peek()) is not None and tok.kind in ("WORD", "PHRASE", "TAG"):
+            self.pos += 1
+            if tok.kind == "WORD":
+                words.append(tok)
+            elif tok.kind == "PHRASE":
+                flush_words()
+                nxt = self.peek()
+                if nxt is not None and nxt.kind == "TAG":
+                    self.pos += 1
+                    items.append(self.term(nxt.text, [tok], phrase=True, tag_col=nxt.col))
+                else:
+                    items.append(self.term(None, [tok], phrase=True, tag_col=tok.col))
+            else:  # TAG after words
+                if not words:
+                    raise self.error("a field tag must follow a word or a phrase", tok.col)
+                spec = self.field(tok.text, tok.col)
+                if spec is not None and spec.kind != "text":
+                    # a range tag takes only the range before it ("cancer 2005:2010[PDAT]")
+                    start = len(words) - 1
+                    while start > 0 and (
+                        words[start].text.startswith(":") or words[start - 1].text.endswith(":")
+                    ):
+                        start -= 1
+                    tagged = words[start:]
+                    del words[start:]
+                    flush_words()
+                    words.extend(tagged)
+                items.append(self.term(tok.text, list(words), phrase=False, tag_col=tok.col))
+                words.clear()
+        flush_words()
+        return items[0] if len(items) == 1 else And(tuple(items))
+
+    def field(self, tag: str, col: int) -> FieldSpec | None:
+        if tag.strip().upper() == "ALL" or tag.strip().lower() == "all fields":
+            return None
+        spec = self.schema.resolve(tag)
+        if spec is None:
+            raise self.error(
+                f"unknown field [{tag}] at column {col}; known fields: {self.schema.known_tags()}",
+                col,
+            )
+        return spec
+
+    def term(self, tag: str | None, toks: list[_Tok], *, phrase: bool, tag_col: int) -> Node:
+        spec = self.field(tag, tag_col) if tag is not None else None
+        if spec is not None and spec.kind != "text":
+            raw = "".join(t.text for t in toks).strip()
+            return self.range(spec, raw, toks[0].col)
+        tokens: list[str] = []
+        prefix = False
+        for t in toks:
+            text = t.text
+            if "*" in text:
+                if phrase or len(toks) > 1:
+                    raise self.error("wildcards are only allowed on a single word", t.col)
+                if text.index("*") != len(text) - 1:
+                    raise self.error("'*' is only allowed at the end of a word", t.col)
+                stem = tokenize(text[:-1])
+                if len(stem) != 1 or len(stem[0]) < 2:
+                    raise self.error(
+                        "a wildcard needs at least two letters or digits before '*'", t.col
+                    )
+                prefix = True
+            tokens.extend(tokenize(text.rstrip("*")))
+        if not tokens:
+            raise self.error("term has no letters or digits to search for", toks[0].col)
+        return Term(spec.name if spec else None, tuple(tokens), prefix)
+
+    def range(self, spec: FieldSpec, raw: str, col: int) -> Range:
+        if ":" in raw:
+            lo_s, _, hi_s = raw.partition(":")
+            if ":" in hi_s:
+                raise self.error(f"a range has one ':' ({raw!r})", col)
+            if not lo_s and not hi_s:
+                raise self.error("a range needs at least one bound", col)
+            lo = self.bound(spec, lo_s, col, high=False) if lo_s else None
+            hi = self.bound(spec, hi_s, col, high=True) if hi_s else None
+        else:
+            lo = self.bound(spec, raw, col, high=False)
+            hi = self.bound(spec, raw, col, high=True)
+        if lo is not None and hi is not None and lo > hi:
+            raise self.error(f"empty range {raw!r}: the start is after the end", col)
+        return Range(spec.name, lo, hi)
+
+    def bound(self, spec: FieldSpec, s: str, col: int, *, high: bool) -> int:
+        s = s.strip()
+        if spec.kind == "int":
+            if not re.fullmatch(r"\d+", s):
+                raise self.error(f"expected a whole number for [{spec.name}], got {s!r}", col)
+            return int(s)
+        m = _DATE_RE.match(s)
+        if not m:
+            raise self.error(
+                f"expected a date YYYY, YYYY/MM or YYYY/MM/DD for [{spec.name}], got {s!r}", col
+            )
+        year = int(m.group(1))
+        month = int(m.group(2)) if m.group(2) else (12 if high else 1)
+        if not 1 <= month <= 12:
+            raise self.error(f"month {month} out of range in {s!r}", col)
+        last = calendar.monthrange(year, month)[1]
+        day = int(m.group(3)) if m.group(3) else (last if high else 1)
+        if not 1 <= day <= last:
+            raise self.error(f"day {day} out of range in {s!r}", col)
+        return year * 10000 + month * 100 + day
+
+
+def _and(a: Node, b: Node) -> Node:
+    left = a.items if isinstance(a, And) else (a,)
+    right = b.items if isinstance(b, And) else (b,)
+    return And((*left, *right))
+
+
+def _or(a: Node, b: Node) -> Node:
+    left = a.items if isinstance(a, Or) else (a,)
+    right = b.items if isinstance(b, Or) else (b,)
+    return Or((*left, *right))
+
+
+def parse_query(text: str, schema: SearchSchema = DEFAULT_SCHEMA) -> Query:
+    """Parse an Entrez-style query; raises :class:`QuerySyntaxError` on bad syntax or fields."""
+    return Query(text, _Parser(text, schema).parse(), schema)
+
+
+def as_query(query: str | Query, schema: SearchSchema) -> Query:
+    """Parse a string against ``schema``; re-parse a Query built for another schema."""
+    if isinstance(query, Query):
+        return query if query.schema == schema else parse_query(query.text, schema)
+    return parse_query(query, schema)
