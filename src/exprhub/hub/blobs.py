@@ -99,12 +99,13 @@ class BlobDirectory:
 
 def table_to_parquet(table: Table) -> bytes:
     """Serialize a table (names may repeat) to Parquet bytes, deterministically."""
-    arrays = [pa.array(col.astype(object), type=pa.large_string()) for col in table.columns]
+    arrays = [pa.array(col, type=pa.large_string()) for col in table.columns]
     schema_names = [f"c{i}" for i in range(table.n_cols)]
     arrow = pa.Table.from_arrays(arrays, names=schema_names)
     arrow = arrow.replace_schema_metadata({"exprhub.names": json.dumps(table.names)})
     buffer = io.BytesIO()
-    pq.write_table(arrow, buffer, compression="zstd", write_statistics=False)
+    # Dictionary encoding is slower and larger for the mostly-unique cells of GEO tables.
+    pq.write_table(arrow, buffer, compression="zstd", use_dictionary=False, write_statistics=False)
     return buffer.getvalue()
 
 

@@ -126,13 +126,23 @@ class _MatrixState:
     written_columns: int = 0
     pending: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
     new_columns: list[tuple[int, str]] = field(default_factory=list)
+    _last: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def n_rows(self) -> int:
         return self.committed_rows + len(self.new_features)
 
     def rows_for(self, features: np.ndarray) -> np.ndarray:
-        """Row index of each feature, adding rows for features not seen before."""
+        """Row index of each feature, adding rows for features not seen before.
+
+        Samples of one platform nearly always list the same IDs in the same order, so the
+        previous answer is reused when the IDs are identical."""
+        last = self._last
+        if last is not None and (
+            last[0] is features
+            or (len(last[0]) == len(features) and np.array_equal(last[0], features))
+        ):
+            return last[1]
         index = np.empty(len(features), dtype=np.int64)
         lookup = self.features
         for i, feature in enumerate(features.tolist()):
@@ -142,6 +152,7 @@ class _MatrixState:
                 lookup[feature] = row
                 self.new_features.append(feature)
             index[i] = row
+        self._last = (features, index)
         return index
 
 

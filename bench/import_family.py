@@ -1,0 +1,95 @@
+"""Benchmark: importing a family SOFT file into a hub (parse + store) vs parsing it alone.
+
+Target (GEO formats issue): import of the simulated 400-sample x 54,675-probe family within
+3 x exprhub's parse time. Each measurement runs in its own subprocess (wall time, CPU time and
+peak RSS); a JSON summary is printed.
+
+Usage::
+
+    python bench/parse.py --dir /tmp/pbench          # writes the simulated family once
+    python bench/import_family.py /tmp/pbench/GSE999999_family.soft.gz
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET = 3.0
+
+CHILD_PARSE = """
+import sys
+from exprhub.formats.soft import SoftReader
+n = 0
+for record in SoftReader(sys.argv[1]).records():
+    n += record.table.n_rows if record.table is not None else 0
+print(n)
+"""
+
+CHILD_IMPORT = """
+import sys
+from exprhub.hub import Hub
+from exprhub.ingest.importer import import_file
+with Hub.init(sys.argv[2]) as hub:
+    result = import_file(hub, sys.argv[1])
+    print(result.records)
+"""
+
+
+def run(code: str, *args: str) -> dict[str, float]:
+    start = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    out = process.stdout.read().decode().strip() if process.stdout else ""
+    if status != 0:
+        raise SystemExit(f"child failed with status {status}")
+    return {
+        "wall_s": round(wall, 2),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "output": out,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("family", type=Path, help="a family SOFT file (e.g. from bench/parse.py)")
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    parse = min(
+        (run(CHILD_PARSE, str(args.family)) for _ in range(args.repeat)), key=lambda r: r["wall_s"]
+    )
+    imports = []
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory(prefix="exprhub-import-") as tmp:
+            imports.append(run(CHILD_IMPORT, str(args.family), str(Path(tmp) / "hub")))
+    best = min(imports, key=lambda r: r["wall_s"])
+    ratio = best["wall_s"] / parse["wall_s"]
+    print(
+        json.dumps(
+            {
+                "file": str(args.family),
+                "size_mb": round(args.family.stat().st_size / 2**20, 1),
+                "parse": parse,
+                "import": best,
+                "import_over_parse": round(ratio, 2),
+                "target": f"import <= {TARGET} x parse",
+                "meets_target": ratio <= TARGET,
+                "load_average": os.getloadavg()[0],
+                "max_rss_limit": resource.getrlimit(resource.RLIMIT_AS)[0],
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
