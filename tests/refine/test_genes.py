@@ -1,0 +1,115 @@
+"""NCBI gene_info / gene2ensembl readers and the per-organism gene reference (small files
+written here; no R involved)."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from exprhub.formats.errors import FormatError
+from exprhub.records.table import Table
+from exprhub.refine.genes import GeneReference, read_gene2ensembl, read_gene_info
+from exprhub.refine.mapping import detect_gene_column
+
+GENE_INFO = (
+    "#tax_id\tGeneID\tSymbol\tLocusTag\tSynonyms\tdbXrefs\tchromosome\tmap_location\t"
+    "description\ttype_of_gene\n"
+    "9606\t1\tA1BG\t-\tA1B|ABG|GAB|HYST2477\tMIM:138670|HGNC:HGNC:5|Ensembl:ENSG00000121410"
+    "\t19\t19q13.43\talpha-1-B glycoprotein\tprotein-coding\n"
+    "9606\t7157\tTP53\t-\tBCC7|LFS1|P53\tMIM:191170|Ensembl:ENSG00000141510\t17\t17p13.1\t"
+    "tumor protein p53\tprotein-coding\n"
+    "9606\t5982\tRFC2\t-\tRFC40|P53\t-\t7\t7q11.23\treplication factor C subunit 2\t"
+    "protein-coding\n"
+    "9606\t780\tDDR1\t-\t-\t-\t6\t6p21.33\tdiscoidin domain receptor 1\tprotein-coding\n"
+    "10090\t22059\tTrp53\t-\tp53|Tp53\tEnsembl:ENSMUSG00000059552\t11\t11 B3\t"
+    "transformation related protein 53\tprotein-coding\n"
+)
+GENE2ENSEMBL = (
+    "#tax_id\tGeneID\tEnsembl_gene_identifier\tRNA_nucleotide_accession.version\t"
+    "Ensembl_rna_identifier\tprotein_accession.version\tEnsembl_protein_identifier\n"
+    "9606\t780\tENSG00000204580.14\tNM_001202521.2\tENST00000376568.8\tNP_001189450.1\t"
+    "ENSP00000365752.3\n"
+    "9606\t780\tENSG00000204580\tNM_013993.3\tENST00000376575\tNP_054699.2\tENSP00000365759\n"
+    "9606\t780\tENSG00000234078\tNM_013993.3\tENST00000400\tNP_054699.2\tENSP00000400\n"
+    "10090\t22059\tENSMUSG00000059552\tNM_011640.3\tENSMUST1\tNP_035770.2\tENSMUSP1\n"
+)
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    info = tmp_path / "gene_info.gz"
+    with gzip.open(info, "wt") as handle:
+        handle.write(GENE_INFO)
+    g2e = tmp_path / "gene2ensembl"
+    g2e.write_text(GENE2ENSEMBL)
+    return info, g2e
+
+
+def test_readers(files: tuple[Path, Path]) -> None:
+    info, g2e = files
+    genes = list(read_gene_info(info))
+    assert [g.gene_id for g in genes] == ["1", "7157", "5982", "780", "22059"]
+    a1bg = genes[0]
+    assert a1bg.synonyms == ("A1B", "ABG", "GAB", "HYST2477")
+    assert a1bg.ensembl_ids == ("ENSG00000121410",)
+    assert a1bg.description == "alpha-1-B glycoprotein" and a1bg.tax_id == 9606
+    assert genes[3].synonyms == () and genes[3].ensembl_ids == ()
+    assert [g.symbol for g in read_gene_info(info, [10090])] == ["Trp53"]
+    pairs = list(read_gene2ensembl(g2e, [9606]))
+    assert pairs == [(9606, "780", "ENSG00000204580"), (9606, "780", "ENSG00000234078")]
+
+
+def test_reference_lookups(files: tuple[Path, Path]) -> None:
+    ref = GeneReference.from_files(9606, *files)
+    assert len(ref) == 4 and "7157" in ref and "22059" not in ref
+    ddr1 = ref.get("780")
+    assert ddr1 is not None
+    assert ddr1.ensembl_ids == ("ENSG00000204580", "ENSG00000234078")
+    assert [g.gene_id for g in ref.by_symbol("tp53")] == ["7157"]
+    assert [g.gene_id for g in ref.by_ensembl("ENSG00000141510.17")] == ["7157"]
+    assert {g.gene_id for g in ref.by_synonym("p53")} == {"7157", "5982"}
+    assert ref.resolve("TP53") == "7157"
+    assert ref.resolve("ENSG00000234078") == "780"
+    assert ref.resolve("LFS1") == "7157"
+    assert ref.resolve("P53") is None  # symbol of nothing, synonym of two genes
+    assert ref.resolve("7157") == "7157" and ref.resolve("nope") is None
+    assert ref.identifiers("symbol") == {"A1BG", "TP53", "RFC2", "DDR1"}
+    assert "ENSG00000121410" in ref.identifiers("ensembl")
+    mouse = GeneReference.from_files(10090, *files)
+    assert mouse.resolve("Tp53") == "22059" and mouse.resolve("ENSMUSG00000059552") == "22059"
+    with pytest.raises(ValueError, match="kind"):
+        ref.identifiers("go")
+
+
+def test_reference_drives_gene_column_detection(files: tuple[Path, Path]) -> None:
+    ref = GeneReference.from_files(9606, *files)
+    table = Table(
+        ["ID", "GENE", "Symbol"], [["p1", "p2", "p3"], ["99", "98", "97"], ["TP53", "DDR1", "RFC2"]]
+    )
+    assert detect_gene_column(table, ref.identifiers("symbol")) == ("Symbol", "symbol")
+    assert detect_gene_column(table) == ("GENE", "entrez")
+
+
+def test_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "gene_info"
+    bad.write_text("tax_id\tGeneID\n9606\t1\n")
+    with pytest.raises(FormatError, match=r"gene_info:1: expected a '#tax_id"):
+        list(read_gene_info(bad))
+    bad.write_text("#tax_id\tGeneID\tSymbol\n9606\t1\tA\n")
+    with pytest.raises(FormatError, match="lacks column"):
+        list(read_gene_info(bad))
+    bad.write_text("#tax_id\tGeneID\tSymbol\tSynonyms\tdbXrefs\nhuman\t1\tA\t-\t-\n")
+    with pytest.raises(FormatError, match=r"gene_info:2: expected an integer tax_id"):
+        list(read_gene_info(bad))
+    old = tmp_path / "old_gene_info"
+    old.write_text(
+        "#Format: tax_id GeneID Symbol LocusTag Synonyms dbXrefs (tab is used)\n"
+        "9606\t1\tA1BG\t-\tA1B\t-\n"
+    )
+    assert next(read_gene_info(old)).synonyms == ("A1B",)
+    ref = GeneReference(9606)
+    ref.add(next(read_gene_info(old)))
+    with pytest.raises(ValueError, match="twice"):
+        ref.add(next(read_gene_info(old)))
