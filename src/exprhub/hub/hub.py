@@ -31,6 +31,7 @@ from exprhub.hub.blobs import BlobDirectory, table_from_parquet
 from exprhub.hub.database import DatabaseError, connect, current_revision, migrate, sqlite_url
 from exprhub.hub.errors import HubError, HubNotFound
 from exprhub.hub.queries import RecordQueries
+from exprhub.hub.staging import Staging, read_staging
 from exprhub.hub.writer import HubWriter, submitted_matrix_name
 from exprhub.records import (
     Annotation,
@@ -165,23 +166,18 @@ class Hub(RecordQueries):
                 writer.undo()
                 raise
             finally:
-                self._in_progress.unlink(missing_ok=True)
-
-    @property
-    def _in_progress(self) -> Path:
-        """Names the matrices a running write appends to; left behind only by a crash."""
-        return self.home / ".write-in-progress"
+                writer.staging.close()
 
     def _recover_interrupted_write(self) -> None:
         """After a crash mid-write, cut the matrices it touched back to their committed
         extent (so stale cells beyond it can never surface in a later write) and delete the
         table and original files it created that nothing committed refers to."""
-        try:
-            marker = json.loads(self._in_progress.read_text())
-        except FileNotFoundError:
+        staged = read_staging(self.home)
+        if staged is None:
             return
-        except ValueError:
-            marker = {"matrices": self.store.names()}
+        names, created_tables, created_files = staged
+        if names == ["*"]:
+            names = self.store.names()
         with self.engine.connect() as connection:
             extents = {
                 r.name: (r.n_rows, r.n_columns)
@@ -189,7 +185,7 @@ class Hub(RecordQueries):
                     select(s.matrices.c.name, s.matrices.c.n_rows, s.matrices.c.n_columns)
                 )
             }
-            tables = set(marker.get("tables", []))
+            tables = set(created_tables)
             for column in (
                 s.records.c.table_ref,
                 s.record_history.c.table_ref,
@@ -199,14 +195,14 @@ class Hub(RecordQueries):
                     tables -= set(
                         connection.execute(select(column).where(column.in_(tables))).scalars()
                     )
-            files = set(marker.get("files", []))
+            files = set(created_files)
             if files:
                 files -= set(
                     connection.execute(
                         select(s.files.c.sha256).where(s.files.c.sha256.in_(files))
                     ).scalars()
                 )
-        for name in marker.get("matrices", []):
+        for name in names:
             if not self.store.exists(name):
                 continue
             if name in extents:
@@ -217,7 +213,7 @@ class Hub(RecordQueries):
             self.tables.remove(digest)
         for digest in files:
             self.files.remove(digest)
-        self._in_progress.unlink(missing_ok=True)
+        Staging(self.home).close()
 
     def put_records(self, records: Sequence[Record] | Iterator[Record]) -> list[str]:
         """Store records in one transaction; return each record's outcome."""

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -156,4 +157,60 @@ platform_annotations = Table(
     Column("document", Text, nullable=False),
     Column("table_ref", String(80), nullable=True),
     Column("imported_at", DateTime(timezone=True), nullable=False),
+)
+
+# ---------------------------------------------------------------------------- refinery (0004)
+
+genes = Table(
+    "genes",
+    metadata,
+    Column("tax_id", Integer, primary_key=True),
+    Column("gene_id", String(64), primary_key=True),
+    Column("symbol", String(255), nullable=False),
+    Column("synonyms", Text, nullable=False),
+    Column("ensembl_ids", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("type_of_gene", String(64), nullable=False),
+    Column("source", String(255), nullable=False),
+    Index(None, "tax_id", "symbol"),
+)
+
+qn_targets = Table(
+    "qn_targets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tax_id", Integer, nullable=False),
+    Column("organism", String(255), nullable=False),
+    Column("value_kind", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("length", Integer, nullable=False),
+    Column("n_samples", Integer, nullable=False),
+    Column("platform_key", String(255), nullable=True),
+    Column("sample_ids", Text, nullable=False),
+    Column("target_values", LargeBinary, nullable=False),
+    Column("current", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tax_id", "value_kind", "version"),
+)
+
+refined_samples = Table(
+    "refined_samples",
+    metadata,
+    Column("sample_key", String(255), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("batch_key", String(255), nullable=True),
+    Column("tax_id", Integer, nullable=True),
+    Column("value_kind", String(32), nullable=True),
+    Column("platform_key", String(255), nullable=True),
+    Column("processor", String(64), nullable=False),
+    Column("processor_version", String(32), nullable=False),
+    Column("input_sha256", String(64), nullable=False),
+    Column("values_sha256", String(64), nullable=True),
+    Column("genes_observed", Integer, nullable=True),
+    Column("qn_target_sha256", String(64), nullable=True),
+    Column("message", Text, nullable=True),
+    Column("document", Text, nullable=False),
+    Column("refined_at", DateTime(timezone=True), nullable=False),
+    Index(None, "tax_id", "value_kind", "status"),
 )

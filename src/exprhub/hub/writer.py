@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Connection, CursorResult, delete, insert, select, update
+from sqlalchemy import Connection, CursorResult, bindparam, delete, insert, select, update
 
 from exprhub.hub import schema as s
 from exprhub.hub.blobs import table_to_parquet
+from exprhub.hub.staging import Staging, TableQueue
 from exprhub.records import (
     Annotation,
     DataSet,
@@ -163,19 +164,17 @@ class HubWriter:
         self.hub = hub
         self.connection = connection
         self.now = datetime.now(UTC)
-        self.created_tables: list[str] = []
-        self.created_files: list[str] = []
+        self.staging = Staging(hub.home)
+        self._tables = TableQueue(hub.tables, self.staging)
         self._matrices: dict[str, _MatrixState] = {}
         self.outcomes: list[tuple[str, str, PutOutcome]] = []
-        self._marked: list[str] = []
 
     # ---------------------------------------------------------------- files
     def keep_file(self, path: Path, *, name: str | None = None, format: str | None = None) -> str:
         """Keep an original input file in the hub by checksum; return its SHA-256."""
         digest, created = self.hub.files.put_file(path)
         if created:
-            self.created_files.append(digest)
-            self._mark_in_progress()
+            self.staging.blob("files", digest)
         exists = self.connection.execute(
             select(s.files.c.sha256).where(s.files.c.sha256 == digest)
         ).first()
@@ -194,8 +193,7 @@ class HubWriter:
     def _put_table(self, table: Table) -> str:
         digest, created = self.hub.tables.put_bytes(table_to_parquet(table))
         if created:
-            self.created_tables.append(digest)
-            self._mark_in_progress()
+            self.staging.blob("tables", digest)
         return digest
 
     # ---------------------------------------------------------------- records
@@ -240,7 +238,6 @@ class HubWriter:
     def _insert(self, record: Record, source_sha256: str | None, *, version: int) -> int:
         assert record.type is not None
         organisms = record_organisms(record)
-        table_ref = self._put_table(record.table) if record.table is not None else None
         result = self.connection.execute(
             insert(s.records).values(
                 type=record.type.value,
@@ -254,7 +251,7 @@ class HubWriter:
                 organisms="; ".join(organisms) if organisms else None,
                 version=version,
                 source_sha256=source_sha256,
-                table_ref=table_ref,
+                table_ref=None,  # set at flush, once the table is written in the background
                 table_rows=record.table.n_rows if record.table is not None else None,
                 table_cols=record.table.n_cols if record.table is not None else None,
                 created_at=self.now,
@@ -262,6 +259,8 @@ class HubWriter:
             )
         )
         record_id = _inserted_id(result)
+        if record.table is not None:
+            self._tables.submit(record_id, record.table)
         if record.attributes:
             self.connection.execute(
                 insert(s.attributes),
@@ -312,15 +311,11 @@ class HubWriter:
         )
 
     def _attach_table(self, record_id: int, table: Table) -> None:
+        self._tables.submit(record_id, table)
         self.connection.execute(
             update(s.records)
             .where(s.records.c.id == record_id)
-            .values(
-                table_ref=self._put_table(table),
-                table_rows=table.n_rows,
-                table_cols=table.n_cols,
-                updated_at=self.now,
-            )
+            .values(table_rows=table.n_rows, table_cols=table.n_cols, updated_at=self.now)
         )
 
     def put_annotation(self, annotation: Annotation) -> PutOutcome:
@@ -422,35 +417,24 @@ class HubWriter:
         for j, (_, rows, values) in enumerate(state.pending):
             block[rows, j] = values
         start = state.committed_columns + state.written_columns
-        self._mark_in_progress(state.name)
+        self.staging.matrix(state.name)
         self.hub.store.open(state.name, create=True).append_columns(start, block)
         for j, (sample_key, _, _) in enumerate(state.pending):
             state.new_columns.append((start + j, sample_key))
         state.written_columns += len(state.pending)
         state.pending.clear()
 
-    def _mark_in_progress(self, name: str | None = None) -> None:
-        """Note what this write puts outside SQL, so that recovery after a crash can take it
-        away again (see ``Hub._recover_interrupted_write``)."""
-        if name is not None:
-            if name in self._marked:
-                return
-            self._marked.append(name)
-        marker = self.hub.home / ".write-in-progress"
-        tmp = marker.with_suffix(".tmp")
-        tmp.write_text(
-            json.dumps(
-                {
-                    "matrices": self._marked,
-                    "tables": self.created_tables,
-                    "files": self.created_files,
-                }
-            )
-        )
-        tmp.replace(marker)
-
     def flush(self) -> None:
-        """Write pending matrix columns and the matrices' new extents (before commit)."""
+        """Write pending tables, matrix columns and the matrices' new extents (before commit)."""
+        written = self._tables.results()
+        if written:
+            self.connection.execute(
+                update(s.records)
+                .where(s.records.c.id == bindparam("rid"))
+                .values(table_ref=bindparam("ref")),
+                [{"rid": rid, "ref": digest} for rid, digest in written],
+            )
+        self._tables.close()
         for state in self._matrices.values():
             self._flush(state)
             if state.new_features:
@@ -495,6 +479,7 @@ class HubWriter:
 
     def undo(self) -> None:
         """Remove what this writer put outside SQL (called after SQL rolled back)."""
+        self._tables.close()
         for state in self._matrices.values():
             if self.hub.store.exists(state.name):
                 if state.committed_rows == 0 and state.committed_columns == 0:
@@ -503,7 +488,7 @@ class HubWriter:
                     self.hub.store.open(state.name).discard_beyond(
                         state.committed_rows, state.committed_columns
                     )
-        for digest in self.created_tables:
+        for digest in self.staging.tables:
             self.hub.tables.remove(digest)
-        for digest in self.created_files:
+        for digest in self.staging.files:
             self.hub.files.remove(digest)

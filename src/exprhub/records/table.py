@@ -32,14 +32,20 @@ def as_string_array(values: Sequence[str] | np.ndarray) -> np.ndarray:
 def to_float(values: np.ndarray) -> np.ndarray:
     """Convert a string column to float64; missing tokens and non-numbers become NaN."""
     strings = as_string_array(values)
+    try:  # fast path: every cell a number (surrounding white space is accepted)
+        return strings.astype(np.float64)
+    except ValueError:
+        pass
     out = np.full(strings.shape[0], np.nan, dtype=np.float64)
     stripped = np.strings.strip(strings)
+    missing = np.isin(stripped, list(MISSING_TOKENS))
     try:
-        return stripped.astype(np.float64)
+        out[~missing] = stripped[~missing].astype(np.float64)
+        return out
     except ValueError:
         pass
     for i, text in enumerate(stripped.tolist()):
-        if text in MISSING_TOKENS:
+        if missing[i]:
             continue
         try:
             out[i] = float(text)

@@ -1,0 +1,129 @@
+"""What a write puts outside SQL before it commits, noted on disk so that a crash can be undone,
+and the background writing of record data tables.
+
+``.write-in-progress`` (JSON) names the matrices a running write appends to; the append-only
+``.write-in-progress.blobs`` log names each table or original file it created. Both exist only
+while a write runs, or after a crash (see ``Hub._recover_interrupted_write``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import IO
+
+from exprhub.hub.blobs import BlobDirectory, table_to_parquet
+from exprhub.records import Table
+
+MARKER = ".write-in-progress"
+BLOB_LOG = ".write-in-progress.blobs"
+
+
+class Staging:
+    """The on-disk note of one write's side effects outside SQL."""
+
+    def __init__(self, home: Path) -> None:
+        self.marker = home / MARKER
+        self.log_path = home / BLOB_LOG
+        self.matrices: list[str] = []
+        self.tables: list[str] = []
+        self.files: list[str] = []
+        self._log: IO[str] | None = None
+        self._lock = threading.Lock()
+
+    def matrix(self, name: str) -> None:
+        """Note that the write appends to this matrix."""
+        if name in self.matrices:
+            return
+        self.matrices.append(name)
+        tmp = self.marker.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"matrices": self.matrices}))
+        tmp.replace(self.marker)
+
+    def blob(self, kind: str, digest: str) -> None:
+        """Note a table (``kind="tables"``) or original file (``"files"``) the write created."""
+        with self._lock:
+            (self.tables if kind == "tables" else self.files).append(digest)
+            if self._log is None:
+                self._log = self.log_path.open("a", encoding="utf-8")
+            self._log.write(f"{kind} {digest}\n")
+            self._log.flush()
+
+    def close(self) -> None:
+        """Forget the note (the write committed, or was undone)."""
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        self.marker.unlink(missing_ok=True)
+        self.log_path.unlink(missing_ok=True)
+
+
+def read_staging(home: Path) -> tuple[list[str], list[str], list[str]] | None:
+    """``(matrices, tables, files)`` a crashed write left noted, or None if there is none."""
+    marker, log = home / MARKER, home / BLOB_LOG
+    if not marker.exists() and not log.exists():
+        return None
+    try:
+        matrices = list(json.loads(marker.read_text()).get("matrices", []))
+    except FileNotFoundError:
+        matrices = []
+    except ValueError:
+        matrices = ["*"]
+    tables: list[str] = []
+    files: list[str] = []
+    if log.exists():
+        for line in log.read_text(encoding="utf-8").splitlines():
+            kind, _, digest = line.partition(" ")
+            if len(digest) == 64:
+                (tables if kind == "tables" else files).append(digest)
+    return matrices, tables, files
+
+
+class TableQueue:
+    """Serializes record data tables to Parquet on a background thread while the caller goes
+    on parsing; at most ``depth`` tables wait, which bounds memory."""
+
+    def __init__(self, tables: BlobDirectory, staging: Staging, depth: int = 4) -> None:
+        self.tables = tables
+        self.staging = staging
+        self.depth = depth
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: deque[tuple[int, Future[str]]] = deque()
+        self._done: list[tuple[int, str]] = []
+
+    def _write(self, table: Table) -> str:
+        digest, created = self.tables.put_bytes(table_to_parquet(table))
+        if created:
+            self.staging.blob("tables", digest)
+        return digest
+
+    def submit(self, record_id: int, table: Table) -> None:
+        """Queue the table of a record."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="exprhub-tables")
+        while len(self._pending) >= self.depth:
+            rid, future = self._pending.popleft()
+            self._done.append((rid, future.result()))
+        self._pending.append((record_id, self._pool.submit(self._write, table)))
+
+    def results(self) -> list[tuple[int, str]]:
+        """``(record id, table digest)`` of every queued table, once all are written."""
+        while self._pending:
+            rid, future = self._pending.popleft()
+            self._done.append((rid, future.result()))
+        done, self._done = self._done, []
+        return done
+
+    def close(self) -> None:
+        """Wait for the background thread (errors ignored: the write is being undone)."""
+        while self._pending:
+            _, future = self._pending.popleft()
+            with contextlib.suppress(Exception):  # the write is being undone anyway
+                future.result()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
