@@ -62,10 +62,20 @@ def build_demo(
 
 def _refine(
     hub: Hub, files: Path, manifest: SimulationManifest, report: Callable[[str], None]
-) -> Any:
-    try:
-        from exprhub.refine.pipeline import refine_demo
-    except ImportError:
-        return None
+) -> dict[str, Any]:
+    from exprhub.refine.pipeline import refine
+    from exprhub.refine.pipeline_plan import import_genes
+
+    report("importing the gene reference")
+    gene_info = [str(files / f.path) for f in manifest.files_of_kind("gene_info")]
+    gene2ensembl = [str(files / f.path) for f in manifest.files_of_kind("gene2ensembl")]
+    if gene_info:
+        import_genes(hub, gene_info, gene2ensembl)
     report("refining")
-    return refine_demo(hub, files, manifest)
+    result = refine(hub)
+    return {
+        "samples": result.samples,
+        "normalized": result.normalized,
+        "failed": len(result.failed),
+        "targets": len(result.targets),
+    }

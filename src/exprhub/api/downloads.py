@@ -16,9 +16,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from exprhub.api.errors import ApiError
+from exprhub.api.errors import ApiError, public_message
 from exprhub.api.service import formats_for, record_document
-from exprhub.hub import Hub, RecordNotFound
+from exprhub.hub import Hub, HubError, RecordNotFound
 from exprhub.records import Record, RecordType, Sample, Series, Table
 
 
@@ -81,7 +81,7 @@ def _writer(fmt: DownloadFormat) -> Callable[..., Any]:
 
 def available_formats() -> set[str]:
     """Download formats this build can write (the JSON and TSV ones always)."""
-    out = {DownloadFormat.JSON.value, DownloadFormat.TSV.value}
+    out = {DownloadFormat.JSON.value, DownloadFormat.TSV.value, DownloadFormat.REFINED.value}
     for fmt in (DownloadFormat.SOFT, DownloadFormat.MINIML, DownloadFormat.MATRIX):
         try:
             _writer(fmt)
@@ -184,12 +184,7 @@ def make_download(
     """
     record = hub.record(key, record_type, table=False)
     if fmt is DownloadFormat.REFINED:
-        raise ApiError(
-            501,
-            "not_refined",
-            f"{record.key} has not been refined yet; refined values are not available",
-            {"accession": record.key},
-        )
+        return _refined_download(hub, record.key, compress, directory)
     offered = formats_for(record_type)
     if fmt.value not in offered:
         raise ApiError(
@@ -210,6 +205,25 @@ def make_download(
         raise
     media = "application/gzip" if compress else _MEDIA[fmt]
     return Download(path, path.name, media)
+
+
+def _refined_download(hub: Hub, key: str, compress: bool, directory: Path | None) -> Download:
+    """The refined genes x samples TSV of a record's samples (501 when none is refined)."""
+    from exprhub.hub.refined import write_refined_tsv
+
+    folder = Path(tempfile.mkdtemp(prefix="exprhub-dl-", dir=directory))
+    path = folder / f"{key}_refined.tsv"
+    try:
+        write_refined_tsv(hub, key, path)
+        if compress:
+            path = _gzip_file(path)
+    except HubError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise ApiError(501, "not_refined", public_message(exc), {"accession": key}) from None
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return Download(path, path.name, "application/gzip" if compress else _MEDIA[DownloadFormat.TSV])
 
 
 def _write(

@@ -97,6 +97,7 @@ def downloads(record_type: RecordType, key: str, platforms: list[str] | None = N
         "miniml": "MINiML (XML)",
         "matrix": "Series matrix",
         "tsv": "Data table (TSV)",
+        "refined": "Refined genes x samples (TSV)",
         "json": "JSON",
     }
     segment = {"GSE": "series", "GSM": "samples", "GPL": "platforms", "GDS": "gds"}[
@@ -324,6 +325,34 @@ def series_page(request: Request, acc: str, hub: HubDep) -> HTMLResponse:
     )
 
 
+#: Genes shown in a sample's refined-values preview.
+REFINED_PREVIEW = 12
+
+
+def refined_view(hub: Hub, key: str) -> dict[str, Any] | None:
+    """Provenance and the most highly expressed refined genes of a sample, if refined."""
+    from exprhub.hub.refined import gene_symbols, provenance, refined_matrix
+
+    try:
+        document = provenance(hub, key)
+    except RecordNotFound:
+        return None
+    view: dict[str, Any] = {"provenance": document, "genes": [], "n_genes": 0}
+    if document.get("status") != "done":
+        return view
+    frame = refined_matrix(hub, [key])
+    if frame.shape[1] == 0:
+        return view
+    column = frame.iloc[:, 0].dropna().sort_values(ascending=False)
+    symbols = gene_symbols(hub, document["tax_id"]) if document.get("tax_id") else {}
+    view["n_genes"] = int(column.shape[0])
+    view["genes"] = [
+        (str(gene), symbols.get(str(gene), ""), f"{value:.3f}")
+        for gene, value in column.head(REFINED_PREVIEW).items()
+    ]
+    return view
+
+
 @router.get("/samples/{acc}", response_class=HTMLResponse)
 def sample_page(request: Request, acc: str, hub: HubDep) -> HTMLResponse:
     """A Sample: characteristics, protocols, platform and series, table preview."""
@@ -364,6 +393,7 @@ def sample_page(request: Request, acc: str, hub: HubDep) -> HTMLResponse:
         preview=table_preview(record, PREVIEW_ROWS),
         columns=record.columns,
         downloads=downloads(RecordType.SAMPLE, record.key),
+        refined=refined_view(hub, record.key),
     )
 
 

@@ -230,15 +230,35 @@ def stats(hub: HubDep) -> dict[str, Any]:
     }
 
 
-@router.get("/processors", tags=["Refinery"], summary="Processors (none yet)")
-def processors(request: Request, p: PagingDep) -> dict[str, Any]:
-    """Processing tools with their versions (``name``, ``version``, ``docker_image``,
-    ``environment``), as refine.bio lists them. Empty until the refinery lands."""
-    return page(request, [], 0, p)
+@router.get("/processors", tags=["Refinery"], summary="Processors and their tool versions")
+def processors(request: Request, hub: HubDep, p: PagingDep) -> dict[str, Any]:
+    """Processors that refined samples in this hub (``name``, ``version``, ``samples``,
+    ``tools`` with versions), as refine.bio lists them."""
+    from exprhub.hub.refined import processors as hub_processors
+
+    items = hub_processors(hub)
+    return page(request, items[p.offset : p.offset + p.limit], len(items), p)
 
 
-@router.get("/qn_targets", tags=["Refinery"], summary="Quantile normalization targets (none yet)")
-def qn_targets(request: Request, p: PagingDep) -> dict[str, Any]:
-    """Per-organism QN reference targets (``organism``, ``platform``, ``samples``,
-    ``version``, ``url``), as refine.bio lists them. Empty until the refinery lands."""
-    return page(request, [], 0, p)
+@router.get("/qn_targets", tags=["Refinery"], summary="Quantile normalization targets")
+def qn_targets(request: Request, hub: HubDep, p: PagingDep) -> dict[str, Any]:
+    """Per-organism and value-kind QN reference targets (``organism``, ``value_kind``,
+    ``version``, ``sha256``, ``platform``, ``n_samples``, ``sample_ids``, ``current``)."""
+    from exprhub.hub.refined import targets
+
+    items = [t.as_dict() for t in targets(hub)]
+    return page(request, items[p.offset : p.offset + p.limit], len(items), p)
+
+
+@router.get(
+    "/samples/{acc}/provenance",
+    tags=["Refinery"],
+    summary="How a sample was refined",
+    responses=ERROR_RESPONSES,
+)
+def sample_provenance(acc: str, hub: HubDep) -> dict[str, Any]:
+    """Processor and version, parameters, input checksums, tool versions, mapping statistics,
+    scale decision and the QN target of a refined sample (404 if it was not refined)."""
+    from exprhub.hub.refined import provenance
+
+    return provenance(hub, acc)

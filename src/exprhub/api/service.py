@@ -187,10 +187,10 @@ def record_document(
 def formats_for(record_type: RecordType) -> list[str]:
     """Download formats offered for a record type."""
     if record_type is RecordType.SERIES:
-        return ["soft", "miniml", "matrix", "json"]
+        return ["soft", "miniml", "matrix", "refined", "json"]
     if record_type is RecordType.DATASET:
-        return ["soft", "tsv", "json"]
-    return ["soft", "miniml", "tsv", "json"]
+        return ["soft", "tsv", "refined", "json"]
+    return ["soft", "miniml", "tsv", "refined", "json"]
 
 
 def etag_for(summary: dict[str, Any], *extra: str) -> str:

@@ -59,9 +59,18 @@ def info(home: HomeOption = None, json: JsonOption = False) -> None:
 def show(
     accession: Annotated[str, typer.Argument(help="Accession (GSE1623) or submission name.")],
     home: HomeOption = None,
+    provenance: Annotated[
+        bool, typer.Option("--provenance", help="How the sample was refined (JSON).")
+    ] = False,
     json: JsonOption = False,
 ) -> None:
     """Show one record: key facts, relations and every attribute."""
+    if provenance:
+        from exprhub.hub.refined import provenance as refined_provenance
+
+        with open_hub(home) as hub:
+            print_json(refined_provenance(hub, accession))
+        return
     with open_hub(home) as hub:
         data = hub.summary(accession)
     if json:

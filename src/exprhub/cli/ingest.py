@@ -120,7 +120,9 @@ def fetch(
 def export(
     accession: Annotated[str, typer.Argument(help="Record to export.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write (.gz compresses).")],
-    format: Annotated[str, typer.Option("--format", help="soft, matrix or miniml.")] = "soft",
+    format: Annotated[
+        str, typer.Option("--format", help="soft, matrix, miniml or refined (genes x samples TSV).")
+    ] = "soft",
     home: HomeOption = None,
     json: JsonOption = False,
 ) -> None:

@@ -650,3 +650,31 @@ def write_refined_tsv(hub: Hub, accession: str, target_path: str | Path) -> int:
             cells = ["" if np.isnan(v) else f"{v:.6g}" for v in row.tolist()]
             handle.write("\t".join([str(gene), symbols.get(str(gene), ""), *cells]) + "\n")
     return int(frame.shape[1])
+
+
+def processors(hub: Hub) -> list[dict[str, Any]]:
+    """Processors that refined samples here: name, version, samples done and the tool
+    versions they recorded (as refine.bio's processor list)."""
+    table = s.refined_samples
+    out: list[dict[str, Any]] = []
+    with hub.engine.connect() as connection:
+        groups = connection.execute(
+            select(table.c.processor, table.c.processor_version, func.count())
+            .where(table.c.status == "done")
+            .group_by(table.c.processor, table.c.processor_version)
+            .order_by(table.c.processor, table.c.processor_version)
+        ).fetchall()
+        for name, version, count in groups:
+            document = connection.execute(
+                select(table.c.document)
+                .where(
+                    table.c.processor == name,
+                    table.c.processor_version == version,
+                    table.c.status == "done",
+                )
+                .order_by(table.c.refined_at.desc())
+                .limit(1)
+            ).scalar_one()
+            tools = json.loads(document).get("tools", {})
+            out.append({"name": name, "version": version, "samples": int(count), "tools": tools})
+    return out

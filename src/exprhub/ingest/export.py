@@ -1,4 +1,5 @@
-"""Write hub records back out as GEO files (SOFT, series matrix, MINiML).
+"""Write hub records back out as GEO files (SOFT, series matrix, MINiML), or their refined
+gene-level values as a genes x samples TSV.
 
 A series exports as its family (series, platforms, samples); a DataSet with its subsets;
 platforms and samples on their own. Records are read from the hub one at a time, so memory
@@ -13,7 +14,7 @@ from pathlib import Path
 from exprhub.hub import Hub, HubError
 from exprhub.records import Record, RecordType, Sample, Series
 
-EXPORT_FORMATS = ("soft", "matrix", "miniml")
+EXPORT_FORMATS = ("soft", "matrix", "miniml", "refined")
 
 
 def family(hub: Hub, accession: str) -> Iterator[Record]:
@@ -54,6 +55,11 @@ def export_record(hub: Hub, accession: str, format: str, target: str | Path) -> 
         from exprhub.formats.soft import write_soft
 
         write_soft(family(hub, accession), out)
+        return [out]
+    if format == "refined":
+        from exprhub.hub.refined import write_refined_tsv
+
+        write_refined_tsv(hub, accession, out)
         return [out]
     if format == "miniml":
         from exprhub.formats.miniml_writer import write_miniml

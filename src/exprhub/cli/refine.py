@@ -1,0 +1,238 @@
+"""Refinery commands: refine, genes import / genes ls, qn-targets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from exprhub.cli.app import HomeOption, JsonOption, app, console, err_console, open_hub, print_json
+
+genes_app = typer.Typer(
+    help="NCBI gene references (gene_info, gene2ensembl).", no_args_is_help=True
+)
+app.add_typer(genes_app, name="genes")
+
+
+def _progress_callback(progress: Progress) -> Any:
+    """A refine progress callback drawing on ``progress`` (started on the first report)."""
+    tasks: dict[str, Any] = {}
+
+    def update(phase: str, advance: int, total: int) -> None:
+        if not tasks:
+            progress.start()
+        if phase not in tasks:
+            tasks[phase] = progress.add_task(phase, total=total)
+        progress.update(tasks[phase], advance=advance, total=total)
+
+    return update
+
+
+@app.command("refine")
+def refine_command(
+    accessions: Annotated[
+        list[str] | None,
+        typer.Argument(help="Samples, series, platforms or DataSets (default: every sample)."),
+    ] = None,
+    home: HomeOption = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler address (tcp://HOST:PORT)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="Local worker processes (default 2; 0 = in-process)."),
+    ] = None,
+    skip_qn: Annotated[
+        bool, typer.Option("--skip-qn", help="Deliver gene-level values without QN.")
+    ] = False,
+    min_target_samples: Annotated[
+        int, typer.Option("--min-target-samples", help="Fewest samples for a QN target.")
+    ] = 4,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", help="Most samples per batch (one commit each).")
+    ] = 128,
+    commit_size: Annotated[
+        int, typer.Option("--commit-size", help="Samples committed together (at least a batch).")
+    ] = 256,
+    force: Annotated[
+        bool, typer.Option("--force", help="Refine again even when provenance is current.")
+    ] = False,
+    quant: Annotated[
+        list[str] | None,
+        typer.Option("--quant", help="RNA-seq: GSM=path/quant.sf (repeatable)."),
+    ] = None,
+    quant_dir: Annotated[
+        Path | None,
+        typer.Option("--quant-dir", help="RNA-seq: directory with GSMxxx/quant.sf."),
+    ] = None,
+    reads: Annotated[
+        list[str] | None,
+        typer.Option("--reads", help="RNA-seq: GSM=reads.fq or GSM=mate1.fq,mate2.fq (Salmon)."),
+    ] = None,
+    transcriptome: Annotated[
+        Path | None,
+        typer.Option("--transcriptome", help="RNA-seq: transcript FASTA for the Salmon index."),
+    ] = None,
+    tx2gene: Annotated[
+        Path | None,
+        typer.Option(
+            "--tx2gene",
+            help="RNA-seq: transcript -> gene table (default: Ensembl "
+            "transcript ids resolved through the gene reference).",
+        ),
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """Refine samples to gene-level, quantile-normalized vectors with provenance."""
+    from exprhub.refine.executor import make_executor
+    from exprhub.refine.pipeline import RefineOptions, refine
+
+    options = RefineOptions(
+        skip_qn=skip_qn,
+        min_target_samples=min_target_samples,
+        force=force,
+        batch_size=batch_size,
+        commit_size=commit_size,
+    )
+    columns = (
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with open_hub(home) as hub:
+        if quant or quant_dir or reads:
+            from exprhub.refine.pipeline_rnaseq import (
+                collect_quant_files,
+                collect_reads,
+                quantify_reads,
+                refine_rnaseq,
+            )
+
+            files = collect_quant_files(quant or [], quant_dir) if quant or quant_dir else {}
+            failed: dict[str, str] = {}
+            with make_executor(scheduler, workers) as executor:
+                if reads:
+                    if transcriptome is None:
+                        raise typer.BadParameter("--reads needs --transcriptome FASTA")
+                    found, failed = quantify_reads(
+                        hub, collect_reads(reads), transcriptome, executor=executor
+                    )
+                    files.update(found)
+                report = refine_rnaseq(
+                    hub,
+                    files,
+                    tx2gene=tx2gene,
+                    executor=executor,
+                    options=options,
+                    failed_before=failed,
+                )
+        else:
+            bar = Progress(*columns, console=err_console, transient=True, disable=json)
+            try:
+                with make_executor(scheduler, workers) as executor:
+                    report = refine(
+                        hub,
+                        accessions or [],
+                        executor=executor,
+                        options=options,
+                        progress=_progress_callback(bar),
+                    )
+            finally:
+                if bar.live.is_started:
+                    bar.stop()
+    data = report.to_dict()
+    if json:
+        print_json(data)
+        return
+    console.print(
+        f"{data['samples']} samples: {data['gene_level']} mapped to genes, "
+        f"{data['normalized']} normalized, {data['current']} already current, "
+        f"{len(data['failed'])} failed ({data['seconds']} s, {data['executor']['kind']})"
+    )
+    for target in data["targets"]:
+        console.print(
+            f"QN target {target['organism']} {target['value_kind']} v{target['version']}: "
+            f"{target['n_samples']} samples, {target['length']} values, {target['sha256'][:12]}"
+        )
+    for key, message in sorted(data["failed"].items()):
+        err_console.print(f"failed {key}: {message}", markup=False)
+
+
+@genes_app.command("import")
+def genes_import(
+    files: Annotated[list[Path], typer.Argument(help="NCBI gene_info and gene2ensembl files.")],
+    home: HomeOption = None,
+    tax_id: Annotated[
+        list[int] | None, typer.Option("--tax-id", help="Only these organisms (repeatable).")
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """Import NCBI gene_info / gene2ensembl files (kind detected from the header)."""
+    from exprhub.refine.pipeline import import_genes, ncbi_file_kind
+
+    info: list[str] = []
+    ensembl: list[str] = []
+    for path in files:
+        kind = ncbi_file_kind(path)
+        (ensembl if kind == "gene2ensembl" else info).append(str(path))
+    if not info:
+        raise typer.BadParameter("no gene_info file given (gene2ensembl only adds Ensembl ids)")
+    with open_hub(home) as hub:
+        counts = import_genes(hub, info, ensembl, tax_id)
+    if json:
+        print_json({"genes": {str(k): v for k, v in counts.items()}})
+        return
+    for tax, n in counts.items():
+        console.print(f"tax {tax}: {n} genes")
+
+
+@genes_app.command("ls")
+def genes_list(home: HomeOption = None, json: JsonOption = False) -> None:
+    """Genes stored per organism and source."""
+    from exprhub.hub.refined import gene_counts
+
+    with open_hub(home) as hub:
+        counts = gene_counts(hub)
+    if json:
+        print_json({str(t): c for t, c in counts.items()})
+        return
+    table = RichTable("tax id", "source", "genes")
+    for tax, by_source in counts.items():
+        for source, n in by_source.items():
+            table.add_row(str(tax), source, str(n))
+    console.print(table)
+
+
+@app.command("qn-targets")
+def qn_targets(
+    home: HomeOption = None,
+    all_versions: Annotated[
+        bool, typer.Option("--all", help="Older versions too (default: current only).")
+    ] = False,
+    json: JsonOption = False,
+) -> None:
+    """List the quantile-normalization targets (per organism and value kind)."""
+    from exprhub.hub.refined import targets
+
+    with open_hub(home) as hub:
+        rows = [t.as_dict() for t in targets(hub, current_only=not all_versions)]
+    if json:
+        print_json(rows)
+        return
+    table = RichTable("organism", "kind", "version", "samples", "length", "platform", "sha256")
+    for t in rows:
+        table.add_row(
+            t["organism"],
+            t["value_kind"],
+            str(t["version"]) + ("" if t["current"] else " (old)"),
+            str(t["n_samples"]),
+            str(t["length"]),
+            t["platform"] or "",
+            t["sha256"][:16],
+        )
+    console.print(table)
