@@ -1,0 +1,546 @@
+"""The refinery pipeline: every sample of the hub to a refined, gene-level vector with provenance.
+
+Three phases (see docs/refine.md, "Pipeline"):
+
+1. **Gene level** (per batch = one series on one platform, in workers): the platform's probe ->
+   gene map (platform table or GEO ``.annot``, whichever maps more of the sample's probes; gene
+   ids resolved to NCBI Gene ids through the organism's gene reference when one is stored),
+   scale detection per series and per sample (GEO2R rule; the GDS value type when the sample is
+   in a DataSet), log2, probes collapsed to genes by their mean. Stored in ``genes/<tax>/<kind>``.
+2. **QN targets** (parent): per organism and value kind that is normalized (intensities and
+   RNA-seq, never log ratios), the mean of the sorted gene-level vectors of the reference
+   samples (those of the most-sampled platform, at least ``min_target_samples``). A new
+   version is stored only when the reference samples changed.
+3. **Normalization** (per batch, in workers): every sample of the organism and value kind
+   normalized to the current target into ``refined/<tax>/<kind>``.
+
+Each batch is committed on its own (``hub.writer()``), so a killed run resumes where it
+stopped; a sample whose provenance is current (same processor version, input checksum and QN
+target) is skipped. Only this process writes to the hub.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+
+from exprhub.hub import Hub
+from exprhub.hub import refined as store
+from exprhub.hub import schema as s
+from exprhub.hub.refined import RefineState
+from exprhub.hub.writer import HubWriter
+from exprhub.records import normalize_accession
+from exprhub.refine.executor import Executor, SerialExecutor
+from exprhub.refine.genes import GeneReference
+from exprhub.refine.pipeline_plan import (
+    PlatformPlan,
+    SampleInput,
+    chunks,
+    gene_reference,
+    import_genes,
+    ncbi_file_kind,
+    plan_platform,
+    plan_samples,
+    reference_digest,
+    resolve_samples,
+    table_ref,
+)
+from exprhub.refine.pipeline_work import (
+    PROCESSOR,
+    PROCESSOR_VERSION,
+    QN_KINDS,
+    RNASEQ_PROCESSOR,
+    TARGET_LABEL,
+    GeneJob,
+    GeneResult,
+    QNJob,
+    RefineOptions,
+    compute_gene_level,
+    compute_normalized,
+    tool_versions,
+)
+from exprhub.refine.qn import build_target
+
+__all__ = [
+    "PROCESSOR",
+    "PROCESSOR_VERSION",
+    "QN_KINDS",
+    "RefineOptions",
+    "RefineReport",
+    "gene_reference",
+    "import_genes",
+    "ncbi_file_kind",
+    "refine",
+]
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class RefineReport:
+    """What a refine run did."""
+
+    samples: int = 0
+    gene_level: int = 0
+    normalized: int = 0
+    current: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    targets: list[dict[str, Any]] = field(default_factory=list)
+    executor: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return asdict(self)
+
+
+# ------------------------------------------------------------------------------ the run
+
+
+def _input_sha(smp: SampleInput, platform_ref: str, ref_digest: str, opts: RefineOptions) -> str:
+    payload = {
+        "processor": [PROCESSOR, PROCESSOR_VERSION],
+        "source": smp.source_sha256,
+        "version": smp.record_version,
+        "matrix": smp.matrix,
+        "platform": [smp.platform, platform_ref],
+        "genes": ref_digest,
+        "value_type": smp.value_type,
+        "channel_count": smp.channel_count,
+        "params": opts.params(),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def refine(
+    hub: Hub,
+    accessions: Sequence[str] = (),
+    *,
+    executor: Executor | None = None,
+    options: RefineOptions | None = None,
+    progress: Progress | None = None,
+) -> RefineReport:
+    """Refine the samples of ``accessions`` (all samples when empty); see the module docs.
+
+    Returns
+    -------
+    RefineReport
+        Counts per phase, failures with their reasons, QN targets used.
+    """
+    opts = options or RefineOptions()
+    ex: Executor = executor or SerialExecutor()
+    report = RefineReport(executor=ex.describe())
+    started = time.perf_counter()
+    keys = resolve_samples(hub, [normalize_accession(a) for a in accessions])
+    samples = plan_samples(hub, keys)
+    report.samples = len(samples)
+    states = store.refine_states(hub, keys)
+    refs: dict[int, GeneReference | None] = {}
+    ref_digests: dict[int, str] = {}
+    platform_refs: dict[str, str] = {}
+    for smp in samples:
+        if smp.tax_id is not None and smp.tax_id not in refs:
+            refs[smp.tax_id] = gene_reference(hub, smp.tax_id)
+            ref_digests[smp.tax_id] = reference_digest(refs[smp.tax_id])
+        if smp.platform and smp.platform not in platform_refs:
+            platform_refs[smp.platform] = table_ref(hub, smp.platform) or ""
+        smp.input_sha256 = _input_sha(
+            smp,
+            platform_refs.get(smp.platform or "", ""),
+            ref_digests.get(smp.tax_id or 0, ""),
+            opts,
+        )
+    todo: list[SampleInput] = []
+    for smp in samples:
+        st = states.get(smp.key)
+        fresh = (
+            st is not None
+            and st.processor_version == PROCESSOR_VERSION
+            and st.input_sha256 == smp.input_sha256
+        )
+        if st is not None and st.processor == RNASEQ_PROCESSOR and smp.matrix is None:
+            continue  # refined from quant.sf files (refine_rnaseq), not from stored values
+        if fresh and not opts.force:
+            if st is not None and st.status == "failed":
+                report.failed[smp.key] = st.message or "failed"
+            continue
+        todo.append(smp)
+    _phase_gene_level(hub, todo, refs, ex, opts, report, progress)
+    touched = {(smp.tax_id, smp.organism) for smp in samples if smp.tax_id is not None}
+    touched_: set[tuple[int | None, str]] = set(touched)
+    _phase_normalize(hub, keys, touched_, ex, opts, report, progress)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _fail_states(hub: Hub, failures: dict[str, tuple[SampleInput, str]]) -> None:
+    if not failures:
+        return
+    with hub.writer() as writer:
+        store.put_refine_states(
+            writer,
+            [(_state(smp, "failed", None, m), _error_doc(m)) for smp, m in failures.values()],
+        )
+
+
+def _phase_gene_level(
+    hub: Hub,
+    todo: list[SampleInput],
+    refs: dict[int, GeneReference | None],
+    ex: Executor,
+    opts: RefineOptions,
+    report: RefineReport,
+    progress: Progress | None,
+) -> None:
+    failures: dict[str, tuple[SampleInput, str]] = {}
+    plans: dict[tuple[str, str, int], PlatformPlan | str] = {}
+    batches: dict[tuple[str, str], list[SampleInput]] = {}
+    for smp in todo:
+        if smp.problem:
+            failures[smp.key] = (smp, smp.problem)
+            continue
+        assert smp.matrix is not None and smp.tax_id is not None
+        pkey = (smp.platform or "", smp.matrix, smp.tax_id)
+        if pkey not in plans:
+            try:
+                if not smp.platform:
+                    raise ValueError("the sample names no platform")
+                plans[pkey] = plan_platform(
+                    hub, smp.platform, smp.matrix, refs.get(smp.tax_id), opts
+                )
+            except (ValueError, KeyError) as exc:
+                plans[pkey] = str(exc)
+        plan = plans[pkey]
+        if isinstance(plan, str):
+            failures[smp.key] = (smp, plan)
+            continue
+        batches.setdefault((smp.batch, smp.matrix), []).append(smp)
+    _fail_states(hub, failures)
+    for key, (_, message) in failures.items():
+        report.failed[key] = message
+    total = sum(len(v) for v in batches.values())
+    if progress:
+        progress("gene-level", 0, total)
+    jobs_meta: list[tuple[list[SampleInput], PlatformPlan]] = []
+    for (_batch, matrix), members in sorted(batches.items()):
+        for part in chunks(members, opts.batch_size):
+            first = part[0]
+            plan = plans[(first.platform or "", matrix, first.tax_id or 0)]
+            assert not isinstance(plan, str)
+            jobs_meta.append((list(part), plan))
+
+    slim: dict[int, PlatformPlan] = {}
+
+    def jobs() -> Iterator[GeneJob]:
+        for part, plan in jobs_meta:
+            n_rows = len(plan.features)
+            values = hub.store.open(plan.matrix).columns([p.column for p in part], n_rows)
+            if id(plan) not in slim:  # workers need no gene annotations
+                slim[id(plan)] = dataclasses.replace(plan, genes=[])
+            yield GeneJob(part[0].batch, slim[id(plan)], part, values, opts)
+
+    buffered: list[tuple[list[SampleInput], PlatformPlan, GeneResult]] = []
+    n_buffered = 0
+    for index, outcome in ex.map_unordered(compute_gene_level, jobs()):
+        part, plan = jobs_meta[index]
+        if isinstance(outcome, BaseException):
+            message = f"batch {part[0].batch} failed: {type(outcome).__name__}: {outcome}"
+            bad = {p.key: (p, message) for p in part}
+            _fail_states(hub, bad)
+            report.failed.update({k: m for k, (_, m) in bad.items()})
+        else:
+            buffered.append((part, plan, outcome))
+            n_buffered += len(part)
+            if n_buffered >= opts.commit_size:
+                _write_gene_level(hub, buffered, report)
+                buffered, n_buffered = [], 0
+        if progress:
+            progress("gene-level", len(part), total)
+    if buffered:
+        _write_gene_level(hub, buffered, report)
+
+
+def _write_gene_level(
+    hub: Hub,
+    results: list[tuple[list[SampleInput], PlatformPlan, GeneResult]],
+    report: RefineReport,
+) -> None:
+    """Store finished batches in one transaction."""
+    with hub.writer() as writer:
+        seen: set[tuple[int, str]] = set()
+        for part, plan, res in results:
+            for tax in {p.tax_id for p in part if p.tax_id is not None}:
+                if (tax, plan.platform) in seen:
+                    continue
+                seen.add((tax, plan.platform))
+                rows = [
+                    store.GeneRow(
+                        tax, g.gene_id, g.symbol, description=g.description, source=g.source
+                    )
+                    for g in plan.genes
+                ]
+                store.add_platform_genes(writer, tax, rows)
+            _write_batch(writer, part, res, report)
+
+
+def _write_batch(
+    writer: HubWriter, part: list[SampleInput], res: GeneResult, report: RefineReport
+) -> None:
+    by_key = {p.key: p for p in part}
+    states: list[tuple[RefineState, dict[str, Any]]] = []
+    for j, key in enumerate(res.ok):
+        smp = by_key[key]
+        assert smp.tax_id is not None
+        kind = res.kinds[key]
+        store.write_sample_column(
+            writer,
+            store.gene_matrix_name(smp.tax_id, kind),
+            "gene-level",
+            key,
+            res.genes,
+            res.values[:, j],
+        )
+        state = _state(smp, "gene-level", kind)
+        state = RefineState(
+            **{
+                **state.__dict__,
+                "values_sha256": res.values_sha[key],
+                "genes_observed": res.observed[key],
+            }
+        )
+        states.append((state, {**res.documents[key], "organism": smp.organism}))
+    for key, message in res.failed.items():
+        smp = by_key[key]
+        states.append((_state(smp, "failed", None, message), _error_doc(message)))
+    store.put_refine_states(writer, states)
+    report.gene_level += len(res.ok)
+    report.failed.update(res.failed)
+
+
+def _state(
+    smp: SampleInput, status: str, kind: str | None, message: str | None = None
+) -> RefineState:
+    return RefineState(
+        smp.key,
+        status,
+        smp.batch,
+        smp.tax_id,
+        kind,
+        smp.platform,
+        PROCESSOR,
+        PROCESSOR_VERSION,
+        smp.input_sha256,
+        None,
+        None,
+        None,
+        message,
+    )
+
+
+def _error_doc(message: str) -> dict[str, Any]:
+    return {"error": message, "tools": tool_versions()}
+
+
+def _reference_set(states: list[RefineState]) -> tuple[str | None, list[RefineState]]:
+    platforms = Counter(st.platform_key for st in states)
+    if not platforms:
+        return None, []
+    top = sorted(platforms.items(), key=lambda kv: (-kv[1], kv[0] or ""))[0][0]
+    return top, sorted(
+        (st for st in states if st.platform_key == top), key=lambda st: st.sample_key
+    )
+
+
+def _ensure_target(
+    hub: Hub, tax: int, organism: str, kind: str, states: list[RefineState], opts: RefineOptions
+) -> store.StoredTarget | None:
+    current = store.current_target(hub, tax, kind)
+    platform, reference = _reference_set(states)
+    ids = [st.sample_key for st in reference]
+    if len(ids) < max(opts.min_target_samples, 1):
+        return current
+    if current is not None and list(current.sample_ids) == ids:
+        return current
+    name = store.gene_matrix_name(tax, kind)
+    length = max(st.genes_observed or 0 for st in reference)
+
+    def columns() -> Iterator[np.ndarray]:
+        for block in chunks(ids, 256):
+            _, found, values = store.read_sample_columns(hub, name, list(block))
+            if list(found) != list(block):
+                raise ValueError(f"gene-level values missing for {sorted(set(block) - set(found))}")
+            for j in range(values.shape[1]):
+                yield values[:, j]
+
+    target = build_target(
+        columns(),
+        opts.min_target_samples,
+        length=length,
+        sample_ids=ids,
+        organism=organism,
+        value_kind=kind,
+        version=TARGET_LABEL,
+    )
+    with hub.writer() as writer:
+        store.store_target(
+            writer,
+            tax_id=tax,
+            organism=organism,
+            value_kind=kind,
+            sha256=target.sha256,
+            values=target.values,
+            sample_ids=ids,
+            platform_key=platform,
+        )
+    return store.current_target(hub, tax, kind)
+
+
+def _phase_normalize(
+    hub: Hub,
+    keys: Sequence[str],
+    touched: set[tuple[int | None, str]],
+    ex: Executor,
+    opts: RefineOptions,
+    report: RefineReport,
+    progress: Progress | None,
+) -> None:
+    requested = set(keys)
+    all_states = store.refine_states(hub)
+    organisms = {tax: org for tax, org in touched if tax is not None}
+    groups: dict[tuple[int, str], list[RefineState]] = {}
+    for st in all_states.values():
+        if st.status in ("gene-level", "done") and st.tax_id is not None and st.value_kind:
+            groups.setdefault((st.tax_id, st.value_kind), []).append(st)
+    work: list[tuple[int, str, store.StoredTarget | None, list[RefineState]]] = []
+    for (tax, kind), members in sorted(groups.items()):
+        if tax not in organisms:
+            continue
+        target = None
+        if kind in QN_KINDS and not opts.skip_qn:
+            target = _ensure_target(hub, tax, organisms[tax], kind, members, opts)
+            if target is not None:
+                report.targets.append(target.as_dict())
+        digest = target.sha256 if target is not None else None
+        if opts.skip_qn or kind not in QN_KINDS:
+            pending = [
+                st
+                for st in members
+                if st.sample_key in requested
+                and (st.status == "gene-level" or st.qn_target_sha256 is not None)
+            ]
+        else:
+            pending = [
+                st for st in members if st.status == "gene-level" or st.qn_target_sha256 != digest
+            ]
+        report.current += sum(1 for st in members if st.sample_key in requested) - sum(
+            1 for st in pending if st.sample_key in requested
+        )
+        size = max(opts.batch_size, opts.commit_size)
+        for block in chunks(sorted(pending, key=lambda st: st.sample_key), size):
+            work.append((tax, kind, target, list(block)))
+    total = sum(len(w[3]) for w in work)
+    if progress:
+        progress("normalize", 0, total)
+
+    def jobs() -> Iterator[QNJob]:
+        for tax, kind, target, block in work:
+            _, found, values = store.read_sample_columns(
+                hub, store.gene_matrix_name(tax, kind), [st.sample_key for st in block]
+            )
+            assert found == [st.sample_key for st in block]
+            yield QNJob(target.values if target is not None else None, values)
+
+    features: dict[str, list[str]] = {}
+    for index, outcome in ex.map_unordered(compute_normalized, jobs()):
+        tax, kind, target, block = work[index]
+        if isinstance(outcome, BaseException):
+            for st in block:
+                report.failed[st.sample_key] = f"normalization failed: {outcome}"
+            continue
+        name = store.gene_matrix_name(tax, kind)
+        if name not in features:
+            features[name] = hub.matrix_features(name)
+        _write_normalized(hub, tax, kind, target, block, features[name], outcome, opts)
+        report.normalized += len(block)
+        if progress:
+            progress("normalize", len(block), total)
+
+
+def _write_normalized(
+    hub: Hub,
+    tax: int,
+    kind: str,
+    target: store.StoredTarget | None,
+    block: list[RefineState],
+    features: list[str],
+    values: np.ndarray,
+    opts: RefineOptions,
+) -> None:
+    if target is not None:
+        qn: dict[str, Any] = {
+            "applied": True,
+            "target_version": target.version,
+            "target_sha256": target.sha256,
+            "target_samples": target.n_samples,
+            "target_platform": target.platform_key,
+        }
+    elif opts.skip_qn:
+        qn = {"applied": False, "reason": "--skip-qn"}
+    elif kind not in QN_KINDS:
+        qn = {"applied": False, "reason": f"{kind} values are not quantile-normalized"}
+    else:
+        qn = {
+            "applied": False,
+            "reason": f"fewer than {opts.min_target_samples} reference samples for a QN target",
+        }
+    if kind == "rna-seq" and target is None and opts.skip_qn:
+        values = np.exp2(values.astype(np.float64)) - 1.0  # deliver lengthScaledTPM
+        qn["delivered"] = "lengthScaledTPM"
+    documents = _documents(hub, [st.sample_key for st in block])
+    states: list[tuple[RefineState, dict[str, Any]]] = []
+    with hub.writer() as writer:
+        for j, st in enumerate(block):
+            store.write_sample_column(
+                writer,
+                store.refined_matrix_name(tax, kind),
+                "refined",
+                st.sample_key,
+                features,
+                values[:, j],
+            )
+            doc = documents.get(st.sample_key, {})
+            doc["qn"] = qn
+            doc["refined_sha256"] = hashlib.sha256(
+                np.ascontiguousarray(values[:, j], dtype="<f4").tobytes()
+            ).hexdigest()
+            new = RefineState(
+                **{
+                    **st.__dict__,
+                    "status": "done",
+                    "qn_target_sha256": target.sha256 if target else None,
+                }
+            )
+            states.append((new, doc))
+        store.put_refine_states(writer, states)
+
+
+def _documents(hub: Hub, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    with hub.engine.connect() as connection:
+        for chunk in chunks(list(keys), 500):
+            for key, doc in connection.execute(
+                select(s.refined_samples.c.sample_key, s.refined_samples.c.document).where(
+                    s.refined_samples.c.sample_key.in_(chunk)
+                )
+            ):
+                out[key] = json.loads(doc)
+    return out
