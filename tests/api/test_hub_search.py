@@ -66,3 +66,23 @@ def test_search_page_with_facets(served):
     assert everything["facets"]["type"]["GSM"] == 16
     page = client.get("/search", params={"q": "liver", "type": "GSM", "organism": "Mus musculus"})
     assert page.status_code == 200 and "GSM31" in page.text and "GSM1<" not in page.text
+
+
+def test_cached_documents_follow_writes(served):
+    hub, client = served
+    from exprhub.records import Series
+
+    first = client.get("/api/v1/series/GSE777")
+    assert first.status_code == 404
+    hub.put_records(
+        [Series("GSE777", [("Series_title", "v1"), ("Series_last_update_date", "Jan 01 2020")])]
+    )
+    one = client.get("/api/v1/series/GSE777")
+    assert (
+        one.json()["title"] == "v1" and client.get("/api/v1/series/GSE777").json()["title"] == "v1"
+    )
+    hub.put_records(
+        [Series("GSE777", [("Series_title", "v2"), ("Series_last_update_date", "Jan 01 2021")])]
+    )
+    two = client.get("/api/v1/series/GSE777")
+    assert two.json()["title"] == "v2" and two.headers["ETag"] != one.headers["ETag"]

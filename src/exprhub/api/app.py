@@ -117,6 +117,7 @@ def create_app(
     app.state.search = search or NaiveSearch(hub)
     app.state.jobs = manager
     app.state.cache_control = cache_control
+    app.state.documents = routes_records.DocumentCache()
 
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, exc: ApiError) -> Response:

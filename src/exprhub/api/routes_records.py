@@ -6,6 +6,8 @@ array reads never block the event loop.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -41,6 +43,31 @@ def cache_headers(request: Request, etag: str) -> dict[str, str]:
     return {"ETag": etag, "Cache-Control": request.app.state.cache_control}
 
 
+class DocumentCache:
+    """A bounded, thread-safe map from a record document's ETag to its JSON bytes."""
+
+    def __init__(self, size: int = 2048) -> None:
+        self.size = size
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, etag: str) -> bytes | None:
+        """The cached document, if any (marked as recently used)."""
+        with self._lock:
+            body = self._items.get(etag)
+            if body is not None:
+                self._items.move_to_end(etag)
+            return body
+
+    def put(self, etag: str, body: bytes) -> None:
+        """Cache a document, dropping the least recently used beyond ``size``."""
+        with self._lock:
+            self._items[etag] = body
+            self._items.move_to_end(etag)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
 def record_response(
     request: Request,
     hub: Hub,
@@ -63,10 +90,17 @@ def record_response(
     headers = cache_headers(request, etag)
     if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
-    record, summary = hub.record_and_summary(acc, record_type)
     if fmt is None:
-        document = record_document(hub, record.key, record_type, record=record, summary=summary)
-        return JSONResponse(document, headers=headers)
+        # The ETag changes with any write to the hub, so a document cached under it is current.
+        cache: DocumentCache = request.app.state.documents
+        body = cache.get(etag)
+        if body is None:
+            record, summary = hub.record_and_summary(acc, record_type)
+            document = record_document(hub, record.key, record_type, record=record, summary=summary)
+            body = bytes(JSONResponse(document).body)
+            cache.put(etag, body)
+        return Response(body, media_type="application/json", headers=headers)
+    record = hub.record(acc, record_type, table=False)
     download = make_download(
         hub, record.key, record_type, fmt, platform=platform, compress=compress
     )
