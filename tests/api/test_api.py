@@ -405,7 +405,8 @@ def test_page_errors_are_html(client):
 # ------------------------------------------------------------------ a real GEO family
 @pytest.fixture(scope="module")
 def geo_hub(tmp_path_factory, geo_fixtures):
-    soft = pytest.importorskip("exprhub.formats.soft")
+    from exprhub.formats import soft
+
     hub = Hub.init(Path(tmp_path_factory.mktemp("geo")) / "hub")
     records = soft.read_soft(geo_fixtures / "gemma" / "GSE2870_family.soft.gz")
     records += soft.read_soft(geo_fixtures / "gemma" / "GDS1794.soft.gz")

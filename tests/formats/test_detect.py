@@ -145,7 +145,6 @@ def test_read_records_dispatch(geo_fixtures: Path) -> None:
 
 
 def test_read_records_soft(geo_fixtures: Path) -> None:
-    pytest.importorskip("exprhub.formats.soft")
     records, _ = read_records(geo_fixtures / "biopython/GSE16.txt")
     (sample,) = [r for r in records if isinstance(r, Sample)]
     assert sample.id == "GSM804"

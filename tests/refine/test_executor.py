@@ -64,7 +64,8 @@ def sim(tmp_path_factory):
 
 
 def test_dask_local_cluster_matches_local_pool(tmp_path, sim):
-    distributed = pytest.importorskip("distributed")
+    import distributed
+
     sim_dir, manifest = sim
     hub = _sim_hub(tmp_path / "a", sim_dir, manifest)
     shutil.copytree(tmp_path / "a", tmp_path / "b")
