@@ -12,7 +12,7 @@ import pytest
 from exprhub.cli import main
 from exprhub.hub import Hub
 from exprhub.ingest.importer import ImportFailed, import_file
-from exprhub.records import RecordType
+from exprhub.records import RecordType, parse_geo_date
 from tests.hub.test_hub import hub_snapshot
 
 # file -> (format, records stored by type, at least this many warnings)
@@ -147,10 +147,9 @@ def test_newer_last_update_replaces_and_keeps_history(geo_fixtures, hub, tmp_pat
     result = import_file(hub, newer)
     assert dict(result.outcomes) == {"updated": 1}
     assert hub.record("GSM11805").get("last_update_date") == "Jan 01 2030"
-    assert [h["last_update_date"] for h in hub.history("GSM11805")] == [
-        hub.history("GSM11805")[0]["last_update_date"]
-    ]
-    assert len(hub.history("GSM11805")) == 1
+    history = hub.history("GSM11805")
+    assert [h["last_update_date"] for h in history] == [parse_geo_date(old).isoformat()]
+    assert ["Sample_last_update_date", old] in history[0]["record"]["attributes"]
 
 
 @pytest.mark.parametrize(
