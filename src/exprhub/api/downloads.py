@@ -39,6 +39,7 @@ _MEDIA = {
     DownloadFormat.MATRIX: "text/plain; charset=utf-8",
     DownloadFormat.JSON: "application/json",
     DownloadFormat.TSV: "text/tab-separated-values; charset=utf-8",
+    DownloadFormat.REFINED: "text/tab-separated-values; charset=utf-8",
 }
 
 
@@ -183,8 +184,6 @@ def make_download(
         If the record is not in the hub.
     """
     record = hub.record(key, record_type, table=False)
-    if fmt is DownloadFormat.REFINED:
-        return _refined_download(hub, record.key, compress, directory)
     offered = formats_for(record_type)
     if fmt.value not in offered:
         raise ApiError(
@@ -194,7 +193,8 @@ def make_download(
             f"offered: {', '.join(offered)}",
             {"format": fmt.value, "offered": offered},
         )
-    writer = None if fmt in (DownloadFormat.JSON, DownloadFormat.TSV) else _writer(fmt)
+    own = (DownloadFormat.JSON, DownloadFormat.TSV, DownloadFormat.REFINED)
+    writer = None if fmt in own else _writer(fmt)
     folder = Path(tempfile.mkdtemp(prefix="exprhub-dl-", dir=directory))
     try:
         path = _write(hub, record, record_type, fmt, writer, folder, platform)
@@ -205,25 +205,6 @@ def make_download(
         raise
     media = "application/gzip" if compress else _MEDIA[fmt]
     return Download(path, path.name, media)
-
-
-def _refined_download(hub: Hub, key: str, compress: bool, directory: Path | None) -> Download:
-    """The refined genes x samples TSV of a record's samples (501 when none is refined)."""
-    from exprhub.hub.refined import write_refined_tsv
-
-    folder = Path(tempfile.mkdtemp(prefix="exprhub-dl-", dir=directory))
-    path = folder / f"{key}_refined.tsv"
-    try:
-        write_refined_tsv(hub, key, path)
-        if compress:
-            path = _gzip_file(path)
-    except HubError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise ApiError(501, "not_refined", public_message(exc), {"accession": key}) from None
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return Download(path, path.name, "application/gzip" if compress else _MEDIA[DownloadFormat.TSV])
 
 
 def _write(
@@ -244,6 +225,15 @@ def _write(
     if fmt is DownloadFormat.TSV:
         path = folder / f"{key}.tsv"
         write_table_tsv(hub.record(key, record_type, table=True).table, path)
+        return path
+    if fmt is DownloadFormat.REFINED:
+        from exprhub.hub.refined import write_refined_tsv
+
+        path = folder / f"{key}_refined.tsv"
+        try:
+            write_refined_tsv(hub, key, path)
+        except HubError as exc:
+            raise ApiError(501, "not_refined", public_message(exc), {"accession": key}) from None
         return path
     assert writer is not None
     try:

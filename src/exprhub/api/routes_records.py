@@ -100,10 +100,7 @@ def record_response(
             body = bytes(JSONResponse(document).body)
             cache.put(etag, body)
         return Response(body, media_type="application/json", headers=headers)
-    record = hub.record(acc, record_type, table=False)
-    download = make_download(
-        hub, record.key, record_type, fmt, platform=platform, compress=compress
-    )
+    download = make_download(hub, acc, record_type, fmt, platform=platform, compress=compress)
     return FileResponse(
         download.path,
         media_type=download.media_type,

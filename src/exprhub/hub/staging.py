@@ -95,7 +95,8 @@ class TableQueue:
         self._pending: deque[tuple[int, Future[str]]] = deque()
         self._done: list[tuple[int, str]] = []
 
-    def _write(self, table: Table) -> str:
+    def write(self, table: Table) -> str:
+        """Write one table now (on the caller's thread); return its digest."""
         digest, created = self.tables.put_bytes(table_to_parquet(table))
         if created:
             self.staging.blob("tables", digest)
@@ -108,7 +109,7 @@ class TableQueue:
         while len(self._pending) >= self.depth:
             rid, future = self._pending.popleft()
             self._done.append((rid, future.result()))
-        self._pending.append((record_id, self._pool.submit(self._write, table)))
+        self._pending.append((record_id, self._pool.submit(self.write, table)))
 
     def results(self) -> list[tuple[int, str]]:
         """``(record id, table digest)`` of every queued table, once all are written."""

@@ -20,7 +20,6 @@ import numpy as np
 from sqlalchemy import Connection, CursorResult, bindparam, delete, insert, select, update
 
 from exprhub.hub import schema as s
-from exprhub.hub.blobs import table_to_parquet
 from exprhub.hub.staging import Staging, TableQueue
 from exprhub.records import (
     Annotation,
@@ -190,12 +189,6 @@ class HubWriter:
             )
         return digest
 
-    def _put_table(self, table: Table) -> str:
-        digest, created = self.hub.tables.put_bytes(table_to_parquet(table))
-        if created:
-            self.staging.blob("tables", digest)
-        return digest
-
     # ---------------------------------------------------------------- records
     def put(self, record: Record, *, source_sha256: str | None = None) -> PutOutcome:
         """Store one record (with its table and matrix values); report what happened.
@@ -336,7 +329,9 @@ class HubWriter:
                         s.platform_annotations.c.platform_key == platform
                     )
                 )
-            table_ref = self._put_table(annotation.table) if annotation.table is not None else None
+            table_ref = (
+                self._tables.write(annotation.table) if annotation.table is not None else None
+            )
             self.connection.execute(
                 insert(s.platform_annotations).values(
                     platform_key=platform,
