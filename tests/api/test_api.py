@@ -236,6 +236,12 @@ def test_sample_filters(client):
     assert paged["count"] == N_HUMAN and len(paged["results"]) == 5
     assert "platform=GPL900" in paged["previous"]
     assert_error(client.get("/api/v1/samples?characteristic=liver"), 422, "invalid_request")
+    # harmonized labels: the 'tissue' label is refine.bio's specimen_part
+    assert keys("label=tissue=liver") == liver
+    assert keys("label=specimen_part:LIVER&characteristic=age=23 years") == ["GSM3"]
+    assert keys("label=age=23 years&label=tissue=lung") == []
+    error = assert_error(client.get("/api/v1/samples?label=colour=red"), 422, "invalid_request")
+    assert "unknown label 'colour'" in error["message"]
 
 
 def test_other_listings(client):
@@ -301,9 +307,11 @@ def test_pluggable_search_service(small_hub):
     class FakeIndex:
         def __init__(self):
             self.queries = []
+            self.filters = []
 
-        def search(self, query, *, limit=20, offset=0, facets=None):
+        def search(self, query, *, limit=20, offset=0, facets=None, filters=None):
             self.queries.append(query)
+            self.filters.append(filters)
             if "((" in query:
                 raise ValueError("unbalanced parentheses\n  ((\n  ^")
             return {
@@ -314,8 +322,9 @@ def test_pluggable_search_service(small_hub):
 
     index = FakeIndex()
     with TestClient(create_app(small_hub, search=IndexSearch(index))) as c:
-        body = c.get("/api/v1/search?q=liver&organism=Homo sapiens").json()
-        assert index.queries[-1] == '(liver) AND ("Homo sapiens"[ORGN])'
+        body = c.get("/api/v1/search?q=liver&organism=Homo sapiens&type=gse&sex=").json()
+        assert index.queries[-1] == "liver"
+        assert index.filters[-1] == {"organism": ["Homo sapiens"], "etype": ["GSE"]}
         assert body["results"][0]["page"] == "/series/GSE900"
         assert body["results"][0]["type"] == "GSE" and body["facets"]["type"] == {"GSE": 1}
         assert_error(c.get("/api/v1/search?q=(("), 422, "invalid_query")

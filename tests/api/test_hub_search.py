@@ -86,3 +86,33 @@ def test_cached_documents_follow_writes(served):
     )
     two = client.get("/api/v1/series/GSE777")
     assert two.json()["title"] == "v2" and two.headers["ETag"] != one.headers["ETag"]
+
+
+@pytest.fixture
+def real(tmp_path, geo_fixtures):
+    from exprhub.ingest.importer import import_file
+
+    hub = Hub.init(tmp_path / "real")
+    for name in ("GSE3791_family.soft.gz", "GSE11897_family.soft.gz", "GSE2870_family.soft.gz"):
+        import_file(hub, geo_fixtures / "gemma" / name)
+    engine = HubSearch(hub)
+    with TestClient(create_app(hub, search=IndexSearch(engine, hub))) as client:
+        yield client
+    engine.close()
+    hub.close()
+
+
+def test_every_facet_count_is_the_number_of_hits_it_selects(real):
+    """On real files: selecting a facet value (labels included) gives exactly its count."""
+    body = real.get("/api/v1/search", params={"q": "", "limit": 1}).json()
+    assert {"sex", "tissue", "technology", "series_type"} <= set(body["facets"])
+    assert body["facets"]["sex"] and body["facets"]["technology"]
+    for name, values in body["facets"].items():
+        for value, count in values.items():
+            chosen = real.get("/api/v1/search", params={"q": "", "limit": 1, name: value}).json()
+            assert chosen["count"] == count, (name, value)
+            assert chosen["selected"] == {name: [value]}
+    both = real.get("/api/v1/search", params={"q": "", "sex": ["male", "female"]}).json()
+    assert both["count"] == body["facets"]["sex"]["male"] + body["facets"]["sex"]["female"]
+    page = real.get("/search", params={"sex": "female"})
+    assert page.status_code == 200 and 'data-facet="sex"' in page.text

@@ -72,12 +72,17 @@ def web_hub(tmp_path_factory, request) -> Iterator[Hub]:
 
 @pytest.fixture(scope="module")
 def server(web_hub):
+    """The app as `exprhub serve` runs it: on the hub's real search index."""
     import uvicorn
 
+    from exprhub.api.searching import IndexSearch
+    from exprhub.search.hub_index import HubSearch
+
+    engine = HubSearch(web_hub)
+    engine.sync()
     port = free_port()
-    config = uvicorn.Config(
-        create_app(web_hub), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
+    app = create_app(web_hub, search=IndexSearch(engine, web_hub))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -89,6 +94,7 @@ def server(web_hub):
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True
     thread.join(timeout=30)
+    engine.close()
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +183,20 @@ def test_search_with_field_facet_and_paging(page, server):
     expect(page.locator("#result-summary")).to_contain_text(f"of {N_HUMAN} records")
     page.locator('[data-facet="platform"] a.selected').click()
     expect(page.locator('[data-facet="platform"] a.selected')).to_have_count(0)
+
+
+def test_label_facets(page, server):
+    page.goto(server + "/search?q=Homo+sapiens%5BORGN%5D")
+    tissue = page.locator('[data-facet="tissue"]')
+    expect(tissue.locator("h2")).to_have_text("Tissue")
+    liver = tissue.locator("a", has_text="liver")
+    count = int(liver.locator(".facet-count").inner_text())
+    liver.click()
+    expect(page).to_have_url(re.compile(r"tissue=liver"))
+    expect(page.locator("#result-summary")).to_contain_text(f"of {count} records")
+    assert set(page.locator(".hit .badge").all_text_contents()) == {"GSM"}
+    expect(page.locator('[data-facet="technology"]')).to_contain_text("in situ oligonucleotide")
+    shot(page, "search-facets")
 
 
 def test_series_page(page, server):

@@ -78,6 +78,31 @@ def test_ls_filters_by_type(filled_hub, capsys):
     assert len(json.loads(out)) == 7
 
 
+def test_ls_filters_on_real_files(tmp_path, capsys, geo_fixtures):
+    home = str(tmp_path / "hub")
+    files = [
+        str(geo_fixtures / "gemma" / f)
+        for f in ("GSE3791_family.soft.gz", "GSE1623_family.soft.txt.gz")
+    ]
+    assert run(capsys, "init", "--home", home)[0] == 0
+    assert run(capsys, "import", "--home", home, *files)[0] == 0
+
+    def keys(*args: str) -> list[str]:
+        code, out, err = run(capsys, "ls", "--home", home, "--json", *args)
+        assert code == 0, err
+        return [r["key"] for r in json.loads(out)]
+
+    males = keys("--type", "gsm", "--label", "sex=M")
+    assert males and set(males) <= set(keys("--type", "gsm", "--series", "GSE3791"))
+    assert keys("--type", "gsm", "--label", "sex=male", "--organism", "danio rerio") == []
+    assert keys("--type", "gse", "--organism", "Mus musculus") == ["GSE1623", "GSE3791"]
+    assert len(keys("--type", "gsm", "--platform", "GPL81")) == 8
+    code, _, err = run(capsys, "ls", "--home", home, "--type", "gsm", "--label", "colour=red")
+    assert code == 1 and err.startswith("error: unknown label 'colour'")
+    code, _, err = run(capsys, "ls", "--home", home, "--label", "sex=male")
+    assert code == 1 and err.startswith("error: filters need --type")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from exprhub.search import And, MatchAll, Node, Not, Or, Range, SearchDocument, SearchSchema, Term
 from exprhub.search.fields import tokenize
+from exprhub.search.query import FacetFilter
 
 
 def _contains(values: list[str], term: Term) -> bool:
@@ -23,6 +24,9 @@ def matches(doc: SearchDocument, node: Node, schema: SearchSchema) -> bool:
     """Does ``doc`` match ``node``?"""
     if isinstance(node, MatchAll):
         return True
+    if isinstance(node, FacetFilter):
+        values = doc.field_values(schema).get(schema.facet_field(node.facet).key, [])
+        return bool(set(values) & set(node.values))
     if isinstance(node, Term):
         values = doc.field_values(schema)
         specs = schema.all_fields if node.field is None else (schema.resolve(node.field),)
@@ -43,3 +47,16 @@ def matches(doc: SearchDocument, node: Node, schema: SearchSchema) -> bool:
 def expected(docs: list[SearchDocument], node: Node, schema: SearchSchema) -> set[str]:
     """Accessions of the documents matching ``node``."""
     return {d.accession for d in docs if matches(d, node, schema)}
+
+
+def facet_counts(
+    docs: list[SearchDocument], accessions: set[str], facet: str, schema: SearchSchema
+) -> dict[str, int]:
+    """How many of the documents ``accessions`` carry each value of ``facet``."""
+    key = schema.facet_field(facet).key
+    counts: dict[str, int] = {}
+    for doc in docs:
+        if doc.accession in accessions:
+            for value in dict.fromkeys(doc.field_values(schema).get(key, [])):
+                counts[value] = counts.get(value, 0) + 1
+    return counts

@@ -16,8 +16,9 @@ from exprhub.search import (
     SearchSchema,
     parse_query,
 )
+from exprhub.search.document import top_facets
 from tests.search.conftest import corpus, open_backend
-from tests.search.reference import expected
+from tests.search.reference import expected, facet_counts
 
 CASES = [
     ("cancer", {"GSE10", "GSE2", "GSE45", "GSM1", "GDS5", "GDS40"}),
@@ -339,12 +340,13 @@ _QUERIES = st.recursive(
 @given(q=_QUERIES)
 def test_random_queries_match_the_reference(loaded: SearchIndex, q: str):
     ref = expected(corpus(), parse_query(q, loaded.schema).root, loaded.schema)
-    res = loaded.search(q, limit=100, facets=("organism",))
+    facets = ("organism", "etype", "platform", "sex", "tissue")
+    res = loaded.search(q, limit=100, facets=facets)
     assert {h.accession for h in res.hits} == ref
     assert res.total == len(ref)
-    assert sum(f.count for f in res.facets["organism"]) == sum(
-        len(d.organisms) for d in corpus() if d.accession in ref
-    )
+    for name in facets:  # every count exact, whether counted over the matches or the rest
+        want = top_facets(facet_counts(corpus(), ref, name, loaded.schema), 20)
+        assert res.facets[name] == want, name
 
 
 def test_open_backend_helper_builds_each(tmp_path):
@@ -361,3 +363,41 @@ def test_open_index_dispatches(tmp_path):
     index.close()
     with pytest.raises(ValueError, match="unsupported search index URL"):
         open_index("sqlite:///x.db")
+
+
+def _facet_values(name: str) -> list[str]:
+    schema = SearchSchema()
+    key = schema.facet_field(name).key
+    return sorted({v for d in corpus() for v in d.field_values(schema).get(key, [])})
+
+
+_FILTERS = st.dictionaries(
+    st.sampled_from(["organism", "etype", "platform", "tissue", "sex"]),
+    st.lists(st.sampled_from(["Homo sapiens", "GSM", "GPL570", "liver", "male", "Mus musculus"])),
+    max_size=2,
+).map(lambda f: {k: [v for v in vs if v in _facet_values(k)] + vs[:1] for k, vs in f.items()})
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(q=_QUERIES, filters=_FILTERS)
+def test_facet_filters_are_exact(loaded: SearchIndex, q: str, filters: dict[str, list[str]]):
+    node = parse_query(q, loaded.schema).filtered(filters).root
+    ref = expected(corpus(), node, loaded.schema)
+    res = loaded.search(q, limit=100, facets=("tissue", "organism"), filters=filters)
+    assert {h.accession for h in res.hits} == ref
+    assert res.total == len(ref)
+    want = top_facets(facet_counts(corpus(), ref, "tissue", loaded.schema), 20)
+    assert res.facets["tissue"] == want
+
+
+def test_facet_filters_match_whole_values(loaded: SearchIndex):
+    # the phrase 'islet' matches 'pancreatic islet'; the facet value 'islet' is not there
+    assert accessions(loaded, "islet[tissue]") == {"GSM10", "GSM11"}
+    res = loaded.search("", filters={"tissue": ["islet"]})
+    assert res.total == 0
+    res = loaded.search("", filters={"tissue": ["pancreatic islet", "liver"], "sex": []})
+    assert {h.accession for h in res.hits} == {"GSM10", "GSM11", "GSM300", "GSM301"}
+    with pytest.raises(ValueError, match="unknown facet 'colour'"):
+        loaded.search("", filters={"colour": ["red"]})

@@ -76,3 +76,14 @@ def test_harmonized_keys():
         "specimen_part": "liver",
     }
     assert harmonize([("cell type", "B"), ("tissue", "a")]) == {"specimen_part": "a;b"}
+
+
+def test_an_index_of_an_older_format_is_rebuilt(capsys, home):
+    before = search(capsys, home, "GSM[ETYP]", "--limit", "3")
+    meta = home / "index" / "exprhub-search.json"
+    stale = json.loads(meta.read_text())
+    stale["format"] = 1
+    meta.write_text(json.dumps(stale))
+    after = search(capsys, home, "GSM[ETYP]", "--limit", "3")
+    assert after == before
+    assert json.loads(meta.read_text())["format"] != 1

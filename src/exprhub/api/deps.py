@@ -55,6 +55,41 @@ def paging(
 PagingDep = Annotated[Paging, Depends(paging)]
 HubDep = Annotated[Hub, Depends(get_hub)]
 SearchDep = Annotated[SearchService, Depends(get_search)]
+
+
+def _facet(description: str) -> Any:
+    return Query(description=f"facet: {description} (repeat for alternatives)")
+
+
+def facet_selection(
+    type: Annotated[list[str] | None, _facet("record type: GSE, GSM, GPL or GDS")] = None,
+    organism: Annotated[list[str] | None, _facet("organism, e.g. Homo sapiens")] = None,
+    platform: Annotated[list[str] | None, _facet("platform accession")] = None,
+    technology: Annotated[list[str] | None, _facet("platform technology")] = None,
+    series_type: Annotated[
+        list[str] | None, _facet("experiment type (series), sample type")
+    ] = None,
+    value_type: Annotated[list[str] | None, _facet("value type of a DataSet")] = None,
+    sex: Annotated[list[str] | None, _facet("harmonized sex of a sample")] = None,
+    tissue: Annotated[list[str] | None, _facet("harmonized tissue of a sample")] = None,
+    disease: Annotated[list[str] | None, _facet("harmonized disease of a sample")] = None,
+) -> dict[str, list[str]]:
+    """The facet values a request selects (facet name -> values, empty ones left out)."""
+    chosen = {
+        "type": type,
+        "organism": organism,
+        "platform": platform,
+        "technology": technology,
+        "series_type": series_type,
+        "value_type": value_type,
+        "sex": sex,
+        "tissue": tissue,
+        "disease": disease,
+    }
+    return {k: [v for v in vs if v] for k, vs in chosen.items() if vs and any(vs)}
+
+
+FacetSelection = Annotated[dict[str, list[str]], Depends(facet_selection)]
 JobsDep = Annotated[JobManager, Depends(get_jobs)]
 
 

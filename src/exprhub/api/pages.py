@@ -13,10 +13,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from exprhub import __version__
-from exprhub.api.deps import HubDep, SearchDep
+from exprhub.api.deps import FacetSelection, HubDep, SearchDep
 from exprhub.api.downloads import table_preview
-from exprhub.api.filters import organism_counts
-from exprhub.api.searching import FACETS, results_to_dict
+from exprhub.api.searching import FACET_INFO, FACETS, results_to_dict
 from exprhub.api.service import (
     dataset_subsets,
     formats_for,
@@ -26,6 +25,7 @@ from exprhub.api.service import (
     related_briefs,
 )
 from exprhub.hub import Hub, RecordNotFound
+from exprhub.hub.listing import organism_counts
 from exprhub.records import RecordType, Sample, Series, is_accession, normalize_accession
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -45,7 +45,7 @@ TYPE_LABELS = {
     "GPL": "Platforms",
     "GDS": "DataSets",
 }
-FACET_LABELS = {"type": "Record type", "organism": "Organism", "platform": "Platform"}
+FACET_LABELS = {name: label for name, (_, label) in FACET_INFO.items()}
 
 PROTOCOL_FIELDS = (
     ("growth_protocol", "Growth protocol"),
@@ -192,18 +192,11 @@ def search_page(
     request: Request,
     hub: HubDep,
     service: SearchDep,
+    selected: FacetSelection,
     q: Annotated[str, Query(max_length=1000)] = "",
-    type: Annotated[list[str] | None, Query()] = None,
-    organism: Annotated[list[str] | None, Query()] = None,
-    platform: Annotated[list[str] | None, Query()] = None,
     page: Annotated[int, Query(ge=1, le=100000)] = 1,
 ) -> Response:
     """Search results with facets as filters and paging; an exact accession opens its page."""
-    selected = {
-        k: [x for x in v if x]
-        for k, v in {"type": type, "organism": organism, "platform": platform}.items()
-        if v and any(v)
-    }
     query = q.strip()
     if query and not selected and is_accession(query):
         key = normalize_accession(query)

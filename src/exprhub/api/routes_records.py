@@ -17,9 +17,10 @@ from starlette.background import BackgroundTask
 from exprhub.api.deps import HubDep, Paging, PagingDep, page
 from exprhub.api.downloads import DownloadFormat, make_download
 from exprhub.api.errors import ERROR_RESPONSES, ApiError
-from exprhub.api.filters import RecordFilter, filter_records, organism_counts, parse_characteristic
 from exprhub.api.service import TYPE_SEGMENTS, etag_for, etag_matches, record_document
+from exprhub.curate.sample_filter import listing_filter, parse_pair
 from exprhub.hub import Hub, RecordNotFound
+from exprhub.hub.listing import ListingFilter, list_records, organism_counts
 from exprhub.records import RecordType, normalize_accession
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
@@ -160,15 +161,9 @@ for _type, _segment in TYPE_SEGMENTS.items():
 
 
 def _listing(
-    request: Request, hub: Hub, record_type: RecordType, flt: RecordFilter, p: Paging
+    request: Request, hub: Hub, record_type: RecordType, flt: ListingFilter, p: Paging
 ) -> dict[str, Any]:
-    matched = filter_records(hub, record_type, flt)
-    if matched is None:
-        count = hub.counts().get(record_type.value, 0)
-        rows = hub.records(record_type, limit=p.limit, offset=p.offset)
-    else:
-        count = len(matched)
-        rows = matched[p.offset : p.offset + p.limit]
+    count, rows = list_records(hub, record_type, flt, limit=p.limit, offset=p.offset)
     results = []
     for row in rows:
         item = row.as_dict()
@@ -178,6 +173,14 @@ def _listing(
 
 
 OrganismQuery = Annotated[str | None, Query(description="scientific name, e.g. Homo sapiens")]
+PlatformFilter = Annotated[str | None, Query(description="platform accession")]
+
+
+def _pairs(values: list[str] | None, parameter: str) -> list[tuple[str, str]]:
+    try:
+        return [parse_pair(v, parameter) for v in values or []]
+    except ValueError as exc:
+        raise ApiError(422, "invalid_request", str(exc), {"parameter": parameter}) from None
 
 
 @router.get("/samples", tags=["Sample"], summary="List samples, with filters")
@@ -186,19 +189,37 @@ def list_samples(
     hub: HubDep,
     p: PagingDep,
     organism: OrganismQuery = None,
-    platform: Annotated[str | None, Query(description="platform accession")] = None,
+    platform: PlatformFilter = None,
     series: Annotated[str | None, Query(description="series accession")] = None,
     characteristic: Annotated[
         list[str] | None,
-        Query(description="characteristic as key=value (repeat for several), e.g. tissue=liver"),
+        Query(description="characteristic as submitted, key=value (repeatable): tissue=liver"),
+    ] = None,
+    label: Annotated[
+        list[str] | None,
+        Query(
+            description="harmonized label, field=value (repeatable): sex=female also matches "
+            "a characteristic 'gender: F'; fields: sex, age, specimen_part (or tissue), "
+            "disease, disease_stage, cell_line, treatment, genetic_information, race, "
+            "subject, developmental_stage, compound, time"
+        ),
     ] = None,
 ) -> dict[str, Any]:
-    """Samples (GSM), optionally filtered by organism, platform, series and characteristics."""
+    """Samples (GSM), optionally filtered by organism, platform, series, characteristics and
+    harmonized labels (all filters must hold)."""
+    pairs = _pairs(characteristic, "characteristic")
+    labels = _pairs(label, "label")
     try:
-        pairs = tuple(parse_characteristic(c) for c in characteristic or [])
+        flt = listing_filter(
+            hub,
+            organism=organism,
+            platform=platform,
+            series=series,
+            characteristics=pairs,
+            labels=labels,
+        )
     except ValueError as exc:
-        raise ApiError(422, "invalid_request", str(exc), {"parameter": "characteristic"}) from None
-    flt = RecordFilter(organism, platform, series, pairs)
+        raise ApiError(422, "invalid_request", str(exc), {"parameter": "label"}) from None
     return _listing(request, hub, RecordType.SAMPLE, flt, p)
 
 
@@ -208,10 +229,11 @@ def list_series(
     hub: HubDep,
     p: PagingDep,
     organism: OrganismQuery = None,
-    platform: Annotated[str | None, Query(description="platform accession")] = None,
+    platform: PlatformFilter = None,
 ) -> dict[str, Any]:
     """Series (GSE), optionally filtered by organism and platform."""
-    return _listing(request, hub, RecordType.SERIES, RecordFilter(organism, platform), p)
+    flt = ListingFilter(organism=organism, platform=platform)
+    return _listing(request, hub, RecordType.SERIES, flt, p)
 
 
 @router.get("/platforms", tags=["Platform"], summary="List platforms")
@@ -219,7 +241,7 @@ def list_platforms(
     request: Request, hub: HubDep, p: PagingDep, organism: OrganismQuery = None
 ) -> dict[str, Any]:
     """Platforms (GPL), optionally filtered by organism."""
-    return _listing(request, hub, RecordType.PLATFORM, RecordFilter(organism), p)
+    return _listing(request, hub, RecordType.PLATFORM, ListingFilter(organism=organism), p)
 
 
 @router.get("/gds", tags=["DataSet"], summary="List curated DataSets")
@@ -228,11 +250,11 @@ def list_datasets(
     hub: HubDep,
     p: PagingDep,
     organism: OrganismQuery = None,
-    platform: Annotated[str | None, Query(description="platform accession")] = None,
+    platform: PlatformFilter = None,
     series: Annotated[str | None, Query(description="reference series accession")] = None,
 ) -> dict[str, Any]:
     """Curated DataSets (GDS), optionally filtered by organism, platform and series."""
-    flt = RecordFilter(organism, platform, series)
+    flt = ListingFilter(organism=organism, platform=platform, series=series)
     return _listing(request, hub, RecordType.DATASET, flt, p)
 
 

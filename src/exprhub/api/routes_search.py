@@ -6,19 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from exprhub.api.deps import PagingDep, SearchDep, page
+from exprhub.api.deps import FacetSelection, PagingDep, SearchDep, page
 from exprhub.api.errors import ERROR_RESPONSES, ApiError
 from exprhub.api.searching import results_to_dict
 
 router = APIRouter(prefix="/api/v1", tags=["Search"], responses=ERROR_RESPONSES)
-
-
-def selected_facets(
-    type: list[str] | None, organism: list[str] | None, platform: list[str] | None
-) -> dict[str, list[str]]:
-    """The facet values a request selects (facet name -> values), empty ones left out."""
-    chosen = {"type": type or [], "organism": organism or [], "platform": platform or []}
-    return {k: [v for v in vs if v] for k, vs in chosen.items() if any(vs)}
 
 
 @router.get("/search", summary="Search records")
@@ -26,6 +18,7 @@ def search(
     request: Request,
     service: SearchDep,
     p: PagingDep,
+    facets: FacetSelection,
     q: Annotated[
         str,
         Query(
@@ -35,15 +28,10 @@ def search(
             ),
         ),
     ] = "",
-    type: Annotated[
-        list[str] | None, Query(description="facet: record type (GSE, GSM ...)")
-    ] = None,
-    organism: Annotated[list[str] | None, Query(description="facet: organism")] = None,
-    platform: Annotated[list[str] | None, Query(description="facet: platform accession")] = None,
 ) -> dict[str, Any]:
-    """Records matching ``q`` with facet counts; facet parameters narrow the hits (several
-    values of one facet are alternatives)."""
-    facets = selected_facets(type, organism, platform)
+    """Records matching ``q`` with facet counts; facet parameters keep the records having one
+    of the given values of that facet, exactly as counted (several values of one facet are
+    alternatives, different facets must all hold)."""
     try:
         raw = service.search(q, limit=p.limit, offset=p.offset, facets=facets)
     except ValueError as exc:

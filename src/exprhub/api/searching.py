@@ -17,8 +17,22 @@ from typing import Any, Protocol, runtime_checkable
 from exprhub.hub import Hub, RecordNotFound, RecordSummary
 from exprhub.records import RecordType
 
-#: Facets the API and pages know how to show, in display order.
-FACETS = ("type", "organism", "platform")
+#: Facets the API and pages know how to show, in display order: name -> (name of the facet
+#: in exprhub.search, label).
+FACET_INFO: dict[str, tuple[str, str]] = {
+    "type": ("etype", "Record type"),
+    "organism": ("organism", "Organism"),
+    "platform": ("platform", "Platform"),
+    "technology": ("ptype", "Platform technology"),
+    "series_type": ("gtype", "Experiment or sample type"),
+    "value_type": ("vtype", "Value type"),
+    "sex": ("sex", "Sex"),
+    "tissue": ("tissue", "Tissue"),
+    "disease": ("disease", "Disease"),
+}
+FACETS = tuple(FACET_INFO)
+#: The facets the naive engine counts.
+NAIVE_FACETS = ("type", "organism", "platform")
 
 
 @dataclass
@@ -232,7 +246,7 @@ class NaiveSearch:
         facets: Mapping[str, Sequence[str]] | None = None,
     ) -> SearchResults:
         """Records whose accession, title or organisms contain every word of ``query``."""
-        from exprhub.api.filters import series_organisms
+        from exprhub.hub.listing import series_organisms
 
         parsed = parse_query(query)
         selected = {k: {v.lower() for v in vs} for k, vs in (facets or {}).items() if vs}
@@ -272,7 +286,7 @@ class NaiveSearch:
             return True
 
         counts: dict[str, dict[str, int]] = {}
-        for name in FACETS:
+        for name in NAIVE_FACETS:
             counter: Counter[str] = Counter()
             for _, values in rows:
                 if passes(values, skip=name):
@@ -295,22 +309,10 @@ class NaiveSearch:
         return SearchResults(total=len(kept), hits=hits, facets=counts)
 
 
-#: Our facet names -> (query field tag, facet name in exprhub.search).
-INDEX_FACETS = {
-    "type": ("ETYP", "etype"),
-    "organism": ("ORGN", "organism"),
-    "platform": ("PLAT", "platform"),
-}
-
-
-def _quoted(value: str) -> str:
-    return '"' + value.replace('"', " ") + '"'
-
-
 class IndexSearch:
-    """Adapts an ``exprhub.search`` index (``search(query, limit=, offset=, facets=)`` with
-    Entrez-style queries) to :class:`SearchService`: selected facet values become
-    ``"value"[FIELD]`` terms ANDed to the query, facet names are mapped back.
+    """Adapts an ``exprhub.search`` index (``search(query, limit=, offset=, facets=,
+    filters=)`` with Entrez-style queries) to :class:`SearchService`: selected facet values
+    become the index's exact facet filters, facet names are mapped both ways.
 
     Raises ``ValueError`` (the index's ``QuerySyntaxError``) for a query it cannot parse.
     With ``hub``, the hits of a page get their organisms, platforms and update date from the
@@ -345,17 +347,21 @@ class IndexSearch:
         facets: Mapping[str, Sequence[str]] | None = None,
     ) -> dict[str, Any]:
         """Hits and facet counts from the index."""
-        parts = [f"({query})"] if query.strip() else []
+        filters: dict[str, list[str]] = {}
         for name, values in (facets or {}).items():
-            tag = INDEX_FACETS.get(name, (name.upper(), name))[0]
-            alternatives = " OR ".join(f"{_quoted(v)}[{tag}]" for v in values)
-            if alternatives:
-                parts.append(f"({alternatives})")
-        text = " AND ".join(parts)
+            if name not in FACET_INFO:
+                continue
+            chosen = [v.upper() if name == "type" else v for v in values if v]
+            if chosen:
+                filters[FACET_INFO[name][0]] = chosen
         results = self.index.search(
-            text, limit=limit, offset=offset, facets=[f for _, f in INDEX_FACETS.values()]
+            query,
+            limit=limit,
+            offset=offset,
+            facets=[index_name for index_name, _ in FACET_INFO.values()],
+            filters=filters,
         )
-        back = {f: ours for ours, (_, f) in INDEX_FACETS.items()}
+        back = {index_name: ours for ours, (index_name, _) in FACET_INFO.items()}
         found = results_to_dict(results)
         found["facets"] = {back.get(k, k): v for k, v in found["facets"].items()}
         self._enrich(found["hits"])

@@ -103,16 +103,47 @@ def list_records(
     type: Annotated[
         str | None, typer.Option("--type", "-t", help="gse, gsm, gpl, gds or subset.")
     ] = None,
+    organism: Annotated[str | None, typer.Option(help="Only records of this organism.")] = None,
+    platform: Annotated[
+        str | None, typer.Option(help="Only records related to this platform.")
+    ] = None,
+    series: Annotated[str | None, typer.Option(help="Only records related to this series.")] = None,
+    characteristic: Annotated[
+        list[str] | None,
+        typer.Option(help="Samples with this characteristic, key=value (repeatable)."),
+    ] = None,
+    label: Annotated[
+        list[str] | None,
+        typer.Option(help="Samples with this harmonized label, e.g. sex=female (repeatable)."),
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="At most this many records.")] = None,
     offset: Annotated[int, typer.Option(help="Skip this many records.")] = 0,
     json: JsonOption = False,
 ) -> None:
-    """List the records in the hub."""
+    """List the records in the hub, optionally filtered (filters need --type)."""
+    from exprhub.curate.sample_filter import listing_filter, parse_pair
+    from exprhub.hub.listing import list_records as hub_list_records
     from exprhub.records import RecordType
 
     rtype = RecordType.parse(type) if type else None
+    filtered = organism or platform or series or characteristic or label
+    if filtered and rtype is None:
+        raise ValueError("filters need --type (e.g. --type gsm)")
+    if (characteristic or label) and rtype is not RecordType.SAMPLE:
+        raise ValueError("--characteristic and --label filter samples: use --type gsm")
     with open_hub(home) as hub:
-        rows = hub.records(rtype, limit=limit, offset=offset)
+        if rtype is None:
+            rows = hub.records(rtype, limit=limit, offset=offset)
+        else:
+            flt = listing_filter(
+                hub,
+                organism=organism,
+                platform=platform,
+                series=series,
+                characteristics=[parse_pair(c) for c in characteristic or []],
+                labels=[parse_pair(x, "label") for x in label or []],
+            )
+            rows = hub_list_records(hub, rtype, flt, limit=limit, offset=offset)[1]
     if json:
         print_json([r.as_dict() for r in rows])
         return

@@ -200,3 +200,37 @@ def harmonize(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
         for field in harmonized_fields(key):
             collected.setdefault(field, set()).add(normalize_value(field, value))
     return {f: ";".join(sorted(collected[f])) for f in FIELDS if f in collected}
+
+
+#: Other names accepted for harmonized fields (the search index's ``tissue`` label).
+LABEL_ALIASES: dict[str, str] = {"tissue": "specimen_part"}
+
+
+def label_field(name: str) -> str:
+    """The harmonized field a label name means (``"tissue"`` -> ``"specimen_part"``).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a harmonized field; the message lists the fields.
+    """
+    key = name.strip().lower().replace(" ", "_")
+    key = LABEL_ALIASES.get(key, key)
+    if key not in FIELDS:
+        known = ", ".join(sorted({*FIELDS, *LABEL_ALIASES}))
+        raise ValueError(f"unknown label {name!r}; labels are: {known}")
+    return key
+
+
+def label_spellings(field: str, value: str) -> set[str]:
+    """The lower-cased submitter values that :func:`normalize_value` turns into ``value``'s
+    normalized form (``female`` for sex: ``female``, ``f``, ``woman``)."""
+    wanted = normalize_value(field, value)
+    if field == "sex":
+        return {raw for raw, norm in _SEX.items() if norm == wanted} | {wanted}
+    return {wanted}
+
+
+def label_source_keys(field: str, keys: Iterable[str]) -> set[str]:
+    """Those of ``keys`` (characteristic keys as submitted) that harmonize to ``field``."""
+    return {k for k in keys if field in harmonized_fields(k)}

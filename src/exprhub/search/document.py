@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -92,6 +92,10 @@ def accession_sort_key(accession: str) -> int:
     return code * 10**12 + int(digits)
 
 
+class OutdatedIndex(ValueError):
+    """An index written in another format (by another version of exprhub): rebuild it."""
+
+
 @dataclass(frozen=True)
 class Hit:
     """One search result."""
@@ -150,11 +154,13 @@ class SearchIndex(Protocol):
         offset: int = 0,
         facets: Sequence[str] | None = None,
         facet_limit: int = 20,
+        filters: Mapping[str, Sequence[str]] | None = None,
     ) -> SearchResults:
         """Ranked hits (score desc, ties in accession order) and facet counts.
 
         ``facets=None`` counts ``schema.default_facets``; ``()`` counts none; any name in
-        ``schema.facet_names`` may be asked for.
+        ``schema.facet_names`` may be asked for. ``filters`` (facet name -> values) keeps
+        documents having one of the values of each facet named, exactly as facets count them.
         """
         ...
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
+import shutil
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from exprhub.hub import Hub
 from exprhub.hub import schema as s
 from exprhub.records import Record, split_characteristic
 from exprhub.search import SearchDocument, SearchIndex, SearchResults, open_index
+from exprhub.search.document import OutdatedIndex
 from exprhub.search.fields import DEFAULT_SCHEMA
 
 INDEXED_TYPES = ("GSE", "GSM", "GPL", "GDS")
@@ -68,8 +70,18 @@ class HubSearch:
     def __init__(self, hub: Hub, location: str | None = None) -> None:
         self.hub = hub
         self.location = location or default_location(hub)
-        self.index: SearchIndex = open_index(self.location, DEFAULT_SCHEMA)
         self._state_path = hub.home / STATE_FILE
+        self.index: SearchIndex = self._open()
+
+    def _open(self) -> SearchIndex:
+        try:
+            return open_index(self.location, DEFAULT_SCHEMA)
+        except OutdatedIndex:
+            # Written by another version of exprhub: the index is derived data, so it is
+            # rebuilt from the hub's records (the next sync is a full one).
+            shutil.rmtree(self.location)
+            self._forget_watermark()
+            return open_index(self.location, DEFAULT_SCHEMA)
 
     def close(self) -> None:
         """Release the index."""
@@ -96,6 +108,16 @@ class HubSearch:
         except (OSError, ValueError):
             state = {}
         state[self.location] = value
+        tmp = self._state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=1))
+        tmp.replace(self._state_path)
+
+    def _forget_watermark(self) -> None:
+        try:
+            state = json.loads(self._state_path.read_text())
+        except (OSError, ValueError):
+            return
+        state.pop(self.location, None)
         tmp = self._state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=1))
         tmp.replace(self._state_path)
@@ -147,13 +169,15 @@ class HubSearch:
         limit: int = 20,
         offset: int = 0,
         facets: Sequence[str] | None = None,
+        filters: Mapping[str, Sequence[str]] | None = None,
     ) -> SearchResults:
-        """Run an Entrez-style query (syncing first if the hub changed)."""
+        """Run an Entrez-style query (syncing first if the hub changed); ``facets`` and
+        ``filters`` as in :meth:`exprhub.search.SearchIndex.search`."""
         if self.is_stale():
             self.sync()
         if facets is None:
-            return self.index.search(query, limit=limit, offset=offset)
-        return self.index.search(query, limit=limit, offset=offset, facets=facets)
+            return self.index.search(query, limit=limit, offset=offset, filters=filters)
+        return self.index.search(query, limit=limit, offset=offset, facets=facets, filters=filters)
 
 
 def _as_utc(value: datetime) -> datetime:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
@@ -257,10 +257,11 @@ class PostgresIndex:
         offset: int = 0,
         facets: Sequence[str] | None = None,
         facet_limit: int = 20,
+        filters: Mapping[str, Sequence[str]] | None = None,
     ) -> SearchResults:
         """Ranked hits (ts_rank, title weighted; ties in accession order) and facet counts."""
         check_page(limit, offset)
-        parsed = as_query(query, self.schema)
+        parsed = as_query(query, self.schema).filtered(filters)
         facet_names = self.schema.check_facets(facets)
         t = self._t
         p = Params()
@@ -269,6 +270,10 @@ class PostgresIndex:
             p,
             text_ok=only_terms,
             text_sql=lambda n: f"d.tsv @@ CAST({p(self._tsquery(n))} AS tsquery)",
+            facet_sql=lambda n: (
+                f"d.id IN (SELECT doc_id FROM {t}_facets WHERE facet = {p(n.facet)} "
+                f"AND value = ANY({p(list(n.values))}))"
+            ),
             schema=self.schema,
         )
         scored = positive_scored_terms(parsed.root, self.schema)

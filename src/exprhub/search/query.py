@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from exprhub.search.fields import DEFAULT_SCHEMA, FieldSpec, SearchSchema, tokenize
@@ -84,7 +85,18 @@ class MatchAll:
     """Every document (the empty query)."""
 
 
-Node = Term | Range | And | Or | Not | MatchAll
+@dataclass(frozen=True)
+class FacetFilter:
+    """Documents with one of ``values`` (exactly, as counted) in facet ``facet``.
+
+    Not written in query text: selected facet values are added with :meth:`Query.filtered`.
+    """
+
+    facet: str
+    values: tuple[str, ...]
+
+
+Node = Term | Range | And | Or | Not | MatchAll | FacetFilter
 
 
 @dataclass(frozen=True)
@@ -98,6 +110,30 @@ class Query:
     def is_scored(self) -> bool:
         """True when a positive term falls on a scored field (else hits are in accession order)."""
         return _scored(self.root, self.schema, False)
+
+    def filtered(self, filters: Mapping[str, Sequence[str]] | None) -> Query:
+        """This query restricted to documents having, for each facet named in ``filters``, one
+        of its values (facets with no values do not restrict).
+
+        Raises
+        ------
+        ValueError
+            If a facet name is not one of the schema's facets.
+        """
+        extra: list[Node] = []
+        for facet, values in (filters or {}).items():
+            self.schema.facet_field(facet)
+            chosen = tuple(dict.fromkeys(v for v in values if v))
+            if chosen:
+                extra.append(FacetFilter(facet, chosen))
+        if not extra:
+            return self
+        root = self.root
+        items = (
+            () if isinstance(root, MatchAll) else (root.items if isinstance(root, And) else (root,))
+        )
+        parts = (*items, *extra)
+        return Query(self.text, parts[0] if len(parts) == 1 else And(parts), self.schema)
 
 
 def _scored(node: Node, schema: SearchSchema, negated: bool) -> bool:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from exprhub.search.fields import SearchSchema
-from exprhub.search.query import And, MatchAll, Node, Not, Or, Range, Term
+from exprhub.search.query import And, FacetFilter, MatchAll, Node, Not, Or, Range, Term
 
 
 class Params:
@@ -27,6 +27,7 @@ def compile_where(
     *,
     text_ok: Callable[[Node], bool],
     text_sql: Callable[[Node], str],
+    facet_sql: Callable[[FacetFilter], str],
     schema: SearchSchema,
     alias: str = "d",
 ) -> str:
@@ -41,6 +42,8 @@ def compile_where(
             return text_sql(n)
         if isinstance(n, MatchAll):
             return "(1=1)"
+        if isinstance(n, FacetFilter):
+            return facet_sql(n)
         if isinstance(n, Range):
             spec = schema.resolve(n.field)
             assert spec is not None

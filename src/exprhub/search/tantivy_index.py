@@ -2,34 +2,58 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import tantivy
 
 from exprhub.search.document import (
-    FacetCount,
     Hit,
+    OutdatedIndex,
     SearchDocument,
     SearchResults,
     accession_sort_key,
     check_page,
     dedupe,
     field_text,
-    top_facets,
 )
 from exprhub.search.fields import DEFAULT_SCHEMA, VALUE_SEPARATOR, FieldSpec, SearchSchema
-from exprhub.search.query import And, MatchAll, Node, Not, Or, Query, Range, Term, as_query
+from exprhub.search.query import (
+    And,
+    FacetFilter,
+    MatchAll,
+    Node,
+    Not,
+    Or,
+    Query,
+    Range,
+    Term,
+    as_query,
+)
+from exprhub.search.tantivy_facets import FacetCounter, facet_token
+from exprhub.search.tantivy_facets import facet_values as clean_facet_values
 
 _TOKENIZER = "exprhub_ws"
 _META_FILE = "exprhub-search.json"
-_FORMAT = 1
+#: 2: one facet token per document and facet (see exprhub.search.tantivy_facets)
+_FORMAT = 2
+#: Count facets on a second thread when a query is estimated to match at least this many
+#: documents (below it, handing work to a thread costs more than it saves).
+_PARALLEL_MATCHES = 20_000
 #: catch-all field holding every ALL-searched field (values and fields kept apart by a
 #: separator token), so an untagged term is one posting list instead of a union of ~30.
 _ALL = FieldSpec("_ALL")
+
+
+@functools.cache
+def _count_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="exprhub-facets")
 
 
 def _analyzer() -> tantivy.TextAnalyzer:
@@ -58,7 +82,10 @@ class TantivyIndex:
         if self.path is not None and (self.path / _META_FILE).exists():
             meta = json.loads((self.path / _META_FILE).read_text())
             if meta.get("format") != _FORMAT:
-                raise ValueError(f"{self.path}: unsupported search index format {meta!r}")
+                raise OutdatedIndex(
+                    f"{self.path}: search index format {meta.get('format')!r} is not the "
+                    f"current one ({_FORMAT}); rebuild it (exprhub index --full)"
+                )
             stored = SearchSchema(labels=tuple(meta["labels"]))
             if schema is not None and schema != stored:
                 raise ValueError(
@@ -76,6 +103,12 @@ class TantivyIndex:
         else:
             self._index = tantivy.Index(self._tschema)
         self._index.register_tokenizer(_TOKENIZER, _analyzer())
+        # Searchers change only when this object reloads (after its own commits, or when it
+        # sees another process's commit in meta.json), so cached counts know their generation.
+        self._index.config_reader(reload_policy="Manual")
+        self._reload_lock = threading.Lock()
+        self._generation = 0
+        self._meta_signature = self._signature()
         self._writer_heap = writer_heap
         self._writer: Any = None
         self._in_all = {s.key for s in self.schema.all_fields}
@@ -83,6 +116,12 @@ class TantivyIndex:
         self._facet_fields = {
             spec.facet: "f_" + spec.facet for spec in self.schema.fields if spec.facet
         }
+        self._counter = FacetCounter(
+            self.schema,
+            self._facet_fields,
+            total_field=self._facet_fields["etype"],
+            all_field=_ALL.key,
+        )
 
     # ------------------------------------------------------------ schema
 
@@ -98,13 +137,15 @@ class TantivyIndex:
             if spec.kind != "text":
                 sb.add_integer_field(spec.key, stored=False, indexed=True, fast=True)
             if spec.facet:
-                sb.add_text_field(
-                    "f_" + spec.facet,
-                    stored=False,
-                    fast=True,
-                    tokenizer_name="raw",
-                    index_option="basic",
-                )
+                # f_: the one facet token counted per document; x_: each value, for filters
+                for prefix, fast in (("f_", True), ("x_", False)):
+                    sb.add_text_field(
+                        prefix + spec.facet,
+                        stored=False,
+                        fast=fast,
+                        tokenizer_name="raw",
+                        index_option="basic",
+                    )
         return sb.build()
 
     # ------------------------------------------------------------ writing
@@ -123,6 +164,7 @@ class TantivyIndex:
         facet_of = self._facet_of
         in_all = self._in_all
         all_parts = []
+        facet_values: dict[str, list[str]] = {}
         for key, vals in d.field_values(self.schema).items():
             if not vals:
                 continue
@@ -132,10 +174,14 @@ class TantivyIndex:
                 all_parts.append(body)
             facet = facet_of.get(key)
             if facet:
-                for v in dict.fromkeys(vals):
-                    doc.add_text(facet, v)
+                facet_values[facet] = vals
         if all_parts:
             doc.add_text(_ALL.key, f" {VALUE_SEPARATOR} ".join(all_parts))
+        for facet in self._facet_fields.values():
+            values = clean_facet_values(facet_values.get(facet, ()))
+            doc.add_text(facet, facet_token(values))
+            for value in values:  # each value on its own, for exact filters
+                doc.add_text("x" + facet[1:], value)
         pdat = d.pdat_int
         if pdat is not None:
             doc.add_integer("pdat", pdat)
@@ -162,7 +208,29 @@ class TantivyIndex:
         """Make pending changes durable and visible to searches."""
         if self._writer is not None:
             self._writer.commit()
+        with self._reload_lock:
+            self._reload()
+
+    def _signature(self) -> tuple[int, int, int] | None:
+        if self.path is None:
+            return None
+        try:
+            st = (self.path / "meta.json").stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _reload(self) -> None:
         self._index.reload()
+        self._generation += 1
+        self._meta_signature = self._signature()
+
+    def _searcher(self) -> tuple[Any, int]:
+        """The current searcher and its generation, reloading after another process's commit."""
+        with self._reload_lock:
+            if self.path is not None and self._signature() != self._meta_signature:
+                self._reload()
+            return self._index.searcher(), self._generation
 
     def close(self) -> None:
         """Commit nothing; drop the writer and wait for merges."""
@@ -179,7 +247,7 @@ class TantivyIndex:
 
     def count(self) -> int:
         """Number of committed documents."""
-        return int(self._index.searcher().num_docs)
+        return int(self._searcher()[0].num_docs)
 
     # ------------------------------------------------------------ querying
 
@@ -195,12 +263,18 @@ class TantivyIndex:
             return tantivy.Query.const_score_query(q, 0.0)
         return tantivy.Query.boost_query(q, spec.boost) if spec.boost != 1.0 else q
 
-    def _compile(self, node: Node) -> tantivy.Query:
+    def _compile(self, node: Node, ranked: bool = True) -> tantivy.Query:
+        """The tantivy query of ``node``; with ``ranked=False`` only the match set matters
+        (counting, facets, negated parts), so the title/accession score bonus is left out."""
         Q, Occur = tantivy.Query, tantivy.Occur
         if isinstance(node, Term):
             if node.field is None:
-                # match on the catch-all field; title and accession matches add a bonus
-                clauses = [(Occur.Must, self._leaf(_ALL, node))]
+                if not ranked:
+                    return self._leaf(_ALL, node)
+                # Match on the catch-all field; title and accession matches add a bonus. Both
+                # are inside the catch-all field, so a pure disjunction matches the same
+                # documents with the same scores (and lets tantivy prune blocks).
+                clauses = [(Occur.Should, self._leaf(_ALL, node))]
                 for tag in ("TITL", "ACCN"):
                     spec = self.schema.resolve(tag)
                     assert spec is not None
@@ -218,25 +292,31 @@ class TantivyIndex:
             return Q.const_score_query(q, 0.0)
         if isinstance(node, MatchAll):
             return Q.const_score_query(Q.all_query(), 0.0)
+        if isinstance(node, FacetFilter):
+            q = Q.term_set_query(self._tschema, "x_" + node.facet, list(node.values))
+            return Q.const_score_query(q, 0.0)
         if isinstance(node, Not):
             return Q.boolean_query(
                 [
                     (Occur.Must, Q.const_score_query(Q.all_query(), 0.0)),
-                    (Occur.MustNot, self._compile(node.item)),
+                    (Occur.MustNot, self._compile(node.item, ranked=False)),
                 ]
             )
         if isinstance(node, And):
             clauses = []
             for item in node.items:
                 if isinstance(item, Not):
-                    clauses.append((Occur.MustNot, self._compile(item.item)))
+                    clauses.append((Occur.MustNot, self._compile(item.item, ranked=False)))
                 else:
-                    clauses.append((Occur.Must, self._compile(item)))
+                    clauses.append((Occur.Must, self._compile(item, ranked)))
             if all(o == Occur.MustNot for o, _ in clauses):
                 clauses.append((Occur.Must, Q.const_score_query(Q.all_query(), 0.0)))
             return Q.boolean_query(clauses)
         assert isinstance(node, Or)
-        return Q.boolean_query([(Occur.Should, self._compile(i)) for i in node.items])
+        return Q.boolean_query([(Occur.Should, self._compile(i, ranked)) for i in node.items])
+
+    def _match_query(self, node: Node) -> tantivy.Query:
+        return self._compile(node, ranked=False)
 
     def search(
         self,
@@ -246,74 +326,71 @@ class TantivyIndex:
         offset: int = 0,
         facets: Sequence[str] | None = None,
         facet_limit: int = 20,
+        filters: Mapping[str, Sequence[str]] | None = None,
     ) -> SearchResults:
         """Ranked hits (BM25, title boosted; ties in accession order) and facet counts."""
         check_page(limit, offset)
-        parsed = as_query(query, self.schema)
+        parsed = as_query(query, self.schema).filtered(filters)
         facet_names = self.schema.check_facets(facets)
         tq = self._compile(parsed.root)
-        searcher = self._index.searcher()
-        need = offset + limit
-        # with facets, one aggregation pass over the matches also gives the total
-        facet_counts, agg_total = self._facets(searcher, tq, facet_names, facet_limit)
-        count = agg_total is None
-        if not parsed.is_scored():
-            res = searcher.search(
-                tq,
-                limit=max(limit, 1),
-                count=count,
-                order_by_field="sort_key",
-                offset=offset,
-                order=tantivy.Order.Asc,
-            )
-            total = int(res.count) if count else agg_total  # type: ignore[attr-defined]
-            page = [(0.0, addr) for _, addr in res.hits][:limit]
+        searcher, generation = self._searcher()
+        estimate = self._counter.estimate(searcher, parsed.root, int(searcher.num_docs))
+        count = functools.partial(
+            self._counter.count,
+            searcher,
+            generation,
+            parsed.root,
+            self._match_query,
+            facet_names,
+            facet_limit,
+            estimate=estimate,
+        )
+        if limit and estimate >= _PARALLEL_MATCHES:
+            # tantivy releases the GIL: rank and count on two cores at once
+            future = _count_pool().submit(count)
+            try:
+                page = self._page(searcher, tq, parsed, offset, limit)
+            finally:
+                facet_counts, total = future.result()
         else:
-            page, total = self._ranked(searcher, tq, need, count)
-            page = page[offset:need]
-            total = total if count else agg_total
+            facet_counts, total = count()
+            page = self._page(searcher, tq, parsed, offset, limit)
         hits = []
         for score, addr in page:
             meta = json.loads(bytes(searcher.doc(addr).get_first("meta") or b"{}"))
             hits.append(Hit(meta["a"], meta["e"], meta["t"], float(score)))
-        return SearchResults(int(total or 0), hits, facet_counts, parsed)
+        return SearchResults(total, hits, facet_counts, parsed)
 
-    def _ranked(
-        self, searcher: Any, tq: tantivy.Query, need: int, count: bool
-    ) -> tuple[list[Any], int]:
-        """Top ``need`` hits by (score desc, accession key asc), exact across score ties."""
+    def _page(
+        self, searcher: Any, tq: tantivy.Query, parsed: Query, offset: int, limit: int
+    ) -> list[tuple[float, Any]]:
+        """``(score, address)`` of the hits on the page (accession order when unscored)."""
+        if not limit:
+            return []
+        if not parsed.is_scored():
+            res = searcher.search(
+                tq,
+                limit=limit,
+                count=False,
+                order_by_field="sort_key",
+                offset=offset,
+                order=tantivy.Order.Asc,
+            )
+            return [(0.0, addr) for _, addr in res.hits]
+        return self._ranked(searcher, tq, offset + limit)[offset:]
+
+    def _ranked(self, searcher: Any, tq: tantivy.Query, need: int) -> list[Any]:
+        """Top ``need`` hits by (score desc, accession key asc), exact across score ties.
+
+        No count is asked for: counting visits every match, while top-k alone lets tantivy
+        skip blocks that cannot enter the top (the total comes from :class:`FacetCounter`).
+        """
         window = max(need, 1) + 16
         while True:
-            res = searcher.search(tq, limit=window, count=count)
-            total = int(res.count) if count else 0
-            hits = res.hits
+            hits = searcher.search(tq, limit=window, count=False).hits
             if len(hits) < window or need == 0 or hits[-1][0] < hits[min(need, len(hits)) - 1][0]:
                 break
             window *= 4  # the tie at the page boundary may continue past the window
         keys = searcher.fast_field_values("sort_key", [a for _, a in hits]) if hits else []
         order = sorted(range(len(hits)), key=lambda i: (-hits[i][0], keys[i]))
-        return [hits[i] for i in order[:need]], total
-
-    def _facets(
-        self, searcher: Any, tq: tantivy.Query, names: Sequence[str], limit: int
-    ) -> tuple[dict[str, list[FacetCount]], int | None]:
-        """Facet counts and the number of matches (None when no facet was asked for)."""
-        if not names:
-            return {}, None
-        agg: dict[str, Any] = {
-            name: {
-                "terms": {
-                    "field": self._facet_fields[name],
-                    "size": limit + 10,
-                    "segment_size": 10_000,
-                }
-            }
-            for name in names
-        }
-        agg["_total"] = {"value_count": {"field": "sort_key"}}
-        raw = searcher.aggregate(tq, agg)
-        out = {}
-        for name in names:
-            buckets = raw.get(name, {}).get("buckets", [])
-            out[name] = top_facets({str(b["key"]): int(b["doc_count"]) for b in buckets}, limit)
-        return out, int(raw["_total"]["value"] or 0)
+        return [hits[i] for i in order[:need]]

@@ -1,0 +1,276 @@
+"""Filtered record listings and organism counts, answered in SQL.
+
+A listing keeps the records of one type that pass every filter given: an organism (any of the
+record's organisms; a series without organisms of its own takes those of its samples), a
+related platform or series (relations stored in either direction), and characteristic
+matches (samples having, in some channel, a characteristic whose key is one of a set and whose
+value is one of a set). Keys and values compare case-insensitively, values also ignoring
+surrounding spaces. Harmonized labels (``sex=female`` matching ``gender: F``) are expressed as
+characteristic matches by the layer that knows the harmonization (``exprhub.curate``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, true
+from sqlalchemy.orm import aliased
+
+from exprhub.hub import schema as s
+from exprhub.hub.queries import RecordSummary
+from exprhub.records import RecordType, normalize_accession
+
+if TYPE_CHECKING:
+    from exprhub.hub.hub import Hub
+
+__all__ = [
+    "CharacteristicMatch",
+    "ListingFilter",
+    "characteristic_keys",
+    "list_records",
+    "organism_counts",
+    "series_organisms",
+]
+
+# How records of one type are named when seen from a related record (the member side), and
+# the stored relation kinds that point from a member to its owner or from an owner to a member.
+_MEMBER_NAME = {
+    RecordType.SAMPLE: "sample",
+    RecordType.SERIES: "series",
+    RecordType.DATASET: "dataset",
+}
+_MEMBER_TO_OWNER = {
+    RecordType.SAMPLE: ("series", "platform"),
+    RecordType.SERIES: ("platform", "sample", "superseries", "subseries"),
+    RecordType.DATASET: ("series", "platform"),
+}
+
+
+@dataclass(frozen=True)
+class CharacteristicMatch:
+    """Samples with a characteristic whose key is in ``keys`` and value in ``values``.
+
+    Both sets are compared case-insensitively (values also without surrounding spaces).
+    """
+
+    keys: frozenset[str]
+    values: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ListingFilter:
+    """Filters on a record listing; fields left empty do not filter."""
+
+    organism: str | None = None
+    platform: str | None = None
+    series: str | None = None
+    characteristics: tuple[CharacteristicMatch, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """Whether nothing is filtered."""
+        return not (self.organism or self.platform or self.series or self.characteristics)
+
+
+def _organism_match(column: Any, organism: str) -> ColumnElement[bool]:
+    """``column`` (organisms joined by ``"; "``) names ``organism``, ignoring case."""
+    wanted = organism.strip().lower()
+    escaped = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    padded = literal("; ") + func.lower(column) + literal("; ")
+    return padded.like(f"%; {escaped}; %", escape="\\")
+
+
+def _members_of(owner: str, member: RecordType, records: Any = s.records) -> ColumnElement[bool]:
+    """``records`` rows of type ``member`` related to the record keyed ``owner``."""
+    if member is RecordType.PLATFORM:
+        return records.c.key == owner
+    name = _MEMBER_NAME[member]
+    pointing_up = select(s.relations.c.source_id).where(
+        s.relations.c.target_key == owner, s.relations.c.kind.in_(_MEMBER_TO_OWNER[member])
+    )
+    owner_row = aliased(s.records)
+    pointing_down = (
+        select(s.relations.c.target_key)
+        .join(owner_row, owner_row.c.id == s.relations.c.source_id)
+        .where(owner_row.c.key == owner, s.relations.c.kind == name)
+    )
+    return or_(records.c.id.in_(pointing_up), records.c.key.in_(pointing_down))
+
+
+def _series_organism_from_samples(organism: str) -> ColumnElement[bool]:
+    """Series (without organisms of their own) having a sample of ``organism``."""
+    sample = aliased(s.records)
+    down = (
+        select(s.relations.c.source_id)
+        .join(sample, and_(sample.c.key == s.relations.c.target_key, sample.c.type == "GSM"))
+        .where(s.relations.c.kind == "sample", _organism_match(sample.c.organisms, organism))
+    )
+    up = (
+        select(s.relations.c.target_key)
+        .join(sample, sample.c.id == s.relations.c.source_id)
+        .where(
+            sample.c.type == "GSM",
+            s.relations.c.kind == "series",
+            _organism_match(sample.c.organisms, organism),
+        )
+    )
+    return and_(
+        s.records.c.organisms.is_(None), or_(s.records.c.id.in_(down), s.records.c.key.in_(up))
+    )
+
+
+def characteristic_keys(hub: Hub) -> list[str]:
+    """Every distinct characteristic key stored in the hub, sorted."""
+    with hub.engine.connect() as connection:
+        rows = connection.execute(select(s.characteristics.c.key).distinct())
+        return sorted(str(k) for (k,) in rows)
+
+
+def _condition(
+    record_type: RecordType, flt: ListingFilter, stored_keys: list[str]
+) -> ColumnElement[bool]:
+    parts: list[ColumnElement[bool]] = [s.records.c.type == record_type.value]
+    if flt.organism:
+        own = _organism_match(s.records.c.organisms, flt.organism)
+        if record_type is RecordType.SERIES:
+            own = or_(own, _series_organism_from_samples(flt.organism))
+        parts.append(own)
+    if flt.platform:
+        parts.append(_members_of(normalize_accession(flt.platform), record_type))
+    if flt.series:
+        series = normalize_accession(flt.series)
+        if record_type is RecordType.SERIES:
+            parts.append(s.records.c.key == series)
+        else:
+            parts.append(_members_of(series, record_type))
+    for match in flt.characteristics:
+        if record_type is not RecordType.SAMPLE:
+            return literal(False)
+        wanted_keys = {k.strip().lower() for k in match.keys}
+        keys = [k for k in stored_keys if k.strip().lower() in wanted_keys]
+        values = sorted({v.strip().lower() for v in match.values})
+        if not keys or not values:
+            return literal(False)
+        having = select(s.characteristics.c.record_id).where(
+            s.characteristics.c.key.in_(keys),
+            func.lower(func.trim(s.characteristics.c.value)).in_(values),
+        )
+        parts.append(s.records.c.id.in_(having))
+    return and_(true(), *parts)
+
+
+def list_records(
+    hub: Hub,
+    record_type: RecordType,
+    flt: ListingFilter | None = None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[int, list[RecordSummary]]:
+    """How many records of ``record_type`` pass ``flt``, and one page of them (in the hub's
+    listing order: by accession number)."""
+    flt = flt or ListingFilter()
+    stored_keys = characteristic_keys(hub) if flt.characteristics else []
+    where = _condition(record_type, flt, stored_keys)
+    columns = (
+        s.records.c.type,
+        s.records.c.key,
+        s.records.c.accession,
+        s.records.c.title,
+        s.records.c.organisms,
+        s.records.c.last_update_date,
+        s.records.c.version,
+    )
+    query = (
+        select(*columns)
+        .where(where)
+        .order_by(func.length(s.records.c.key), s.records.c.key)
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    with hub.engine.connect() as connection:
+        total = int(connection.execute(select(func.count()).where(where)).scalar_one())
+        rows = [
+            RecordSummary(
+                r.type,
+                r.key,
+                r.accession,
+                r.title,
+                r.organisms,
+                r.last_update_date.isoformat() if r.last_update_date else None,
+                r.version,
+            )
+            for r in connection.execute(query)
+        ]
+    return total, rows
+
+
+def series_organisms(hub: Hub) -> dict[str, list[str]]:
+    """Organisms of every series: its own, else those of its stored samples (GEO series
+    records rarely name organisms)."""
+    out: dict[str, list[str]] = {}
+    with hub.engine.connect() as connection:
+        for key, organisms in connection.execute(
+            select(s.records.c.key, s.records.c.organisms).where(
+                s.records.c.type == "GSE", s.records.c.organisms.is_not(None)
+            )
+        ):
+            out[key] = organisms.split("; ")
+        for key, names in _derived_series_organisms(connection).items():
+            out[key] = sorted(names)
+    return out
+
+
+def _derived_series_organisms(connection: Any) -> dict[str, set[str]]:
+    """Organisms of the samples of each series that names none itself."""
+    sample = aliased(s.records)
+    series = s.records
+    down = (
+        select(series.c.key, sample.c.organisms)
+        .join(s.relations, s.relations.c.source_id == series.c.id)
+        .join(sample, and_(sample.c.key == s.relations.c.target_key, sample.c.type == "GSM"))
+        .where(series.c.type == "GSE", series.c.organisms.is_(None))
+        .where(s.relations.c.kind == "sample")
+    )
+    up = (
+        select(series.c.key, sample.c.organisms)
+        .join(s.relations, s.relations.c.target_key == series.c.key)
+        .join(sample, sample.c.id == s.relations.c.source_id)
+        .where(series.c.type == "GSE", series.c.organisms.is_(None))
+        .where(sample.c.type == "GSM", s.relations.c.kind == "series")
+    )
+    derived: dict[str, set[str]] = {}
+    for query in (down, up):
+        for key, organisms in connection.execute(query.distinct()):
+            found = derived.setdefault(key, set())
+            if organisms:
+                found.update(organisms.split("; "))
+    return derived
+
+
+def organism_counts(hub: Hub) -> list[dict[str, object]]:
+    """Organisms in the hub with their numbers of samples, series and platforms, most samples
+    first (a series without organisms of its own counts those of its samples)."""
+    counts: dict[str, dict[str, int]] = {}
+
+    def add(names: set[str], what: str, n: int = 1) -> None:
+        for name in names:
+            entry = counts.setdefault(name, {"samples": 0, "series": 0, "platforms": 0})
+            entry[what] += n
+
+    with hub.engine.connect() as connection:
+        for rtype, organisms, n in connection.execute(
+            select(s.records.c.type, s.records.c.organisms, func.count())
+            .where(s.records.c.type.in_(("GSM", "GPL", "GSE")))
+            .group_by(s.records.c.type, s.records.c.organisms)
+        ):
+            if organisms:
+                what = {"GSM": "samples", "GPL": "platforms", "GSE": "series"}[rtype]
+                add(set(organisms.split("; ")), what, int(n))
+        for names in _derived_series_organisms(connection).values():
+            add(names, "series")
+    rows: list[dict[str, object]] = [{"name": name, **c} for name, c in counts.items()]
+    rows.sort(key=lambda r: (-int(str(r["samples"])), str(r["name"])))
+    return rows
