@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,9 +30,8 @@ def _postgres_admin_url() -> str | None:
     return url
 
 
-@pytest.fixture
-def postgres_url():
-    """URL of a fresh, empty PostgreSQL database (dropped afterwards); skips without a server."""
+@contextmanager
+def _fresh_postgres_database() -> Iterator[str]:
     import uuid
 
     from sqlalchemy import create_engine, text
@@ -49,6 +50,23 @@ def postgres_url():
         with engine.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
+
+
+@pytest.fixture
+def postgres_url():
+    """URL of a fresh, empty PostgreSQL database (dropped afterwards); skips without a server."""
+    with _fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def module_database_url(request):
+    """Like ``database_url``, for a module's worth of tests on one database."""
+    if request.param == "sqlite":
+        yield None
+        return
+    with _fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -1,4 +1,5 @@
-"""Listing samples by harmonized label agrees with harmonizing every sample one by one."""
+"""Listing samples by harmonized label agrees with harmonizing every sample one by one (on
+SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ FILES = [
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory, geo_fixtures):
-    with Hub.init(tmp_path_factory.mktemp("labels") / "hub") as hub:
+def hub(tmp_path_factory, geo_fixtures, module_database_url):
+    home = tmp_path_factory.mktemp("labels") / "hub"
+    with Hub.init(home, database_url=module_database_url) as hub:
         for name in FILES:
             import_file(hub, geo_fixtures / name)
         yield hub

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, func, literal, or_, select, true
 from sqlalchemy.orm import aliased
 
 from exprhub.hub import schema as s
-from exprhub.hub.queries import RecordSummary
+from exprhub.hub.queries import SUMMARY_COLUMNS, RecordSummary
 from exprhub.records import RecordType, normalize_accession
 
 if TYPE_CHECKING:
@@ -173,17 +173,8 @@ def list_records(
     flt = flt or ListingFilter()
     stored_keys = characteristic_keys(hub) if flt.characteristics else []
     where = _condition(record_type, flt, stored_keys)
-    columns = (
-        s.records.c.type,
-        s.records.c.key,
-        s.records.c.accession,
-        s.records.c.title,
-        s.records.c.organisms,
-        s.records.c.last_update_date,
-        s.records.c.version,
-    )
     query = (
-        select(*columns)
+        select(*SUMMARY_COLUMNS)
         .where(where)
         .order_by(func.length(s.records.c.key), s.records.c.key)
         .offset(offset)
@@ -192,18 +183,7 @@ def list_records(
         query = query.limit(limit)
     with hub.engine.connect() as connection:
         total = int(connection.execute(select(func.count()).where(where)).scalar_one())
-        rows = [
-            RecordSummary(
-                r.type,
-                r.key,
-                r.accession,
-                r.title,
-                r.organisms,
-                r.last_update_date.isoformat() if r.last_update_date else None,
-                r.version,
-            )
-            for r in connection.execute(query)
-        ]
+        rows = [RecordSummary.from_row(r) for r in connection.execute(query)]
     return total, rows
 
 

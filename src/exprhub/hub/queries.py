@@ -36,6 +36,19 @@ class RecordSummary:
     last_update_date: str | None
     version: int
 
+    @classmethod
+    def from_row(cls, row: Any) -> RecordSummary:
+        """The summary of a ``records`` row selected with :data:`SUMMARY_COLUMNS`."""
+        return cls(
+            row.type,
+            row.key,
+            row.accession,
+            row.title,
+            row.organisms,
+            row.last_update_date.isoformat() if row.last_update_date else None,
+            row.version,
+        )
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready mapping."""
         return {
@@ -47,6 +60,18 @@ class RecordSummary:
             "last_update_date": self.last_update_date,
             "version": self.version,
         }
+
+
+#: The ``records`` columns a :class:`RecordSummary` is made of.
+SUMMARY_COLUMNS = (
+    s.records.c.type,
+    s.records.c.key,
+    s.records.c.accession,
+    s.records.c.title,
+    s.records.c.organisms,
+    s.records.c.last_update_date,
+    s.records.c.version,
+)
 
 
 class RecordQueries:
@@ -300,15 +325,9 @@ class RecordQueries:
     ) -> list[RecordSummary]:
         """Stored records (newest accession numbering order within type), optionally of one
         type, with paging."""
-        query = select(
-            s.records.c.type,
-            s.records.c.key,
-            s.records.c.accession,
-            s.records.c.title,
-            s.records.c.organisms,
-            s.records.c.last_update_date,
-            s.records.c.version,
-        ).order_by(s.records.c.type, func.length(s.records.c.key), s.records.c.key)
+        query = select(*SUMMARY_COLUMNS).order_by(
+            s.records.c.type, func.length(s.records.c.key), s.records.c.key
+        )
         if type is not None:
             query = query.where(s.records.c.type == type.value)
         if limit is not None:
@@ -316,18 +335,7 @@ class RecordQueries:
         if offset:
             query = query.offset(offset)
         with self.engine.connect() as connection:
-            return [
-                RecordSummary(
-                    r.type,
-                    r.key,
-                    r.accession,
-                    r.title,
-                    r.organisms,
-                    r.last_update_date.isoformat() if r.last_update_date else None,
-                    r.version,
-                )
-                for r in connection.execute(query)
-            ]
+            return [RecordSummary.from_row(r) for r in connection.execute(query)]
 
     def samples(self, *, limit: int | None = None, offset: int = 0) -> list[RecordSummary]:
         """Stored samples (GSM)."""
