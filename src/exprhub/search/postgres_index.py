@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -83,6 +84,9 @@ class PostgresIndex:
             if not exists:
                 self._create(conn)
         self._wconn: Any = None
+        self._bumped = False
+        self._cache: tuple[str, int, dict[str, dict[str, int]]] | None = None
+        self._cache_lock = threading.Lock()
 
     def _create(self, conn: Any) -> None:
         t = self._t
@@ -106,6 +110,7 @@ class PostgresIndex:
             [
                 {"k": "format", "v": _FORMAT},
                 {"k": "labels", "v": json.dumps(list(self.schema.labels))},
+                {"k": "generation", "v": "0"},
             ],
         )
 
@@ -114,6 +119,15 @@ class PostgresIndex:
     def _writer(self) -> Any:
         if self._wconn is None:
             self._wconn = self._engine.connect()
+        if not self._bumped:
+            # every transaction that writes changes the generation (seen once committed)
+            self._wconn.execute(
+                text(
+                    f"INSERT INTO {self._t}_meta VALUES ('generation', '1') ON CONFLICT (key) "
+                    f"DO UPDATE SET value = (CAST({self._t}_meta.value AS bigint) + 1)::text"
+                )
+            )
+            self._bumped = True
         return self._wconn
 
     def _tsvector(self, d: SearchDocument) -> str:
@@ -194,6 +208,7 @@ class PostgresIndex:
         """Commit pending changes."""
         if self._wconn is not None:
             self._wconn.commit()
+        self._bumped = False
 
     def close(self) -> None:
         """Roll back pending changes and release connections."""
@@ -201,6 +216,7 @@ class PostgresIndex:
             self._wconn.rollback()
             self._wconn.close()
             self._wconn = None
+        self._bumped = False
         if self._own_engine:
             self._engine.dispose()
 
@@ -294,22 +310,61 @@ class PostgresIndex:
                 ),
                 p.values,
             ).all()
-            facet_counts = self._facets(conn, where, p, facet_names, facet_limit)
+            facet_counts = self._facets(conn, where, p, facet_names, facet_limit, int(total))
         hits = [Hit(a, e or "", ti or "", float(s)) for a, e, ti, s in rows]
         return SearchResults(int(total), hits, facet_counts, parsed)
 
     def _facets(
-        self, conn: Any, where: str, p: Params, names: Sequence[str], limit: int
+        self, conn: Any, where: str, p: Params, names: Sequence[str], limit: int, total: int
     ) -> dict[str, list[FacetCount]]:
+        """Facet counts over the matches, or (for a query matching most documents) the counts
+        over every document minus those over the rest, which is the same and cheaper."""
         if not names:
             return {}
+        everything = self._everything(conn, names)
+        if everything is not None and total > everything[0] / 2:
+            minus = self._group(conn, f"(NOT {where})", p, names)
+            counts = {
+                n: {v: c - minus[n].get(v, 0) for v, c in everything[1][n].items()} for n in names
+            }
+        else:
+            counts = self._group(conn, where, p, names)
+        return {n: top_facets({v: c for v, c in counts[n].items() if c > 0}, limit) for n in names}
+
+    def _group(
+        self, conn: Any, where: str, p: Params, names: Sequence[str]
+    ) -> dict[str, dict[str, int]]:
         t = self._t
         sql = (
-            f"SELECT f.facet, f.value, count(*) FROM {t}_facets f "
-            f"JOIN {t}_docs d ON d.id = f.doc_id "
-            f"WHERE f.facet = ANY({p(list(names))}) AND {where} GROUP BY f.facet, f.value"
+            f"WITH m AS MATERIALIZED (SELECT d.id FROM {t}_docs d WHERE {where}) "
+            f"SELECT f.facet, f.value, count(*) FROM {t}_facets f JOIN m ON m.id = f.doc_id "
+            f"WHERE f.facet = ANY({p(list(names))}) GROUP BY f.facet, f.value"
         )
         counts: dict[str, dict[str, int]] = {n: {} for n in names}
         for facet, value, n in conn.execute(text(sql), p.values):
             counts[facet][value] = int(n)
-        return {n: top_facets(c, limit) for n, c in counts.items()}
+        return counts
+
+    def _everything(
+        self, conn: Any, names: Sequence[str]
+    ) -> tuple[int, dict[str, dict[str, int]]] | None:
+        """(documents, facet counts over all of them) for the committed generation, cached
+        until the next commit; None for an index without a generation counter."""
+        t = self._t
+        read = text(f"SELECT value FROM {t}_meta WHERE key = 'generation'")
+        generation = conn.execute(read).scalar_one_or_none()
+        if generation is None:
+            return None
+        with self._cache_lock:
+            cached = self._cache
+            if cached is None or cached[0] != generation:
+                n_docs = conn.execute(text(f"SELECT count(*) FROM {t}_docs")).scalar_one()
+                cached = (generation, int(n_docs), {})
+            missing = [n for n in names if n not in cached[2]]
+            if missing:
+                found = self._group(conn, "(1=1)", Params(), missing)
+                if conn.execute(read).scalar_one_or_none() != generation:
+                    return None  # a commit landed meanwhile: count directly this time
+                cached[2].update(found)
+            self._cache = cached
+            return cached[1], cached[2]
