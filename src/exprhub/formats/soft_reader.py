@@ -11,6 +11,8 @@ DataSets whose column descriptions and table come in a second ``^DATASET`` block
 one record).
 
 Records are streamed: each is yielded when its block ends, so memory holds one table at a time.
+A large table (or one whose size is not declared) is parsed in small pieces as it is read, each
+written straight into the table's columns, so it costs little more memory than its columns.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import queue
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -26,7 +28,7 @@ from typing import BinaryIO
 import numpy as np
 
 from exprhub.formats.errors import FormatError, ParseWarning
-from exprhub.formats.soft_table import ColumnCache, parse_table_block
+from exprhub.formats.soft_table import SLICE_BYTES, ColumnCache, TableParser
 from exprhub.formats.source import BLOCK_SIZE, decode_bytes, open_binary
 from exprhub.records import DataSet, Record, Subset, Table, record_class
 from exprhub.records.model import Annotation
@@ -34,28 +36,45 @@ from exprhub.records.model import Annotation
 __all__ = ["SoftReader", "read_soft"]
 
 _MARKER = re.compile(rb"^!([A-Za-z]*)_table_(begin|end)\s*$", re.IGNORECASE)
-_TABLE_READ_SIZE = 4 * BLOCK_SIZE
+#: A file's first ``_INLINE_READ`` bytes are read in the calling thread, ``_SMALL_READ`` at a
+#: time (small reads keep every buffer below the size the C allocator serves from pages of
+#: their own, see ``soft_table.SLICE_BYTES``); the rest ahead in a background thread,
+#: ``_READ_SIZE`` at a time (fewer, larger reads cost less CPU in a large file).
+_INLINE_READ = 1 << 24
+_SMALL_READ = 1 << 15
+_READ_SIZE = 2 * BLOCK_SIZE
+#: A table declaring at most this many cells (rows x described columns) is parsed in one piece,
+#: which is fastest (and lets a probe-ID column equal to the previous table's be reused);
+#: larger tables, and tables without a declared row count, in pieces of ``SLICE_BYTES``.
+_WHOLE_CELLS = 1 << 18
 _BOM = b"\xef\xbb\xbf"
 
 
 class _Prefetch:
-    """Reads a stream ahead in a background thread, a few chunks at most.
+    """Reads a stream in chunks: ``inline`` bytes in small chunks in the calling thread, the
+    rest in large chunks ahead in a background thread (a few chunks at most).
 
-    Decompression releases the GIL, so a gzip file is inflated while the previous table is
-    being parsed. Errors raised while reading (a truncated gzip file) reach the reader.
+    Decompression releases the GIL, so a large gzip file is inflated while the previous table
+    is being parsed; a small file is not worth a thread and large buffers. Errors raised while
+    reading (a truncated gzip file) reach the reader.
     """
 
-    def __init__(self, stream: BinaryIO, chunk: int, depth: int = 2) -> None:
+    def __init__(
+        self, stream: BinaryIO, chunk: int, inline: int = 0, small: int = 0, depth: int = 2
+    ) -> None:
+        self._stream = stream
+        self._chunk = chunk
+        self._small = small or chunk
+        self._inline = inline
         self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._done = False
-        self._thread = threading.Thread(target=self._run, args=(stream, chunk), daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
 
-    def _run(self, stream: BinaryIO, chunk: int) -> None:
+    def _run(self) -> None:
         try:
             while not self._stop.is_set():
-                data = stream.read(chunk)
+                data = self._stream.read(self._chunk)
                 self._put(data)
                 if not data:
                     return
@@ -74,7 +93,15 @@ class _Prefetch:
         """The next chunk (of the prefetcher's size, whatever ``size`` asks), b"" at the end."""
         if self._done:
             return b""
-        item = self._queue.get()
+        item: bytes | BaseException
+        if self._thread is None and self._inline > 0:
+            item = self._stream.read(self._small)
+            self._inline -= len(item)
+        else:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True)
+                self._thread.start()
+            item = self._queue.get()
         if isinstance(item, BaseException):
             self._done = True
             raise item
@@ -83,9 +110,10 @@ class _Prefetch:
         return item
 
     def close(self) -> None:
-        """Stop the background thread (before the stream is closed)."""
+        """Stop the background thread, if any (before the stream is closed)."""
         self._stop.set()
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
 
 
 class _Scanner:
@@ -100,14 +128,14 @@ class _Scanner:
         self.line_no = 0
         self._last_start = 0
 
-    def _fill(self, size: int = BLOCK_SIZE, *, compact: bool = True) -> bool:
+    def _fill(self, size: int = BLOCK_SIZE) -> bool:
         if self.eof:
             return False
         chunk = self.stream.read(size)
         if not chunk:
             self.eof = True
             return False
-        if compact and self.pos:
+        if self.pos:
             del self.buf[: self.pos]
             self.pos = 0
         self.buf += chunk
@@ -137,18 +165,21 @@ class _Scanner:
         self.pos = self._last_start
         self.line_no -= 1
 
-    def read_table(self) -> tuple[bytes, str]:
-        """The bytes of a table starting at the current line, and how it ended.
+    def read_table(self, feed: Callable[[bytearray, bool], None], piece_size: int | None) -> str:
+        """Hand the table starting at the current line to ``feed``; how it ended.
 
-        The table ends before a ``!..._table_end`` marker (consumed; ending ``"end"``), any
-        other ``!`` line (``"bang"``), a ``^`` line (``"entity"``) or the end of the file
-        (``"eof"``). Lines ending the table other than the marker are left unread. The caller
-        advances ``line_no`` past the table (the parser counts its lines).
+        ``feed(piece, last)`` gets the table's bytes in pieces of at most ``piece_size`` bytes
+        (None: in one piece) that end at line ends (a longer line is a piece of its own), the
+        last one flagged; it takes each piece over. The table ends before a
+        ``!..._table_end`` marker (consumed; ending ``"end"``), any other ``!`` line
+        (``"bang"``), a ``^`` line (``"entity"``) or the end of the file (``"eof"``). Lines
+        ending the table other than the marker are left unread. The caller advances
+        ``line_no`` past the table (the parser counts its lines).
         """
         if self.pos:
             del self.buf[: self.pos]
             self.pos = 0
-        start = search = 0
+        search = 0
         while True:
             buf = self.buf
             size = len(buf)
@@ -157,25 +188,44 @@ class _Scanner:
             hit = caret if caret >= 0 else bang
             if hit >= 0:
                 line_end = buf.find(b"\n", hit)
-                if line_end < 0 and self._fill(_TABLE_READ_SIZE, compact=False):
+                if line_end < 0 and self._fill():
                     search = hit
                     continue
-                line_end = len(buf) if line_end < 0 else line_end
-                data = bytes(buf[start:hit])
-                if buf[hit] == ord("^"):
-                    self.pos = hit
-                    return data, "entity"
-                marker = _MARKER.match(bytes(buf[hit:line_end]))
-                if marker is not None and marker.group(2).lower() == b"end":
-                    self.pos = min(line_end + 1, len(buf))
-                    return data, "end"
-                self.pos = hit
-                return data, "bang"
-            search = size
-            if not self._fill(_TABLE_READ_SIZE, compact=False):
-                data = bytes(buf[start:])
-                self.pos = len(buf)
-                return data, "eof"
+                line_end = size if line_end < 0 else line_end
+                resume, ending = hit, "entity"
+                if buf[hit] != ord("^"):
+                    marker = _MARKER.match(bytes(buf[hit:line_end]))
+                    ending = "bang"
+                    if marker is not None and marker.group(2).lower() == b"end":
+                        resume, ending = min(line_end + 1, size), "end"
+                feed(self._split(hit, resume), True)
+                return ending
+            while piece_size is not None and len(buf) > piece_size:
+                cut = buf.rfind(b"\n", 0, piece_size) + 1 or buf.rfind(b"\n") + 1
+                if cut == 0:
+                    break
+                feed(self._split(cut, cut), False)
+                buf = self.buf
+            search = len(buf)
+            if not self._fill():
+                feed(self._split(search, search), True)
+                return "eof"
+
+    def _split(self, cut: int, resume: int) -> bytearray:
+        """The buffer up to ``cut``, taken out; the buffer keeps the bytes from ``resume``.
+
+        Whichever of the two parts is smaller is copied, so handing over a table piece costs
+        at most the copy of one read chunk.
+        """
+        buf = self.buf
+        self.pos = 0
+        if cut <= len(buf) - resume:
+            piece = buf[:cut]
+            del buf[:resume]
+            return piece
+        self.buf = buf[resume:]
+        del buf[cut:]
+        return buf
 
 
 def _line_start(buf: bytearray, char: int, low: int, high: int) -> int:
@@ -274,7 +324,7 @@ class SoftReader:
         self.warnings = []
         self._cache = ColumnCache()
         with open_binary(self.path) as stream:
-            ahead = _Prefetch(stream, _TABLE_READ_SIZE)
+            ahead = _Prefetch(stream, _READ_SIZE, _INLINE_READ, _SMALL_READ)
             try:
                 yield from self._records(_Scanner(ahead))  # type: ignore[arg-type]
             finally:
@@ -355,8 +405,11 @@ class SoftReader:
                 begin_line,
                 f"second table in {block.id or block.cls.__name__}; it replaces the first",
             )
-        data, ending = scanner.read_table()
-        parsed = parse_table_block(data, self._cache)
+        rows = _declared_rows(block.attributes)
+        small = rows is not None and rows * max(1, len(block.columns)) <= _WHOLE_CELLS
+        parser = TableParser(self._cache, rows)
+        ending = scanner.read_table(parser.feed, None if small else SLICE_BYTES)
+        parsed = parser.result()
         scanner.line_no += parsed.lines + (1 if ending == "end" else 0)
         where = f"{block.cls.__name__} {block.id}".rstrip()
         if marked and ending != "end":
@@ -416,19 +469,8 @@ class SoftReader:
         yield record
 
     def _check_row_count(self, record: Record, line: int | None) -> None:
-        declared_text = next(
-            (
-                v
-                for k, v in record.attributes
-                if Record.field_name(k) in ("data_row_count", "feature_count")
-            ),
-            None,
-        )
-        if declared_text is None:
-            return
-        try:
-            declared = int(declared_text.strip())
-        except ValueError:
+        declared = _declared_rows(record.attributes)
+        if declared is None:
             return
         name = f"{type(record).__name__} {record.id}".rstrip()
         if record.table is None:
@@ -443,6 +485,25 @@ class SoftReader:
                 f"{name}: table has {found} rows but {declared} are declared ({relation} rows "
                 "than declared; kept as read)",
             )
+
+
+def _declared_rows(attributes: list[tuple[str, str]]) -> int | None:
+    """The row count a record declares (``!..._data_row_count``, ``!..._feature_count``)."""
+    text = next(
+        (
+            v
+            for k, v in attributes
+            if k[-5:].lower() == "count"
+            and Record.field_name(k) in ("data_row_count", "feature_count")
+        ),
+        None,
+    )
+    if text is None:
+        return None
+    try:
+        return int(text.strip())
+    except ValueError:
+        return None
 
 
 def _show(raw: bytes) -> str:

@@ -1,4 +1,4 @@
-"""Parsing a whole SOFT data-table block at once.
+"""Parsing SOFT data-table blocks.
 
 A SOFT table is a header row and rows of tab-separated cells. Tables hold most of a GEO file's
 bytes, so they are parsed in bulk with numpy rather than line by line: the positions of all
@@ -6,6 +6,11 @@ tabs and newlines are found in one pass, and the cells are copied into fixed-wid
 that numpy converts to its variable-width string dtype without creating a Python object per
 cell. Rows whose cell count differs from the header (rare in files GEO writes) are handled by a
 slower path that pads short rows with ``""`` and drops extra cells.
+
+A table may come in pieces that end at row ends (:class:`TableParser`): the reader hands over
+a large table :data:`SLICE_BYTES` at a time and each piece's cells are written into the
+table's final columns before the next piece is read, so memory holds the columns plus one
+small piece of text, not the whole block and its working copies.
 """
 
 from __future__ import annotations
@@ -16,15 +21,41 @@ import numpy as np
 
 from exprhub.formats.source import decode_bytes
 
+__all__ = ["SLICE_BYTES", "ColumnCache", "ParsedTable", "TableParser", "parse_table_block"]
+
 _STRING = np.dtypes.StringDType()
 
+#: Bytes of table text handed to :class:`TableParser` at a time by the reader. Small pieces
+#: keep every working array below the size that the C allocator serves from fresh pages (and
+#: that, once freed, makes it serve later large columns from its fragmented heap).
+SLICE_BYTES = 1 << 16
 #: Cells at most this many bytes long are copied with numpy; longer ones one by one.
 _MAX_GATHER_WIDTH = 256
-#: Upper bounds of the cell-length groups copied together: a column whose cells are all within
-#: the first bound is copied in one step, others group by group (long cells one by one).
-_WIDTH_GROUPS = (64, _MAX_GATHER_WIDTH)
+#: Cells at most this long are kept inside numpy's 16-byte string slots, not in its string
+#: storage.
+_INLINE = 15
+#: Strings converted at a time into part of a column (numpy's cast buffer holds 128).
+_CAST_ROWS = 128
+#: Columns whose cells are all at most this long can be looked up in a :class:`ColumnCache`.
+_NARROW = 64
 #: Bytes of scratch memory used at most by one copy step.
-_GATHER_BUDGET = 1 << 24
+_GATHER_BUDGET = 1 << 22
+#: Widths cells are padded to when the columns of a piece are converted together, and the
+#: bytes of cells converted at a time.
+_BATCH_WIDTHS = np.array([8, _INLINE, 32, 64, 128, _MAX_GATHER_WIDTH])
+_BATCH_BUDGET = 1 << 16
+#: Largest column, in fixed-width bytes, that is compared with the previous table's.
+_CACHE_BUDGET = 1 << 22
+#: Rows a column built piece by piece reserves at first: 256 KiB of slots, enough for the
+#: allocator to give it pages of its own that it can extend without copying or leaving holes.
+_MIN_RESERVE = 1 << 14
+#: Declared row counts above this are not trusted to size the columns in advance.
+_MAX_ROWS_HINT = 1 << 24
+#: Readable bytes a piece needs after its end (a fixed-width read starting in its last cell).
+_PAD = bytes(_MAX_GATHER_WIDTH)
+_UINT64 = np.dtype("<u8")
+#: Row ``n`` keeps the first ``n`` bytes of a cell and clears the rest.
+_KEEP = np.tril(np.full((_MAX_GATHER_WIDTH + 1, _MAX_GATHER_WIDTH), 255, dtype=np.uint8), -1)
 
 
 @dataclass
@@ -57,28 +88,8 @@ class ParsedTable:
         return len(self.columns[0]) if self.columns else 0
 
 
-def _normalise(data: bytes) -> tuple[bytes, int]:
-    """CRLF to LF, leading blank lines removed (and counted), a final newline added, UTF-8
-    guaranteed. Blank lines inside the block are found later, with the cell positions."""
-    if data and not data.endswith(b"\n"):
-        data += b"\n"
-    if b"\r" in data:
-        data = data.replace(b"\r\n", b"\n")
-    leading = 0
-    if data.startswith(b"\n"):
-        stripped = data.lstrip(b"\n")
-        leading = len(data) - len(stripped)
-        data = stripped
-    if not data.isascii():
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            data = decode_bytes(data).encode("utf-8")
-    return data, leading
-
-
 class ColumnCache:
-    """The narrow columns of the last table parsed, by position.
+    """The narrow columns of the last table parsed in one piece, by position.
 
     In a family file every sample of a platform usually repeats the same probe-ID column;
     with a cache, a column equal to the previous table's column at the same position is
@@ -111,7 +122,170 @@ class ColumnCache:
             self._wanted.discard(position)
 
 
-def parse_table_block(data: bytes, cache: ColumnCache | None = None) -> ParsedTable:
+class _Column:
+    """A column filled piece by piece, in one array that grows in place.
+
+    Resizing moves only the 16-byte slots (the strings stay in the array's own storage), so
+    building a column copies none of it and leaves no parts behind.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self._array = np.empty(max(capacity, _MIN_RESERVE), dtype=_STRING)
+        self._used = 0
+
+    def reserve(self, n: int) -> np.ndarray:
+        """A view of the next ``n`` rows (empty strings) to fill; it must be dropped before
+        the next call, which may move the array."""
+        need = self._used + n
+        if need > len(self._array):
+            self._array.resize(max(need, len(self._array) * 3 // 2), refcheck=False)
+        self._used = need
+        return self._array[need - n : need]
+
+    def result(self) -> np.ndarray:
+        """The whole column."""
+        if self._used < len(self._array):
+            self._array.resize(self._used, refcheck=False)
+        return self._array
+
+
+class TableParser:
+    """Parse a table block given as consecutive pieces that end at row ends.
+
+    Parameters
+    ----------
+    cache
+        Columns of the previous table, reused when equal (see :class:`ColumnCache`); used
+        when the whole table comes in one piece.
+    rows_hint
+        The number of rows the table declares, if any: the columns of a table that comes in
+        several pieces are then allocated once at their final size. A wrong hint changes
+        nothing but the copying done.
+
+    Examples
+    --------
+    >>> parser = TableParser()
+    >>> parser.feed(bytearray(b"ID\\tVALUE\\na\\t1\\n"))
+    >>> parser.feed(bytearray(b"b\\t2\\n"), last=True)
+    >>> [column.tolist() for column in parser.result().columns]
+    [['a', 'b'], ['1', '2']]
+    """
+
+    def __init__(self, cache: ColumnCache | None = None, rows_hint: int | None = None) -> None:
+        self._cache = cache
+        self._hint = rows_hint if rows_hint and 0 < rows_hint <= _MAX_ROWS_HINT else 0
+        self._names: list[str] | None = None
+        self._whole: list[np.ndarray] | None = None
+        self._columns: list[_Column] = []
+        self._pieces = 0
+        self._lines = self._long_rows = self._short_rows = 0
+
+    def feed(self, piece: bytearray, last: bool = False) -> None:
+        """Parse the next piece of the block.
+
+        Parameters
+        ----------
+        piece
+            Raw bytes (LF or CRLF line endings, UTF-8 or Windows-1252); every piece but the
+            last ends with a newline. The parser takes the piece over and may change it.
+        last
+            Whether this is the block's last piece.
+        """
+        self._pieces += 1
+        if last and piece and not piece.endswith(b"\n"):
+            piece.append(0x0A)
+        if not piece.isascii():
+            try:
+                piece.decode("utf-8")
+            except UnicodeDecodeError:
+                piece = bytearray(decode_bytes(piece).encode("utf-8"))
+        start = self._read_header(piece) if self._names is None else 0
+        names = self._names
+        size = len(piece)
+        if names is None or start == size:
+            return
+        whole = last and self._pieces == 1
+        piece += _PAD
+        found = _positions(np.frombuffer(piece, dtype=np.uint8), start, size, len(names))
+        if found is None:
+            self._irregular(piece[start:size], whole)
+            return
+        starts, lengths = found
+        self._lines += len(starts) // len(names)
+        if whole:
+            self._whole = _whole_columns(piece, starts, lengths, len(names), self._cache)
+        else:
+            self._fill(piece, starts, lengths)
+
+    def result(self) -> ParsedTable:
+        """The table read from all pieces fed so far."""
+        names = self._names
+        if names is None:
+            return ParsedTable([], [], lines=self._lines)
+        if self._whole is not None:
+            columns = self._whole
+        elif self._columns:
+            columns = [column.result() for column in self._columns]
+        else:
+            columns = [np.empty(0, dtype=_STRING) for _ in names]
+        self._whole, self._columns = None, []
+        return ParsedTable(names, columns, self._long_rows, self._short_rows, self._lines)
+
+    # --- internals -------------------------------------------------------------------------
+    def _read_header(self, piece: bytearray) -> int:
+        """Skip leading blank lines and read the header row; the offset of the first row."""
+        start = 0
+        while True:
+            if piece.startswith(b"\n", start):
+                start += 1
+            elif piece.startswith(b"\r\n", start):
+                start += 2
+            else:
+                break
+            self._lines += 1
+        if start == len(piece):
+            return start
+        cut = piece.find(b"\n", start)
+        cut = len(piece) if cut < 0 else cut
+        header = piece[start:cut]
+        if header.endswith(b"\r"):
+            del header[-1]
+        self._names = header.decode("utf-8").split("\t")
+        self._lines += 1
+        return min(cut + 1, len(piece))
+
+    def _targets(self, n_rows: int) -> list[np.ndarray]:
+        """Views of the next ``n_rows`` rows of every column (see :meth:`_Column.reserve`)."""
+        if not self._columns:
+            self._columns = [_Column(self._hint) for _ in self._names or ()]
+        return [column.reserve(n_rows) for column in self._columns]
+
+    def _fill(self, piece: bytearray, starts: np.ndarray, lengths: np.ndarray) -> None:
+        width = len(self._names or ())
+        n_rows = len(starts) // width
+        targets = self._targets(n_rows)
+        _fill_columns(piece, starts.reshape(n_rows, width), lengths.reshape(n_rows, width), targets)
+
+    def _irregular(self, body: bytearray, whole: bool) -> None:
+        width = len(self._names or ())
+        columns, long_rows, short_rows, lines = _parse_irregular(width, body)
+        self._long_rows += long_rows
+        self._short_rows += short_rows
+        self._lines += lines
+        if whole:
+            self._whole = [np.array(column, dtype=_STRING) for column in columns]
+        elif columns[0]:
+            for out, column in zip(self._targets(len(columns[0])), columns, strict=True):
+                out[:] = column
+
+
+def parse_table_block(
+    data: bytes,
+    cache: ColumnCache | None = None,
+    rows_hint: int | None = None,
+    *,
+    slice_bytes: int | None = None,
+) -> ParsedTable:
     """Parse a table block (header row, then rows; no begin/end markers).
 
     Parameters
@@ -121,140 +295,222 @@ def parse_table_block(data: bytes, cache: ColumnCache | None = None) -> ParsedTa
         lines are ignored.
     cache
         Columns of the previous table, reused when equal (see :class:`ColumnCache`).
+    rows_hint
+        The number of rows the table declares, if known (see :class:`TableParser`).
+    slice_bytes
+        Parse the block in pieces of about this many bytes (default: in one piece); the
+        result is the same.
 
     Returns
     -------
     ParsedTable
         The header names and one string column per name.
     """
-    data, leading = _normalise(data)
-    if not data:
-        return ParsedTable([], [], lines=leading)
-    cut = data.index(b"\n")
-    names = data[:cut].decode("utf-8").split("\t")
-    body = data[cut + 1 :]
-    width = len(names)
-    if not body:
-        empty: list[np.ndarray] = [np.empty(0, dtype=_STRING) for _ in names]
-        return ParsedTable(names, empty, lines=leading + 1)
-    if b"\x00" not in body:
-        array = np.frombuffer(body, dtype=np.uint8)
-        seps = np.flatnonzero(array <= 10)
-        kinds = array[seps]
-        newline = kinds == 10
-        if not bool(np.all(newline | (kinds == 9))):  # other control characters in cells
-            keep = newline | (kinds == 9)
-            seps, newline = seps[keep], newline[keep]
-        n_rows = int(np.count_nonzero(newline))
-        # every row has exactly width - 1 tabs: the width-th, 2*width-th ... separators are
-        # the newlines; a blank line shows up as an empty one-cell row, so it is checked too
-        if (
-            len(seps) == n_rows * width
-            and bool(np.all(newline[width - 1 :: width]))
-            and (width > 1 or not bool(np.any(np.diff(seps, prepend=-1) == 1)))
-        ):
-            columns = _columns_from_positions(body, array, seps, width, cache)
-            return ParsedTable(names, columns, lines=leading + 1 + n_rows)
-    parsed = _parse_irregular(names, body)
-    parsed.lines = leading + 1 + body.count(b"\n")
-    return parsed
+    parser = TableParser(cache, rows_hint)
+    view = memoryview(data)
+    start = 0
+    step = max(1, slice_bytes or len(data))
+    while len(data) - start > step:
+        cut = data.rfind(b"\n", start, start + step) + 1 or data.find(b"\n", start + step) + 1
+        if cut <= start or cut == len(data):
+            break
+        parser.feed(bytearray(view[start:cut]))
+        start = cut
+    parser.feed(bytearray(view[start:]), last=True)
+    return parser.result()
 
 
-def _columns_from_positions(
-    body: bytes, array: np.ndarray, seps: np.ndarray, width: int, cache: ColumnCache | None
-) -> list[np.ndarray]:
-    starts = np.empty(len(seps), dtype=np.int64)
+def _positions(
+    array: np.ndarray, start: int, end: int, width: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Start offsets (in ``array``) and byte lengths of the cells of the rows in
+    ``array[start:end]``, row after row; None unless every row has exactly ``width`` cells
+    (and, for one column, none is empty: a blank line). A length leaves out the ``\\r`` of a
+    CRLF line ending."""
+    body = array[start:end]
+    seps = np.flatnonzero(body <= 10)
+    if not len(seps):
+        return None
+    kinds = body[seps]
+    newline = kinds == 10
+    wanted = newline | (kinds == 9)
+    if not bool(np.all(wanted)):
+        if bool(np.any(kinds == 0)):  # the fixed-width copy would drop trailing NULs
+            return None
+        seps, newline = seps[wanted], newline[wanted]
+    del kinds, wanted
+    n_rows = int(np.count_nonzero(newline))
+    # every row has exactly width - 1 tabs: the width-th, 2*width-th ... separators are the
+    # newlines; a blank line shows up as an empty one-cell row, so it is checked too
+    if len(seps) != n_rows * width or not bool(np.all(newline[width - 1 :: width])):
+        return None
+    del newline
+    starts = np.empty_like(seps)
     starts[0] = 0
     starts[1:] = seps[:-1] + 1
     lengths = seps - starts
-    padded = np.zeros(len(array) + _MAX_GATHER_WIDTH, dtype=np.uint8)
-    padded[: len(array)] = array
+    last = lengths[width - 1 :: width]
+    last -= (last > 0) & (body[seps[width - 1 :: width] - 1] == 13)
+    if width == 1 and not bool(np.all(lengths)):
+        return None
+    starts += start
+    return starts, lengths
 
-    return [
-        _gather(body, padded, starts[j::width], lengths[j::width], cache, j) for j in range(width)
-    ]
 
+def _cells(array: np.ndarray, starts: np.ndarray, lengths: np.ndarray, width: int) -> np.ndarray:
+    """The cells at ``starts`` as rows of zero-padded bytes, ``width`` rounded up to 8.
 
-def _cells(padded: np.ndarray, starts: np.ndarray, lengths: np.ndarray, width: int) -> np.ndarray:
-    """The cells at ``starts`` as rows of ``width`` bytes, zero-padded.
-
-    ``padded`` is the block followed by at least ``width`` zero bytes; it is viewed as
-    overlapping ``width``-byte strings, one starting at every byte, and the cells' strings
-    are taken from it, then the bytes past each cell's length are cleared.
+    ``array`` is viewed as overlapping strings, one starting at every byte, so it must hold
+    the rounded width of readable bytes past the start of every cell; the cells' strings are
+    taken from it, then the bytes past each cell's length are cleared.
     """
+    width = max(8, -(-width // 8) * 8)
     overlapping = np.ndarray(
-        shape=(len(padded) - width + 1,), dtype=f"S{width}", buffer=padded, strides=(1,)
+        shape=(len(array) - width + 1,), dtype=f"S{width}", buffer=array, strides=(1,)
     )
-    cells = overlapping[starts].view(np.uint8).reshape(-1, width)
-    keep = (np.arange(width) < np.arange(width + 1)[:, None]).astype(np.uint8)
-    cells *= keep[lengths]
+    cells = overlapping[starts].view(_UINT64).reshape(len(starts), width // 8)
+    cells &= np.take(_KEEP[: width + 1, :width], lengths, axis=0).view(_UINT64)
     return cells
 
 
-def _gather_fixed(
-    padded: np.ndarray, starts: np.ndarray, lengths: np.ndarray, width: int
-) -> np.ndarray:
-    """Strings of the cells at ``starts`` (all at most ``width`` bytes long)."""
-    if width == 0:
-        return np.full(len(starts), "", dtype=_STRING)
-    step = max(1, _GATHER_BUDGET // width)
-    if len(starts) <= step:
-        cells = _cells(padded, starts, lengths, width)
-        return cells.view(f"S{width}").ravel().astype(_STRING)
-    parts = [
-        _gather_fixed(padded, starts[i : i + step], lengths[i : i + step], width)
-        for i in range(0, len(starts), step)
-    ]
-    return np.concatenate(parts)
+def _as_bytes(cells: np.ndarray) -> np.ndarray:
+    """Rows of :func:`_cells` as a fixed-width bytes array."""
+    return cells.view(f"S{cells.shape[1] * 8}").reshape(len(cells))
 
 
-def _gather(
-    body: bytes,
-    padded: np.ndarray,
-    starts: np.ndarray,
-    lengths: np.ndarray,
-    cache: ColumnCache | None = None,
-    position: int = 0,
-) -> np.ndarray:
-    """One column's strings from the cell positions of its rows."""
-    longest = int(lengths.max()) if len(lengths) else 0
-    if longest <= _WIDTH_GROUPS[0]:
-        if cache is None or longest == 0 or len(starts) * longest > _GATHER_BUDGET:
-            return _gather_fixed(padded, starts, lengths, longest)
-        cells = _cells(padded, starts, lengths, longest)
-        strings = cache.get(position, cells)
-        if strings is None:
-            strings = cells.view(f"S{longest}").ravel().astype(_STRING)
-            cache.put(position, strings)
-        return strings
-    out = np.empty(len(starts), dtype=_STRING)
-    low = -1
-    for high in _WIDTH_GROUPS:
-        if low >= longest:
-            break
-        chosen = np.flatnonzero((lengths > low) & (lengths <= high))
-        low = high
-        if len(chosen):
-            width = int(lengths[chosen].max())
-            out[chosen] = _gather_fixed(padded, starts[chosen], lengths[chosen], width)
-    chosen = np.flatnonzero(lengths > _MAX_GATHER_WIDTH)
-    if len(chosen):
-        texts = [
-            body[s : s + n].decode("utf-8")
-            for s, n in zip(starts[chosen].tolist(), lengths[chosen].tolist(), strict=True)
-        ]
-        out[chosen] = np.array(texts, dtype=_STRING)
+def _to_strings(cells: np.ndarray, width: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Fixed-width ``cells`` (at most ``width`` bytes each) as strings, written into ``out``
+    (empty strings) if given.
+
+    Strings of up to :data:`_INLINE` bytes live in the array's slots and convert in one step.
+    Longer ones need the array's string storage, and numpy (2.4) converts more than
+    :data:`_CAST_ROWS` of those through a reused buffer that loses some of them, or, when the
+    target is part of an existing array, stores every one twice; so they are converted a
+    buffer's worth at a time into arrays of their own, then copied.
+    """
+    if width <= _INLINE:
+        if out is None:
+            return cells.astype(_STRING)
+        out[...] = cells
+        return out
+    if out is None:
+        out = np.empty(len(cells), dtype=_STRING)
+    for i in range(0, len(cells), _CAST_ROWS):
+        out[i : i + _CAST_ROWS] = cells[i : i + _CAST_ROWS].astype(_STRING)
     return out
 
 
-def _parse_irregular(names: list[str], body: bytes) -> ParsedTable:
-    """Row-by-row parse for tables whose rows do not all have the header's cell count."""
-    width = len(names)
-    text = body.decode("utf-8")
-    lines = [line for line in text.split("\n") if line]
+def _write_long(
+    piece: bytearray, out: np.ndarray, rows: list[int], starts: list[int], lengths: list[int]
+) -> None:
+    """Write the cells longer than :data:`_MAX_GATHER_WIDTH` one by one."""
+    for row, start, size in zip(rows, starts, lengths, strict=True):
+        out[row] = piece[start : start + size].decode("utf-8")
+
+
+def _gather(
+    piece: bytearray, array: np.ndarray, starts: np.ndarray, lengths: np.ndarray
+) -> np.ndarray:
+    """One column's strings from its cells' positions (short cells in bulk, long ones one by
+    one)."""
+    n = len(starts)
+    width = int(lengths.max()) if n else 0
+    rows = np.empty(0, dtype=np.intp)
+    if width > _MAX_GATHER_WIDTH:
+        long_cells = lengths > _MAX_GATHER_WIDTH
+        rows = np.flatnonzero(long_cells)
+        long_starts, long_lengths = starts[rows].tolist(), lengths[rows].tolist()
+        lengths = np.where(long_cells, 0, lengths)
+        width = int(lengths.max())
+        del long_cells
+    step = max(1, _GATHER_BUDGET // max(width, 8))
+    out: np.ndarray
+    if not width:
+        out = np.empty(n, dtype=_STRING)
+    elif n <= step:
+        out = _to_strings(_as_bytes(_cells(array, starts, lengths, width)), width)
+    else:
+        out = np.empty(n, dtype=_STRING)
+        for i in range(0, n, step):
+            cells = _cells(array, starts[i : i + step], lengths[i : i + step], width)
+            _to_strings(_as_bytes(cells), width, out[i : i + step])
+    if len(rows):
+        _write_long(piece, out, rows.tolist(), long_starts, long_lengths)
+    return out
+
+
+def _fill_columns(
+    piece: bytearray, starts: np.ndarray, lengths: np.ndarray, targets: list[np.ndarray]
+) -> None:
+    """Write the cells at ``starts`` (rows x columns) into the column views ``targets``.
+
+    A piece of a wide table holds few rows, so columns are converted together, in batches of
+    columns whose longest cells round up to the same width: a numpy call per column and piece
+    would cost more than the copying itself.
+    """
+    array = np.frombuffer(piece, dtype=np.uint8)
+    n_rows = len(starts)
+    longest = lengths.max(axis=0)
+    long_cells = []
+    for j in np.flatnonzero(longest > _MAX_GATHER_WIDTH).tolist():
+        found = np.flatnonzero(lengths[:, j] > _MAX_GATHER_WIDTH)
+        long_cells.append(
+            (j, found.tolist(), starts[found, j].tolist(), lengths[found, j].tolist())
+        )
+        lengths[found, j] = 0
+        longest[j] = lengths[:, j].max()
+    classes = np.searchsorted(_BATCH_WIDTHS, longest)
+    classes[longest == 0] = -1  # nothing to write: the targets hold empty strings
+    for cls in sorted(set(classes.tolist()) - {-1}):
+        chosen = np.flatnonzero(classes == cls)
+        per_batch = max(1, _BATCH_BUDGET // (n_rows * int(_BATCH_WIDTHS[cls])))
+        for b in range(0, len(chosen), per_batch):
+            columns = chosen[b : b + per_batch]
+            width = int(longest[columns].max())
+            cells = _as_bytes(
+                _cells(array, starts[:, columns].T.ravel(), lengths[:, columns].T.ravel(), width)
+            )
+            for i, j in enumerate(columns.tolist()):
+                _to_strings(cells[i * n_rows : (i + 1) * n_rows], width, targets[j])
+    for j, rows, cell_starts, cell_lengths in long_cells:
+        _write_long(piece, targets[j], rows, cell_starts, cell_lengths)
+
+
+def _whole_columns(
+    piece: bytearray,
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    width: int,
+    cache: ColumnCache | None,
+) -> list[np.ndarray]:
+    """The columns of a table parsed in one piece, narrow ones looked up in ``cache``."""
+    array = np.frombuffer(piece, dtype=np.uint8)
+    columns: list[np.ndarray] = []
+    for j in range(width):
+        column_starts, column_lengths = starts[j::width], lengths[j::width]
+        longest = int(column_lengths.max()) if len(column_lengths) else 0
+        fits = 0 < longest <= _NARROW
+        if cache is None or not fits or len(column_starts) * longest > _CACHE_BUDGET:
+            columns.append(_gather(piece, array, column_starts, column_lengths))
+            continue
+        cells = _cells(array, column_starts, column_lengths, longest)
+        strings = cache.get(j, cells)
+        if strings is None:
+            strings = _to_strings(_as_bytes(cells), longest)
+            cache.put(j, strings)
+        columns.append(strings)
+    return columns
+
+
+def _parse_irregular(width: int, body: bytearray) -> tuple[list[list[str]], int, int, int]:
+    """Row-by-row parse for rows that do not all have ``width`` cells: the cells of each
+    column, how many rows had more and fewer cells than ``width``, and the number of lines."""
+    text = body.replace(b"\r\n", b"\n").decode("utf-8")
     columns: list[list[str]] = [[] for _ in range(width)]
     long_rows = short_rows = 0
-    for line in lines:
+    for line in text.split("\n"):
+        if not line:
+            continue
         cells = line.split("\t")
         if len(cells) > width:
             long_rows += 1
@@ -264,5 +520,4 @@ def _parse_irregular(names: list[str], body: bytes) -> ParsedTable:
             cells.extend([""] * (width - len(cells)))
         for column, cell in zip(columns, cells, strict=True):
             column.append(cell)
-    arrays = [np.array(column, dtype=_STRING) for column in columns]
-    return ParsedTable(names, arrays, long_rows, short_rows)
+    return columns, long_rows, short_rows, text.count("\n")
