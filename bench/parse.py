@@ -6,12 +6,11 @@ the fixtures, with each parser in its own subprocess. Wall time and CPU time (fr
 ``os.wait4``) and the child's peak resident memory (its own ``VmHWM`` on Linux: ``ru_maxrss``
 would include the parent's memory at spawn time) are measured per run; the best of
 ``--repeat`` runs is kept. The child also reports the memory attributable to parsing: its peak
-RSS minus its RSS right after importing the parser. Prints a JSON summary with the ratios
-exprhub / GEOparse and whether they meet the targets, judged on the simulated family and on
-the re-exported real file: the parser's time (``read_s``: from opening the file to the last
-record, after the interpreter has started and imported the parser) and the whole process's
-peak memory, each at most 0.25 x GEOparse's. Whole-process wall and CPU times are reported
-too; on a 2 MB file they are mostly interpreter start-up and imports (numpy alone ~0.15 s).
+RSS minus its RSS right after importing the parser, and the parser's own time (``read_s``:
+from opening the file to the last record, after start-up and imports). Prints a JSON summary
+with the ratios exprhub / GEOparse and whether they meet the targets, judged on the simulated
+family and on the re-exported real file: the whole process's wall time and peak memory, each
+at most 0.25 x GEOparse's.
 
 Usage::
 
@@ -264,10 +263,10 @@ def compare(path: Path, repeat: int, geoparse: bool) -> dict[str, object]:
             if theirs[key]
         }
         entry["ratio_exprhub_over_geoparse"] = ratios
-        # time: the parser's own (file opened to last record), not the interpreter's start-up
-        # and imports; memory: the whole process's peak, imports included
+        # both for the whole process, from start-up to exit (read_s, the parser's own time
+        # after its imports, is reported beside it)
         meets = {
-            "time": ratios.get("read_s", 1.0) <= TARGET_RATIO,
+            "time": ratios.get("wall_s", 1.0) <= TARGET_RATIO,
             "memory": ratios.get("peak_rss_mb", 1.0) <= TARGET_RATIO,
         }
         entry["meets_targets"] = meets
@@ -314,9 +313,7 @@ def main() -> None:
             "write_s": round(time.perf_counter() - start, 2),
             "cpus": os.cpu_count(),
             "load_avg_1m": round(os.getloadavg()[0], 2),
-            "targets": (
-                f"exprhub parse time (read_s) and peak memory <= {TARGET_RATIO} x GEOparse's"
-            ),
+            "targets": f"exprhub time and peak memory <= {TARGET_RATIO} x GEOparse's",
         }
         entries = {"simulated": compare(simulated, args.repeat, not args.no_geoparse)}
         if args.real.exists():

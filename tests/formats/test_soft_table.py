@@ -164,7 +164,7 @@ def _small_pieces(monkeypatch: pytest.MonkeyPatch, size: int, read: int) -> None
     monkeypatch.setattr(soft_reader, "_WHOLE_CELLS", 0)
     monkeypatch.setattr(soft_reader, "_SMALL_READ", read)
     monkeypatch.setattr(soft_reader, "_READ_SIZE", read)
-    monkeypatch.setattr(soft_reader, "_INLINE_READ", 3 * read)  # read ahead soon
+    monkeypatch.setattr(soft_reader, "_SMALL_SPAN", 3 * read)  # larger reads soon
 
 
 @pytest.mark.parametrize(
@@ -213,8 +213,9 @@ def test_truncated_gzip_reported_when_read_ahead(
     data = gzip.compress(f"^SAMPLE = GSM1\n!sample_table_begin\nID_REF\tVALUE\n{body}".encode())
     path = tmp_path / "cut.soft.gz"
     path.write_bytes(data[: len(data) // 2])
-    for inline in (0, 1 << 30):
-        monkeypatch.setattr(soft_reader, "_INLINE_READ", inline)
+    for span in (0, 1 << 30):  # the error found in small reads and in large ones
+        monkeypatch.setattr(soft_reader, "_SMALL_SPAN", span)
+        monkeypatch.setattr(soft_reader, "_SMALL_READ", 1024)
         monkeypatch.setattr(soft_reader, "_READ_SIZE", 4096)
         with pytest.raises(FormatError, match="truncated gzip"):
             list(SoftReader(path).records())

@@ -36,12 +36,13 @@ from exprhub.records.model import Annotation
 __all__ = ["SoftReader", "read_soft"]
 
 _MARKER = re.compile(rb"^!([A-Za-z]*)_table_(begin|end)\s*$", re.IGNORECASE)
-#: A file's first ``_INLINE_READ`` bytes are read in the calling thread, ``_SMALL_READ`` at a
-#: time (small reads keep every buffer below the size the C allocator serves from pages of
-#: their own, see ``soft_table.SLICE_BYTES``); the rest ahead in a background thread,
+#: A file is read ahead in a background thread (decompression releases the GIL, so it overlaps
+#: parsing): its first ``_SMALL_SPAN`` bytes ``_SMALL_READ`` at a time (small buffers stay
+#: below the size the C allocator serves from pages of their own, see
+#: ``soft_table.SLICE_BYTES``, which keeps a small file's peak memory low), the rest
 #: ``_READ_SIZE`` at a time (fewer, larger reads cost less CPU in a large file).
-_INLINE_READ = 1 << 24
-_SMALL_READ = 1 << 15
+_SMALL_SPAN = 1 << 24
+_SMALL_READ = 1 << 16
 _READ_SIZE = 2 * BLOCK_SIZE
 #: A table declaring at most this many cells (rows x described columns) is parsed in one piece,
 #: which is fastest (and lets a probe-ID column equal to the previous table's be reused);
@@ -51,21 +52,20 @@ _BOM = b"\xef\xbb\xbf"
 
 
 class _Prefetch:
-    """Reads a stream in chunks: ``inline`` bytes in small chunks in the calling thread, the
-    rest in large chunks ahead in a background thread (a few chunks at most).
+    """Reads a stream ahead in a background thread, a few chunks at most: the first ``span``
+    bytes in chunks of ``small`` bytes, the rest in chunks of ``chunk`` bytes.
 
-    Decompression releases the GIL, so a large gzip file is inflated while the previous table
-    is being parsed; a small file is not worth a thread and large buffers. Errors raised while
-    reading (a truncated gzip file) reach the reader.
+    Decompression releases the GIL, so a gzip file is inflated while the previous piece is
+    being parsed. Errors raised while reading (a truncated gzip file) reach the reader.
     """
 
     def __init__(
-        self, stream: BinaryIO, chunk: int, inline: int = 0, small: int = 0, depth: int = 2
+        self, stream: BinaryIO, chunk: int, span: int = 0, small: int = 0, depth: int = 2
     ) -> None:
         self._stream = stream
         self._chunk = chunk
         self._small = small or chunk
-        self._inline = inline
+        self._span = span
         self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._done = False
@@ -74,7 +74,9 @@ class _Prefetch:
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
-                data = self._stream.read(self._chunk)
+                size = self._small if self._span > 0 else self._chunk
+                data = self._stream.read(size)
+                self._span -= len(data)
                 self._put(data)
                 if not data:
                     return
@@ -93,15 +95,10 @@ class _Prefetch:
         """The next chunk (of the prefetcher's size, whatever ``size`` asks), b"" at the end."""
         if self._done:
             return b""
-        item: bytes | BaseException
-        if self._thread is None and self._inline > 0:
-            item = self._stream.read(self._small)
-            self._inline -= len(item)
-        else:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, daemon=True)
-                self._thread.start()
-            item = self._queue.get()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        item = self._queue.get()
         if isinstance(item, BaseException):
             self._done = True
             raise item
@@ -324,7 +321,7 @@ class SoftReader:
         self.warnings = []
         self._cache = ColumnCache()
         with open_binary(self.path) as stream:
-            ahead = _Prefetch(stream, _READ_SIZE, _INLINE_READ, _SMALL_READ)
+            ahead = _Prefetch(stream, _READ_SIZE, _SMALL_SPAN, _SMALL_READ)
             try:
                 yield from self._records(_Scanner(ahead))  # type: ignore[arg-type]
             finally:

@@ -15,6 +15,7 @@ small piece of text, not the whole block and its working copies.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +45,9 @@ _GATHER_BUDGET = 1 << 22
 #: bytes of cells converted at a time.
 _BATCH_WIDTHS = np.array([8, _INLINE, 32, 64, 128, _MAX_GATHER_WIDTH])
 _BATCH_BUDGET = 1 << 16
+#: Rows whose cells average more bytes than this are split as text (Python's ``str.split``
+#: beats numpy's fixed-width gathers once most cells need numpy's string storage).
+_TEXT_CELL_BYTES = 16
 #: Largest column, in fixed-width bytes, that is compared with the previous table's.
 _CACHE_BUDGET = 1 << 22
 #: Rows a column built piece by piece reserves at first: 256 KiB of slots, enough for the
@@ -205,10 +209,14 @@ class TableParser:
         if names is None or start == size:
             return
         whole = last and self._pieces == 1
+        lines = piece.count(b"\n", start, size)
+        if size - start > _TEXT_CELL_BYTES * len(names) * max(lines, 1):
+            self._from_text(piece[start:size], whole)  # long cells: split as text
+            return
         piece += _PAD
         found = _positions(np.frombuffer(piece, dtype=np.uint8), start, size, len(names))
         if found is None:
-            self._irregular(piece[start:size], whole)
+            self._from_text(piece[start:size], whole)
             return
         starts, lengths = found
         self._lines += len(starts) // len(names)
@@ -266,9 +274,9 @@ class TableParser:
         targets = self._targets(n_rows)
         _fill_columns(piece, starts.reshape(n_rows, width), lengths.reshape(n_rows, width), targets)
 
-    def _irregular(self, body: bytearray, whole: bool) -> None:
+    def _from_text(self, body: bytearray, whole: bool) -> None:
         width = len(self._names or ())
-        columns, long_rows, short_rows, lines = _parse_irregular(width, body)
+        columns, long_rows, short_rows, lines = _split_rows(width, body)
         self._long_rows += long_rows
         self._short_rows += short_rows
         self._lines += lines
@@ -502,22 +510,22 @@ def _whole_columns(
     return columns
 
 
-def _parse_irregular(width: int, body: bytearray) -> tuple[list[list[str]], int, int, int]:
-    """Row-by-row parse for rows that do not all have ``width`` cells: the cells of each
-    column, how many rows had more and fewer cells than ``width``, and the number of lines."""
-    text = body.replace(b"\r\n", b"\n").decode("utf-8")
-    columns: list[list[str]] = [[] for _ in range(width)]
+def _split_rows(width: int, body: bytearray) -> tuple[list[Sequence[str]], int, int, int]:
+    """The cells of each column of the rows in ``body``, split as text (blank lines skipped,
+    short rows padded with ``""``, extra cells dropped), how many rows had more and fewer cells
+    than ``width``, and the number of lines."""
+    text = body.decode("utf-8")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    rows = [line.split("\t") for line in text.split("\n") if line]
     long_rows = short_rows = 0
-    for line in text.split("\n"):
-        if not line:
-            continue
-        cells = line.split("\t")
-        if len(cells) > width:
-            long_rows += 1
-            del cells[width:]
-        elif len(cells) < width:
-            short_rows += 1
-            cells.extend([""] * (width - len(cells)))
-        for column, cell in zip(columns, cells, strict=True):
-            column.append(cell)
+    for i, cells in enumerate(rows):
+        if len(cells) != width:
+            if len(cells) > width:
+                long_rows += 1
+                rows[i] = cells[:width]
+            else:
+                short_rows += 1
+                rows[i] = cells + [""] * (width - len(cells))
+    columns: list[Sequence[str]] = list(zip(*rows, strict=True)) if rows else [()] * width
     return columns, long_rows, short_rows, text.count("\n")
