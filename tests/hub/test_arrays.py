@@ -79,6 +79,11 @@ def check_against(matrix: Matrix, model: Model) -> None:
     assert np.isnan(whole[n_rows:]).all() and np.isnan(whole[:, n_cols:]).all()
 
 
+def is_chunk(path: Path) -> bool:
+    """Whether ``path`` names a chunk file (``c.<i>.<j>``, or ``c/<i>/<j>`` in old matrices)."""
+    return path.name.startswith("c.") or path.parent.parent.name == "c"
+
+
 def snapshot(root: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
@@ -205,16 +210,28 @@ def test_discard_to_empty(tmp_path: Path) -> None:
     matrix.append_columns(0, random_values(1, (20, 20), "float64"))
     matrix.discard_beyond(0, 0)
     check_against(matrix, Model("float32"))
-    assert not list((tmp_path / "m").rglob("c/*/*"))
+    assert not [p for p in (tmp_path / "m").rglob("c.*") if not p.name.endswith(".partial")]
 
 
 class InjectedFailure(RuntimeError):
     pass
 
 
+@pytest.fixture(params=["one thread", "threads"])
+def chunk_threads(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks written on the caller's thread, or shared among two threads even when few."""
+    from exprhub.hub import chunk_writer
+
+    if request.param == "threads":
+        monkeypatch.setattr(chunk_writer, "WRITE_THREADS", 2)
+        monkeypatch.setattr(chunk_writer, "_CHUNKS_PER_THREAD", 2)
+    else:
+        monkeypatch.setattr(chunk_writer, "WRITE_THREADS", 1)
+
+
 @pytest.mark.parametrize("fail_after", [0, 1, 3, 7, 15])
 def test_failure_mid_append_leaves_committed_bytes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_after: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_after: int, chunk_threads: None
 ) -> None:
     store = make_store(tmp_path)
     matrix = store.open("m", create=True)
@@ -227,9 +244,9 @@ def test_failure_mid_append_leaves_committed_bytes(
     real_replace = AtomicLocalStore._replace
 
     def failing_replace(src: Path, dst: Path) -> None:
-        if dst.parent.parent.name == "c" and calls["n"] >= fail_after:
+        if is_chunk(dst) and calls["n"] >= fail_after:
             raise InjectedFailure(f"injected failure after {calls['n']} chunk writes")
-        calls["n"] += dst.parent.parent.name == "c"
+        calls["n"] += is_chunk(dst)
         real_replace(src, dst)
 
     monkeypatch.setattr(AtomicLocalStore, "_replace", staticmethod(failing_replace))
@@ -351,3 +368,92 @@ def test_append_validates(tmp_path: Path) -> None:
         matrix.append_columns(-1, np.ones((3, 1), dtype=np.float32))
     matrix.append_columns(0, np.ones((3, 0), dtype=np.float32))
     assert matrix.nbytes_on_disk() > 0
+
+
+def test_chunk_files_are_the_ones_zarr_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_threads: None
+) -> None:
+    """Appends encode chunks themselves; the files must be byte-identical to zarr's for the
+    same values, including partly and wholly NaN chunks, merged stripes and rollbacks."""
+    from exprhub.hub import chunk_writer
+
+    batches = [(10, 5), (13, 6), (30, 25), (7, 1)]
+    nan_columns = np.full((13, 4), np.nan, dtype=np.float32)
+
+    def build_all(root: Path) -> Model:
+        matrix = make_store(root).open("m", create=True)
+        model = Model("float32")
+        build(matrix, model, batches, seed=3)
+        matrix.append_columns(model.n_cols, nan_columns)
+        model.append(model.n_cols, nan_columns)
+        matrix.append_columns(model.n_cols, random_values(8, (40, 9), "float32"))
+        matrix.discard_beyond(model.n_rows, model.n_cols)
+        check_against(matrix, model)
+        return model
+
+    ours = build_all(tmp_path / "ours")
+    monkeypatch.setattr(chunk_writer.ChunkCodec, "of", classmethod(lambda cls, array: None))
+    theirs = build_all(tmp_path / "zarr")
+    assert same(ours.data, theirs.data)
+    assert snapshot(tmp_path / "ours") == snapshot(tmp_path / "zarr")
+
+
+def test_interrupted_threaded_append_stops_every_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception in the caller's thread while chunk threads run (as KeyboardInterrupt
+    would be) reaches it only after they stopped; the matrix then rolls back exactly."""
+    from exprhub.hub import chunk_writer
+
+    monkeypatch.setattr(chunk_writer, "WRITE_THREADS", 2)
+    monkeypatch.setattr(chunk_writer, "_CHUNKS_PER_THREAD", 2)
+    store = make_store(tmp_path)
+    matrix = store.open("m", create=True)
+    model = Model("float32")
+    build(matrix, model, [(10, 5), (12, 6)])
+    before = snapshot(tmp_path)
+    real_join = threading.Thread.join
+    running: list[threading.Thread] = []
+
+    def interrupted_join(self: threading.Thread, timeout: float | None = None) -> None:
+        if self.name.startswith("exprhub-chunks") and not running:
+            running.append(self)
+            raise InjectedFailure("interrupted")
+        real_join(self, timeout)
+
+    monkeypatch.setattr(threading.Thread, "join", interrupted_join)
+    with pytest.raises(InjectedFailure):
+        matrix.append_columns(model.n_cols, random_values(9, (60, 40), "float32"))
+    monkeypatch.undo()
+    assert not [t for t in threading.enumerate() if t.name.startswith("exprhub-chunks")]
+    matrix.discard_beyond(model.n_rows, model.n_cols)
+    assert snapshot(tmp_path) == before
+
+
+def test_matrix_with_nested_chunk_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Matrices created before the flat chunk keys (c/<i>/<j>) are still appended to, read and
+    rolled back."""
+    from exprhub.hub import arrays
+
+    monkeypatch.setattr(arrays, "_CHUNK_KEY_SEPARATOR", "/")
+    matrix = make_store(tmp_path).open("m", create=True)
+    monkeypatch.undo()
+    model = Model("float32")
+    build(matrix, model, [(10, 5), (13, 6)])
+    assert list((tmp_path / "m" / "by_feature" / "c").glob("*/*"))
+    assert not list(tmp_path.rglob("c.*"))
+    before = snapshot(tmp_path)
+    matrix.append_columns(model.n_cols, random_values(7, (40, 30), "float32"))
+    matrix.discard_beyond(model.n_rows, model.n_cols)
+    assert snapshot(tmp_path) == before
+    build(matrix, model, [(20, 9)], seed=11)
+    check_against(MatrixStore(tmp_path).open("m"), model)
+
+
+def test_fsync_store_round_trip(tmp_path: Path) -> None:
+    matrix = make_store(tmp_path, fsync=True).open("m", create=True)
+    model = Model("float32")
+    build(matrix, model, [(10, 5), (21, 9)])
+    check_against(matrix, model)
+    matrix.discard_beyond(10, 5)
+    assert not list(tmp_path.rglob("*.partial"))

@@ -203,3 +203,30 @@ def test_cli_import_json_and_error(geo_fixtures, hub, capsys):
     assert data[0]["by_type"] == {"GDS": {"added": 1}, "SUBSET": {"added": 5}}
     assert data[0]["warnings"]
     assert hub.counts()["GDS"] == 1
+
+
+def test_same_file_gives_same_table_digests(geo_fixtures, tmp_path):
+    """Two fresh hubs importing one family store byte-identical tables under the same
+    digests."""
+    from sqlalchemy import select
+
+    from exprhub.hub import schema as s
+
+    stored = []
+    for name in ("one", "two"):
+        with Hub.init(tmp_path / name) as fresh:
+            import_file(fresh, geo_fixtures / "gemma/GSE1623_family.soft.txt.gz")
+            with fresh.engine.connect() as connection:
+                query = select(s.records.c.key, s.records.c.table_ref)
+                refs = {key: ref for key, ref in connection.execute(query)}
+            files = sorted(p.name for p in (fresh.home / "tables").rglob("*.parquet"))
+            stored.append((refs, files))
+            table = fresh.record("GSM27446").table
+            assert table is not None and table.n_rows == 12488
+    assert stored[0] == stored[1]
+    refs, files = stored[0]
+    tables = {ref for ref in refs.values() if ref}
+    assert len(tables) == 9  # the platform and 8 samples
+    # each with its probe-ID column apart (these samples list the probes in orders of
+    # their own, so nothing is shared)
+    assert len(files) == 2 * len(tables)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 
 import numpy as np
@@ -176,3 +177,45 @@ def test_table_from_rows_pads(values):
     table = Table.from_rows(["A", "B"], [[v] for v in values])
     assert table.shape == (len(values), 2)
     assert table.column("B").tolist() == [""] * len(values)
+
+
+def numpy_float(values: list[str]) -> np.ndarray:
+    """The conversion to_float defines: Python float() per cell, NaN where it fails."""
+    out = np.full(len(values), np.nan)
+    for i, text in enumerate(values):
+        with contextlib.suppress(ValueError):
+            out[i] = float(text)
+    return out
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["1", "2.5", "-0", "+.5", "5.", "1e5", "1E-5", "1e500", "-inf", "Infinity", "4.9e-325"],
+        ["nan", "NaN", "-nan", "+nan", "1"],
+        ["nan(1)", "2", "nan(abc)"],  # NaN spellings Arrow reads and Python does not
+        [" 1.5", "2\t", "1_000", "\u0661\u0662", "\uff11"],  # only Python reads these
+        ["1", "null", "NA", "", "-", ".", "x1", "1e", "0x10", "1,5", "1.5"],
+        [],
+    ],
+)
+def test_to_float_matches_python_float(values):
+    from exprhub.records import to_float
+
+    expected = numpy_float(values)
+    strings = np.array(values, dtype=np.dtypes.StringDType())
+    for got in (to_float(strings), to_float(values)):
+        assert got.dtype == np.float64 and got.flags.writeable
+        assert got.tobytes() == expected.tobytes()
+
+
+@given(st.lists(st.one_of(st.floats(), st.text(alphabet="0123456789.eE+-naifty_ ", max_size=8))))
+def test_to_float_with_an_arrow_column(cells):
+    import pyarrow as pa
+
+    from exprhub.records import to_float
+
+    values = [c if isinstance(c, str) else repr(c) for c in cells]
+    strings = np.array(values, dtype=np.dtypes.StringDType())
+    arrow = pa.array(strings, type=pa.large_string())
+    assert to_float(strings, arrow=arrow).tobytes() == numpy_float(values).tobytes()

@@ -12,12 +12,10 @@ costs.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
 import shutil
-import tempfile
 import threading
 import uuid
 from collections.abc import Sequence
@@ -28,10 +26,10 @@ from urllib.parse import quote, unquote
 import numpy as np
 import zarr
 from zarr.codecs import BloscCodec, BytesCodec
-from zarr.core.buffer import Buffer
 from zarr.core.sync import sync
-from zarr.storage import LocalStore
 
+from exprhub.hub.atomic_store import TMP_SUFFIX, AtomicLocalStore
+from exprhub.hub.chunk_writer import Region, write_regions
 from exprhub.hub.errors import HubError
 
 __all__ = [
@@ -53,7 +51,9 @@ _BY_SAMPLE = "by_sample"
 _MARKER_KEY = "exprhub_matrix"
 _FORMAT_VERSION = 1
 _MIN_CAPACITY = 16
-_TMP_SUFFIX = ".partial"
+# Chunk keys of new matrices: c.<i>.<j>, no directory per chunk row to create (matrices made
+# before keep c/<i>/<j>; both are read and written).
+_CHUNK_KEY_SEPARATOR = "."
 # Rough cost model used by Matrix.block to pick a layout (measured, see docs/store.md).
 _CHUNK_OVERHEAD_S = 0.25e-3
 _DECODE_BYTES_PER_S = 1.5e9
@@ -64,114 +64,6 @@ class MatrixNotFound(HubError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "matrix not found"
-
-
-class StoreFenced(HubError):
-    """A write reached a store that was closed for writing after a failed operation."""
-
-
-class AtomicLocalStore(LocalStore):
-    """Zarr local store whose every write atomically replaces the target file.
-
-    Each value is written to a temporary file in the target's directory and moved over the
-    target with ``os.replace``, so readers and crashes only ever see the old or the new file.
-    ``fence()`` closes the store for writing and waits for writes in flight to finish; it is
-    used after a failed operation so stray writes cannot land later.
-
-    Parameters
-    ----------
-    root
-        Directory of the store.
-    read_only
-        Whether the store refuses writes.
-    fsync
-        Whether to fsync each file and its directory before and after the move.
-    """
-
-    def __init__(self, root: Path | str, *, read_only: bool = False, fsync: bool = False) -> None:
-        super().__init__(root, read_only=read_only)
-        self.fsync = fsync
-        self._fenced = False
-        self._in_flight = 0
-        self._cond = threading.Condition()
-
-    def with_read_only(self, read_only: bool = False) -> AtomicLocalStore:
-        """Return a store on the same root with the given read-only flag."""
-        return type(self)(self.root, read_only=read_only, fsync=self.fsync)
-
-    def fence(self) -> None:
-        """Refuse further writes and wait until writes in flight have finished."""
-        with self._cond:
-            self._fenced = True
-            while self._in_flight:
-                self._cond.wait()
-
-    def set_sync(self, key: str, value: Buffer) -> None:
-        """Write ``value`` at ``key`` atomically (synchronous)."""
-        self._ensure_open_sync()
-        self._check_writable()
-        self._guarded_write(self.root / key, value, exclusive=False)
-
-    async def _set(self, key: str, value: Buffer, exclusive: bool = False) -> None:
-        if not self._is_open:
-            await self._open()
-        self._check_writable()
-        if not isinstance(value, Buffer):
-            raise TypeError(f"store value for {key!r} must be a zarr Buffer, got {type(value)}")
-        path = self.root / key
-        try:
-            await asyncio.to_thread(self._guarded_write, path, value, exclusive)
-        except FileExistsError:
-            if not exclusive:
-                raise
-
-    def _guarded_write(self, path: Path, value: Buffer, exclusive: bool) -> None:
-        with self._cond:
-            if self._fenced:
-                raise StoreFenced(f"{path}: write refused, the operation that issued it failed")
-            self._in_flight += 1
-        try:
-            self._write_file(path, value.as_buffer_like(), exclusive)
-        finally:
-            with self._cond:
-                self._in_flight -= 1
-                self._cond.notify_all()
-
-    def _write_file(self, path: Path, data: Any, exclusive: bool) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=_TMP_SUFFIX
-        )
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                if self.fsync:
-                    f.flush()
-                    os.fsync(f.fileno())
-            if exclusive:
-                os.link(tmp, path)
-                tmp.unlink()
-            else:
-                self._replace(tmp, path)
-            if self.fsync:
-                _fsync_dir(path.parent)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-
-    @staticmethod
-    def _replace(src: Path, dst: Path) -> None:
-        """Move ``src`` over ``dst`` atomically (a seam for failure-injection tests)."""
-        os.replace(src, dst)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _capacity_for(n: int) -> int:
@@ -187,8 +79,16 @@ def _encode_name(name: str) -> str:
 
 
 def _chunk_files(array_dir: Path) -> list[tuple[tuple[int, int], Path]]:
-    """Chunk files of a 2-d array (default '/' key encoding) as ((i, j), path)."""
+    """Chunk files of a 2-d array as ((i, j), path): ``c.<i>.<j>`` (default key encoding with
+    '.', matrices created since the flat layout) or ``c/<i>/<j>`` (with '/', older ones)."""
     out: list[tuple[tuple[int, int], Path]] = []
+    if not array_dir.is_dir():
+        return out
+    for entry in os.scandir(array_dir):
+        parts = entry.name.split(".")
+        numbered = len(parts) == 3 and parts[0] == "c" and parts[1].isdigit() and parts[2].isdigit()
+        if numbered and entry.is_file():
+            out.append(((int(parts[1]), int(parts[2])), Path(entry.path)))
     base = array_dir / "c"
     if not base.is_dir():
         return out
@@ -204,7 +104,7 @@ def _chunk_files(array_dir: Path) -> list[tuple[tuple[int, int], Path]]:
 def _remove_partials(directory: Path) -> None:
     for dirpath, _, filenames in os.walk(directory):
         for fname in filenames:
-            if fname.startswith(".") and fname.endswith(_TMP_SUFFIX):
+            if fname.startswith(".") and fname.endswith(TMP_SUFFIX):
                 Path(dirpath, fname).unlink(missing_ok=True)
 
 
@@ -297,7 +197,7 @@ class MatrixStore:
                 fill_value=np.nan,
                 serializer=BytesCodec(),
                 compressors=[BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")],
-                chunk_key_encoding={"name": "default", "separator": "/"},
+                chunk_key_encoding={"name": "default", "separator": _CHUNK_KEY_SEPARATOR},
                 config={"write_empty_chunks": False},
             )
         # The marker attribute is written last: it makes the matrix complete.
@@ -382,6 +282,9 @@ class Matrix:
         both layouts; rows of these columns not covered by ``values`` stay NaN. On failure the
         exception propagates after all writes of this call have stopped; the caller then
         restores the committed extent with :meth:`discard_beyond`.
+
+        ``values`` may be the transpose of a C-ordered (k x rows) array (samples assembled one
+        by one): the sample-major layout is then written without a copy.
         """
         data = np.asarray(values)
         if data.ndim != 2:
@@ -403,8 +306,18 @@ class Matrix:
                     fm.resize((rows, cols))
                     sm.resize((cols, rows))
                 if n and k:
-                    fm[:n, start_column : start_column + k] = data
-                    sm[start_column : start_column + k, :n] = np.ascontiguousarray(data.T)
+                    write_regions(
+                        [
+                            Region(fm, self._dir / _BY_FEATURE, (0, start_column), data),
+                            Region(
+                                sm,
+                                self._dir / _BY_SAMPLE,
+                                (start_column, 0),
+                                np.ascontiguousarray(data.T),
+                            ),
+                        ],
+                        writer,
+                    )
             except BaseException:
                 writer.fence()
                 raise
@@ -432,7 +345,7 @@ class Matrix:
                     (fm, _BY_FEATURE, (n_rows, n_columns), (new_rows, new_cols), 1),
                     (sm, _BY_SAMPLE, (n_columns, n_rows), (new_cols, new_rows), 0),
                 ):
-                    _clear_outside(arr, self._dir / sub, extent, axis)
+                    _clear_outside(arr, self._dir / sub, extent, axis, writer)
                     # Growing metadata only: shrinking was done by _clear_outside.
                     sync(arr.async_array.resize(new_shape, delete_outside_chunks=False))
             except BaseException:
@@ -535,7 +448,11 @@ def _read_cost(
 
 
 def _clear_outside(
-    arr: zarr.Array, array_dir: Path, extent: tuple[int, int], sample_axis: int
+    arr: zarr.Array,
+    array_dir: Path,
+    extent: tuple[int, int],
+    sample_axis: int,
+    store: AtomicLocalStore,
 ) -> None:
     """Make every cell of ``arr`` outside ``[0, e0) x [0, e1)`` unwritten (NaN).
 
@@ -551,10 +468,13 @@ def _clear_outside(
             path.unlink(missing_ok=True)
     end0 = min(-(-e0 // c0) * c0, s0)  # end of the chunk straddling e0
     end1 = min(-(-e1 // c1) * c1, s1)
+    nan = np.array(np.nan, dtype=arr.dtype)
     if sample_axis == 1 and e1 < end1 and e0:
-        arr[0:end0, e1:end1] = np.nan
+        region = Region(arr, array_dir, (0, e1), np.broadcast_to(nan, (end0, end1 - e1)))
+        write_regions([region], store)
     elif sample_axis == 0 and e0 < end0 and e1:
-        arr[e0:end0, 0:end1] = np.nan
-    for sub in (array_dir / "c").glob("*"):
+        region = Region(arr, array_dir, (e0, 0), np.broadcast_to(nan, (end0 - e0, end1)))
+        write_regions([region], store)
+    for sub in (array_dir / "c").glob("*"):  # chunk-row directories of the '/' layout
         if sub.is_dir() and not any(sub.iterdir()):
             sub.rmdir()

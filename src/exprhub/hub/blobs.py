@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -97,25 +98,79 @@ class BlobDirectory:
         return sum(1 for p in self.root.glob(f"*/*{self.suffix}") if not p.name.startswith("."))
 
 
-def table_to_parquet(table: Table) -> bytes:
-    """Serialize a table (names may repeat) to Parquet bytes, deterministically."""
-    arrays = [pa.array(col, type=pa.large_string()) for col in table.columns]
-    schema_names = [f"c{i}" for i in range(table.n_cols)]
-    arrow = pa.Table.from_arrays(arrays, names=schema_names)
-    arrow = arrow.replace_schema_metadata({"exprhub.names": json.dumps(table.names)})
+#: A table of at least this many rows (and two or more columns) keeps its first column - the
+#: row IDs of a GEO table, the same in every sample of a platform and in the platform itself -
+#: in a blob of its own, which every table with that first column refers to.
+SHARED_COLUMN_MIN_ROWS = 1000
+
+_NAMES_KEY = b"exprhub.names"
+_SHARED_KEY = b"exprhub.shared"
+
+
+def shares_first_column(table: Table) -> bool:
+    """Whether :func:`table_to_parquet` stores the first column of ``table`` apart."""
+    return table.n_cols >= 2 and table.n_rows >= SHARED_COLUMN_MIN_ROWS
+
+
+def column_table(column: np.ndarray) -> Table:
+    """The one-column table whose blob holds a shared column (its name is kept elsewhere)."""
+    return Table([""], [column])
+
+
+def arrow_strings(column: np.ndarray) -> pa.Array:
+    """A table column as the Arrow strings it is stored as."""
+    return pa.array(column, type=pa.large_string())
+
+
+def table_to_parquet(
+    table: Table,
+    *,
+    arrow: Mapping[int, pa.Array] | None = None,
+    shared: Mapping[int, str] | None = None,
+) -> bytes:
+    """Serialize a table (names may repeat) to Parquet bytes, deterministically.
+
+    Parameters
+    ----------
+    table
+        The table.
+    arrow
+        Columns (by position) the caller already has as :func:`arrow_strings`.
+    shared
+        Columns (by position) stored in another blob of the same directory, as the only
+        column of a :func:`column_table`: the SHA-256 of that blob is recorded instead of
+        the values.
+    """
+    arrow = arrow or {}
+    shared = shared or {}
+    positions = [i for i in range(table.n_cols) if i not in shared]
+    arrays = [arrow[i] if i in arrow else arrow_strings(table.columns[i]) for i in positions]
+    schema_names = [f"c{i}" for i in positions]
+    metadata = {_NAMES_KEY: json.dumps(table.names).encode()}
+    if shared:
+        metadata[_SHARED_KEY] = json.dumps({str(i): shared[i] for i in sorted(shared)}).encode()
+    frame = pa.Table.from_arrays(arrays, names=schema_names).replace_schema_metadata(metadata)
     buffer = io.BytesIO()
     # Dictionary encoding is slower and larger for the mostly-unique cells of GEO tables.
-    pq.write_table(arrow, buffer, compression="zstd", use_dictionary=False, write_statistics=False)
+    pq.write_table(frame, buffer, compression="zstd", use_dictionary=False, write_statistics=False)
     return buffer.getvalue()
 
 
 def table_from_parquet(path: Path) -> Table:
-    """Read a table written by :func:`table_to_parquet`."""
-    arrow = pq.read_table(path)
-    meta = arrow.schema.metadata or {}
-    names = json.loads(meta[b"exprhub.names"])
-    columns = [
-        arrow.column(i).to_numpy(zero_copy_only=False).astype(np.dtypes.StringDType())
-        for i in range(arrow.num_columns)
-    ]
+    """Read a table written by :func:`table_to_parquet` (shared columns are read from their
+    blobs, next to ``path`` in the same blob directory)."""
+    frame = pq.read_table(path)
+    meta = frame.schema.metadata or {}
+    names = json.loads(meta[_NAMES_KEY])
+    shared = json.loads(meta.get(_SHARED_KEY, b"{}"))
+    stored = iter(frame.columns)
+    columns = []
+    for i in range(len(names)):
+        digest = shared.get(str(i))
+        if digest is None:
+            values = next(stored).to_numpy(zero_copy_only=False)
+            columns.append(values.astype(np.dtypes.StringDType()))
+        else:
+            blob = path.parent.parent / digest[:2] / f"{digest}{path.suffix}"
+            columns.append(table_from_parquet(blob).columns[0])
     return Table(names, columns)

@@ -11,16 +11,22 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections import deque
+from collections import OrderedDict, deque
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
-from exprhub.hub.blobs import BlobDirectory, table_to_parquet
+import numpy as np
+import pyarrow as pa
+
+from exprhub.hub.blobs import BlobDirectory, column_table, shares_first_column, table_to_parquet
 from exprhub.records import Table
 
 MARKER = ".write-in-progress"
 BLOB_LOG = ".write-in-progress.blobs"
+#: Shared first columns remembered by a table queue (a family names one per platform).
+_KNOWN_COLUMNS = 8
 
 
 class Staging:
@@ -85,7 +91,12 @@ def read_staging(home: Path) -> tuple[list[str], list[str], list[str]] | None:
 
 class TableQueue:
     """Serializes record data tables to Parquet on a background thread while the caller goes
-    on parsing; at most ``depth`` tables wait, which bounds memory."""
+    on parsing; at most ``depth`` tables wait, which bounds memory.
+
+    A first column stored apart (see :func:`~exprhub.hub.blobs.shares_first_column`) is
+    written once per array object: callers that pass the same array object for equal columns
+    (the writer does) skip encoding it again.
+    """
 
     def __init__(self, tables: BlobDirectory, staging: Staging, depth: int = 4) -> None:
         self.tables = tables
@@ -94,22 +105,47 @@ class TableQueue:
         self._pool: ThreadPoolExecutor | None = None
         self._pending: deque[tuple[int, Future[str]]] = deque()
         self._done: list[tuple[int, str]] = []
+        self._columns: OrderedDict[int, tuple[np.ndarray, str]] = OrderedDict()
+        self._lock = threading.Lock()
 
-    def write(self, table: Table) -> str:
-        """Write one table now (on the caller's thread); return its digest."""
-        digest, created = self.tables.put_bytes(table_to_parquet(table))
+    def write(self, table: Table, arrow: Mapping[int, pa.Array] | None = None) -> str:
+        """Write one table now (on the caller's thread); return its digest.
+
+        ``arrow``: columns (by position) already converted with
+        :func:`~exprhub.hub.blobs.arrow_strings`.
+        """
+        shared = {0: self._column_blob(table.columns[0])} if shares_first_column(table) else {}
+        return self._put(table_to_parquet(table, arrow=arrow, shared=shared))
+
+    def _put(self, data: bytes) -> str:
+        digest, created = self.tables.put_bytes(data)
         if created:
             self.staging.blob("tables", digest)
         return digest
 
-    def submit(self, record_id: int, table: Table) -> None:
-        """Queue the table of a record."""
+    def _column_blob(self, column: np.ndarray) -> str:
+        with self._lock:
+            known = self._columns.get(id(column))
+            if known is not None and known[0] is column:
+                self._columns.move_to_end(id(column))
+                return known[1]
+        digest = self._put(table_to_parquet(column_table(column)))
+        with self._lock:
+            self._columns[id(column)] = (column, digest)
+            while len(self._columns) > _KNOWN_COLUMNS:
+                self._columns.popitem(last=False)
+        return digest
+
+    def submit(
+        self, record_id: int, table: Table, arrow: Mapping[int, pa.Array] | None = None
+    ) -> None:
+        """Queue the table of a record (``arrow`` as in :meth:`write`)."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="exprhub-tables")
         while len(self._pending) >= self.depth:
             rid, future = self._pending.popleft()
             self._done.append((rid, future.result()))
-        self._pending.append((record_id, self._pool.submit(self.write, table)))
+        self._pending.append((record_id, self._pool.submit(self.write, table, arrow)))
 
     def results(self) -> list[tuple[int, str]]:
         """``(record id, table digest)`` of every queued table, once all are written."""

@@ -17,9 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
 from sqlalchemy import Connection, CursorResult, bindparam, delete, insert, select, update
 
 from exprhub.hub import schema as s
+from exprhub.hub.blobs import arrow_strings
+from exprhub.hub.bulk import RowBuffer
 from exprhub.hub.staging import Staging, TableQueue
 from exprhub.records import (
     Annotation,
@@ -31,6 +34,7 @@ from exprhub.records import (
     Subset,
     Table,
     normalize_accession,
+    to_float,
 )
 
 if TYPE_CHECKING:
@@ -40,6 +44,10 @@ if TYPE_CHECKING:
 #: rewrites every feature-major chunk of the column stripe it touches, whatever its width,
 #: so fewer, wider appends are much cheaper; 1024 x 54,675 probes is 224 MB of buffer).
 FLUSH_COLUMNS = 1024
+
+_RECORD_ROW = select(s.records).where(
+    s.records.c.type == bindparam("type"), s.records.c.key == bindparam("key")
+)
 
 
 class PutOutcome(StrEnum):
@@ -124,7 +132,7 @@ class _MatrixState:
     features: dict[str, int]
     new_features: list[str] = field(default_factory=list)
     written_columns: int = 0
-    pending: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
+    pending: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)  # float32
     new_columns: list[tuple[int, str]] = field(default_factory=list)
     _last: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -156,6 +164,34 @@ class _MatrixState:
         return index
 
 
+class _IdColumns:
+    """One array object per distinct ID column (first table column) seen lately.
+
+    The samples of a platform repeat its probe IDs; mapping equal columns to the same object
+    lets the row mapping and the shared-column blob be reused by identity after a single
+    comparison per table.
+    """
+
+    def __init__(self, size: int = 4) -> None:
+        self._size = size
+        self._recent: list[np.ndarray] = []
+
+    def canonical(self, column: np.ndarray) -> np.ndarray:
+        """The remembered array equal to ``column``, or ``column`` itself (now remembered)."""
+        for i, known in enumerate(self._recent):
+            if known is column or (
+                known.shape == column.shape
+                and known.dtype == column.dtype
+                and (len(column) == 0 or (known[0] == column[0] and known[-1] == column[-1]))
+                and np.array_equal(known, column)
+            ):
+                self._recent.insert(0, self._recent.pop(i))
+                return known
+        self._recent.insert(0, column)
+        del self._recent[self._size :]
+        return column
+
+
 class HubWriter:
     """Writes records into a hub inside one transaction (see ``Hub.writer()``)."""
 
@@ -166,6 +202,8 @@ class HubWriter:
         self.staging = Staging(hub.home)
         self._tables = TableQueue(hub.tables, self.staging)
         self._matrices: dict[str, _MatrixState] = {}
+        self._ids = _IdColumns()
+        self._rows = RowBuffer(connection)
         self.outcomes: list[tuple[str, str, PutOutcome]] = []
 
     # ---------------------------------------------------------------- files
@@ -201,27 +239,26 @@ class HubWriter:
             raise ValueError(f"{type(record).__name__} records are not stored in the hub")
         key = record.key
         rtype = record.type.value
-        row = self.connection.execute(
-            select(s.records).where(s.records.c.type == rtype, s.records.c.key == key)
-        ).first()
+        row = self.connection.execute(_RECORD_ROW, {"type": rtype, "key": key}).first()
         if row is None:
             record_id = self._insert(record, source_sha256, version=1)
-            self._store_values(record, record_id)
+            self._store_table(record, record_id)
             outcome = PutOutcome.ADDED
         else:
             new_date = record.last_update_date
             old_date = row.last_update_date
             if new_date is not None and (old_date is None or new_date > old_date):
+                self._rows.flush()  # the old version is read, then deleted with its rows
                 self._archive(row)
                 self.connection.execute(delete(s.records).where(s.records.c.id == row.id))
                 record_id = self._insert(record, source_sha256, version=row.version + 1)
-                self._store_values(record, record_id)
+                self._store_table(record, record_id)
                 outcome = PutOutcome.UPDATED
             elif old_date is not None and new_date is not None and new_date < old_date:
                 outcome = PutOutcome.OLDER
             elif row.table_ref is None and record.table is not None:
                 self._attach_table(row.id, record.table)
-                self._store_values(record, row.id)
+                self._store_table(record, row.id)
                 outcome = PutOutcome.TABLE_ATTACHED
             else:
                 outcome = PutOutcome.UNCHANGED
@@ -232,65 +269,43 @@ class HubWriter:
         assert record.type is not None
         organisms = record_organisms(record)
         result = self.connection.execute(
-            insert(s.records).values(
-                type=record.type.value,
-                key=record.key,
-                accession=record.accession,
-                title=record.title,
-                status=record.status,
-                submission_date=record.submission_date,
-                last_update_date=record.last_update_date,
-                release_date=record.release_date,
-                organisms="; ".join(organisms) if organisms else None,
-                version=version,
-                source_sha256=source_sha256,
-                table_ref=None,  # set at flush, once the table is written in the background
-                table_rows=record.table.n_rows if record.table is not None else None,
-                table_cols=record.table.n_cols if record.table is not None else None,
-                created_at=self.now,
-                updated_at=self.now,
-            )
+            insert(s.records),
+            {
+                "type": record.type.value,
+                "key": record.key,
+                "accession": record.accession,
+                "title": record.title,
+                "status": record.status,
+                "submission_date": record.submission_date,
+                "last_update_date": record.last_update_date,
+                "release_date": record.release_date,
+                "organisms": "; ".join(organisms) if organisms else None,
+                "version": version,
+                "source_sha256": source_sha256,
+                "table_ref": None,  # set at flush, once the table is written in the background
+                "table_rows": record.table.n_rows if record.table is not None else None,
+                "table_cols": record.table.n_cols if record.table is not None else None,
+                "created_at": self.now,
+                "updated_at": self.now,
+            },
         )
         record_id = _inserted_id(result)
-        if record.table is not None:
-            self._tables.submit(record_id, record.table)
-        if record.attributes:
-            self.connection.execute(
-                insert(s.attributes),
-                [
-                    {"record_id": record_id, "position": i, "key": k, "value": v}
-                    for i, (k, v) in enumerate(record.attributes)
-                ],
-            )
-        if record.columns:
-            self.connection.execute(
-                insert(s.columns),
-                [
-                    {"record_id": record_id, "position": i, "name": n, "description": d}
-                    for i, (n, d) in enumerate(record.columns)
-                ],
-            )
-        relations = record_relations(record)
-        if relations:
-            self.connection.execute(
-                insert(s.relations),
-                [
-                    {"source_id": record_id, "kind": k, "target_key": t, "position": i}
-                    for i, (k, t) in enumerate(relations)
-                ],
-            )
+        rows = self._rows
+        for i, (k, v) in enumerate(record.attributes):
+            rows.add(s.attributes, (record_id, i, k, v))
+        for i, (n, d) in enumerate(record.columns):
+            rows.add(s.columns, (record_id, i, n, d))
+        for i, (k, t) in enumerate(record_relations(record)):
+            rows.add(s.relations, (record_id, k, t, i))
         if isinstance(record, Sample):
-            pairs = [
-                {"record_id": record_id, "channel": ch, "position": i, "key": k[:255], "value": v}
-                for ch in range(1, record.channel_count + 1)
-                for i, (k, v) in enumerate(record.characteristics(ch))
-            ]
-            if pairs:
-                self.connection.execute(insert(s.characteristics), pairs)
+            for ch in range(1, record.channel_count + 1):
+                for i, (k, v) in enumerate(record.characteristics(ch)):
+                    rows.add(s.characteristics, (record_id, ch, i, k[:255], v))
+        rows.flush_if_full()
         return record_id
 
     def _archive(self, row: object) -> None:
-        record = self.hub._load(row, table=False)
+        record = self.hub._load(row, table=False, connection=self.connection)
         self.connection.execute(
             insert(s.record_history).values(
                 type=row.type,  # type: ignore[attr-defined]
@@ -304,7 +319,6 @@ class HubWriter:
         )
 
     def _attach_table(self, record_id: int, table: Table) -> None:
-        self._tables.submit(record_id, table)
         self.connection.execute(
             update(s.records)
             .where(s.records.c.id == record_id)
@@ -346,28 +360,50 @@ class HubWriter:
         return outcome
 
     # ---------------------------------------------------------------- matrices
-    def _store_values(self, record: Record, record_id: int) -> None:
+    def _store_table(self, record: Record, record_id: int) -> None:
+        """Queue the record's table for writing and add its values to matrices."""
         table = record.table
-        if table is None or table.n_cols == 0:
+        if table is None:
             return
+        if table.n_cols:
+            ids = self._ids.canonical(table.columns[0])
+            if ids is not table.columns[0]:
+                table = Table(table.names, [ids, *table.columns[1:]])
+        arrow = self._store_values(record, table)
+        self._tables.submit(record_id, table, arrow)
+
+    def _store_values(self, record: Record, table: Table) -> dict[int, pa.Array]:
+        """Add the table's value columns to matrices; return the columns converted to Arrow
+        on the way (by position), for the table writer to reuse."""
+        converted: dict[int, pa.Array] = {}
+
+        def values(name: str) -> np.ndarray:
+            position = table.index_of(name)
+            if position not in converted:
+                converted[position] = arrow_strings(table.columns[position])
+            return to_float(table.columns[position], arrow=converted[position])
+
+        if table.n_cols == 0:
+            return converted
         if isinstance(record, Platform):
             state = self._matrix(submitted_matrix_name(record.key), "submitted", record.key)
-            state.rows_for(table.column(0))
+            state.rows_for(table.columns[0])
         elif isinstance(record, Sample):
             platform = record.platform_id
             if platform is None or not table.has("VALUE"):
-                return
+                return converted
             state = self._matrix(submitted_matrix_name(platform), "submitted", platform)
-            rows = state.rows_for(table.column(0))
-            self._add_column(state, record.key, rows, table.numeric("VALUE"))
+            rows = state.rows_for(table.columns[0])
+            self._add_column(state, record.key, rows, values("VALUE"))
         elif isinstance(record, DataSet):
             samples = [n for n in table.names if n.upper().startswith("GSM")]
             if not samples:
-                return
+                return converted
             state = self._matrix(dataset_matrix_name(record.key), "dataset", record.key)
-            rows = state.rows_for(table.column(0))
+            rows = state.rows_for(table.columns[0])
             for name in samples:
-                self._add_column(state, normalize_accession(name), rows, table.numeric(name))
+                self._add_column(state, normalize_accession(name), rows, values(name))
+        return converted
 
     def _matrix(self, name: str, kind: str, owner: str) -> _MatrixState:
         state = self._matrices.get(name)
@@ -401,19 +437,21 @@ class HubWriter:
     def _add_column(
         self, state: _MatrixState, sample_key: str, rows: np.ndarray, values: np.ndarray
     ) -> None:
-        state.pending.append((sample_key, rows, values))
+        state.pending.append((sample_key, rows, np.asarray(values, dtype=np.float32)))
         if len(state.pending) >= FLUSH_COLUMNS:
             self._flush(state)
 
     def _flush(self, state: _MatrixState) -> None:
         if not state.pending:
             return
-        block = np.full((state.n_rows, len(state.pending)), np.nan, dtype=np.float32)
+        # Assembled sample by sample (contiguous rows), handed over transposed: the
+        # sample-major layout is written from it without a copy.
+        block = np.full((len(state.pending), state.n_rows), np.nan, dtype=np.float32)
         for j, (_, rows, values) in enumerate(state.pending):
-            block[rows, j] = values
+            block[j, rows] = values
         start = state.committed_columns + state.written_columns
         self.staging.matrix(state.name)
-        self.hub.store.open(state.name, create=True).append_columns(start, block)
+        self.hub.store.open(state.name, create=True).append_columns(start, block.T)
         for j, (sample_key, _, _) in enumerate(state.pending):
             state.new_columns.append((start + j, sample_key))
         state.written_columns += len(state.pending)
@@ -421,6 +459,7 @@ class HubWriter:
 
     def flush(self) -> None:
         """Write pending tables, matrix columns and the matrices' new extents (before commit)."""
+        self._rows.flush()
         written = self._tables.results()
         if written:
             self.connection.execute(
@@ -432,14 +471,9 @@ class HubWriter:
         self._tables.close()
         for state in self._matrices.values():
             self._flush(state)
-            if state.new_features:
-                self.connection.execute(
-                    insert(s.matrix_rows),
-                    [
-                        {"matrix_id": state.id, "row": state.committed_rows + i, "feature": f}
-                        for i, f in enumerate(state.new_features)
-                    ],
-                )
+            for i, feature in enumerate(state.new_features):
+                self._rows.add(s.matrix_rows, (state.id, state.committed_rows + i, feature))
+            self._rows.flush()
             if state.new_columns:
                 keys = sorted({k for _, k in state.new_columns})
                 self.connection.execute(

@@ -9,6 +9,7 @@ twice).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -29,10 +30,22 @@ def as_string_array(values: Sequence[str] | np.ndarray) -> np.ndarray:
     return array
 
 
-def to_float(values: np.ndarray) -> np.ndarray:
-    """Convert a string column to float64; missing tokens and non-numbers become NaN."""
+def to_float(values: Sequence[str] | np.ndarray, *, arrow: Any = None) -> np.ndarray:
+    """Convert a string column to float64; missing tokens and non-numbers become NaN.
+
+    Parameters
+    ----------
+    values
+        The strings.
+    arrow
+        The same strings as a ``pyarrow`` string array, if the caller has one (it is used
+        instead of converting ``values`` to Arrow again).
+    """
     strings = as_string_array(values)
-    try:  # fast path: every cell a number (surrounding white space is accepted)
+    fast = _arrow_to_float(strings, arrow)
+    if fast is not None:
+        return fast
+    try:  # every cell a number, some in forms Arrow rejects (surrounding white space ...)
         return strings.astype(np.float64)
     except ValueError:
         pass
@@ -51,6 +64,37 @@ def to_float(values: np.ndarray) -> np.ndarray:
             out[i] = float(text)
         except ValueError:
             continue
+    return out
+
+
+def _arrow_to_float(strings: np.ndarray, arrow: Any) -> np.ndarray | None:
+    """``strings`` as float64 if every cell is a plain number, parsed by Arrow (about twice as
+    fast as numpy's conversion, and much faster when the caller has the Arrow strings
+    already); None otherwise.
+
+    Arrow accepts a subset of what numpy (Python's ``float``) accepts, with the same correctly
+    rounded values, except for ``nan(...)`` spellings: cells that come out NaN are parsed again
+    by numpy, so the result is always the one numpy gives.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        if arrow is None:
+            arrow = pa.array(strings, type=pa.large_string())
+        if arrow.null_count or len(arrow) != len(strings):
+            return None
+        out: np.ndarray = pc.cast(arrow, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    if not out.flags.writeable:
+        out = out.copy()
+    nan = np.isnan(out)
+    if nan.any():
+        try:
+            out[nan] = strings[nan].astype(np.float64)
+        except ValueError:
+            return None
     return out
 
 
