@@ -263,15 +263,7 @@ class RecordQueries:
             for start in range(0, len(wanted), 900):
                 chunk = wanted[start : start + 900]
                 for r in connection.execute(
-                    select(
-                        s.records.c.id,
-                        s.records.c.type,
-                        s.records.c.key,
-                        s.records.c.accession,
-                        s.records.c.title,
-                        s.records.c.organisms,
-                        s.records.c.last_update_date,
-                    ).where(s.records.c.key.in_(chunk))
+                    select(s.records.c.id, *SUMMARY_COLUMNS).where(s.records.c.key.in_(chunk))
                 ):
                     out[r.key] = {
                         "key": r.key,
