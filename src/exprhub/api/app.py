@@ -3,7 +3,7 @@ interactive docs at ``/api/docs`` and the web pages, all served offline from the
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -11,7 +11,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,6 +25,7 @@ from exprhub.api.errors import (
     validation_detail,
     validation_message,
 )
+from exprhub.api.fastpath import RecordDocumentFastPath
 from exprhub.api.jobs import JobManager, default_jobs
 from exprhub.api.searching import NaiveSearch, SearchService
 from exprhub.hub import Hub, HubError, RecordNotFound
@@ -49,9 +49,35 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
+_HTML_HEADERS = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode("latin-1")),
+    (b"referrer-policy", b"same-origin"),
+)
+
+
+def with_security_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Raw response headers plus ``X-Content-Type-Options: nosniff`` and, for HTML, a
+    same-origin Content-Security-Policy and Referrer-Policy (each only where not already set).
+
+    Parameters
+    ----------
+    headers
+        The response's raw ASGI headers (names in lower case); left unchanged.
+    """
+    out = list(headers)
+    present = {name for name, _ in out}
+    if _NOSNIFF[0] not in present:
+        out.append(_NOSNIFF)
+    content_type = next((value for name, value in out if name == b"content-type"), b"")
+    if content_type.startswith(b"text/html"):
+        out += [header for header in _HTML_HEADERS if header[0] not in present]
+    return out
+
+
 class SecurityHeaders:
     """ASGI middleware adding ``X-Content-Type-Options`` to every response and a
-    same-origin Content-Security-Policy to HTML pages."""
+    same-origin Content-Security-Policy to HTML pages (see ``with_security_headers``)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -61,16 +87,12 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
-        async def with_headers(message: Message) -> None:
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                if headers.get("content-type", "").startswith("text/html"):
-                    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-                    headers.setdefault("Referrer-Policy", "same-origin")
+                message["headers"] = with_security_headers(message.get("headers", ()))
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        await self.app(scope, receive, send_with_headers)
 
 
 def _is_api(request: Request) -> bool:
@@ -155,6 +177,13 @@ def create_app(
             return error_response(500, "internal_error", message)
         return pages.render_error(request, 500, "Server error", message)
 
+    # Added first, so it runs inside SecurityHeaders and FastAPI's error handling.
+    app.add_middleware(
+        RecordDocumentFastPath,
+        hub=hub,
+        documents=app.state.documents,
+        cache_control=cache_control,
+    )
     app.add_middleware(SecurityHeaders)
     app.include_router(routes_records.router)
     app.include_router(routes_search.router)
@@ -163,7 +192,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/api", include_in_schema=False)
-    def api_root() -> JSONResponse:
+    async def api_root() -> JSONResponse:  # no I/O: no thread-pool hop
         return JSONResponse(
             {
                 "name": "exprhub",

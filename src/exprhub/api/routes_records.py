@@ -1,7 +1,8 @@
 """REST routes for records: documents, downloads, listings, organisms and hub statistics.
 
 Handlers are plain ``def`` functions: FastAPI runs them in its thread pool, so database and
-array reads never block the event loop.
+array reads never block the event loop. Plain record-document requests usually do not reach
+the record route: ``exprhub.api.fastpath`` answers them with the same ``document_response``.
 """
 
 from __future__ import annotations
@@ -39,9 +40,9 @@ GzipQuery = Annotated[bool, Query(description="gzip the download")]
 IfNoneMatch = Annotated[str | None, Header(include_in_schema=False)]
 
 
-def cache_headers(request: Request, etag: str) -> dict[str, str]:
+def cache_headers(etag: str, cache_control: str) -> dict[str, str]:
     """ETag and Cache-Control headers of a record response."""
-    return {"ETag": etag, "Cache-Control": request.app.state.cache_control}
+    return {"ETag": etag, "Cache-Control": cache_control}
 
 
 class DocumentCache:
@@ -69,6 +70,97 @@ class DocumentCache:
                 self._items.popitem(last=False)
 
 
+def record_etag(
+    hub: Hub,
+    acc: str,
+    record_type: RecordType,
+    fmt: DownloadFormat | None,
+    platform: str | None,
+    compress: bool,
+) -> str:
+    """The current ETag of a record's document (``fmt`` None) or of one of its downloads.
+
+    It comes from ``Hub.revision`` (one query), which changes with any write to the hub.
+
+    Parameters
+    ----------
+    hub
+        The hub serving the record.
+    acc
+        The record's accession as requested.
+    record_type
+        The record type the URL names.
+    fmt, platform, compress
+        The download format (None: the JSON document), ``platform`` and ``gzip`` parameters.
+
+    Raises
+    ------
+    RecordNotFound
+        Naming the wanted type (and not the hub's location, which clients must not see).
+    """
+    try:
+        revision = hub.revision(acc, record_type)
+    except RecordNotFound:
+        raise RecordNotFound(f"{record_type.label} {acc} is not in this hub") from None
+    extra = (fmt.value if fmt else "document", platform or "", "gz" if compress else "")
+    return etag_for(
+        {"type": record_type.value, "key": normalize_accession(acc), "version": revision}, *extra
+    )
+
+
+def document_response(
+    hub: Hub,
+    documents: DocumentCache,
+    cache_control: str,
+    acc: str,
+    record_type: RecordType,
+    *,
+    platform: str | None = None,
+    compress: bool = False,
+    if_none_match: str | None = None,
+) -> Response:
+    """A record's JSON document with caching headers, or a 304 when ``if_none_match``
+    matches its ETag.
+
+    Shared by the FastAPI route and the ASGI fast path (``exprhub.api.fastpath``), so both
+    answer byte for byte alike. Blocking (database reads): call it from a worker thread.
+
+    Parameters
+    ----------
+    hub
+        The hub serving the record.
+    documents
+        The app's cache of rendered documents, keyed by ETag. The ETag changes with any write
+        to the hub, so a document cached under the current ETag is current.
+    cache_control
+        ``Cache-Control`` header value.
+    acc
+        The record's accession as requested.
+    record_type
+        The record type the URL names.
+    platform, compress
+        The ``platform`` and ``gzip`` query parameters (part of the ETag).
+    if_none_match
+        The request's ``If-None-Match`` header, if any.
+
+    Raises
+    ------
+    RecordNotFound
+        When the hub has no such record of this type.
+    """
+    etag = record_etag(hub, acc, record_type, None, platform, compress)
+    headers = cache_headers(etag, cache_control)
+    if etag_matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    body = documents.get(etag)
+    if body is None:
+        record, summary = hub.record_and_summary(acc, record_type)
+        document = record_document(hub, record.key, record_type, record=record, summary=summary)
+        body = bytes(JSONResponse(document).body)
+        documents.put(etag, body)
+    return Response(body, media_type="application/json", headers=headers)
+
+
 def record_response(
     request: Request,
     hub: Hub,
@@ -80,27 +172,22 @@ def record_response(
     if_none_match: str | None,
 ) -> Response:
     """A record's JSON document, or a download of it, with caching headers and 304s."""
-    try:
-        revision = hub.revision(acc, record_type)
-    except RecordNotFound:
-        raise RecordNotFound(f"{record_type.label} {acc} is not in this hub") from None
-    extra = (fmt.value if fmt else "document", platform or "", "gz" if compress else "")
-    etag = etag_for(
-        {"type": record_type.value, "key": normalize_accession(acc), "version": revision}, *extra
-    )
-    headers = cache_headers(request, etag)
+    cache_control: str = request.app.state.cache_control
+    if fmt is None:
+        return document_response(
+            hub,
+            request.app.state.documents,
+            cache_control,
+            acc,
+            record_type,
+            platform=platform,
+            compress=compress,
+            if_none_match=if_none_match,
+        )
+    etag = record_etag(hub, acc, record_type, fmt, platform, compress)
+    headers = cache_headers(etag, cache_control)
     if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
-    if fmt is None:
-        # The ETag changes with any write to the hub, so a document cached under it is current.
-        cache: DocumentCache = request.app.state.documents
-        body = cache.get(etag)
-        if body is None:
-            record, summary = hub.record_and_summary(acc, record_type)
-            document = record_document(hub, record.key, record_type, record=record, summary=summary)
-            body = bytes(JSONResponse(document).body)
-            cache.put(etag, body)
-        return Response(body, media_type="application/json", headers=headers)
     download = make_download(hub, acc, record_type, fmt, platform=platform, compress=compress)
     return FileResponse(
         download.path,
