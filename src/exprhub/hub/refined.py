@@ -13,13 +13,16 @@ Matrices (genes x samples, Entrez Gene IDs as row labels), one per organism and 
 
 Each refined sample has one row in ``refined_samples`` (status, checksums, QN target digest)
 whose ``document`` holds the full provenance (see :func:`provenance`).
+
+This module is the refinery's one entry to hub storage: it also re-exports the gene
+reference (:mod:`exprhub.hub.genes`) and the QN targets (:mod:`exprhub.hub.qn_targets`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +31,17 @@ from sqlalchemy import delete, func, insert, select, update
 
 from exprhub.hub import schema as s
 from exprhub.hub.errors import HubError, RecordNotFound
+from exprhub.hub.genes import (
+    ORGANISM_TAX_IDS,
+    GeneRow,
+    add_platform_genes,
+    gene_counts,
+    gene_rows,
+    gene_symbols,
+    replace_genes,
+    tax_id_for,
+)
+from exprhub.hub.qn_targets import StoredTarget, current_target, store_target, targets
 from exprhub.records import RecordType, normalize_accession
 
 if TYPE_CHECKING:
@@ -63,34 +77,6 @@ __all__ = [
     "write_sample_column",
 ]
 
-#: Tax ids of common organisms, used when a record names its organism but not its tax id.
-ORGANISM_TAX_IDS: dict[str, int] = {
-    "homo sapiens": 9606,
-    "mus musculus": 10090,
-    "rattus norvegicus": 10116,
-    "danio rerio": 7955,
-    "drosophila melanogaster": 7227,
-    "caenorhabditis elegans": 6239,
-    "saccharomyces cerevisiae": 4932,
-    "arabidopsis thaliana": 3702,
-    "bos taurus": 9913,
-    "sus scrofa": 9823,
-    "gallus gallus": 9031,
-    "macaca mulatta": 9544,
-    "canis lupus familiaris": 9615,
-    "xenopus laevis": 8355,
-    "escherichia coli": 562,
-}
-
-_INSERT_CHUNK = 5_000
-
-
-def tax_id_for(organism: str | None) -> int | None:
-    """NCBI tax id of a (common) organism name, else None."""
-    if not organism:
-        return None
-    return ORGANISM_TAX_IDS.get(" ".join(organism.lower().split()))
-
 
 def gene_matrix_name(tax_id: int, value_kind: str) -> str:
     """Matrix of gene-level values before quantile normalization."""
@@ -100,239 +86,6 @@ def gene_matrix_name(tax_id: int, value_kind: str) -> str:
 def refined_matrix_name(tax_id: int, value_kind: str) -> str:
     """Matrix of refined (normalized) gene-level values."""
     return f"refined/{tax_id}/{value_kind}"
-
-
-# ------------------------------------------------------------------------------------ genes
-
-
-@dataclass(frozen=True)
-class GeneRow:
-    """One gene of an organism as stored in the hub."""
-
-    tax_id: int
-    gene_id: str
-    symbol: str
-    synonyms: tuple[str, ...] = ()
-    ensembl_ids: tuple[str, ...] = ()
-    description: str = ""
-    type_of_gene: str = ""
-    source: str = "gene_info"
-
-    def as_row(self) -> dict[str, Any]:
-        """Column values for the ``genes`` table."""
-        return {
-            "tax_id": self.tax_id,
-            "gene_id": self.gene_id,
-            "symbol": self.symbol[:255],
-            "synonyms": "|".join(self.synonyms),
-            "ensembl_ids": "|".join(self.ensembl_ids),
-            "description": self.description,
-            "type_of_gene": self.type_of_gene[:64],
-            "source": self.source[:255],
-        }
-
-
-def _split(text: str) -> tuple[str, ...]:
-    return tuple(x for x in text.split("|") if x)
-
-
-def replace_genes(writer: HubWriter, tax_id: int, rows: Iterable[GeneRow]) -> int:
-    """Replace every stored gene of ``tax_id`` by ``rows``; return how many were stored."""
-    connection = writer.connection
-    connection.execute(delete(s.genes).where(s.genes.c.tax_id == tax_id))
-    n = 0
-    chunk: list[dict[str, Any]] = []
-    for row in rows:
-        chunk.append(row.as_row())
-        if len(chunk) >= _INSERT_CHUNK:
-            connection.execute(insert(s.genes), chunk)
-            n += len(chunk)
-            chunk = []
-    if chunk:
-        connection.execute(insert(s.genes), chunk)
-        n += len(chunk)
-    return n
-
-
-def add_platform_genes(writer: HubWriter, tax_id: int, rows: Iterable[GeneRow]) -> int:
-    """Add genes named by a platform annotation that the hub does not know yet."""
-    connection = writer.connection
-    known = set(
-        connection.execute(select(s.genes.c.gene_id).where(s.genes.c.tax_id == tax_id)).scalars()
-    )
-    new = []
-    for row in rows:
-        if row.gene_id not in known:
-            known.add(row.gene_id)
-            new.append(row.as_row())
-    for i in range(0, len(new), _INSERT_CHUNK):
-        connection.execute(insert(s.genes), new[i : i + _INSERT_CHUNK])
-    return len(new)
-
-
-def gene_rows(hub: Hub, tax_id: int, *, source: str | None = None) -> list[GeneRow]:
-    """Stored genes of an organism (optionally only those from one source)."""
-    query = select(s.genes).where(s.genes.c.tax_id == tax_id).order_by(s.genes.c.gene_id)
-    if source is not None:
-        query = query.where(s.genes.c.source == source)
-    with hub.engine.connect() as connection:
-        return [
-            GeneRow(
-                r.tax_id,
-                r.gene_id,
-                r.symbol,
-                _split(r.synonyms),
-                _split(r.ensembl_ids),
-                r.description,
-                r.type_of_gene,
-                r.source,
-            )
-            for r in connection.execute(query)
-        ]
-
-
-def gene_counts(hub: Hub) -> dict[int, dict[str, int]]:
-    """Number of stored genes per tax id and source."""
-    out: dict[int, dict[str, int]] = {}
-    with hub.engine.connect() as connection:
-        for tax, source, n in connection.execute(
-            select(s.genes.c.tax_id, s.genes.c.source, func.count()).group_by(
-                s.genes.c.tax_id, s.genes.c.source
-            )
-        ):
-            out.setdefault(int(tax), {})[source] = int(n)
-    return out
-
-
-def gene_symbols(hub: Hub, tax_id: int) -> dict[str, str]:
-    """Gene id -> symbol for an organism."""
-    with hub.engine.connect() as connection:
-        return {
-            g: sym
-            for g, sym in connection.execute(
-                select(s.genes.c.gene_id, s.genes.c.symbol).where(s.genes.c.tax_id == tax_id)
-            )
-        }
-
-
-# ------------------------------------------------------------------------------- QN targets
-
-
-@dataclass(frozen=True)
-class StoredTarget:
-    """A quantile-normalization target stored in the hub."""
-
-    id: int
-    tax_id: int
-    organism: str
-    value_kind: str
-    version: int
-    sha256: str
-    length: int
-    n_samples: int
-    platform_key: str | None
-    sample_ids: tuple[str, ...]
-    created_at: str
-    current: bool
-    values: np.ndarray | None = field(default=None, repr=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready description (without the values)."""
-        return {
-            "tax_id": self.tax_id,
-            "organism": self.organism,
-            "value_kind": self.value_kind,
-            "version": self.version,
-            "sha256": self.sha256,
-            "length": self.length,
-            "n_samples": self.n_samples,
-            "platform": self.platform_key,
-            "sample_ids": list(self.sample_ids),
-            "created_at": self.created_at,
-            "current": self.current,
-        }
-
-
-def _target(row: Any, with_values: bool) -> StoredTarget:
-    values = None
-    if with_values:
-        values = np.frombuffer(row.target_values, dtype="<f8").copy()
-    created = row.created_at
-    return StoredTarget(
-        row.id,
-        row.tax_id,
-        row.organism,
-        row.value_kind,
-        row.version,
-        row.sha256,
-        row.length,
-        row.n_samples,
-        row.platform_key,
-        tuple(json.loads(row.sample_ids)),
-        created.isoformat() if hasattr(created, "isoformat") else str(created),
-        bool(row.current),
-        values,
-    )
-
-
-def targets(hub: Hub, *, current_only: bool = False, values: bool = False) -> list[StoredTarget]:
-    """Stored QN targets, by organism, value kind and version."""
-    query = select(s.qn_targets).order_by(
-        s.qn_targets.c.tax_id, s.qn_targets.c.value_kind, s.qn_targets.c.version
-    )
-    if current_only:
-        query = query.where(s.qn_targets.c.current)
-    with hub.engine.connect() as connection:
-        return [_target(r, values) for r in connection.execute(query)]
-
-
-def current_target(hub: Hub, tax_id: int, value_kind: str) -> StoredTarget | None:
-    """The current QN target of an organism and value kind (with its values), if any."""
-    with hub.engine.connect() as connection:
-        row = connection.execute(
-            select(s.qn_targets).where(
-                s.qn_targets.c.tax_id == tax_id,
-                s.qn_targets.c.value_kind == value_kind,
-                s.qn_targets.c.current,
-            )
-        ).first()
-    return _target(row, True) if row is not None else None
-
-
-def store_target(
-    writer: HubWriter,
-    *,
-    tax_id: int,
-    organism: str,
-    value_kind: str,
-    sha256: str,
-    values: np.ndarray,
-    sample_ids: Sequence[str],
-    platform_key: str | None,
-) -> int:
-    """Store a new target version and make it current; return its version number."""
-    connection = writer.connection
-    where = (s.qn_targets.c.tax_id == tax_id, s.qn_targets.c.value_kind == value_kind)
-    latest = connection.execute(select(func.max(s.qn_targets.c.version)).where(*where)).scalar()
-    version = int(latest or 0) + 1
-    connection.execute(update(s.qn_targets).where(*where).values(current=False))
-    connection.execute(
-        insert(s.qn_targets).values(
-            tax_id=tax_id,
-            organism=organism,
-            value_kind=value_kind,
-            version=version,
-            sha256=sha256,
-            length=int(np.asarray(values).size),
-            n_samples=len(sample_ids),
-            platform_key=platform_key,
-            sample_ids=json.dumps(list(sample_ids)),
-            target_values=np.ascontiguousarray(values, dtype="<f8").tobytes(),
-            current=True,
-            created_at=writer.now,
-        )
-    )
-    return version
 
 
 # ------------------------------------------------------------------------------- provenance
