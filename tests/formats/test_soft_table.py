@@ -129,6 +129,23 @@ def test_many_long_strings_in_one_piece() -> None:
         assert parsed.columns[1].tolist() == texts
 
 
+@pytest.mark.parametrize("n_long", [0, 1, 3, 9, 10, 40])
+def test_short_column_with_a_few_long_cells(n_long: int) -> None:
+    """Probe IDs of at most a slot's length among which a few are longer (control probes),
+    also past the bulk-copy width and not ASCII; and the same column in every parsing mode."""
+    ids = [f"{1_000_000 + i}_at" for i in range(320)]
+    longer = ["AFFX-HUMGAPDH/M33197_5_at", "é" * 9, "y" * 300, "AFFX-" + "z" * 11]
+    for k in range(n_long):
+        ids[(k * 37) % len(ids)] = longer[k % len(longer)] + str(k)
+    data = ("ID_REF\tVALUE\n" + "".join(f"{p}\t{i}.5\n" for i, p in enumerate(ids))).encode()
+    for cache in (None, ColumnCache()):
+        for slice_bytes in (None, 700):
+            for _ in range(2):  # the second time, a cached column
+                parsed = parse_table_block(data, cache, len(ids), slice_bytes=slice_bytes)
+                assert parsed.columns[0].tolist() == ids
+                assert parsed.columns[1].tolist() == [f"{i}.5" for i in range(len(ids))]
+
+
 def test_narrow_column_reused_from_the_cache() -> None:
     cache = ColumnCache()
     tables = [

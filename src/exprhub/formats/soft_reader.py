@@ -17,9 +17,9 @@ written straight into the table's columns, so it costs little more memory than i
 
 from __future__ import annotations
 
-import queue
 import re
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +44,10 @@ _MARKER = re.compile(rb"^!([A-Za-z]*)_table_(begin|end)\s*$", re.IGNORECASE)
 _SMALL_SPAN = 1 << 24
 _SMALL_READ = 1 << 16
 _READ_SIZE = 2 * BLOCK_SIZE
+#: Bytes the background thread may hold ready (at least two chunks). A few chunks are not
+#: enough: a chunk inflated while the parser holds the GIL waits for it before it can be
+#: handed over, so the reader stays ahead only with room to spare.
+_AHEAD_BYTES = 1 << 20
 #: A table declaring at most this many cells (rows x described columns) is parsed in one piece,
 #: which is fastest (and lets a probe-ID column equal to the previous table's be reused);
 #: larger tables, and tables without a declared row count, in pieces of ``SLICE_BYTES``.
@@ -52,44 +56,49 @@ _BOM = b"\xef\xbb\xbf"
 
 
 class _Prefetch:
-    """Reads a stream ahead in a background thread, a few chunks at most: the first ``span``
-    bytes in chunks of ``small`` bytes, the rest in chunks of ``chunk`` bytes.
+    """Reads a stream ahead in a background thread, at most ``ahead`` bytes (and two chunks)
+    ahead: the first ``span`` bytes in chunks of ``small`` bytes, the rest in chunks of
+    ``chunk`` bytes.
 
     Decompression releases the GIL, so a gzip file is inflated while the previous piece is
     being parsed. Errors raised while reading (a truncated gzip file) reach the reader.
     """
 
     def __init__(
-        self, stream: BinaryIO, chunk: int, span: int = 0, small: int = 0, depth: int = 2
+        self, stream: BinaryIO, chunk: int, span: int = 0, small: int = 0, ahead: int = 0
     ) -> None:
         self._stream = stream
         self._chunk = chunk
         self._small = small or chunk
         self._span = span
-        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
+        self._ahead = ahead
+        self._ready: deque[bytes | BaseException] = deque()
+        self._ready_bytes = 0
+        self._changed = threading.Condition()
+        self._stop = False
         self._done = False
         self._thread: threading.Thread | None = None
 
     def _run(self) -> None:
         try:
-            while not self._stop.is_set():
+            while not self._stop:
                 size = self._small if self._span > 0 else self._chunk
                 data = self._stream.read(size)
                 self._span -= len(data)
-                self._put(data)
+                self._put(data, max(self._ahead, 2 * size))
                 if not data:
                     return
         except BaseException as error:  # handed to the reading thread
-            self._put(error)
+            self._put(error, 0)
 
-    def _put(self, item: bytes | BaseException) -> None:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.05)
-                return
-            except queue.Full:
-                continue
+    def _put(self, item: bytes | BaseException, limit: int) -> None:
+        size = len(item) if isinstance(item, bytes) else 0
+        with self._changed:
+            while self._ready and self._ready_bytes + size > limit and not self._stop:
+                self._changed.wait()
+            self._ready.append(item)
+            self._ready_bytes += size
+            self._changed.notify_all()
 
     def read(self, size: int = -1) -> bytes:
         """The next chunk (of the prefetcher's size, whatever ``size`` asks), b"" at the end."""
@@ -98,7 +107,13 @@ class _Prefetch:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, daemon=True)
             self._thread.start()
-        item = self._queue.get()
+        with self._changed:
+            while not self._ready:
+                self._changed.wait()
+            item = self._ready.popleft()
+            if isinstance(item, bytes):
+                self._ready_bytes -= len(item)
+            self._changed.notify_all()
         if isinstance(item, BaseException):
             self._done = True
             raise item
@@ -108,7 +123,9 @@ class _Prefetch:
 
     def close(self) -> None:
         """Stop the background thread, if any (before the stream is closed)."""
-        self._stop.set()
+        with self._changed:
+            self._stop = True
+            self._changed.notify_all()
         if self._thread is not None:
             self._thread.join()
 
@@ -321,7 +338,7 @@ class SoftReader:
         self.warnings = []
         self._cache = ColumnCache()
         with open_binary(self.path) as stream:
-            ahead = _Prefetch(stream, _READ_SIZE, _SMALL_SPAN, _SMALL_READ)
+            ahead = _Prefetch(stream, _READ_SIZE, _SMALL_SPAN, _SMALL_READ, _AHEAD_BYTES)
             try:
                 yield from self._records(_Scanner(ahead))  # type: ignore[arg-type]
             finally:

@@ -37,6 +37,9 @@ _MAX_GATHER_WIDTH = 256
 _INLINE = 15
 #: Strings converted at a time into part of a column (numpy's cast buffer holds 128).
 _CAST_ROWS = 128
+#: A column whose cells are at most :data:`_INLINE` bytes long but for one in this many (or
+#: fewer) is converted at that width, its longer cells one by one.
+_FEW_LONG = 32
 #: Columns whose cells are all at most this long can be looked up in a :class:`ColumnCache`.
 _NARROW = 64
 #: Bytes of scratch memory used at most by one copy step.
@@ -408,10 +411,23 @@ def _to_strings(cells: np.ndarray, width: int, out: np.ndarray | None = None) ->
     return out
 
 
+def _long_limit(lengths: np.ndarray, width: int) -> int:
+    """Length above which a column's cells are written one by one rather than copied in bulk.
+
+    Cells up to :data:`_MAX_GATHER_WIDTH` bytes are normally copied in bulk, but a column of
+    short cells with a few longer ones (Affymetrix control probes among probe IDs) converts
+    much faster at the short width, with the few longer cells written one by one.
+    """
+    if width <= _INLINE or len(lengths) < _FEW_LONG:
+        return _MAX_GATHER_WIDTH
+    over = int(np.count_nonzero(lengths > _INLINE))
+    return _INLINE if over * _FEW_LONG <= len(lengths) else _MAX_GATHER_WIDTH
+
+
 def _write_long(
     piece: bytearray, out: np.ndarray, rows: list[int], starts: list[int], lengths: list[int]
 ) -> None:
-    """Write the cells longer than :data:`_MAX_GATHER_WIDTH` one by one."""
+    """Write the given cells one by one."""
     for row, start, size in zip(rows, starts, lengths, strict=True):
         out[row] = piece[start : start + size].decode("utf-8")
 
@@ -424,8 +440,9 @@ def _gather(
     n = len(starts)
     width = int(lengths.max()) if n else 0
     rows = np.empty(0, dtype=np.intp)
-    if width > _MAX_GATHER_WIDTH:
-        long_cells = lengths > _MAX_GATHER_WIDTH
+    limit = _long_limit(lengths, width)
+    if width > limit:
+        long_cells = lengths > limit
         rows = np.flatnonzero(long_cells)
         long_starts, long_lengths = starts[rows].tolist(), lengths[rows].tolist()
         lengths = np.where(long_cells, 0, lengths)
@@ -460,8 +477,11 @@ def _fill_columns(
     n_rows = len(starts)
     longest = lengths.max(axis=0)
     long_cells = []
-    for j in np.flatnonzero(longest > _MAX_GATHER_WIDTH).tolist():
-        found = np.flatnonzero(lengths[:, j] > _MAX_GATHER_WIDTH)
+    for j in np.flatnonzero(longest > _INLINE).tolist():
+        limit = _long_limit(lengths[:, j], int(longest[j]))
+        if longest[j] <= limit:
+            continue
+        found = np.flatnonzero(lengths[:, j] > limit)
         long_cells.append(
             (j, found.tolist(), starts[found, j].tolist(), lengths[found, j].tolist())
         )
@@ -504,7 +524,10 @@ def _whole_columns(
         cells = _cells(array, column_starts, column_lengths, longest)
         strings = cache.get(j, cells)
         if strings is None:
-            strings = _to_strings(_as_bytes(cells), longest)
+            if longest <= _INLINE:
+                strings = _to_strings(_as_bytes(cells), longest)
+            else:
+                strings = _gather(piece, array, column_starts, column_lengths)
             cache.put(j, strings)
         columns.append(strings)
     return columns
