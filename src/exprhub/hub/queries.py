@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select
 
 from exprhub.hub import schema as s
 from exprhub.hub.blobs import BlobDirectory, table_from_parquet
@@ -22,6 +22,34 @@ from exprhub.records import (
     Sample,
     normalize_accession,
 )
+
+#: A relation seen from its target: (source record type, relation kind) -> the kind of the
+#: source as the target names it.
+_REVERSE_RELATIONS = {
+    ("GSM", "series"): "sample",
+    ("GSM", "platform"): "sample",
+    ("GSE", "superseries"): "subseries",
+    ("GSE", "subseries"): "superseries",
+    ("GDS", "series"): "dataset",
+    ("GDS", "platform"): "dataset",
+    ("SUBSET", "dataset"): "subset",
+    ("SUBSET", "sample"): "subset",
+    ("GSE", "sample"): "series",
+    ("GSE", "platform"): "series",
+}
+_INCOMING_KINDS = sorted({kind for _, kind in _REVERSE_RELATIONS})
+
+
+def _key_or_accession(key: str, type: RecordType | None) -> ColumnElement[bool]:
+    """Rows whose key or accession is ``key`` (of ``type``, if given), written so that each
+    side of the OR is answered from an index (``(type, key)`` or ``key``, and ``accession``)."""
+    wanted = normalize_accession(key)
+    by_key = s.records.c.key == wanted
+    by_accession = s.records.c.accession == wanted
+    if type is None:
+        return or_(by_key, by_accession)
+    of_type = s.records.c.type == type.value
+    return or_(and_(of_type, by_key), and_(of_type, by_accession))
 
 
 @dataclass(frozen=True)
@@ -94,12 +122,7 @@ class RecordQueries:
     def _find_row(
         self, key: str, type: RecordType | None = None, connection: Connection | None = None
     ) -> Any:
-        wanted = normalize_accession(key)
-        query = select(s.records).where(
-            or_(s.records.c.key == wanted, s.records.c.accession == wanted)
-        )
-        if type is not None:
-            query = query.where(s.records.c.type == type.value)
+        query = select(s.records).where(_key_or_accession(key, type))
         with self._reading(connection) as reading:
             rows = reading.execute(query.order_by(s.records.c.id)).fetchall()
         if not rows:
@@ -165,18 +188,6 @@ class RecordQueries:
             source_id, target = row.id, row.key
         except RecordNotFound:
             source_id, target = None, normalize_accession(key)
-        reverse = {
-            ("GSM", "series"): "sample",
-            ("GSM", "platform"): "sample",
-            ("GSE", "superseries"): "subseries",
-            ("GSE", "subseries"): "superseries",
-            ("GDS", "series"): "dataset",
-            ("GDS", "platform"): "dataset",
-            ("SUBSET", "dataset"): "subset",
-            ("SUBSET", "sample"): "subset",
-            ("GSE", "sample"): "series",
-            ("GSE", "platform"): "series",
-        }
         out: dict[str, list[str]] = {}
         with self._reading(connection) as connection:
             for kind, other in connection.execute(
@@ -188,11 +199,12 @@ class RecordQueries:
             incoming = connection.execute(
                 select(s.records.c.type, s.records.c.key, s.relations.c.kind)
                 .join(s.relations, s.relations.c.source_id == s.records.c.id)
-                .where(s.relations.c.target_key == target)
+                # the kinds let the (kind, target_key) index answer: no scan of all relations
+                .where(s.relations.c.kind.in_(_INCOMING_KINDS), s.relations.c.target_key == target)
                 .order_by(s.records.c.id)
             )
             for source_type, source_key, kind in incoming:
-                name = reverse.get((source_type, kind))
+                name = _REVERSE_RELATIONS.get((source_type, kind))
                 if name is None:
                     continue
                 values = out.setdefault(name, [])
@@ -238,13 +250,10 @@ class RecordQueries:
     def revision(self, key: str, type: RecordType | None = None) -> str:
         """A short tag that changes whenever the record, or anything in the hub, is written
         (for HTTP caching: one cheap query)."""
-        wanted = normalize_accession(key)
         latest = select(func.max(s.records.c.updated_at)).scalar_subquery()
         query = select(s.records.c.version, s.records.c.updated_at, latest).where(
-            or_(s.records.c.key == wanted, s.records.c.accession == wanted)
+            _key_or_accession(key, type)
         )
-        if type is not None:
-            query = query.where(s.records.c.type == type.value)
         with self.engine.connect() as connection:
             row = connection.execute(query.order_by(s.records.c.id)).first()
         if row is None:

@@ -53,6 +53,9 @@ records = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("type", "key"),
     Index(None, "accession"),
+    # 0005: a record looked up by key without its type; the hub's latest write
+    Index(None, "key"),
+    Index(None, "updated_at"),
 )
 
 attributes = Table(
