@@ -11,7 +11,10 @@ depend on them), then times the hub calls every API request or search makes:
 - ``summary_sample`` / ``summary_series``: ``Hub.record_and_summary``, building a document on a
   cache miss (relations in both directions);
 - ``briefs``: ``Hub.briefs`` of 25 accessions (search hits, related records);
-- ``search_stale``: ``HubSearch.is_stale()``, run before every search.
+- ``search_stale``: ``HubSearch.is_stale()``, run before every search;
+- ``organism_counts``: the home page's and ``/api/v1/organisms``' counts (``first``: right
+  after opening the hub; then repeated, which later versions answer from memory until the
+  next write).
 
 Each is run ``--reps`` times on random accessions; median and p95 in ms go to a JSON summary.
 Run it against another checkout with ``PYTHONPATH=<checkout>/src`` to compare versions.
@@ -42,6 +45,7 @@ from sqlalchemy import insert
 
 from exprhub.hub import Hub
 from exprhub.hub import schema as s
+from exprhub.hub.listing import organism_counts
 from exprhub.records import RecordType
 from exprhub.search.hub_index import HubSearch
 
@@ -156,6 +160,8 @@ def main() -> None:
             lambda i: hub.briefs([f"GSM{(i + k) % n + 1}" for k in range(25)]), args.reps, n
         ),
         "search_stale": _time(lambda i: search.is_stale(), args.reps, 1),
+        "organism_counts_first": _time(lambda i: organism_counts(hub), 1, 1),
+        "organism_counts": _time(lambda i: organism_counts(hub), min(args.reps, 5), 1),
     }
     hub.close()
     print(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import ColumnElement, and_, func, literal, or_, select, true
 from sqlalchemy.orm import aliased
@@ -22,6 +23,8 @@ from exprhub.hub.queries import SUMMARY_COLUMNS, RecordSummary
 from exprhub.records import RecordType, normalize_accession
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from exprhub.hub.hub import Hub
 
 __all__ = [
@@ -45,6 +48,14 @@ _MEMBER_TO_OWNER = {
     RecordType.SERIES: ("platform", "sample", "superseries", "subseries"),
     RecordType.DATASET: ("series", "platform"),
 }
+
+
+#: Keys or ids per ``IN (...)`` list (below SQLite's oldest limit of 999 parameters).
+_IN_CHUNK = 900
+#: Organism counts per hub, with the hub's latest write they were counted at.
+_ORGANISM_COUNTS: WeakKeyDictionary[Hub, tuple[datetime | None, list[dict[str, object]]]] = (
+    WeakKeyDictionary()
+)
 
 
 @dataclass(frozen=True)
@@ -205,34 +216,58 @@ def series_organisms(hub: Hub) -> dict[str, list[str]]:
 
 def _derived_series_organisms(connection: Any) -> dict[str, set[str]]:
     """Organisms of the samples of each series that names none itself."""
-    sample = aliased(s.records)
-    series = s.records
-    down = (
-        select(series.c.key, sample.c.organisms)
-        .join(s.relations, s.relations.c.source_id == series.c.id)
-        .join(sample, and_(sample.c.key == s.relations.c.target_key, sample.c.type == "GSM"))
-        .where(series.c.type == "GSE", series.c.organisms.is_(None))
-        .where(s.relations.c.kind == "sample")
-    )
-    up = (
-        select(series.c.key, sample.c.organisms)
-        .join(s.relations, s.relations.c.target_key == series.c.key)
-        .join(sample, sample.c.id == s.relations.c.source_id)
-        .where(series.c.type == "GSE", series.c.organisms.is_(None))
-        .where(sample.c.type == "GSM", s.relations.c.kind == "series")
-    )
+    # Such series are found first (few, usually none): joining from all relations would read
+    # every relation of every sample.
+    bare = connection.execute(
+        select(s.records.c.id, s.records.c.key).where(
+            s.records.c.type == "GSE", s.records.c.organisms.is_(None)
+        )
+    ).all()
     derived: dict[str, set[str]] = {}
-    for query in (down, up):
-        for key, organisms in connection.execute(query.distinct()):
-            found = derived.setdefault(key, set())
-            if organisms:
-                found.update(organisms.split("; "))
+    sample = aliased(s.records)
+    for start in range(0, len(bare), _IN_CHUNK):
+        by_id = {row.id: row.key for row in bare[start : start + _IN_CHUNK]}
+        down = (
+            select(s.relations.c.source_id, sample.c.organisms)
+            .join(sample, and_(sample.c.key == s.relations.c.target_key, sample.c.type == "GSM"))
+            .where(s.relations.c.source_id.in_(list(by_id)), s.relations.c.kind == "sample")
+        )
+        up = (
+            select(s.relations.c.target_key, sample.c.organisms)
+            .join(sample, sample.c.id == s.relations.c.source_id)
+            .where(
+                s.relations.c.kind == "series", s.relations.c.target_key.in_(list(by_id.values()))
+            )
+            .where(sample.c.type == "GSM")
+        )
+        for source_id, organisms in connection.execute(down.distinct()):
+            _add_organisms(derived, by_id[source_id], organisms)
+        for key, organisms in connection.execute(up.distinct()):
+            _add_organisms(derived, key, organisms)
     return derived
+
+
+def _add_organisms(derived: dict[str, set[str]], key: str, organisms: str | None) -> None:
+    found = derived.setdefault(key, set())
+    if organisms:
+        found.update(organisms.split("; "))
 
 
 def organism_counts(hub: Hub) -> list[dict[str, object]]:
     """Organisms in the hub with their numbers of samples, series and platforms, most samples
-    first (a series without organisms of its own counts those of its samples)."""
+    first (a series without organisms of its own counts those of its samples).
+
+    The counts read every record, so they are kept per hub until its next write.
+    """
+    latest = hub.latest_write()
+    cached = _ORGANISM_COUNTS.get(hub)
+    if cached is None or cached[0] != latest:
+        cached = (latest, _count_organisms(hub))
+        _ORGANISM_COUNTS[hub] = cached
+    return [dict(row) for row in cached[1]]
+
+
+def _count_organisms(hub: Hub) -> list[dict[str, object]]:
     counts: dict[str, dict[str, int]] = {}
 
     def add(names: set[str], what: str, n: int = 1) -> None:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -260,6 +261,15 @@ class RecordQueries:
             what = f"{type.label} " if type else ""
             raise RecordNotFound(f"{what}{key} is not in the hub at {self.home}")
         return f"{row[0]}:{row[1].isoformat()}:{row[2].isoformat()}"
+
+    def latest_write(self) -> datetime | None:
+        """When a record was last added or replaced (None for an empty hub): a token that
+        changes with every import (one index look-up)."""
+        with self.engine.connect() as connection:
+            value: datetime | None = connection.execute(
+                select(func.max(s.records.c.updated_at))
+            ).scalar_one_or_none()
+        return value
 
     def briefs(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Type, title, organisms and platforms of many records, by key (keys not in the hub

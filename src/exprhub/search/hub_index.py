@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from exprhub.curate.harmonize import harmonize
 from exprhub.hub import Hub
@@ -123,11 +123,7 @@ class HubSearch:
         tmp.replace(self._state_path)
 
     def _latest_change(self) -> datetime | None:
-        with self.hub.engine.connect() as connection:
-            value: datetime | None = connection.execute(
-                select(func.max(s.records.c.updated_at))
-            ).scalar_one_or_none()
-        return value
+        return self.hub.latest_write()
 
     def is_stale(self) -> bool:
         """Whether records changed since the last sync."""
