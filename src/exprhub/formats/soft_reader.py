@@ -44,9 +44,8 @@ _MARKER = re.compile(rb"^!([A-Za-z]*)_table_(begin|end)\s*$", re.IGNORECASE)
 _SMALL_SPAN = 1 << 24
 _SMALL_READ = 1 << 16
 _READ_SIZE = 2 * BLOCK_SIZE
-#: Bytes the background thread may hold ready (at least two chunks). A few chunks are not
-#: enough: a chunk inflated while the parser holds the GIL waits for it before it can be
-#: handed over, so the reader stays ahead only with room to spare.
+#: Bytes the background thread may hold ready (at least two chunks). Two small chunks were
+#: not enough: the parser then waited for inflated text about twice as long.
 _AHEAD_BYTES = 1 << 20
 #: A table declaring at most this many cells (rows x described columns) is parsed in one piece,
 #: which is fastest (and lets a probe-ID column equal to the previous table's be reused);
@@ -56,9 +55,9 @@ _BOM = b"\xef\xbb\xbf"
 
 
 class _Prefetch:
-    """Reads a stream ahead in a background thread, at most ``ahead`` bytes (and two chunks)
-    ahead: the first ``span`` bytes in chunks of ``small`` bytes, the rest in chunks of
-    ``chunk`` bytes.
+    """Reads a stream ahead in a background thread, holding up to ``ahead`` bytes ready (or
+    two chunks, if that is more): the first ``span`` bytes in chunks of ``small`` bytes, the
+    rest in chunks of ``chunk`` bytes.
 
     Decompression releases the GIL, so a gzip file is inflated while the previous piece is
     being parsed. Errors raised while reading (a truncated gzip file) reach the reader.
