@@ -12,6 +12,8 @@ depend on them), then times the hub calls every API request or search makes:
   cache miss (relations in both directions);
 - ``briefs``: ``Hub.briefs`` of 25 accessions (search hits, related records);
 - ``search_stale``: ``HubSearch.is_stale()``, run before every search;
+- ``list_samples_page`` / ``list_samples_deep_page``: a page of 20 samples of the listing
+  (``/api/v1/samples``, ``exprhub ls``) among the first thousand, and at the middle;
 - ``organism_counts``: the home page's and ``/api/v1/organisms``' counts (``first``: right
   after opening the hub; then repeated, which later versions answer from memory until the
   next write).
@@ -45,11 +47,18 @@ from sqlalchemy import insert
 
 from exprhub.hub import Hub
 from exprhub.hub import schema as s
-from exprhub.hub.listing import organism_counts
+from exprhub.hub.listing import list_records, organism_counts
 from exprhub.records import RecordType
 from exprhub.search.hub_index import HubSearch
 
 BATCH = 50_000
+
+
+def _row(base: dict[str, Any], rtype: str, key: str, title: str) -> dict[str, Any]:
+    row = {**base, "type": rtype, "key": key, "accession": key, "title": title}
+    if "sort_key" in s.records.c:  # a version that stores the listing order
+        row["sort_key"] = s.listing_sort_key(key)
+    return row
 
 
 def _build(hub: Hub, series: int, samples: int) -> None:
@@ -65,14 +74,8 @@ def _build(hub: Hub, series: int, samples: int) -> None:
     with hub.engine.begin() as connection:
         connection.execute(
             insert(s.records),
-            [{**base, "type": "GPL", "key": "GPL1", "accession": "GPL1", "title": "array"}],
-        )
-        connection.execute(
-            insert(s.records),
-            [
-                {**base, "type": "GSE", "key": f"GSE{i}", "accession": f"GSE{i}", "title": "s"}
-                for i in range(1, series + 1)
-            ],
+            [_row(base, "GPL", "GPL1", "array")]
+            + [_row(base, "GSE", f"GSE{i}", "s") for i in range(1, series + 1)],
         )
         series_ids = dict(
             connection.execute(
@@ -81,7 +84,7 @@ def _build(hub: Hub, series: int, samples: int) -> None:
         )
         for start in range(0, samples, BATCH):
             rows = [
-                {**base, "type": "GSM", "key": f"GSM{i}", "accession": f"GSM{i}", "title": "x"}
+                _row(base, "GSM", f"GSM{i}", "x")
                 for i in range(start + 1, min(samples, start + BATCH) + 1)
             ]
             connection.execute(insert(s.records), rows)
@@ -160,6 +163,16 @@ def main() -> None:
             lambda i: hub.briefs([f"GSM{(i + k) % n + 1}" for k in range(25)]), args.reps, n
         ),
         "search_stale": _time(lambda i: search.is_stale(), args.reps, 1),
+        "list_samples_page": _time(
+            lambda i: list_records(hub, RecordType.SAMPLE, limit=20, offset=20 * (i % 50)),
+            min(args.reps, 10),
+            n,
+        ),
+        "list_samples_deep_page": _time(
+            lambda i: list_records(hub, RecordType.SAMPLE, limit=20, offset=n // 2),
+            min(args.reps, 5),
+            1,
+        ),
         "organism_counts_first": _time(lambda i: organism_counts(hub), 1, 1),
         "organism_counts": _time(lambda i: organism_counts(hub), min(args.reps, 5), 1),
     }

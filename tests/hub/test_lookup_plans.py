@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import event
 
 from exprhub.hub import Hub
+from exprhub.hub.listing import list_records
 from exprhub.records import RecordType
 from exprhub.search.hub_index import HubSearch
 from tests.hub.test_hub import all_records
@@ -45,24 +46,31 @@ _SELECTIVE = ("key=", "accession=", "PRIMARY KEY", "ix_records_updated_at")
 _LARGE = ("records", "relations", "attributes", "columns", "characteristics")
 
 
-def _full_scans(hub: Hub, statements: list[tuple[str, Any]]) -> list[str]:
-    """Plan lines of ``statements`` that scan a large table, or read all records of a type."""
-    scans = []
+def _plans(hub: Hub, statements: list[tuple[str, Any]]) -> list[tuple[str, str]]:
+    """Each plan line of ``statements``, with its statement."""
+    lines = []
     raw = hub.engine.raw_connection()
     try:
         cursor = raw.cursor()
         for statement, parameters in statements:
             cursor.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            for row in cursor.fetchall():
-                verb, _, rest = row[3].partition(" ")
-                table = rest.split(" ")[0]
-                if table not in _LARGE:
-                    continue
-                unselective = table == "records" and not any(m in rest for m in _SELECTIVE)
-                if verb == "SCAN" or (verb == "SEARCH" and unselective):
-                    scans.append(f"{row[3]}  <-  {statement}")
+            lines += [(row[3], statement) for row in cursor.fetchall()]
     finally:
         raw.close()
+    return lines
+
+
+def _full_scans(hub: Hub, statements: list[tuple[str, Any]]) -> list[str]:
+    """Plan lines of ``statements`` that scan a large table, or read all records of a type."""
+    scans = []
+    for line, statement in _plans(hub, statements):
+        verb, _, rest = line.partition(" ")
+        table = rest.split(" ")[0]
+        if table not in _LARGE:
+            continue
+        unselective = table == "records" and not any(m in rest for m in _SELECTIVE)
+        if verb == "SCAN" or (verb == "SEARCH" and unselective):
+            scans.append(f"{line}  <-  {statement}")
     return scans
 
 
@@ -91,3 +99,21 @@ def test_request_queries_use_indexes(hub: Hub, name: str) -> None:
         LOOKUPS[name](hub)
     assert any("records" in statement for statement, _ in statements)
     assert _full_scans(hub, statements) == []
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        lambda hub: list_records(hub, RecordType.SAMPLE, limit=1, offset=1),
+        lambda hub: hub.records(RecordType.SAMPLE, limit=1, offset=1),
+    ],
+    ids=["list_records", "Hub.records"],
+)
+def test_listing_pages_are_read_in_index_order(hub: Hub, page: Callable[[Hub], object]) -> None:
+    """A page is read from the (type, sort_key) index in order: no sort of every record."""
+    with _statements(hub) as statements:
+        page(hub)
+    paged = [(st, p) for st, p in statements if "ORDER BY" in st and "records" in st]
+    assert paged
+    lines = [line for line, _ in _plans(hub, paged)]
+    assert not [line for line in lines if "TEMP B-TREE FOR ORDER BY" in line], lines

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from exprhub.hub import Hub
 from exprhub.hub.database import connect, current_revision, head_revision, migrate, sqlite_url
 from exprhub.hub.hub import MARKER, SQLITE_NAME
-from exprhub.hub.schema import metadata
+from exprhub.hub.schema import listing_sort_key, metadata
 
 
 def test_migrations_match_declared_schema(tmp_path, database_url):
@@ -43,6 +43,13 @@ def test_old_hub_is_migrated_with_its_data(tmp_path, database_url):
             {"now": now},
         )
         record_id = connection.execute(text("SELECT id FROM records")).scalar_one()
+        connection.execute(  # a submission-style name, not ASCII: lengths count characters
+            text(
+                "INSERT INTO records (type, key, accession, title, version, created_at, updated_at)"
+                " VALUES ('GSM', 'naïve sample 10', NULL, 'named', 1, :now, :now)"
+            ),
+            {"now": now},
+        )
         connection.execute(
             text(
                 "INSERT INTO attributes (record_id, position, key, value) VALUES "
@@ -67,4 +74,12 @@ def test_old_hub_is_migrated_with_its_data(tmp_path, database_url):
         ).fetchall()
     assert [tuple(r) for r in rows] == [(1, "tissue", "liver"), (2, "", "no colon here")]
     assert hub.history("GSM1") == []
+    # 0006 computed the listing order in SQL as the writer does in Python
+    with hub.engine.connect() as connection:
+        sort_keys = connection.execute(
+            text("SELECT key, sort_key FROM records ORDER BY id")
+        ).fetchall()
+    assert [tuple(r) for r in sort_keys] == [
+        (key, listing_sort_key(key)) for key in ("GSM1", "naïve sample 10")
+    ]
     hub.close()

@@ -184,12 +184,7 @@ def list_records(
     flt = flt or ListingFilter()
     stored_keys = characteristic_keys(hub) if flt.characteristics else []
     where = _condition(record_type, flt, stored_keys)
-    query = (
-        select(*SUMMARY_COLUMNS)
-        .where(where)
-        .order_by(func.length(s.records.c.key), s.records.c.key)
-        .offset(offset)
-    )
+    query = select(*SUMMARY_COLUMNS).where(where).order_by(s.records.c.sort_key).offset(offset)
     if limit is not None:
         query = query.limit(limit)
     with hub.engine.connect() as connection:

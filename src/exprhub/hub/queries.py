@@ -336,9 +336,7 @@ class RecordQueries:
     ) -> list[RecordSummary]:
         """Stored records (newest accession numbering order within type), optionally of one
         type, with paging."""
-        query = select(*SUMMARY_COLUMNS).order_by(
-            s.records.c.type, func.length(s.records.c.key), s.records.c.key
-        )
+        query = select(*SUMMARY_COLUMNS).order_by(s.records.c.type, s.records.c.sort_key)
         if type is not None:
             query = query.where(s.records.c.type == type.value)
         if limit is not None:

@@ -51,12 +51,24 @@ records = Table(
     Column("table_cols", Integer, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # 0006: listing order, see listing_sort_key (nullable only because SQLite cannot add a
+    # NOT NULL column to a table with rows; every writer sets it)
+    Column("sort_key", String(260), nullable=True),
     UniqueConstraint("type", "key"),
     Index(None, "accession"),
     # 0005: a record looked up by key without its type; the hub's latest write
     Index(None, "key"),
     Index(None, "updated_at"),
+    Index(None, "type", "sort_key"),
 )
+
+
+def listing_sort_key(key: str) -> str:
+    """The ``records.sort_key`` of a record key: listings go by key length, then key, which
+    puts accessions in numeric order (GSM9 before GSM10). Migration 0006 computes the same in
+    SQL for records written before it."""
+    return f"{len(key):04d}{key}"
+
 
 attributes = Table(
     "attributes",

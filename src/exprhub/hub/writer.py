@@ -273,6 +273,7 @@ class HubWriter:
             {
                 "type": record.type.value,
                 "key": record.key,
+                "sort_key": s.listing_sort_key(record.key),
                 "accession": record.accession,
                 "title": record.title,
                 "status": record.status,

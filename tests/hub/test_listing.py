@@ -1,9 +1,11 @@
-"""Organism counts: a series without organisms counts its samples' (relations in either
-direction), and the counts kept between calls follow every import."""
+"""Listings and organism counts: pages in accession-number order, a series without organisms
+counting its samples' (relations in either direction), counts kept between calls following
+every import."""
 
 from __future__ import annotations
 
-from exprhub.hub.listing import organism_counts, series_organisms
+from exprhub.hub.listing import ListingFilter, list_records, organism_counts, series_organisms
+from exprhub.records import RecordType
 from tests.hub.test_hub import all_records, make_sample
 
 
@@ -35,3 +37,16 @@ def test_counts_follow_imports(make_hub) -> None:
     }
     assert after["Homo sapiens"]["samples"] == 2
     assert series_organisms(hub) == {"GSE900": ["Homo sapiens", "Mus musculus"]}
+
+
+def test_pages_in_accession_number_order(make_hub) -> None:
+    hub = make_hub()
+    keys = ["GSM10", "GSM9", "GSM100", "GSM1", "sample B", "GSM11"]
+    hub.put_records([make_sample(key, ["1", "2"]) for key in keys])
+    expected = ["GSM1", "GSM9", "GSM10", "GSM11", "GSM100", "sample B"]  # length, then key
+    total, rows = list_records(hub, RecordType.SAMPLE, ListingFilter())
+    assert total == len(keys)
+    assert [row.key for row in rows] == expected
+    _, page = list_records(hub, RecordType.SAMPLE, ListingFilter(), limit=2, offset=2)
+    assert [row.key for row in page] == expected[2:4]
+    assert [row.key for row in hub.records(RecordType.SAMPLE)] == expected
