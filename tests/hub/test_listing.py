@@ -50,3 +50,15 @@ def test_pages_in_accession_number_order(make_hub) -> None:
     _, page = list_records(hub, RecordType.SAMPLE, ListingFilter(), limit=2, offset=2)
     assert [row.key for row in page] == expected[2:4]
     assert [row.key for row in hub.records(RecordType.SAMPLE)] == expected
+
+
+def test_totals_follow_imports(make_hub) -> None:
+    hub = make_hub()
+    hub.put_records([make_sample("GSM1", ["1", "2"]), make_sample("GSM2", ["1", "2"])])
+    human = ListingFilter(organism="Homo sapiens")
+    assert list_records(hub, RecordType.SAMPLE, human, limit=1)[0] == 2
+    assert list_records(hub, RecordType.SAMPLE, human, limit=1, offset=1)[0] == 2  # kept
+    hub.put_records([make_sample("GSM3", ["1", "2"])])
+    total, rows = list_records(hub, RecordType.SAMPLE, human, limit=1, offset=2)
+    assert (total, [row.key for row in rows]) == (3, ["GSM3"])
+    assert list_records(hub, RecordType.SAMPLE, ListingFilter(organism="Mus musculus"))[0] == 0

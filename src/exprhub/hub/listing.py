@@ -52,6 +52,12 @@ _MEMBER_TO_OWNER = {
 
 #: Keys or ids per ``IN (...)`` list (below SQLite's oldest limit of 999 parameters).
 _IN_CHUNK = 900
+#: Listing totals per hub and (record type, filter), with the hub's latest write they were
+#: counted at; at most ``_TOTALS_KEPT`` per hub.
+_LISTING_TOTALS: WeakKeyDictionary[
+    Hub, dict[tuple[RecordType, ListingFilter], tuple[datetime | None, int]]
+] = WeakKeyDictionary()
+_TOTALS_KEPT = 256
 #: Organism counts per hub, with the hub's latest write they were counted at.
 _ORGANISM_COUNTS: WeakKeyDictionary[Hub, tuple[datetime | None, list[dict[str, object]]]] = (
     WeakKeyDictionary()
@@ -187,8 +193,19 @@ def list_records(
     query = select(*SUMMARY_COLUMNS).where(where).order_by(s.records.c.sort_key).offset(offset)
     if limit is not None:
         query = query.limit(limit)
+    # Counting reads every matching record; paging through a listing asks for the same total
+    # again and again, so totals are kept until the hub's next write.
+    latest = hub.latest_write()
+    totals = _LISTING_TOTALS.setdefault(hub, {})
+    known = totals.get((record_type, flt))
     with hub.engine.connect() as connection:
-        total = int(connection.execute(select(func.count()).where(where)).scalar_one())
+        if known is None or known[0] != latest:
+            total = int(connection.execute(select(func.count()).where(where)).scalar_one())
+            if len(totals) >= _TOTALS_KEPT:
+                totals.clear()
+            totals[(record_type, flt)] = (latest, total)
+        else:
+            total = known[1]
         rows = [RecordSummary.from_row(r) for r in connection.execute(query)]
     return total, rows
 
