@@ -4,7 +4,13 @@ every import."""
 
 from __future__ import annotations
 
-from exprhub.hub.listing import ListingFilter, list_records, organism_counts, series_organisms
+from exprhub.hub.listing import (
+    ListingFilter,
+    characteristic_keys,
+    list_records,
+    organism_counts,
+    series_organisms,
+)
 from exprhub.records import RecordType
 from tests.hub.test_hub import all_records, make_sample
 
@@ -62,3 +68,13 @@ def test_totals_follow_imports(make_hub) -> None:
     total, rows = list_records(hub, RecordType.SAMPLE, human, limit=1, offset=2)
     assert (total, [row.key for row in rows]) == (3, ["GSM3"])
     assert list_records(hub, RecordType.SAMPLE, ListingFilter(organism="Mus musculus"))[0] == 0
+
+
+def test_characteristic_keys_follow_imports(make_hub) -> None:
+    hub = make_hub()
+    hub.put_records([make_sample("GSM1", ["1", "2"])])
+    assert "strain" not in characteristic_keys(hub)
+    strain = make_sample("GSM2", ["1", "2"])
+    strain.attributes.append(("Sample_characteristics_ch1", "strain: C57BL/6"))
+    hub.put_records([strain])
+    assert "strain" in characteristic_keys(hub)

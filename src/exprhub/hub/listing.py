@@ -58,6 +58,10 @@ _LISTING_TOTALS: WeakKeyDictionary[
     Hub, dict[tuple[RecordType, ListingFilter], tuple[datetime | None, int]]
 ] = WeakKeyDictionary()
 _TOTALS_KEPT = 256
+#: Characteristic keys per hub, with the hub's latest write they were read at.
+_CHARACTERISTIC_KEYS: WeakKeyDictionary[Hub, tuple[datetime | None, list[str]]] = (
+    WeakKeyDictionary()
+)
 #: Organism counts per hub, with the hub's latest write they were counted at.
 _ORGANISM_COUNTS: WeakKeyDictionary[Hub, tuple[datetime | None, list[dict[str, object]]]] = (
     WeakKeyDictionary()
@@ -138,10 +142,16 @@ def _series_organism_from_samples(organism: str) -> ColumnElement[bool]:
 
 
 def characteristic_keys(hub: Hub) -> list[str]:
-    """Every distinct characteristic key stored in the hub, sorted."""
-    with hub.engine.connect() as connection:
-        rows = connection.execute(select(s.characteristics.c.key).distinct())
-        return sorted(str(k) for (k,) in rows)
+    """Every distinct characteristic key stored in the hub, sorted (read from every
+    characteristic, so kept per hub until its next write)."""
+    latest = hub.latest_write()
+    cached = _CHARACTERISTIC_KEYS.get(hub)
+    if cached is None or cached[0] != latest:
+        with hub.engine.connect() as connection:
+            rows = connection.execute(select(s.characteristics.c.key).distinct())
+            cached = (latest, sorted(str(k) for (k,) in rows))
+        _CHARACTERISTIC_KEYS[hub] = cached
+    return list(cached[1])
 
 
 def _condition(
