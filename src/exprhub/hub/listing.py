@@ -11,8 +11,9 @@ characteristic matches by the layer that knows the harmonization (``exprhub.cura
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import ColumnElement, and_, func, literal, or_, select, true
@@ -52,20 +53,40 @@ _MEMBER_TO_OWNER = {
 
 #: Keys or ids per ``IN (...)`` list (below SQLite's oldest limit of 999 parameters).
 _IN_CHUNK = 900
-#: Listing totals per hub and (record type, filter), with the hub's latest write they were
-#: counted at; at most ``_TOTALS_KEPT`` per hub.
-_LISTING_TOTALS: WeakKeyDictionary[
-    Hub, dict[tuple[RecordType, ListingFilter], tuple[datetime | None, int]]
-] = WeakKeyDictionary()
-_TOTALS_KEPT = 256
-#: Characteristic keys per hub, with the hub's latest write they were read at.
-_CHARACTERISTIC_KEYS: WeakKeyDictionary[Hub, tuple[datetime | None, list[str]]] = (
-    WeakKeyDictionary()
-)
-#: Organism counts per hub, with the hub's latest write they were counted at.
-_ORGANISM_COUNTS: WeakKeyDictionary[Hub, tuple[datetime | None, list[dict[str, object]]]] = (
-    WeakKeyDictionary()
-)
+
+
+_T = TypeVar("_T")
+
+
+class _KeptUntilWrite:
+    """Values read from all of a hub's records, kept per hub and key until the hub's next write
+    (``Hub.latest_write``, one index look-up, tells); at most ``most`` keys per hub."""
+
+    def __init__(self, most: int = 256) -> None:
+        self._kept: WeakKeyDictionary[Hub, dict[Hashable, tuple[datetime | None, Any]]] = (
+            WeakKeyDictionary()
+        )
+        self._most = most
+
+    def get(self, hub: Hub, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """The value kept for ``key``, or ``compute()`` (then kept) if the hub changed since."""
+        latest = hub.latest_write()
+        kept = self._kept.setdefault(hub, {})
+        found = kept.get(key)
+        if found is not None and found[0] == latest:
+            value: _T = found[1]
+            return value
+        value = compute()
+        if len(kept) >= self._most:
+            kept.clear()
+        kept[key] = (latest, value)
+        return value
+
+
+#: Listing totals by (record type, filter): paging asks for the same total again and again.
+_TOTALS = _KeptUntilWrite()
+#: Characteristic keys and organism counts (one value each).
+_HUB_FACTS = _KeptUntilWrite()
 
 
 @dataclass(frozen=True)
@@ -144,14 +165,13 @@ def _series_organism_from_samples(organism: str) -> ColumnElement[bool]:
 def characteristic_keys(hub: Hub) -> list[str]:
     """Every distinct characteristic key stored in the hub, sorted (read from every
     characteristic, so kept per hub until its next write)."""
-    latest = hub.latest_write()
-    cached = _CHARACTERISTIC_KEYS.get(hub)
-    if cached is None or cached[0] != latest:
+
+    def read() -> list[str]:
         with hub.engine.connect() as connection:
             rows = connection.execute(select(s.characteristics.c.key).distinct())
-            cached = (latest, sorted(str(k) for (k,) in rows))
-        _CHARACTERISTIC_KEYS[hub] = cached
-    return list(cached[1])
+            return sorted(str(k) for (k,) in rows)
+
+    return list(_HUB_FACTS.get(hub, "characteristic keys", read))
 
 
 def _condition(
@@ -203,19 +223,13 @@ def list_records(
     query = select(*SUMMARY_COLUMNS).where(where).order_by(s.records.c.sort_key).offset(offset)
     if limit is not None:
         query = query.limit(limit)
-    # Counting reads every matching record; paging through a listing asks for the same total
-    # again and again, so totals are kept until the hub's next write.
-    latest = hub.latest_write()
-    totals = _LISTING_TOTALS.setdefault(hub, {})
-    known = totals.get((record_type, flt))
+
+    def count() -> int:  # reads every matching record
+        with hub.engine.connect() as connection:
+            return int(connection.execute(select(func.count()).where(where)).scalar_one())
+
+    total = _TOTALS.get(hub, (record_type, flt), count)
     with hub.engine.connect() as connection:
-        if known is None or known[0] != latest:
-            total = int(connection.execute(select(func.count()).where(where)).scalar_one())
-            if len(totals) >= _TOTALS_KEPT:
-                totals.clear()
-            totals[(record_type, flt)] = (latest, total)
-        else:
-            total = known[1]
         rows = [RecordSummary.from_row(r) for r in connection.execute(query)]
     return total, rows
 
@@ -281,12 +295,8 @@ def organism_counts(hub: Hub) -> list[dict[str, object]]:
 
     The counts read every record, so they are kept per hub until its next write.
     """
-    latest = hub.latest_write()
-    cached = _ORGANISM_COUNTS.get(hub)
-    if cached is None or cached[0] != latest:
-        cached = (latest, _count_organisms(hub))
-        _ORGANISM_COUNTS[hub] = cached
-    return [dict(row) for row in cached[1]]
+    rows = _HUB_FACTS.get(hub, "organism counts", lambda: _count_organisms(hub))
+    return [dict(row) for row in rows]
 
 
 def _count_organisms(hub: Hub) -> list[dict[str, object]]:
