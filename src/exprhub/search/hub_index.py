@@ -122,12 +122,9 @@ class HubSearch:
         tmp.write_text(json.dumps(state, indent=1))
         tmp.replace(self._state_path)
 
-    def _latest_change(self) -> datetime | None:
-        return self.hub.latest_write()
-
     def is_stale(self) -> bool:
         """Whether records changed since the last sync."""
-        latest = self._latest_change()
+        latest = self.hub.latest_write()
         if latest is None:
             return False
         mark = self._watermark()
@@ -138,7 +135,7 @@ class HubSearch:
         """Index records changed since the last sync (all of them with ``full``); return how
         many documents were written."""
         mark = None if full else self._watermark()
-        latest = self._latest_change()
+        latest = self.hub.latest_write()
         query = select(s.records).where(s.records.c.type.in_(INDEXED_TYPES))
         if mark is not None:
             query = query.where(s.records.c.updated_at > datetime.fromisoformat(mark))
