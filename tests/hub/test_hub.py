@@ -4,6 +4,9 @@ and PostgreSQL (the ``database_url`` fixture runs every test on both)."""
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -160,6 +163,30 @@ def hub_snapshot(hub: Hub) -> dict:
             if rel.parts[0] in ("tables", "files"):
                 state["files"][str(rel)] = hashlib.sha256(path.read_bytes()).hexdigest()
     return state
+
+
+def crash_after_flush(hub: Hub, database_url: str | None, imports: str, records: str) -> int:
+    """Run ``hub.put_records(<records>)`` in a child process killed right after the writer's
+    flush (files and arrays written, SQL not committed); the child's exit code (9).
+
+    ``imports`` is the Python line that brings the names ``records`` uses into scope.
+    """
+    script = textwrap.dedent(
+        f"""
+        import os
+        from exprhub.hub import Hub
+        from exprhub.hub import writer as w
+        {imports}
+        hub = Hub({str(hub.home)!r}, database_url={database_url!r})
+        original = w.HubWriter.flush
+        def crash(self):
+            original(self)
+            os._exit(9)
+        w.HubWriter.flush = crash
+        hub.put_records({records})
+        """
+    )
+    return subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[2]).returncode
 
 
 def test_round_trip_every_record_type(make_hub):
@@ -363,30 +390,17 @@ def test_platform_annotation_round_trip(make_hub):
 def test_crash_mid_write_is_cleaned_before_the_next_write(make_hub, tmp_path, database_url):
     """A process killed between the array append and the SQL commit leaves cells beyond the
     committed extent; the next write cuts them away before appending."""
-    import subprocess
-    import sys
-    import textwrap
-
     hub = make_hub()
     hub.put_records(all_records()[:3])
     before = hub_snapshot(hub)
-    script = textwrap.dedent(
-        f"""
-        import os
-        from exprhub.hub import Hub
-        from exprhub.hub import writer as w
-        from tests.hub.test_hub import make_sample
-        hub = Hub({str(hub.home)!r}, database_url={database_url!r})
-        original = w.HubWriter.flush
-        def crash(self):
-            original(self)
-            os._exit(9)  # killed after the arrays were written, before the SQL commit
-        w.HubWriter.flush = crash
-        hub.put_records([make_sample("GSM5", ["8", "8", "8"], ["p1", "p2", "new-probe"])])
-        """
+    # killed after the arrays were written, before the SQL commit
+    code = crash_after_flush(
+        hub,
+        database_url,
+        "from tests.hub.test_hub import make_sample",
+        '[make_sample("GSM5", ["8", "8", "8"], ["p1", "p2", "new-probe"])]',
     )
-    result = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[2])
-    assert result.returncode == 9
+    assert code == 9
     assert (hub.home / ".write-in-progress").exists() or (
         hub.home / ".write-in-progress.blobs"
     ).exists()

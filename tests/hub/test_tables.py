@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +15,7 @@ import pytest
 from exprhub.hub import Hub, blobs
 from exprhub.hub.bulk import RowBuffer
 from exprhub.records import Platform, RecordType, Sample, Table
-from tests.hub.test_hub import hub_snapshot, make_sample
+from tests.hub.test_hub import crash_after_flush, hub_snapshot, make_sample
 
 N = 1200  # above SHARED_COLUMN_MIN_ROWS: the first column is stored apart
 
@@ -140,23 +137,13 @@ def test_crash_leaves_shared_column_to_be_cleaned(make_hub, database_url):
     hub = make_hub()
     hub.put_records([make_sample("GSM9", ["1"], ["p1"])])
     before = hub_snapshot(hub)
-    script = textwrap.dedent(
-        f"""
-        import os
-        from exprhub.hub import Hub
-        from exprhub.hub import writer as w
-        from tests.hub.test_tables import big_platform, big_sample
-        hub = Hub({str(hub.home)!r}, database_url={database_url!r})
-        original = w.HubWriter.flush
-        def crash(self):
-            original(self)
-            os._exit(9)
-        w.HubWriter.flush = crash
-        hub.put_records([big_platform(), big_sample("GSM1", 1)])
-        """
+    code = crash_after_flush(
+        hub,
+        database_url,
+        "from tests.hub.test_tables import big_platform, big_sample",
+        '[big_platform(), big_sample("GSM1", 1)]',
     )
-    result = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[2])
-    assert result.returncode == 9
+    assert code == 9
     orphans = set(hub_snapshot(hub)["files"]) - set(before["files"])
     assert len(orphans) == 3  # two tables and the shared column
     hub.put_records([make_sample("GSM8", ["2"], ["p1"])])
