@@ -1,8 +1,13 @@
-"""Tests for parsing SOFT tables in pieces: the same result as in one piece, whatever the cut."""
+"""Tests for parsing SOFT tables in pieces: the same result as in one piece, whatever the cut.
+
+Every test runs twice: with the compiled splitter (``exprhub.formats._tabsplit``) and with the
+numpy path used where it is not built.
+"""
 
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +28,18 @@ _cell = (
     | st.text(st.sampled_from("ab µ"), min_size=14, max_size=300)
     | st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\t\n\r"), max_size=6)
 )
+
+
+@pytest.fixture(params=["compiled", "numpy"], autouse=True)
+def splitter(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Which splitter the test runs with."""
+    compiled = request.param == "compiled"
+    if compiled and not soft_table.COMPILED:
+        if os.environ.get("CI"):
+            pytest.fail("CI must build exprhub.formats._tabsplit (see hatch_build.py)")
+        pytest.skip("exprhub.formats._tabsplit is not built")
+    monkeypatch.setattr(soft_table, "COMPILED", compiled)
+    return str(request.param)
 
 
 def _same(whole: ParsedTable, other: ParsedTable) -> None:
@@ -85,7 +102,9 @@ def test_pieces_equal_whole(
     _same(whole, parse_table_block(data, ColumnCache(), hint, slice_bytes=slice_bytes))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     cells=st.lists(st.sampled_from([b"caf\xe9", b"na\xefve", b"\x81x", b"plain", b"\xc3\xa9"])),
     slice_bytes=st.integers(1, 60),

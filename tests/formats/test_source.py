@@ -39,6 +39,55 @@ def test_multi_member_gzip(tmp_path: Path) -> None:
     assert _lines(path) == ["a", "bc"]
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    members=st.lists(st.binary(max_size=3000), min_size=1, max_size=4),
+    padding=st.lists(st.integers(0, 3), min_size=4, max_size=4),
+    sizes=st.lists(st.integers(1, 5000), min_size=1, max_size=8),
+    buffered=st.booleans(),
+)
+def test_gzip_members_read_whole_in_any_read_sizes(
+    tmp_path_factory: pytest.TempPathFactory,
+    members: list[bytes],
+    padding: list[int],
+    sizes: list[int],
+    buffered: bool,
+) -> None:
+    # members one after the other, some followed by zero padding (which gzip allows)
+    packed = b"".join(
+        gzip.compress(m, compresslevel=1) + b"\0" * pad
+        for m, pad in zip(members, padding, strict=False)
+    )
+    path = tmp_path_factory.mktemp("gz") / "members.gz"
+    path.write_bytes(packed)
+    with open_binary(path, buffered=buffered) as stream:
+        parts, i = [], 0
+        while chunk := stream.read(sizes[i % len(sizes)]):
+            assert len(chunk) <= sizes[i % len(sizes)]
+            parts.append(chunk)
+            i += 1
+    assert b"".join(parts) == b"".join(members)
+
+
+@pytest.mark.parametrize("buffered", [True, False])
+def test_gzip_damage_is_a_format_error_wherever_it_is(tmp_path: Path, buffered: bool) -> None:
+    data = gzip.compress(bytes(range(256)) * 400, compresslevel=1)
+    cases = {
+        "truncated": data[: len(data) - 3],
+        "bad crc": data[:-8] + bytes([data[-8] ^ 1]) + data[-7:],
+        "garbage after": data + b"not gzip",
+    }
+    for name, damaged in cases.items():
+        path = tmp_path / f"{name.replace(' ', '_')}.gz"
+        path.write_bytes(damaged)
+        with (
+            pytest.raises(FormatError, match=rf"{path.name}: (truncated|corrupt) gzip"),
+            open_binary(path, buffered=buffered) as stream,
+        ):
+            while stream.read(1000):
+                pass
+
+
 def test_empty_gzip_fixture_is_a_format_error(geo_fixtures: Path) -> None:
     path = geo_fixtures / "geoquery" / "GPLbroken.soft.gz"
     with pytest.raises(FormatError) as info:

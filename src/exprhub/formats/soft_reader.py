@@ -336,7 +336,7 @@ class SoftReader:
         """
         self.warnings = []
         self._cache = ColumnCache()
-        with open_binary(self.path) as stream:
+        with open_binary(self.path, buffered=False) as stream:
             ahead = _Prefetch(stream, _READ_SIZE, _SMALL_SPAN, _SMALL_READ, _AHEAD_BYTES)
             try:
                 yield from self._records(_Scanner(ahead))  # type: ignore[arg-type]

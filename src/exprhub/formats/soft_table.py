@@ -17,14 +17,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 
 from exprhub.formats.source import decode_bytes
 
-__all__ = ["SLICE_BYTES", "ColumnCache", "ParsedTable", "TableParser", "parse_table_block"]
+_tabsplit: ModuleType | None
+try:  # the compiled splitter; without it (no C compiler at install) numpy does the work
+    from exprhub.formats import _tabsplit
+except ImportError:  # pragma: no cover - the tests switch it off through COMPILED
+    _tabsplit = None
+
+__all__ = [
+    "COMPILED",
+    "SLICE_BYTES",
+    "ColumnCache",
+    "ParsedTable",
+    "TableParser",
+    "parse_table_block",
+]
 
 _STRING = np.dtypes.StringDType()
+#: Whether tables are split by the compiled ``_tabsplit`` module (tests switch it off to compare).
+COMPILED = _tabsplit is not None
 
 #: Bytes of table text handed to :class:`TableParser` at a time by the reader. Small pieces
 #: keep every working array below the size that the C allocator serves from fresh pages (and
@@ -149,6 +165,10 @@ class _Column:
         self._used = need
         return self._array[need - n : need]
 
+    def release(self, n: int) -> None:
+        """Give back the last ``n`` rows reserved (left as empty strings)."""
+        self._used -= n
+
     def result(self) -> np.ndarray:
         """The whole column."""
         if self._used < len(self._array):
@@ -213,6 +233,9 @@ class TableParser:
             return
         whole = last and self._pieces == 1
         lines = piece.count(b"\n", start, size)
+        if COMPILED:
+            self._compiled(piece, start, size, lines, whole)
+            return
         if size - start > _TEXT_CELL_BYTES * len(names) * max(lines, 1):
             self._from_text(piece[start:size], whole)  # long cells: split as text
             return
@@ -276,6 +299,28 @@ class TableParser:
         n_rows = len(starts) // width
         targets = self._targets(n_rows)
         _fill_columns(piece, starts.reshape(n_rows, width), lengths.reshape(n_rows, width), targets)
+
+    def _compiled(self, piece: bytearray, start: int, end: int, lines: int, whole: bool) -> None:
+        """Split ``piece[start:end]`` (``lines`` newlines) with the compiled splitter."""
+        width = len(self._names or ())
+        targets: list[np.ndarray]
+        if whole:
+            targets = [np.empty(lines, dtype=_STRING) for _ in range(width)]
+        else:
+            targets = self._targets(lines)
+        assert _tabsplit is not None
+        rows, long_rows, short_rows, _ = _tabsplit.fill(piece, start, end, targets)
+        self._long_rows += long_rows
+        self._short_rows += short_rows
+        self._lines += lines
+        if whole:
+            if rows < lines:  # blank lines
+                for target in targets:
+                    target.resize(rows, refcheck=False)
+            self._whole = targets
+        else:
+            for column in self._columns:
+                column.release(lines - rows)
 
     def _from_text(self, body: bytearray, whole: bool) -> None:
         width = len(self._names or ())

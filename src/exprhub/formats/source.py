@@ -16,7 +16,6 @@ of that:
 from __future__ import annotations
 
 import codecs
-import gzip
 import io
 import zlib
 from collections.abc import Iterator
@@ -85,15 +84,39 @@ def source_name(source: str | Path | BinaryIO) -> str | None:
     return name if isinstance(name, str) else None
 
 
-class _CheckedGzip(io.BufferedIOBase):
-    """A gzip stream that reports truncation and corruption as FormatError."""
+#: Compressed bytes read from the file at a time.
+_COMPRESSED_READ = 1 << 16
+
+
+class _GzipInflater(io.RawIOBase):
+    """Gzip data inflated with zlib directly, its errors raised as FormatError.
+
+    Each read is one inflate call (zlib releases the GIL while it works), so a thread reading
+    ahead holds the GIL only briefly, unlike :class:`gzip.GzipFile`'s layered reads. Members
+    are read one after the other (zero padding between them skipped, as gzip does), and zlib
+    checks each member's CRC-32 and length.
+    """
 
     def __init__(self, raw: BinaryIO, path: str) -> None:
         super().__init__()
         self._raw = raw
         self._path = path
-        self._gz = gzip.GzipFile(fileobj=raw, mode="rb")
+        self._inflate = zlib.decompressobj(wbits=31)
+        self._input = b""
+        self._pending = b""  # inflated by check_header, not yet read
         self.name = path
+
+    def readable(self) -> bool:
+        return True
+
+    def check_header(self) -> None:
+        """Raise FormatError now if the data does not start with a valid gzip header."""
+        self._input = self._raw.read(_COMPRESSED_READ)
+        try:
+            self._pending = self._inflate.decompress(self._input, 1)
+        except zlib.error as error:
+            raise self._fail(error) from error
+        self._input = self._inflate.unconsumed_tail
 
     def _fail(self, error: Exception) -> FormatError:
         if isinstance(error, EOFError):
@@ -102,47 +125,68 @@ class _CheckedGzip(io.BufferedIOBase):
             message = f"corrupt gzip file ({error})"
         return FormatError(self._path, None, message)
 
-    def readable(self) -> bool:
-        return True
-
     def read(self, size: int | None = -1) -> bytes:
-        try:
-            return self._gz.read(-1 if size is None else size)
-        except (EOFError, OSError, zlib.error) as error:
-            raise self._fail(error) from error
+        """Up to ``size`` inflated bytes (all that is left if ``size`` is negative or None);
+        b"" only at the end of the data."""
+        if size is None or size < 0:
+            return b"".join(iter(lambda: self.read(BLOCK_SIZE), b""))
+        if self._pending and size:
+            out, self._pending = self._pending, b""
+            return out
+        while size:
+            if self._inflate.eof and not self._next_member():
+                return b""
+            if not self._input:
+                self._input = self._raw.read(_COMPRESSED_READ)
+                if not self._input:
+                    raise self._fail(EOFError())
+            try:
+                out = self._inflate.decompress(self._input, size)
+            except zlib.error as error:
+                raise self._fail(error) from error
+            self._input = self._inflate.unconsumed_tail
+            if out:
+                return out
+        return b""
 
-    def read1(self, size: int = -1) -> bytes:
-        try:
-            return self._gz.read1(size)
-        except (EOFError, OSError, zlib.error) as error:
-            raise self._fail(error) from error
+    def _next_member(self) -> bool:
+        """Start on the next gzip member, if the file holds one after the current."""
+        # at the end of a member, the input left over is in unused_data (unconsumed_tail may
+        # still hold a stale copy of it)
+        rest = self._inflate.unused_data
+        while True:
+            rest = rest.lstrip(b"\0")
+            if rest:
+                break
+            rest = self._raw.read(_COMPRESSED_READ)
+            if not rest:
+                return False
+        self._inflate = zlib.decompressobj(wbits=31)
+        self._input = rest
+        return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
 
-    def readline(self, size: int | None = -1) -> bytes:
-        try:
-            return self._gz.readline(-1 if size is None else size)
-        except (EOFError, OSError, zlib.error) as error:
-            raise self._fail(error) from error
-
     def close(self) -> None:
         try:
-            self._gz.close()
-        finally:
             self._raw.close()
+        finally:
             super().close()
 
 
-def open_binary(path: str | Path) -> BinaryIO:
+def open_binary(path: str | Path, *, buffered: bool = True) -> BinaryIO:
     """Open a GEO file for reading bytes, decompressing gzip data (detected by its magic bytes).
 
     Parameters
     ----------
     path
         The file to open.
+    buffered
+        Whether the stream is buffered. An unbuffered stream's ``read(size)`` may return fewer
+        bytes than asked for (b"" only at the end), with one copy less.
 
     Returns
     -------
@@ -170,17 +214,13 @@ def open_binary(path: str | Path) -> BinaryIO:
         raise FormatError(name, None, "empty gzip file (0 bytes); expected gzip-compressed data")
     if head != _GZIP_MAGIC:
         return raw
-    stream = _CheckedGzip(raw, name)
+    inflater = _GzipInflater(raw, name)
     try:
-        stream.read(0)
-        stream._gz.peek(1)
+        inflater.check_header()
     except FormatError:
-        stream.close()
+        inflater.close()
         raise
-    except (EOFError, OSError, zlib.error) as error:
-        stream.close()
-        raise stream._fail(error) from error
-    return stream  # type: ignore[return-value]
+    return io.BufferedReader(inflater, BLOCK_SIZE) if buffered else inflater  # type: ignore[return-value]
 
 
 def iter_lines(source: str | Path | BinaryIO) -> Iterator[tuple[int, str]]:
