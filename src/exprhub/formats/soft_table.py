@@ -1,11 +1,14 @@
 """Parsing SOFT data-table blocks.
 
 A SOFT table is a header row and rows of tab-separated cells. Tables hold most of a GEO file's
-bytes, so they are parsed in bulk with numpy rather than line by line: the positions of all
-tabs and newlines are found in one pass, and the cells are copied into fixed-width byte arrays
-that numpy converts to its variable-width string dtype without creating a Python object per
-cell. Rows whose cell count differs from the header (rare in files GEO writes) are handled by a
-slower path that pads short rows with ``""`` and drops extra cells.
+bytes, so they are parsed in bulk, never line by line in Python. Where the C extension
+``exprhub.formats._tabsplit`` was built (at install, see ``hatch_build.py``), it splits the rows
+and packs every cell straight into the columns' numpy strings. Without it, numpy does the work:
+the positions of all tabs and newlines are found in one pass, and the cells are copied into
+fixed-width byte arrays that numpy converts to its variable-width string dtype without creating
+a Python object per cell (pieces of long text cells are split with ``str.split``). Both give the
+same columns: rows whose cell count differs from the header are padded with ``""`` or lose their
+extra cells, and blank lines are skipped.
 
 A table may come in pieces that end at row ends (:class:`TableParser`): the reader hands over
 a large table :data:`SLICE_BYTES` at a time and each piece's cells are written into the
