@@ -1,6 +1,7 @@
-"""Build hook: compile exprhub's C extension (``exprhub.formats._tabsplit``) into the wheel.
+"""Build hook: compile exprhub's C extension (``exprhub.records._strings``) into the wheel.
 
-The extension splits GEO data tables straight into numpy string columns. It is optional:
+The extension builds and reads table columns (numpy string arrays) without a Python object per
+cell: GEO data tables split straight into columns, columns handed to Arrow. It is optional:
 without a C compiler (or Python's headers) the build warns and the package works in pure
 Python and numpy, only slower. Set ``EXPRHUB_REQUIRE_EXTENSION=1`` to make that an error
 (CI does). An editable install builds the module next to its source, where the ``src``
@@ -19,7 +20,7 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-SOURCE = Path("src", "exprhub", "formats", "_tabsplit.c")
+SOURCE = Path("src", "exprhub", "records", "_strings.c")
 
 
 def _compile_command(source: Path, target: Path) -> list[str]:
@@ -42,7 +43,7 @@ class ExtensionBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             return
         root = Path(self.root)
         suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
-        target = (root / SOURCE).with_name("_tabsplit" + suffix)
+        target = (root / SOURCE).with_name("_strings" + suffix)
         try:
             subprocess.run(
                 _compile_command(root / SOURCE, target),
@@ -63,4 +64,4 @@ class ExtensionBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         build_data["pure_python"] = False
         build_data["infer_tag"] = True
         if version != "editable":
-            build_data["force_include"][str(target)] = str(Path("exprhub", "formats", target.name))
+            build_data["force_include"][str(target)] = str(Path("exprhub", "records", target.name))

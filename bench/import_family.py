@@ -4,7 +4,8 @@ Target (GEO formats issue): import of the simulated 400-sample x 54,675-probe fa
 3 x exprhub's parse time. Each measurement runs in its own subprocess (wall time, CPU time and
 peak RSS); a JSON summary is printed, with the 1-minute load average before and after. With
 ``--repeat N`` parses and imports alternate and the best wall time of each is kept; the ratio
-of each round is listed too (on a shared machine, also compare CPU times).
+of each round is listed too (on a shared machine, also compare CPU times). Every run starts
+after an ``os.sync()``, so that no run pays for the write-back of the one before.
 
 Usage::
 
@@ -46,8 +47,13 @@ with Hub.init(sys.argv[2]) as hub:
 
 
 def run(code: str, *args: str) -> dict[str, float]:
+    # Start with no dirty pages from the previous round: their write-back (an import writes
+    # ~0.6 GB) would otherwise slow whichever run comes next.
+    os.sync()
+    # byte-code caching on, as on a user's machine (see bench/parse.py's _child_env)
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE)
+    process = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     out = process.stdout.read().decode().strip() if process.stdout else ""

@@ -1,7 +1,7 @@
 """Tests for parsing SOFT tables in pieces: the same result as in one piece, whatever the cut.
 
-Every test runs twice: with the compiled splitter (``exprhub.formats._tabsplit``) and with the
-numpy path used where it is not built.
+Every test runs twice: with the compiled splitter (``exprhub.records._strings``) and with the
+numpy path used where it is not built; every SOFT fixture is read both ways.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exprhub.formats import soft_reader, soft_table
+from exprhub.formats.detect import detect_format
 from exprhub.formats.errors import FormatError
 from exprhub.formats.soft import SoftReader
 from exprhub.formats.soft_table import ColumnCache, ParsedTable, TableParser, parse_table_block
@@ -36,8 +37,8 @@ def splitter(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     compiled = request.param == "compiled"
     if compiled and not soft_table.COMPILED:
         if os.environ.get("CI"):
-            pytest.fail("CI must build exprhub.formats._tabsplit (see hatch_build.py)")
-        pytest.skip("exprhub.formats._tabsplit is not built")
+            pytest.fail("CI must build exprhub.records._strings (see hatch_build.py)")
+        pytest.skip("exprhub.records._strings is not built")
     monkeypatch.setattr(soft_table, "COMPILED", compiled)
     return str(request.param)
 
@@ -255,3 +256,27 @@ def test_truncated_gzip_reported_when_read_ahead(
         monkeypatch.setattr(soft_reader, "_READ_SIZE", 4096)
         with pytest.raises(FormatError, match="truncated gzip"):
             list(SoftReader(path).records())
+
+
+def _soft_fixtures() -> list[Path]:
+    from tests.conftest import GEO_FIXTURES
+
+    found = []
+    for path in sorted(GEO_FIXTURES.glob("*/*")):
+        try:
+            kind = detect_format(path)
+        except FormatError:
+            continue
+        if kind in ("soft", "annot"):
+            found.append(path)
+    return found
+
+
+@pytest.mark.parametrize("splitter", ["compiled"], indirect=True)
+@pytest.mark.parametrize("path", _soft_fixtures(), ids=lambda p: p.name)
+def test_every_soft_fixture_reads_the_same_with_either_splitter(
+    splitter: str, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compiled = _records(path)
+    monkeypatch.setattr(soft_table, "COMPILED", False)
+    assert _records(path) == compiled

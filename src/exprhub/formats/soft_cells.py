@@ -1,7 +1,7 @@
 """Splitting SOFT table pieces into string columns with numpy alone.
 
 This is how :mod:`exprhub.formats.soft_table` parses tables where the C splitter
-(``exprhub.formats._tabsplit``) is not built. The positions of all tabs and newlines of a piece
+(``exprhub.records._strings``) is not built. The positions of all tabs and newlines of a piece
 are found in one pass, and the cells are copied into fixed-width byte arrays that numpy converts
 to its variable-width string dtype without creating a Python object per cell. Pieces of long
 text cells are split with ``str.split`` instead, and so are pieces whose rows do not all have

@@ -2,7 +2,7 @@
 
 A SOFT table is a header row and rows of tab-separated cells. Tables hold most of a GEO file's
 bytes, so they are parsed in bulk, never line by line in Python. Where the C extension
-``exprhub.formats._tabsplit`` was built (at install, see ``hatch_build.py``), it splits the rows
+``exprhub.records._strings`` was built (at install, see ``hatch_build.py``), it splits the rows
 and packs every cell straight into the columns' numpy strings. Without it, numpy does the work:
 the positions of all tabs and newlines are found in one pass, and the cells are copied into
 fixed-width byte arrays that numpy converts to its variable-width string dtype without creating
@@ -19,7 +19,6 @@ small piece of text, not the whole block and its working copies.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import ModuleType
 
 import numpy as np
 
@@ -33,12 +32,7 @@ from exprhub.formats.soft_cells import (
     whole_columns,
 )
 from exprhub.formats.source import decode_bytes
-
-_tabsplit: ModuleType | None
-try:  # the compiled splitter; without it (no C compiler at install) numpy does the work
-    from exprhub.formats import _tabsplit
-except ImportError:  # pragma: no cover - the tests switch it off through COMPILED
-    _tabsplit = None
+from exprhub.records.table import compiled_strings as _strings
 
 __all__ = [
     "COMPILED",
@@ -50,8 +44,8 @@ __all__ = [
 ]
 
 _STRING = np.dtypes.StringDType()
-#: Whether tables are split by the compiled ``_tabsplit`` module (tests switch it off to compare).
-COMPILED = _tabsplit is not None
+#: Whether tables are split by the compiled ``_strings`` module (tests switch it off to compare).
+COMPILED = _strings is not None
 
 #: Bytes of table text handed to :class:`TableParser` at a time by the reader. Small pieces
 #: keep every working array below the size that the C allocator serves from fresh pages (and
@@ -257,8 +251,8 @@ class TableParser:
             targets = [np.empty(lines, dtype=_STRING) for _ in range(width)]
         else:
             targets = self._targets(lines)
-        assert _tabsplit is not None
-        rows, long_rows, short_rows, _ = _tabsplit.fill(piece, start, end, targets)
+        assert _strings is not None
+        rows, long_rows, short_rows, _ = _strings.split_rows(piece, start, end, targets)
         self._long_rows += long_rows
         self._short_rows += short_rows
         self._lines += lines

@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from exprhub.records import Table
+from exprhub.records import Table, arrow_strings
 
 _CHUNK = 1 << 20
 
@@ -115,11 +115,6 @@ def shares_first_column(table: Table) -> bool:
 def column_table(column: np.ndarray) -> Table:
     """The one-column table whose blob holds a shared column (its name is kept elsewhere)."""
     return Table([""], [column])
-
-
-def arrow_strings(column: np.ndarray) -> pa.Array:
-    """A table column as the Arrow strings it is stored as."""
-    return pa.array(column, type=pa.large_string())
 
 
 def table_to_parquet(

@@ -112,7 +112,7 @@ class TableQueue:
         """Write one table now (on the caller's thread); return its digest.
 
         ``arrow``: columns (by position) already converted with
-        :func:`~exprhub.hub.blobs.arrow_strings`.
+        :func:`~exprhub.records.arrow_strings`.
         """
         shared = {0: self._column_blob(table.columns[0])} if shares_first_column(table) else {}
         return self._put(table_to_parquet(table, arrow=arrow, shared=shared))

@@ -21,7 +21,6 @@ import pyarrow as pa
 from sqlalchemy import Connection, CursorResult, bindparam, delete, insert, select, update
 
 from exprhub.hub import schema as s
-from exprhub.hub.blobs import arrow_strings
 from exprhub.hub.bulk import RowBuffer
 from exprhub.hub.staging import Staging, TableQueue
 from exprhub.records import (
@@ -33,7 +32,9 @@ from exprhub.records import (
     Series,
     Subset,
     Table,
+    arrow_strings,
     normalize_accession,
+    strings_equal,
     to_float,
 )
 
@@ -148,7 +149,7 @@ class _MatrixState:
         last = self._last
         if last is not None and (
             last[0] is features
-            or (len(last[0]) == len(features) and np.array_equal(last[0], features))
+            or (len(last[0]) == len(features) and strings_equal(last[0], features))
         ):
             return last[1]
         index = np.empty(len(features), dtype=np.int64)
@@ -183,7 +184,7 @@ class _IdColumns:
                 known.shape == column.shape
                 and known.dtype == column.dtype
                 and (len(column) == 0 or (known[0] == column[0] and known[-1] == column[-1]))
-                and np.array_equal(known, column)
+                and strings_equal(known, column)
             ):
                 self._recent.insert(0, self._recent.pop(i))
                 return known

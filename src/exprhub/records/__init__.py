@@ -22,7 +22,7 @@ from exprhub.records.model import (
     record_class,
     split_characteristic,
 )
-from exprhub.records.table import MISSING_TOKENS, Table, to_float
+from exprhub.records.table import MISSING_TOKENS, Table, arrow_strings, strings_equal, to_float
 
 __all__ = [
     "ENTITY_CLASSES",
@@ -39,11 +39,13 @@ __all__ = [
     "Series",
     "Subset",
     "Table",
+    "arrow_strings",
     "is_accession",
     "normalize_accession",
     "parse_accession",
     "parse_geo_date",
     "record_class",
     "split_characteristic",
+    "strings_equal",
     "to_float",
 ]

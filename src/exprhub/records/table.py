@@ -9,9 +9,19 @@ twice).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+compiled_strings: ModuleType | None
+try:  # the C extension (see hatch_build.py); without it numpy and pyarrow do the same work
+    from exprhub.records import _strings as compiled_strings
+except ImportError:  # pragma: no cover - the tests switch it off
+    compiled_strings = None
 
 #: Tokens GEO and submitters use for a missing value in a numeric column.
 MISSING_TOKENS = frozenset({"", "null", "NULL", "Null", "NA", "N/A", "n/a", "NaN", "nan", "-", "."})
@@ -28,6 +38,29 @@ def as_string_array(values: Sequence[str] | np.ndarray) -> np.ndarray:
     if array.ndim != 1:
         raise ValueError("a table column must be one-dimensional")
     return array
+
+
+def arrow_strings(column: Sequence[str] | np.ndarray) -> pa.Array:
+    """A string column as an Arrow ``large_string`` array (its buffers built in C where the
+    extension is built, without a Python string per cell)."""
+    import pyarrow as pa
+
+    strings = as_string_array(column)
+    if compiled_strings is not None and not hasattr(strings.dtype, "na_object"):
+        offsets, data = compiled_strings.arrow_buffers(strings)
+        return pa.LargeStringArray.from_buffers(
+            len(strings), pa.py_buffer(offsets), pa.py_buffer(data)
+        )
+    return pa.array(strings, type=pa.large_string())
+
+
+def strings_equal(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two string columns hold the same strings, in the same order."""
+    if compiled_strings is not None and not (
+        hasattr(a.dtype, "na_object") or hasattr(b.dtype, "na_object")
+    ):
+        return compiled_strings.equal(as_string_array(a), as_string_array(b))
+    return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
 def to_float(values: Sequence[str] | np.ndarray, *, arrow: Any = None) -> np.ndarray:
@@ -81,7 +114,7 @@ def _arrow_to_float(strings: np.ndarray, arrow: Any) -> np.ndarray | None:
 
     try:
         if arrow is None:
-            arrow = pa.array(strings, type=pa.large_string())
+            arrow = arrow_strings(strings)
         if arrow.null_count or len(arrow) != len(strings):
             return None
         out: np.ndarray = pc.cast(arrow, pa.float64()).to_numpy(zero_copy_only=False)

@@ -1,14 +1,14 @@
 /*
- * Splitting tab-separated rows straight into numpy string columns.
+ * Table columns (numpy StringDType arrays) built and read without a Python object per cell.
  *
- * A GEO table's cells become numpy StringDType strings without a Python object per cell:
- * one pass over the bytes finds each row and cell, and each cell is packed into its column
- * with numpy's string API. exprhub.formats.soft_table does the same with numpy alone when
- * this module is not built; the tests compare the two.
- *
- * Rows follow soft_table's rules: a line ends at "\n" (a "\r" before it is dropped), blank
- * lines are skipped, a row with more cells than there are columns loses the extra cells, and
- * a row with fewer is padded with empty strings.
+ * split_rows: tab-separated rows straight into string columns. One pass over the bytes finds
+ *   each row and cell, and each cell is packed into its column with numpy's string API.
+ *   exprhub.formats.soft_table does the same with numpy alone when this module is not built;
+ *   the tests compare the two. Rows follow soft_table's rules: a line ends at "\n" (a "\r"
+ *   before it is dropped), blank lines are skipped, a row with more cells than there are
+ *   columns loses the extra cells, and a row with fewer is padded with empty strings.
+ * arrow_buffers: a column as the offsets and bytes of an Arrow large_string array.
+ * equal: whether two columns hold the same strings.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -161,8 +161,8 @@ inspect_columns(PyObject *columns, block_writer *w, PyArray_Descr **descrs)
     return 0;
 }
 
-PyDoc_STRVAR(fill_doc,
-"fill(data, start, end, columns) -> (rows, long_rows, short_rows, lines)\n"
+PyDoc_STRVAR(split_rows_doc,
+"split_rows(data, start, end, columns) -> (rows, long_rows, short_rows, lines)\n"
 "\n"
 "Write the rows of data[start:end] into the StringDType arrays ``columns`` (a list, one\n"
 "array per cell of a row, each with room for every row), from their first element on.\n"
@@ -170,17 +170,18 @@ PyDoc_STRVAR(fill_doc,
 "cells than there are columns, and the number of newlines.");
 
 static PyObject *
-fill(PyObject *Py_UNUSED(module), PyObject *args)
+split_rows_into(PyObject *Py_UNUSED(module), PyObject *args)
 {
     PyObject *data, *columns;
     Py_ssize_t start, end;
-    if (!PyArg_ParseTuple(args, "OnnO!:fill", &data, &start, &end, &PyList_Type, &columns)) {
+    if (!PyArg_ParseTuple(args, "OnnO!:split_rows", &data, &start, &end, &PyList_Type,
+                          &columns)) {
         return NULL;
     }
     block_writer w = {0};
     w.width = PyList_GET_SIZE(columns);
     if (w.width < 1) {
-        PyErr_SetString(PyExc_ValueError, "fill needs at least one column");
+        PyErr_SetString(PyExc_ValueError, "split_rows needs at least one column");
         return NULL;
     }
     Py_buffer view;
@@ -236,22 +237,142 @@ finish:
     return result;
 }
 
-static PyMethodDef tabsplit_methods[] = {
-    {"fill", fill, METH_VARARGS, fill_doc},
+/* A 1-D StringDType array, or NULL with an exception set. */
+static PyArrayObject *
+string_column(PyObject *object, const char *what)
+{
+    if (!PyArray_Check(object) || PyArray_NDIM((PyArrayObject *)object) != 1 ||
+        PyArray_DESCR((PyArrayObject *)object)->type_num != NPY_VSTRING) {
+        PyErr_Format(PyExc_TypeError, "%s is not a 1-D StringDType array", what);
+        return NULL;
+    }
+    return (PyArrayObject *)object;
+}
+
+/* Load the string at `index`; -1 (exception set) for a missing value. */
+static int
+load(npy_string_allocator *allocator, PyArrayObject *array, npy_intp index,
+     npy_static_string *out)
+{
+    const char *slot = PyArray_BYTES(array) + index * PyArray_STRIDES(array)[0];
+    int status = NpyString_load(allocator, (const npy_packed_static_string *)slot, out);
+    if (status != 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        status == 1 ? "missing value (NA) in a string column"
+                                    : "could not read a numpy string");
+        return -1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(arrow_buffers_doc,
+"arrow_buffers(column) -> (offsets, data)\n"
+"\n"
+"The strings of a 1-D StringDType array as an Arrow large_string array's buffers: int64\n"
+"offsets (one more than the strings) and the UTF-8 bytes, both numpy arrays.");
+
+static PyObject *
+arrow_buffers(PyObject *Py_UNUSED(module), PyObject *arg)
+{
+    PyArrayObject *column = string_column(arg, "column");
+    if (column == NULL) {
+        return NULL;
+    }
+    npy_intp n = PyArray_DIMS(column)[0];
+    npy_intp size = n + 1;
+    PyArrayObject *offsets = (PyArrayObject *)PyArray_SimpleNew(1, &size, NPY_INT64);
+    if (offsets == NULL) {
+        return NULL;
+    }
+    npy_int64 *offset = (npy_int64 *)PyArray_DATA(offsets);
+    npy_string_allocator *allocator =
+        NpyString_acquire_allocator((PyArray_StringDTypeObject *)PyArray_DESCR(column));
+    npy_static_string text = {0, NULL};
+    offset[0] = 0;
+    for (npy_intp i = 0; i < n; i++) {
+        if (load(allocator, column, i, &text) < 0) {
+            NpyString_release_allocator(allocator);
+            Py_DECREF(offsets);
+            return NULL;
+        }
+        offset[i + 1] = offset[i] + (npy_int64)text.size;
+    }
+    npy_intp total = (npy_intp)offset[n];
+    PyArrayObject *data = (PyArrayObject *)PyArray_SimpleNew(1, &total, NPY_UINT8);
+    if (data == NULL) {
+        NpyString_release_allocator(allocator);
+        Py_DECREF(offsets);
+        return NULL;
+    }
+    char *bytes = PyArray_BYTES(data);
+    for (npy_intp i = 0; i < n; i++) {
+        load(allocator, column, i, &text); /* read above: cannot fail */
+        if (text.size) {
+            memcpy(bytes + offset[i], text.buf, text.size);
+        }
+    }
+    NpyString_release_allocator(allocator);
+    return Py_BuildValue("NN", offsets, data);
+}
+
+PyDoc_STRVAR(equal_doc,
+"equal(a, b) -> bool\n"
+"\n"
+"Whether two 1-D StringDType arrays have the same length and the same strings.");
+
+static PyObject *
+equal(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *first, *second;
+    if (!PyArg_ParseTuple(args, "OO:equal", &first, &second)) {
+        return NULL;
+    }
+    PyArrayObject *a = string_column(first, "a");
+    PyArrayObject *b = a ? string_column(second, "b") : NULL;
+    if (b == NULL) {
+        return NULL;
+    }
+    npy_intp n = PyArray_DIMS(a)[0];
+    if (n != PyArray_DIMS(b)[0]) {
+        Py_RETURN_FALSE;
+    }
+    PyArray_Descr *descrs[2] = {PyArray_DESCR(a), PyArray_DESCR(b)};
+    npy_string_allocator *allocators[2];
+    NpyString_acquire_allocators(2, descrs, allocators);
+    int same = 1;
+    npy_static_string x = {0, NULL}, y = {0, NULL};
+    for (npy_intp i = 0; i < n && same; i++) {
+        if (load(allocators[0], a, i, &x) < 0 || load(allocators[1], b, i, &y) < 0) {
+            same = -1;
+            break;
+        }
+        same = x.size == y.size && (x.size == 0 || memcmp(x.buf, y.buf, x.size) == 0);
+    }
+    NpyString_release_allocators(2, allocators);
+    if (same < 0) {
+        return NULL;
+    }
+    return PyBool_FromLong(same);
+}
+
+static PyMethodDef strings_methods[] = {
+    {"split_rows", split_rows_into, METH_VARARGS, split_rows_doc},
+    {"arrow_buffers", arrow_buffers, METH_O, arrow_buffers_doc},
+    {"equal", equal, METH_VARARGS, equal_doc},
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef tabsplit_module = {
+static struct PyModuleDef strings_module = {
     .m_base = PyModuleDef_HEAD_INIT,
-    .m_name = "_tabsplit",
-    .m_doc = "Tab-separated rows split straight into numpy string columns.",
+    .m_name = "_strings",
+    .m_doc = "Table columns (numpy StringDType arrays) built and read in C.",
     .m_size = -1,
-    .m_methods = tabsplit_methods,
+    .m_methods = strings_methods,
 };
 
 PyMODINIT_FUNC
-PyInit__tabsplit(void)
+PyInit__strings(void)
 {
     import_array();
-    return PyModule_Create(&tabsplit_module);
+    return PyModule_Create(&strings_module);
 }

@@ -1,0 +1,126 @@
+"""Tests for the compiled string-column helpers (``exprhub.records._strings``).
+
+Each must give exactly what the numpy / pyarrow path gives where the extension is not built:
+the splitter's property tests in ``tests/formats/test_soft_table.py`` run on both paths (and
+read every SOFT fixture both ways), and here the Arrow conversion and the comparison are checked
+against pyarrow and numpy. CI builds the extension (``.ci/run`` sets
+``EXPRHUB_REQUIRE_EXTENSION``), so there its absence is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from exprhub.formats import soft_table
+from exprhub.records import table as table_module
+from exprhub.records.table import arrow_strings, strings_equal
+
+_STRING = np.dtypes.StringDType()
+
+
+@pytest.fixture
+def compiled():  # type: ignore[no-untyped-def]
+    """The compiled module; skips where it was not built, fails in CI."""
+    try:
+        from exprhub.records import _strings
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("CI must build exprhub.records._strings (see hatch_build.py)")
+        pytest.skip("exprhub.records._strings is not built (no C compiler at install)")
+    return _strings
+
+
+def test_the_extension_is_used_when_built(compiled) -> None:  # type: ignore[no-untyped-def]
+    assert soft_table.COMPILED
+    assert table_module.compiled_strings is compiled
+
+
+def test_split_rows_splits_rows_like_the_text_rules(compiled) -> None:  # type: ignore[no-untyped-def]
+    long = "GO:0005515 // protein binding " * 3
+    data = bytearray(f"a\tb\tc\r\n\n\r\nd\te\nf\tg\th\ti\n{long}\t\tµ\nlast\t\t".encode())
+    columns = [np.empty(6, dtype=_STRING) for _ in range(3)]
+    counts = compiled.split_rows(data, 0, len(data), columns)
+    assert counts == (5, 1, 1, 6)  # rows, longer rows, shorter rows, newlines
+    assert [c.tolist() for c in columns] == [
+        ["a", "d", "f", long, "last", ""],
+        ["b", "e", "g", "", "", ""],
+        ["c", "", "h", "µ", "", ""],
+    ]
+
+
+def test_split_rows_writes_into_views_and_a_range(compiled) -> None:  # type: ignore[no-untyped-def]
+    data = bytearray(b"HEADER\nx\t1\ny\t2\nIGNORED")
+    backing = [np.full(5, "old", dtype=_STRING) for _ in range(2)]
+    views = [column[1:4] for column in backing]
+    assert compiled.split_rows(data, 7, 15, views) == (2, 0, 0, 2)
+    assert backing[0].tolist() == ["old", "x", "y", "old", "old"]
+    assert backing[1].tolist() == ["old", "1", "2", "old", "old"]
+
+
+def test_split_rows_rejects_unfit_columns(compiled) -> None:  # type: ignore[no-untyped-def]
+    data = bytearray(b"a\tb\nc\td\n")
+    with pytest.raises(TypeError, match="StringDType"):
+        compiled.split_rows(data, 0, len(data), [np.empty(2, dtype=object)])
+    with pytest.raises(TypeError, match="not a numpy array"):
+        compiled.split_rows(data, 0, len(data), [["a", "b"]])
+    with pytest.raises(ValueError, match="room for 1 rows"):
+        compiled.split_rows(data, 0, len(data), [np.empty(1, dtype=_STRING)])
+    frozen = np.empty(2, dtype=_STRING)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        compiled.split_rows(data, 0, len(data), [frozen])
+    with pytest.raises(ValueError, match="bad range"):
+        compiled.split_rows(data, 0, len(data) + 1, [np.empty(2, dtype=_STRING)])
+    with pytest.raises(ValueError, match="at least one column"):
+        compiled.split_rows(data, 0, len(data), [])
+
+
+_strings = st.lists(
+    st.text(st.characters(blacklist_categories=["Cs"]), max_size=40)
+    | st.sampled_from(["", "x", "GO:0005515 // protein binding " * 9]),
+    max_size=60,
+)
+_FIXTURE_OK = [HealthCheck.function_scoped_fixture]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=_FIXTURE_OK)
+@given(values=_strings)
+def test_arrow_strings_match_pyarrow(compiled, values: list[str]) -> None:  # type: ignore[no-untyped-def]
+    column = np.array(values, dtype=_STRING)
+    built = arrow_strings(column)
+    assert built.type == pa.large_string()
+    assert built.equals(pa.array(values, type=pa.large_string()))
+    built.validate(full=True)
+    assert arrow_strings(column[::-2]).to_pylist() == values[::-2]  # a strided view
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=_FIXTURE_OK)
+@given(values=_strings, change=st.integers(0, 80), text=st.text(max_size=3))
+def test_strings_equal_matches_numpy(  # type: ignore[no-untyped-def]
+    compiled, values: list[str], change: int, text: str
+) -> None:
+    a = np.array(values, dtype=_STRING)
+    b = a.copy()
+    if values:
+        b[change % len(values)] = text
+    expected = a.shape == b.shape and bool(np.array_equal(a, b))
+    assert strings_equal(a, b) is expected
+    assert strings_equal(a, a[:-1]) is (len(values) == 0)
+    assert compiled.equal(a, b) is expected
+
+
+def test_compiled_helpers_reject_other_arrays(compiled) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(TypeError, match="StringDType"):
+        compiled.arrow_buffers(np.array(["a"], dtype=object))
+    with pytest.raises(TypeError, match="StringDType"):
+        compiled.equal(np.array(["a"]), np.array(["a"], dtype=_STRING))
+    na = np.array(["a", None], dtype=np.dtypes.StringDType(na_object=None))
+    with pytest.raises(ValueError, match="missing value"):
+        compiled.arrow_buffers(na)
+    assert arrow_strings(na).to_pylist() == ["a", None]  # NA columns take pyarrow's path
