@@ -98,6 +98,9 @@ def test_arrow_strings_match_pyarrow(compiled, values: list[str]) -> None:  # ty
     assert built.equals(pa.array(values, type=pa.large_string()))
     built.validate(full=True)
     assert arrow_strings(column[::-2]).to_pylist() == values[::-2]  # a strided view
+    with pytest.MonkeyPatch.context() as patch:  # the path taken without the extension
+        patch.setattr(table_module, "compiled_strings", None)
+        assert arrow_strings(column).equals(built)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=_FIXTURE_OK)
@@ -113,6 +116,10 @@ def test_strings_equal_matches_numpy(  # type: ignore[no-untyped-def]
     assert strings_equal(a, b) is expected
     assert strings_equal(a, a[:-1]) is (len(values) == 0)
     assert compiled.equal(a, b) is expected
+    assert compiled.equal(a, a) and compiled.equal(a, a[:])  # one allocator for both sides
+    with pytest.MonkeyPatch.context() as patch:  # the path taken without the extension
+        patch.setattr(table_module, "compiled_strings", None)
+        assert strings_equal(a, b) is expected
 
 
 def test_compiled_helpers_reject_other_arrays(compiled) -> None:  # type: ignore[no-untyped-def]
