@@ -131,9 +131,11 @@ split_rows(const block_writer *w, const char *p, const char *stop, split_counts 
     return SPLIT_OK;
 }
 
-/* Check the columns and note where their slots are; -1 with an exception set if unfit. */
+/* Check the columns and note where their slots are; -1 with an exception set if unfit.
+ * `refs` gets a new reference to each column checked, so that the arrays outlive the call
+ * even if the list changes while the GIL is released. */
 static int
-inspect_columns(PyObject *columns, block_writer *w, PyArray_Descr **descrs)
+inspect_columns(PyObject *columns, block_writer *w, PyArray_Descr **descrs, PyObject **refs)
 {
     w->capacity = NPY_MAX_INTP;
     for (Py_ssize_t j = 0; j < w->width; j++) {
@@ -151,6 +153,8 @@ inspect_columns(PyObject *columns, block_writer *w, PyArray_Descr **descrs)
             PyErr_Format(PyExc_ValueError, "column %zd is read-only", j);
             return -1;
         }
+        Py_INCREF(item);
+        refs[j] = item;
         descrs[j] = PyArray_DESCR(array);
         w->slots[j] = PyArray_BYTES(array);
         w->strides[j] = PyArray_STRIDES(array)[0];
@@ -166,8 +170,9 @@ PyDoc_STRVAR(split_rows_doc,
 "\n"
 "Write the rows of data[start:end] into the StringDType arrays ``columns`` (a list, one\n"
 "array per cell of a row, each with room for every row), from their first element on.\n"
-"``data`` is UTF-8 text. Returns the number of rows written, how many had more and fewer\n"
-"cells than there are columns, and the number of newlines.");
+"``data`` is UTF-8 text. The GIL is released meanwhile: the caller must not resize the\n"
+"columns from another thread. Returns the number of rows written, how many had more and\n"
+"fewer cells than there are columns, and the number of newlines.");
 
 static PyObject *
 split_rows_into(PyObject *Py_UNUSED(module), PyObject *args)
@@ -193,11 +198,12 @@ split_rows_into(PyObject *Py_UNUSED(module), PyObject *args)
     int status = SPLIT_OK;
     w.block_rows = BLOCK_CELLS / w.width > 0 ? BLOCK_CELLS / w.width : 1;
     PyArray_Descr **descrs = PyMem_Malloc(w.width * sizeof(*descrs));
+    PyObject **refs = PyMem_Calloc(w.width, sizeof(*refs));
     w.allocators = PyMem_Malloc(w.width * sizeof(*w.allocators));
     w.slots = PyMem_Malloc(w.width * sizeof(*w.slots));
     w.strides = PyMem_Malloc(w.width * sizeof(*w.strides));
     w.cells = PyMem_Malloc(w.width * w.block_rows * sizeof(*w.cells));
-    if (!descrs || !w.allocators || !w.slots || !w.strides || !w.cells) {
+    if (!descrs || !refs || !w.allocators || !w.slots || !w.strides || !w.cells) {
         PyErr_NoMemory();
         goto finish;
     }
@@ -206,7 +212,7 @@ split_rows_into(PyObject *Py_UNUSED(module), PyObject *args)
                      view.len);
         goto finish;
     }
-    if (inspect_columns(columns, &w, descrs) < 0) {
+    if (inspect_columns(columns, &w, descrs, refs) < 0) {
         goto finish;
     }
     NpyString_acquire_allocators((size_t)w.width, descrs, w.allocators);
@@ -228,6 +234,10 @@ split_rows_into(PyObject *Py_UNUSED(module), PyObject *args)
     }
 
 finish:
+    for (Py_ssize_t j = 0; refs != NULL && j < w.width; j++) {
+        Py_XDECREF(refs[j]);
+    }
+    PyMem_Free(refs);
     PyMem_Free(descrs);
     PyMem_Free(w.allocators);
     PyMem_Free(w.slots);
