@@ -9,8 +9,6 @@ against pyarrow and numpy. CI builds the extension (``.ci/run`` sets
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -20,6 +18,7 @@ from hypothesis import strategies as st
 from exprhub.formats import soft_table
 from exprhub.records import table as table_module
 from exprhub.records.table import arrow_strings, strings_equal
+from tests.conftest import compiled_strings
 
 _STRING = np.dtypes.StringDType()
 
@@ -27,13 +26,7 @@ _STRING = np.dtypes.StringDType()
 @pytest.fixture
 def compiled():  # type: ignore[no-untyped-def]
     """The compiled module; skips where it was not built, fails in CI."""
-    try:
-        from exprhub.records import _strings
-    except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail("CI must build exprhub.records._strings (see hatch_build.py)")
-        pytest.skip("exprhub.records._strings is not built (no C compiler at install)")
-    return _strings
+    return compiled_strings()
 
 
 def test_the_extension_is_used_when_built(compiled) -> None:  # type: ignore[no-untyped-def]
