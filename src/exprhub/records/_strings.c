@@ -131,6 +131,18 @@ split_rows(const block_writer *w, const char *p, const char *stop, split_counts 
     return SPLIT_OK;
 }
 
+/* A 1-D StringDType array, or NULL with an exception set. */
+static PyArrayObject *
+string_column(PyObject *object, const char *what)
+{
+    if (!PyArray_Check(object) || PyArray_NDIM((PyArrayObject *)object) != 1 ||
+        PyArray_DESCR((PyArrayObject *)object)->type_num != NPY_VSTRING) {
+        PyErr_Format(PyExc_TypeError, "%s is not a 1-D StringDType array", what);
+        return NULL;
+    }
+    return (PyArrayObject *)object;
+}
+
 /* Check the columns and note where their slots are; -1 with an exception set if unfit.
  * `refs` gets a new reference to each column checked, so that the arrays outlive the call
  * even if the list changes while the GIL is released. */
@@ -144,9 +156,10 @@ inspect_columns(PyObject *columns, block_writer *w, PyArray_Descr **descrs, PyOb
             PyErr_Format(PyExc_TypeError, "column %zd is not a numpy array", j);
             return -1;
         }
-        PyArrayObject *array = (PyArrayObject *)item;
-        if (PyArray_NDIM(array) != 1 || PyArray_DESCR(array)->type_num != NPY_VSTRING) {
-            PyErr_Format(PyExc_TypeError, "column %zd is not a 1-D StringDType array", j);
+        char name[32];
+        snprintf(name, sizeof name, "column %zd", j);
+        PyArrayObject *array = string_column(item, name);
+        if (array == NULL) {
             return -1;
         }
         if (!PyArray_ISWRITEABLE(array)) {
@@ -245,18 +258,6 @@ finish:
     PyMem_Free(w.cells);
     PyBuffer_Release(&view);
     return result;
-}
-
-/* A 1-D StringDType array, or NULL with an exception set. */
-static PyArrayObject *
-string_column(PyObject *object, const char *what)
-{
-    if (!PyArray_Check(object) || PyArray_NDIM((PyArrayObject *)object) != 1 ||
-        PyArray_DESCR((PyArrayObject *)object)->type_num != NPY_VSTRING) {
-        PyErr_Format(PyExc_TypeError, "%s is not a 1-D StringDType array", what);
-        return NULL;
-    }
-    return (PyArrayObject *)object;
 }
 
 /* Load the string at `index`; -1 (exception set) for a missing value. */
