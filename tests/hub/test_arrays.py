@@ -249,7 +249,17 @@ def test_failure_mid_append_leaves_committed_bytes(
         calls["n"] += is_chunk(dst)
         real_replace(src, dst)
 
+    real_new = AtomicLocalStore.write_new_file
+
+    def failing_new(self: AtomicLocalStore, path: Path, data: bytes) -> None:
+        if calls["n"] >= fail_after:  # chunks beyond the extent are written in place: torn
+            path.write_bytes(bytes(data)[: len(data) // 2])
+            raise InjectedFailure(f"injected failure after {calls['n']} chunk writes")
+        calls["n"] += 1
+        real_new(self, path, data)
+
     monkeypatch.setattr(AtomicLocalStore, "_replace", staticmethod(failing_replace))
+    monkeypatch.setattr(AtomicLocalStore, "write_new_file", failing_new)
     with pytest.raises(InjectedFailure):
         matrix.append_columns(model.n_cols, random_values(9, (30, 20), "float32"))
     monkeypatch.undo()
@@ -264,6 +274,41 @@ def test_failure_mid_append_leaves_committed_bytes(
     # And the matrix keeps working afterwards.
     build(matrix, model, [(14, 4)], seed=50)
     check_against(matrix, model)
+
+
+def test_only_chunks_beyond_the_start_column_are_written_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = make_store(tmp_path)
+    matrix = store.open("m", create=True)
+    in_place: list[Path] = []
+    replaced: list[Path] = []
+    real_new, real_replace = AtomicLocalStore.write_new_file, AtomicLocalStore._replace
+
+    def note_new(self: AtomicLocalStore, path: Path, data: bytes) -> None:
+        in_place.append(path)
+        real_new(self, path, data)
+
+    def note_replace(src: Path, dst: Path) -> None:
+        replaced.append(Path(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(AtomicLocalStore, "write_new_file", note_new)
+    monkeypatch.setattr(AtomicLocalStore, "_replace", staticmethod(note_replace))
+    values = np.ones((10, 5), dtype=np.float32)
+    matrix.append_columns(0, values)  # a new matrix: every chunk in place
+    assert in_place and not [p for p in replaced if is_chunk(p)]
+    in_place.clear()
+    matrix.append_columns(5, np.ones((10, 20), dtype=np.float32))
+    # Feature-major chunks are 8 samples wide, sample-major ones 3 samples tall: the chunks
+    # holding samples 0-4 are replaced atomically, the ones starting at sample 5+ in place.
+    for path in in_place:
+        i, j = (int(x) for x in path.name.split(".")[1:])
+        assert (j * 8 if path.parent.name == "by_feature" else i * 3) >= 5, path
+    kept = {(p.parent.name, p.name) for p in replaced if is_chunk(p)}
+    assert kept == {("by_feature", "c.0.0"), ("by_feature", "c.1.0"), ("by_feature", "c.2.0")} | {
+        ("by_sample", "c.1.0")
+    }
 
 
 def check_committed(matrix: Matrix, model: Model) -> None:
@@ -292,7 +337,17 @@ CRASH_SCRIPT = textwrap.dedent(
         calls[0] += 1
         real(self, path, data, exclusive)
 
+    real_new = AtomicLocalStore.write_new_file
+
+    def dying_new(self, path, data):
+        if calls[0] >= fail_after:  # a chunk beyond the extent, written in place: torn
+            path.write_bytes(bytes(memoryview(data))[: len(memoryview(data)) // 2])
+            os._exit(3)
+        calls[0] += 1
+        real_new(self, path, data)
+
     AtomicLocalStore._write_file = dying_write
+    AtomicLocalStore.write_new_file = dying_new
     matrix = MatrixStore(root, feature_chunks=(4, 8), sample_chunks=(3, 16)).open("m")
     rng = np.random.default_rng(5)
     matrix.append_columns(11, rng.random((30, 20)).astype("float32"))
@@ -316,7 +371,7 @@ def test_process_killed_mid_append(tmp_path: Path, fail_after: int) -> None:
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )
     assert proc.returncode == 3, proc.stderr
-    assert list(tmp_path.rglob("*.partial"))  # the crash left debris
+    assert snapshot(tmp_path) != before  # the crash left debris (.partial or torn chunks)
     reopened = MatrixStore(tmp_path).open("m")
     check_committed(reopened, model)
     reopened.discard_beyond(model.n_rows, model.n_cols)

@@ -7,12 +7,15 @@ import hashlib
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 
 from exprhub.hub import Hub, HubError, HubNotFound, RecordNotFound
+from exprhub.hub import schema as s
 from exprhub.records import DataSet, Platform, RecordType, Sample, Series, Subset, Table
 
 
@@ -329,6 +332,51 @@ def test_keep_file_by_checksum(make_hub, tmp_path):
     assert digest == again == hashlib.sha256(source.read_bytes()).hexdigest()
     assert hub.files.path(digest).read_bytes() == source.read_bytes()
     assert hub.info()["files"] == 1
+
+
+def test_keep_file_in_background_fills_in_the_digest(make_hub, tmp_path, monkeypatch):
+    hub = make_hub()
+    source = tmp_path / "GSE901_family.soft"
+    source.write_text("^SERIES = GSE901\n")
+    release = threading.Event()
+    put_file = hub.files.put_file
+
+    def slow_put_file(path):
+        assert release.wait(10)
+        return put_file(path)
+
+    monkeypatch.setattr(hub.files, "put_file", slow_put_file)
+    with hub.writer() as writer:
+        kept = writer.keep_file_in_background(source, format="soft")
+        writer.put(make_series(), source_sha256=kept)
+        assert kept.digest_if_known() is None  # stored before the digest was known
+        release.set()
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    assert kept.digest() == digest
+    with hub.engine.connect() as connection:
+        stored = connection.execute(select(s.records.c.source_sha256)).scalars().all()
+        files = connection.execute(select(s.files.c.sha256, s.files.c.format)).all()
+    assert stored == [digest]
+    assert [tuple(f) for f in files] == [(digest, "soft")]
+    assert hub.files.path(digest).read_bytes() == source.read_bytes()
+
+
+def test_keep_file_in_background_failure_leaves_the_hub_unchanged(make_hub, tmp_path, monkeypatch):
+    hub = make_hub()
+    hub.put_records(all_records()[:3])
+    before = hub_snapshot(hub)
+    source = tmp_path / "GSE902_family.soft"
+    source.write_text("^SERIES = GSE902\n")
+
+    def full_disk(path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(hub.files, "put_file", full_disk)
+    with pytest.raises(OSError, match="No space left"), hub.writer() as writer:
+        kept = writer.keep_file_in_background(source)
+        for record in all_records()[3:]:
+            writer.put(record, source_sha256=kept)
+    assert hub_snapshot(hub) == before
 
 
 def test_missing_things_give_clear_errors(make_hub, tmp_path):

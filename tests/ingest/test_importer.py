@@ -230,3 +230,32 @@ def test_same_file_gives_same_table_digests(geo_fixtures, tmp_path):
     # each with its probe-ID column apart (these samples list the probes in orders of
     # their own, so nothing is shared)
     assert len(files) == 2 * len(tables)
+
+
+def test_import_without_the_extension_stores_the_same(geo_fixtures, tmp_path, monkeypatch):
+    """The C path (values parsed in C, Arrow conversion left to the table thread) and the
+    numpy/pyarrow path store the same: source digest, tables and matrix values."""
+    from exprhub.records import table as table_module
+
+    path = geo_fixtures / "gemma/GSE1623_family.soft.txt.gz"
+
+    def imported(home):
+        with Hub.init(home) as hub:
+            digest = import_file(hub, path).sha256
+            keys = [s.key for s in hub.samples()]
+            values = {}
+            for key in keys:
+                features, column = hub.sample_values(key)
+                values[key] = (features, column.tobytes())
+            tables = {key: hub.record(key).table for key in keys}
+        return digest, values, tables
+
+    with_extension = imported(tmp_path / "compiled")
+    monkeypatch.setattr(table_module, "compiled_strings", None)
+    without = imported(tmp_path / "numpy")
+    assert len(with_extension[1]) == 8
+    assert without[:2] == with_extension[:2]
+    for key, table in with_extension[2].items():
+        other = without[2][key]
+        assert table.names == other.names
+        assert [c.tolist() for c in table.columns] == [c.tolist() for c in other.columns]

@@ -124,3 +124,91 @@ def test_compiled_helpers_reject_other_arrays(compiled) -> None:  # type: ignore
     with pytest.raises(ValueError, match="missing value"):
         compiled.arrow_buffers(na)
     assert arrow_strings(na).to_pylist() == ["a", None]  # NA columns take pyarrow's path
+
+
+_DIGITS = st.text(alphabet="0123456789", max_size=20)
+_DECIMALS = st.builds(
+    lambda sign, whole, point, fraction, exponent: (
+        f"{sign}{whole}{'.' if point else ''}{fraction if point else ''}{exponent}"
+    ),
+    st.sampled_from(["", "-", "+"]),
+    _DIGITS,
+    st.booleans(),
+    _DIGITS,
+    st.sampled_from(["", "e", "E"]).flatmap(
+        lambda e: (
+            st.just("")
+            if not e
+            else st.builds(
+                lambda s, d: f"{e}{s}{d}",
+                st.sampled_from(["", "-", "+"]),
+                st.text(alphabet="0123456789", max_size=5),
+            )
+        )
+    ),
+)
+_NUMBER_CELLS = st.lists(
+    _DECIMALS
+    | st.floats().map(repr)
+    | st.builds(lambda x, k: f"{x:.{k}f}", st.floats(-1e6, 1e6), st.integers(0, 12))
+    | st.sampled_from(["", "null", "NA", " 1.5", "1_0", "nan", "inf", "0x1p3", "1.5.5"]),
+    max_size=60,
+)
+
+
+def _python_floats(values: list[str]) -> np.ndarray:
+    out = np.full(len(values), np.nan)
+    for i, text in enumerate(values):
+        try:
+            out[i] = float(text)
+        except ValueError:
+            continue
+    return out
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=_FIXTURE_OK)
+@given(values=_NUMBER_CELLS)
+def test_parse_floats_agrees_with_python_float(compiled, values: list[str]) -> None:  # type: ignore[no-untyped-def]
+    column = np.array(values, dtype=_STRING)
+    parsed, rest = compiled.parse_floats(column)
+    assert parsed.dtype == np.float64 and rest.dtype == np.int64
+    expected = _python_floats(values)
+    done = np.ones(len(values), dtype=bool)
+    done[rest] = False
+    assert parsed[done].tobytes() == expected[done].tobytes()  # bit for bit, signs of 0 too
+    assert np.isnan(parsed[rest]).all()
+    for i in rest.tolist():  # only cells that are not plain numbers, or not exact in one step
+        assert values[i] != ""
+    got = table_module.to_float(column)
+    assert got.tobytes() == expected.tobytes()
+    with pytest.MonkeyPatch.context() as patch:  # the path taken without the extension
+        patch.setattr(table_module, "compiled_strings", None)
+        assert table_module.to_float(column).tobytes() == got.tobytes()
+
+
+def test_parse_floats_takes_exact_cells_and_leaves_the_rest(compiled) -> None:  # type: ignore[no-untyped-def]
+    cells = {
+        "440.651": 440.651,
+        "-0.0": -0.0,
+        "+.5": 0.5,
+        "5.": 5.0,
+        "6e-05": 6e-05,
+        "1.5E+3": 1500.0,
+        "000000000000000000001.25": 1.25,  # leading zeros are not significant
+        "123456789012345": 123456789012345.0,  # 15 significant digits
+        "1e22": 1e22,
+        "1e-22": 1e-22,
+        "0e-999": 0.0,
+        "1e0000": 1.0,
+    }
+    left = ["1234567890123456", "1e23", "1e-23", "1e00000", "1e", "e5", ".", "-", "1_0", " 1"]
+    column = np.array([*cells, "", *left], dtype=_STRING)
+    parsed, rest = compiled.parse_floats(column)
+    assert parsed[: len(cells)].tolist() == list(cells.values())
+    assert np.signbit(parsed[1])
+    assert np.isnan(parsed[len(cells)])  # an empty cell
+    assert rest.tolist() == list(range(len(cells) + 1, len(column)))
+    with pytest.raises(TypeError, match="StringDType"):
+        compiled.parse_floats(np.array(["1"]))
+    with pytest.raises(ValueError, match="missing value"):
+        compiled.parse_floats(np.array(["1", None], dtype=np.dtypes.StringDType(na_object=None)))

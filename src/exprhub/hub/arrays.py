@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import shutil
+import sys
 import threading
 import uuid
 from collections.abc import Sequence
@@ -285,6 +286,9 @@ class Matrix:
 
         ``values`` may be the transpose of a C-ordered (k x rows) array (samples assembled one
         by one): the sample-major layout is then written without a copy.
+
+        Chunks wholly beyond ``start_column`` hold no committed cell and are written in place,
+        not atomically: until the caller commits, nobody should read them.
         """
         data = np.asarray(values)
         if data.ndim != 2:
@@ -306,14 +310,24 @@ class Matrix:
                     fm.resize((rows, cols))
                     sm.resize((cols, rows))
                 if n and k:
+                    # Chunks wholly beyond start_column (so beyond the committed extent)
+                    # are written in place: discard_beyond deletes them unread.
+                    beyond = sys.maxsize
                     write_regions(
                         [
-                            Region(fm, self._dir / _BY_FEATURE, (0, start_column), data),
+                            Region(
+                                fm,
+                                self._dir / _BY_FEATURE,
+                                (0, start_column),
+                                data,
+                                uncommitted_from=(beyond, start_column),
+                            ),
                             Region(
                                 sm,
                                 self._dir / _BY_SAMPLE,
                                 (start_column, 0),
                                 np.ascontiguousarray(data.T),
+                                uncommitted_from=(start_column, beyond),
                             ),
                         ],
                         writer,
@@ -381,7 +395,9 @@ class Matrix:
     def block(self, rows: slice, cols: slice) -> np.ndarray:
         """Rectangular region ``[rows, cols]`` read from whichever layout is cheaper.
 
-        Open slice ends are bounded by the capacity; steps are not supported.
+        Open slice ends are bounded by the capacity; steps are not supported. While another
+        writer appends, chunks beyond the committed extent may be half-written (see
+        ``append_columns``): read only the committed extent then.
         """
         if rows.step not in (None, 1) or cols.step not in (None, 1):
             raise ValueError(f"matrix {self.name!r}: block slices must have step 1")

@@ -90,6 +90,35 @@ class AtomicLocalStore(LocalStore):
         finally:
             self._end()
 
+    def write_new_file(self, path: Path, data: bytes) -> None:
+        """Write ``data`` to the file at ``path`` in place, not atomically.
+
+        Only for files no reader opens and no recovery reads until the write that creates
+        them commits (chunks wholly beyond a matrix's committed extent, which undoing the
+        write deletes unread): this saves the temporary name and the rename.
+        """
+        self._check_writable()
+        self._begin(path)
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+            try:
+                fd = os.open(path, flags, 0o644)
+            except FileNotFoundError:  # the first file of its directory
+                os.makedirs(path.parent, exist_ok=True)
+                fd = os.open(path, flags, 0o644)
+            try:
+                view = memoryview(data).cast("B")
+                while view:
+                    view = view[os.write(fd, view) :]
+                if self.fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            if self.fsync:
+                _fsync_dir(path.parent)
+        finally:
+            self._end()
+
     def remove_file(self, path: Path) -> None:
         """Delete the file at ``path`` (inside the store) if it exists."""
         self._check_writable()

@@ -96,12 +96,19 @@ class ChunkCodec:
 @dataclass(frozen=True)
 class Region:
     """``values`` to be written into ``array`` (whose chunk files are under ``directory``)
-    with its first cell at ``origin``."""
+    with its first cell at ``origin``.
+
+    ``uncommitted_from``: chunks starting at or beyond these indices (along either axis) hold
+    no committed cell, so no reader or recovery reads them before the write commits; their
+    files are written in place instead of replaced atomically. None: every chunk file is
+    replaced atomically.
+    """
 
     array: zarr.Array
     directory: Path
     origin: tuple[int, int]
     values: np.ndarray
+    uncommitted_from: tuple[int, int] | None = None
 
 
 # One chunk to write: codec, region, names of the stored chunk files (if listed), chunk index.
@@ -217,8 +224,11 @@ def _write_chunk(
             data = codec.encode(scratch)
         finally:
             scratch[inside] = np.nan
+    fresh = region.uncommitted_from
     if data is None:
         store.remove_file(path)
+    elif fresh is not None and (top >= fresh[0] or left >= fresh[1]):
+        store.write_new_file(path, data)
     else:
         store.write_file(path, data)
 

@@ -10,6 +10,10 @@ cutting matrices back to their committed extent and deleting the files this writ
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -36,6 +40,7 @@ from exprhub.records import (
     normalize_accession,
     strings_equal,
     to_float,
+    to_float_uses_arrow,
 )
 
 if TYPE_CHECKING:
@@ -193,6 +198,43 @@ class _IdColumns:
         return column
 
 
+class KeptFile:
+    """An original file being hashed and copied into a hub on a thread of its own (see
+    :meth:`HubWriter.keep_file_in_background`)."""
+
+    def __init__(
+        self, path: Path, name: str | None, format: str | None, copy: Callable[[Path], str]
+    ) -> None:
+        self.path = path
+        self.name = name
+        self.format = format
+        #: IDs of records stored before the digest was known.
+        self.waiting: list[int] = []
+        self._future: Future[str] = Future()
+        threading.Thread(
+            target=self._run, args=(copy,), name="exprhub-keep-file", daemon=True
+        ).start()
+
+    def _run(self, copy: Callable[[Path], str]) -> None:
+        try:
+            self._future.set_result(copy(self.path))
+        except BaseException as exc:  # handed to whoever asks for the digest
+            self._future.set_exception(exc)
+
+    def digest(self) -> str:
+        """The file's SHA-256, once it is kept (raises what keeping it raised)."""
+        return self._future.result()
+
+    def digest_if_known(self) -> str | None:
+        """The SHA-256 if the file is kept already, None while it is being kept (raises what
+        keeping it raised, so that a failed copy stops the write early)."""
+        return self._future.result() if self._future.done() else None
+
+    def wait(self) -> None:
+        """Wait until the thread has finished, whatever its outcome."""
+        futures_wait([self._future])
+
+
 class HubWriter:
     """Writes records into a hub inside one transaction (see ``Hub.writer()``)."""
 
@@ -205,14 +247,33 @@ class HubWriter:
         self._matrices: dict[str, _MatrixState] = {}
         self._ids = _IdColumns()
         self._rows = RowBuffer(connection)
+        self._kept: list[KeptFile] = []
         self.outcomes: list[tuple[str, str, PutOutcome]] = []
 
     # ---------------------------------------------------------------- files
     def keep_file(self, path: Path, *, name: str | None = None, format: str | None = None) -> str:
         """Keep an original input file in the hub by checksum; return its SHA-256."""
+        digest = self._copy_file(path)
+        self._register_file(path, digest, name, format)
+        return digest
+
+    def keep_file_in_background(
+        self, path: Path, *, name: str | None = None, format: str | None = None
+    ) -> KeptFile:
+        """Like :meth:`keep_file`, but hashed and copied on another thread while the caller
+        goes on (records put with the returned handle as ``source_sha256`` get the digest
+        once it is known, at the latest when the write ends)."""
+        kept = KeptFile(path, name, format, self._copy_file)
+        self._kept.append(kept)
+        return kept
+
+    def _copy_file(self, path: Path) -> str:
         digest, created = self.hub.files.put_file(path)
         if created:
             self.staging.blob("files", digest)
+        return digest
+
+    def _register_file(self, path: Path, digest: str, name: str | None, format: str | None) -> None:
         exists = self.connection.execute(
             select(s.files.c.sha256).where(s.files.c.sha256 == digest)
         ).first()
@@ -226,10 +287,25 @@ class HubWriter:
                     imported_at=self.now,
                 )
             )
-        return digest
+
+    def _settle_kept_files(self) -> None:
+        """Wait for files kept in the background; register them and fill in the digest of
+        the records stored before it was known."""
+        for kept in self._kept:
+            digest = kept.digest()
+            self._register_file(kept.path, digest, kept.name, kept.format)
+            if kept.waiting:
+                self.connection.execute(
+                    update(s.records)
+                    .where(s.records.c.id == bindparam("rid"))
+                    .values(source_sha256=digest),
+                    [{"rid": rid} for rid in kept.waiting],
+                )
+                kept.waiting.clear()
+        self._kept.clear()
 
     # ---------------------------------------------------------------- records
-    def put(self, record: Record, *, source_sha256: str | None = None) -> PutOutcome:
+    def put(self, record: Record, *, source_sha256: str | KeptFile | None = None) -> PutOutcome:
         """Store one record (with its table and matrix values); report what happened.
 
         A record already present is replaced only by one with a newer ``last_update_date``
@@ -266,9 +342,10 @@ class HubWriter:
         self.outcomes.append((rtype, key, outcome))
         return outcome
 
-    def _insert(self, record: Record, source_sha256: str | None, *, version: int) -> int:
+    def _insert(self, record: Record, source: str | KeptFile | None, *, version: int) -> int:
         assert record.type is not None
         organisms = record_organisms(record)
+        source_sha256 = source.digest_if_known() if isinstance(source, KeptFile) else source
         result = self.connection.execute(
             insert(s.records),
             {
@@ -292,6 +369,8 @@ class HubWriter:
             },
         )
         record_id = _inserted_id(result)
+        if source_sha256 is None and isinstance(source, KeptFile):
+            source.waiting.append(record_id)
         rows = self._rows
         for i, (k, v) in enumerate(record.attributes):
             rows.add(s.attributes, (record_id, i, k, v))
@@ -381,6 +460,8 @@ class HubWriter:
 
         def values(name: str) -> np.ndarray:
             position = table.index_of(name)
+            if not to_float_uses_arrow():  # the table writer converts it on its own thread
+                return to_float(table.columns[position])
             if position not in converted:
                 converted[position] = arrow_strings(table.columns[position])
             return to_float(table.columns[position], arrow=converted[position])
@@ -461,6 +542,7 @@ class HubWriter:
 
     def flush(self) -> None:
         """Write pending tables, matrix columns and the matrices' new extents (before commit)."""
+        self._settle_kept_files()
         self._rows.flush()
         written = self._tables.results()
         if written:
@@ -511,6 +593,8 @@ class HubWriter:
     def undo(self) -> None:
         """Remove what this writer put outside SQL (called after SQL rolled back)."""
         self._tables.close()
+        for kept in self._kept:
+            kept.wait()
         for state in self._matrices.values():
             if self.hub.store.exists(state.name):
                 if state.committed_rows == 0 and state.committed_columns == 0:

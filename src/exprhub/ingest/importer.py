@@ -17,6 +17,7 @@ from typing import Any
 from exprhub.formats.detect import detect_format, open_reader
 from exprhub.formats.errors import FormatError
 from exprhub.hub import Hub, HubError
+from exprhub.hub.writer import HubWriter, KeptFile
 from exprhub.records import Annotation, Record
 
 #: Called after each stored record with (file, records so far).
@@ -70,10 +71,10 @@ def import_file(
         kind = detect_format(source)
         reader = open_reader(source, kind)
         with hub.writer() as writer:
-            digest = writer.keep_file(source, format=kind)
-            result = ImportResult(source, kind, digest)
+            kept = writer.keep_file_in_background(source, format=kind)
+            result = ImportResult(source, kind, "")
             for record in reader.records():
-                outcome = _store(writer, record, digest)
+                outcome = _store(writer, record, kept)
                 if outcome is None:
                     continue
                 result.records += 1
@@ -82,6 +83,7 @@ def import_file(
                 if on_record is not None:
                     on_record(source, result.records)
             result.warnings = [str(w) for w in reader.warnings]
+            result.sha256 = kept.digest()
     except FormatError as exc:
         raise ImportFailed(str(exc)) from None
     except (OSError, EOFError) as exc:
@@ -96,12 +98,12 @@ def _type_name(record: Record) -> str:
     return record.type.value if record.type else type(record).__name__
 
 
-def _store(writer: Any, record: Record, digest: str) -> str | None:
+def _store(writer: HubWriter, record: Record, source: KeptFile) -> str | None:
     if isinstance(record, Annotation):
         return str(writer.put_annotation(record).value)
     if record.type is None:  # the ^DATABASE header says who wrote the file, nothing more
         return None
-    return str(writer.put(record, source_sha256=digest).value)
+    return str(writer.put(record, source_sha256=source).value)
 
 
 def import_files(

@@ -22,7 +22,14 @@ from exprhub.records.model import (
     record_class,
     split_characteristic,
 )
-from exprhub.records.table import MISSING_TOKENS, Table, arrow_strings, strings_equal, to_float
+from exprhub.records.table import (
+    MISSING_TOKENS,
+    Table,
+    arrow_strings,
+    strings_equal,
+    to_float,
+    to_float_uses_arrow,
+)
 
 __all__ = [
     "ENTITY_CLASSES",
@@ -48,4 +55,5 @@ __all__ = [
     "split_characteristic",
     "strings_equal",
     "to_float",
+    "to_float_uses_arrow",
 ]

@@ -9,6 +9,7 @@
  *   columns loses the extra cells, and a row with fewer is padded with empty strings.
  * arrow_buffers: a column as the offsets and bytes of an Arrow large_string array.
  * equal: whether two columns hold the same strings.
+ * parse_floats: a column's plain decimal numbers as float64, the rest left to the caller.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -366,10 +367,160 @@ equal(PyObject *Py_UNUSED(module), PyObject *args)
     return PyBool_FromLong(same);
 }
 
+/*
+ * Decimal text to double, for the cells whose value one IEEE operation gives exactly: at most
+ * 15 significant digits (so the digits are an exact double) and a power of ten within 1e22
+ * (also exact), so m / 10^k or m * 10^k is the correctly rounded value, the one Python's
+ * float() and numpy give. Returns 0 and sets *value, or -1 for a cell to be parsed elsewhere.
+ */
+static const double exact_powers[23] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+static int
+exact_decimal(const char *p, size_t size, double *value)
+{
+    const char *end = p + size;
+    int negative = 0;
+    if (p < end && (*p == '-' || *p == '+')) {
+        negative = *p == '-';
+        p++;
+    }
+    npy_uint64 digits = 0;
+    int significant = 0, any = 0, point = 0;
+    long scale = 0;
+    for (; p < end; p++) {
+        if (*p >= '0' && *p <= '9') {
+            any = 1;
+            if (digits || *p != '0') {
+                if (++significant > 15) {
+                    return -1;
+                }
+                digits = digits * 10 + (npy_uint64)(*p - '0');
+            }
+            scale += point;
+        }
+        else if (*p == '.' && !point) {
+            point = 1;
+        }
+        else {
+            break;
+        }
+    }
+    if (!any) {
+        return -1;
+    }
+    long exponent = 0;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        int exponent_negative = 0;
+        if (p < end && (*p == '-' || *p == '+')) {
+            exponent_negative = *p == '-';
+            p++;
+        }
+        if (p == end) {
+            return -1;
+        }
+        for (int n = 0; p < end && *p >= '0' && *p <= '9'; p++, n++) {
+            if (n == 4) {
+                return -1;
+            }
+            exponent = exponent * 10 + (*p - '0');
+        }
+        if (exponent_negative) {
+            exponent = -exponent;
+        }
+    }
+    if (p != end) {
+        return -1;
+    }
+    double result = (double)digits;
+    long power = exponent - scale;
+    if (digits != 0) {
+        if (power < -22 || power > 22) {
+            return -1;
+        }
+        result = power < 0 ? result / exact_powers[-power] : result * exact_powers[power];
+    }
+    *value = negative ? -result : result;
+    return 0;
+}
+
+PyDoc_STRVAR(parse_floats_doc,
+"parse_floats(column) -> (values, rest)\n"
+"\n"
+"The cells of a 1-D StringDType array as float64: plain decimal numbers (optional sign,\n"
+"digits with at most one point, optional exponent) whose value one exact IEEE operation\n"
+"gives, and empty cells as NaN. `rest` (int64) indexes the cells left for the caller to\n"
+"parse; their values are NaN here.");
+
+static PyObject *
+parse_floats(PyObject *Py_UNUSED(module), PyObject *arg)
+{
+    PyArrayObject *column = string_column(arg, "column");
+    if (column == NULL) {
+        return NULL;
+    }
+    npy_intp n = PyArray_DIMS(column)[0];
+    PyArrayObject *values = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_FLOAT64);
+    npy_int64 *rest = PyMem_RawMalloc((n ? n : 1) * sizeof(npy_int64));
+    if (values == NULL || rest == NULL) {
+        Py_XDECREF(values);
+        PyMem_RawFree(rest);
+        return PyErr_NoMemory();
+    }
+    double *out = (double *)PyArray_DATA(values);
+    const char *slots = PyArray_BYTES(column);
+    npy_intp stride = PyArray_STRIDES(column)[0];
+    npy_intp n_rest = 0;
+    int status = 0;
+    npy_string_allocator *allocator =
+        NpyString_acquire_allocator((PyArray_StringDTypeObject *)PyArray_DESCR(column));
+    Py_BEGIN_ALLOW_THREADS
+    npy_static_string text = {0, NULL};
+    for (npy_intp i = 0; i < n; i++) {
+        status = NpyString_load(allocator, (const npy_packed_static_string *)(slots + i * stride),
+                                &text);
+        if (status != 0) {
+            break;
+        }
+        if (text.size == 0) {
+            out[i] = Py_NAN;
+        }
+        else if (exact_decimal(text.buf, text.size, &out[i]) < 0) {
+            out[i] = Py_NAN;
+            rest[n_rest++] = i;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    NpyString_release_allocator(allocator);
+    if (status != 0) {
+        Py_DECREF(values);
+        PyMem_RawFree(rest);
+        PyErr_SetString(PyExc_ValueError,
+                        status == 1 ? "missing value (NA) in a string column"
+                                    : "could not read a numpy string");
+        return NULL;
+    }
+    PyArrayObject *indices = (PyArrayObject *)PyArray_SimpleNew(1, &n_rest, NPY_INT64);
+    if (indices == NULL) {
+        Py_DECREF(values);
+        PyMem_RawFree(rest);
+        return NULL;
+    }
+    if (n_rest) {
+        memcpy(PyArray_DATA(indices), rest, n_rest * sizeof(npy_int64));
+    }
+    PyMem_RawFree(rest);
+    return Py_BuildValue("NN", values, indices);
+}
+
 static PyMethodDef strings_methods[] = {
     {"split_rows", split_rows_into, METH_VARARGS, split_rows_doc},
     {"arrow_buffers", arrow_buffers, METH_O, arrow_buffers_doc},
     {"equal", equal, METH_VARARGS, equal_doc},
+    {"parse_floats", parse_floats, METH_O, parse_floats_doc},
     {NULL, NULL, 0, NULL},
 };
 

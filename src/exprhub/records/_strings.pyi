@@ -13,3 +13,7 @@ def arrow_buffers(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def equal(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether two StringDType columns hold the same strings."""
+
+def parse_floats(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The cells of a StringDType column as float64 where they are plain decimal numbers
+    (empty cells NaN), and the indices (int64) of the cells left for the caller to parse."""

@@ -63,6 +63,12 @@ def strings_equal(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
+def to_float_uses_arrow() -> bool:
+    """Whether :func:`to_float` reads plain numbers through Arrow (without the C extension),
+    so that a caller who also needs the column as Arrow saves work by passing it."""
+    return compiled_strings is None
+
+
 def to_float(values: Sequence[str] | np.ndarray, *, arrow: Any = None) -> np.ndarray:
     """Convert a string column to float64; missing tokens and non-numbers become NaN.
 
@@ -75,6 +81,19 @@ def to_float(values: Sequence[str] | np.ndarray, *, arrow: Any = None) -> np.nda
         instead of converting ``values`` to Arrow again).
     """
     strings = as_string_array(values)
+    if compiled_strings is not None and not hasattr(strings.dtype, "na_object"):
+        # Plain decimal numbers are parsed in C; the other cells (exponents out of range,
+        # missing-value tokens, text ...) take the general path below, cell for cell alike.
+        out, rest = compiled_strings.parse_floats(strings)
+        if rest.size == len(strings):
+            return _general_to_float(strings, arrow)
+        if rest.size:
+            out[rest] = _general_to_float(strings[rest], None)
+        return out
+    return _general_to_float(strings, arrow)
+
+
+def _general_to_float(strings: np.ndarray, arrow: Any) -> np.ndarray:
     fast = _arrow_to_float(strings, arrow)
     if fast is not None:
         return fast
