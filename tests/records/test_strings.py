@@ -195,13 +195,27 @@ def test_parse_floats_takes_exact_cells_and_leaves_the_rest(compiled) -> None:  
         "6e-05": 6e-05,
         "1.5E+3": 1500.0,
         "000000000000000000001.25": 1.25,  # leading zeros are not significant
-        "123456789012345": 123456789012345.0,  # 15 significant digits
+        "123456789012345": 123456789012345.0,
+        "9007199254740992": 9007199254740992.0,  # 2**53, the largest exact integer
+        "0.0000000000000000001": 1e-19,  # 19 digits
         "1e22": 1e22,
         "1e-22": 1e-22,
         "0e-999": 0.0,
         "1e0000": 1.0,
     }
-    left = ["1234567890123456", "1e23", "1e-23", "1e00000", "1e", "e5", ".", "-", "1_0", " 1"]
+    left = [
+        "9007199254740993",
+        "0.00000000000000000001",
+        "1e23",
+        "1e-23",
+        "1e00000",
+        "1e",
+        "e5",
+        ".",
+        "-",
+        "1_0",
+        " 1",
+    ]
     column = np.array([*cells, "", *left], dtype=_STRING)
     parsed, rest = compiled.parse_floats(column)
     assert parsed[: len(cells)].tolist() == list(cells.values())

@@ -368,15 +368,21 @@ equal(PyObject *Py_UNUSED(module), PyObject *args)
 }
 
 /*
- * Decimal text to double, for the cells whose value one IEEE operation gives exactly: at most
- * 15 significant digits (so the digits are an exact double) and a power of ten within 1e22
- * (also exact), so m / 10^k or m * 10^k is the correctly rounded value, the one Python's
- * float() and numpy give. Returns 0 and sets *value, or -1 for a cell to be parsed elsewhere.
+ * Decimal text to double, for the cells whose value one IEEE operation gives exactly: digits
+ * that make an integer of at most 2^53 (an exact double) and a power of ten within 1e22 (also
+ * exact), so m / 10^k or m * 10^k is the correctly rounded value, the one Python's float()
+ * and numpy give. Returns 0 and sets *value, or -1 for a cell to be parsed elsewhere.
  */
 static const double exact_powers[23] = {
     1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
+
+static inline int
+is_digit(char c)
+{
+    return (unsigned)((unsigned char)c - '0') < 10u;
+}
 
 static int
 exact_decimal(const char *p, size_t size, double *value)
@@ -387,28 +393,29 @@ exact_decimal(const char *p, size_t size, double *value)
         negative = *p == '-';
         p++;
     }
-    npy_uint64 digits = 0;
-    int significant = 0, any = 0, point = 0;
-    long scale = 0;
-    for (; p < end; p++) {
-        if (*p >= '0' && *p <= '9') {
-            any = 1;
-            if (digits || *p != '0') {
-                if (++significant > 15) {
-                    return -1;
-                }
-                digits = digits * 10 + (npy_uint64)(*p - '0');
-            }
-            scale += point;
-        }
-        else if (*p == '.' && !point) {
-            point = 1;
-        }
-        else {
-            break;
-        }
+    const char *first = p;
+    while (p < end && *p == '0') { /* leading zeros add nothing */
+        p++;
     }
-    if (!any) {
+    /* Up to 19 digits cannot overflow; more are left to the caller (wrapping is harmless). */
+    npy_uint64 digits = 0;
+    const char *counted = p;
+    for (; p < end && is_digit(*p); p++) {
+        digits = digits * 10 + (npy_uint64)(*p - '0');
+    }
+    Py_ssize_t count = p - counted;
+    int any = p > first;
+    long scale = 0;
+    if (p < end && *p == '.') {
+        const char *fraction = ++p;
+        for (; p < end && is_digit(*p); p++) {
+            digits = digits * 10 + (npy_uint64)(*p - '0');
+        }
+        scale = (long)(p - fraction);
+        count += scale;
+        any |= scale > 0;
+    }
+    if (!any || count > 19) {
         return -1;
     }
     long exponent = 0;
@@ -433,6 +440,9 @@ exact_decimal(const char *p, size_t size, double *value)
         }
     }
     if (p != end) {
+        return -1;
+    }
+    if (digits > ((npy_uint64)1 << 53)) { /* not an exact double */
         return -1;
     }
     double result = (double)digits;
