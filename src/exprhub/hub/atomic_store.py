@@ -106,14 +106,7 @@ class AtomicLocalStore(LocalStore):
             except FileNotFoundError:  # the first file of its directory
                 os.makedirs(path.parent, exist_ok=True)
                 fd = os.open(path, flags, 0o644)
-            try:
-                view = memoryview(data).cast("B")
-                while view:
-                    view = view[os.write(fd, view) :]
-                if self.fsync:
-                    os.fsync(fd)
-            finally:
-                os.close(fd)
+            _write_all(fd, data, self.fsync)
             if self.fsync:
                 _fsync_dir(path.parent)
         finally:
@@ -151,14 +144,7 @@ class AtomicLocalStore(LocalStore):
         target = os.fspath(path)
         fd, tmp = _open_temporary(target)
         try:
-            try:
-                view = memoryview(data).cast("B")
-                while view:
-                    view = view[os.write(fd, view) :]
-                if self.fsync:
-                    os.fsync(fd)
-            finally:
-                os.close(fd)
+            _write_all(fd, data, self.fsync)
             if exclusive:
                 os.link(tmp, target)
                 os.unlink(tmp)
@@ -195,6 +181,18 @@ def _open_temporary(target: str) -> tuple[int, str]:
         except FileNotFoundError:  # the first file of its directory
             os.makedirs(directory, exist_ok=True)
             return os.open(tmp, flags, 0o600), tmp
+
+
+def _write_all(fd: int, data: Any, fsync: bool) -> None:
+    """Write every byte of ``data`` to ``fd`` (fsynced if asked), then close it."""
+    try:
+        view = memoryview(data).cast("B")
+        while view:
+            view = view[os.write(fd, view) :]
+        if fsync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(path: Path) -> None:

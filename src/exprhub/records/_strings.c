@@ -261,6 +261,14 @@ finish:
     return result;
 }
 
+/* The exception for a failed NpyString_load (status 1: NA, -1: unreadable). */
+static void
+set_load_error(int status)
+{
+    PyErr_SetString(PyExc_ValueError, status == 1 ? "missing value (NA) in a string column"
+                                                  : "could not read a numpy string");
+}
+
 /* Load the string at `index`; -1 (exception set) for a missing value. */
 static int
 load(npy_string_allocator *allocator, PyArrayObject *array, npy_intp index,
@@ -269,9 +277,7 @@ load(npy_string_allocator *allocator, PyArrayObject *array, npy_intp index,
     const char *slot = PyArray_BYTES(array) + index * PyArray_STRIDES(array)[0];
     int status = NpyString_load(allocator, (const npy_packed_static_string *)slot, out);
     if (status != 0) {
-        PyErr_SetString(PyExc_ValueError,
-                        status == 1 ? "missing value (NA) in a string column"
-                                    : "could not read a numpy string");
+        set_load_error(status);
         return -1;
     }
     return 0;
@@ -508,9 +514,7 @@ parse_floats(PyObject *Py_UNUSED(module), PyObject *arg)
     if (status != 0) {
         Py_DECREF(values);
         PyMem_RawFree(rest);
-        PyErr_SetString(PyExc_ValueError,
-                        status == 1 ? "missing value (NA) in a string column"
-                                    : "could not read a numpy string");
+        set_load_error(status);
         return NULL;
     }
     PyArrayObject *indices = (PyArrayObject *)PyArray_SimpleNew(1, &n_rest, NPY_INT64);
