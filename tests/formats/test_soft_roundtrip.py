@@ -197,6 +197,7 @@ def _records(draw: st.DrawFn) -> Record:
     ident = draw(_ident)
     if cls is Annotation:
         assume(not any(k.lower() == "annotation_platform" for k, _ in attributes))
+        assume(ident.strip())  # an annotation names its platform (else a FormatError)
     return cls(ident, attributes, columns, draw(_tables()))
 
 

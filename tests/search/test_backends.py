@@ -447,3 +447,22 @@ def test_postgres_index_without_a_generation_counts_directly(make_index):
     index.add([SearchDocument("GSM77", "GSM", "new")])
     index.commit()
     assert index.search("", facets=("etype",)).facets["etype"][0] == FacetCount("GSM", 7)
+
+
+def test_tokens_longer_than_any_query_word_are_not_indexed(make_index):
+    """A record holding a 3,000-character run (a sequence in a description) indexes on every
+    backend (PostgreSQL refuses lexemes over 2,046 bytes); its other words stay searchable."""
+    from exprhub.search.fields import MAX_TOKEN_LENGTH
+
+    index = make_index()
+    sequence = "ACGT" * 750
+    index.add(
+        [SearchDocument("GSE7", "GSE", "Probe sequences", f"spotted {sequence} oligos {'é' * 900}")]
+    )
+    index.commit()
+    assert accessions(index, "oligos") == {"GSE7"}
+    assert accessions(index, "spotted") == {"GSE7"}
+    just_fits = "a" * MAX_TOKEN_LENGTH
+    index.add([SearchDocument("GSE8", "GSE", just_fits)])
+    index.commit()
+    assert accessions(index, just_fits) == {"GSE8"}

@@ -3,7 +3,8 @@ interactive docs at ``/api/docs`` and the web pages, all served offline from the
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+import os
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -12,13 +13,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import FileResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exprhub import __version__
 from exprhub.api import pages, routes_jobs, routes_records, routes_search
+from exprhub.api.downloads import DownloadHeads, RangedFileResponse
 from exprhub.api.errors import (
+    MAX_MESSAGE_CHARS,
     ApiError,
     error_response,
+    excerpt,
     http_error_json,
     hub_error_response,
     public_message,
@@ -26,20 +31,70 @@ from exprhub.api.errors import (
     validation_message,
 )
 from exprhub.api.fastpath import RecordDocumentFastPath
-from exprhub.api.jobs import JobManager, default_jobs
+from exprhub.api.http_semantics import BodySizeLimit, BodyTooLarge, HeadAsGet
+from exprhub.api.jobs import JobLimits, JobManager, default_jobs, integer_setting
 from exprhub.api.searching import NaiveSearch, SearchService
 from exprhub.hub import Hub, HubError, RecordNotFound
 
 STATIC = Path(__file__).parent / "static"
 DEFAULT_CACHE_CONTROL = "public, max-age=60, must-revalidate"
 
+#: Default largest request body, in bytes (``EXPRHUB_MAX_BODY_BYTES``): 1 MiB.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
 DESCRIPTION = """\
 The exprhub REST API: GEO-style records (Series, Samples, Platforms, curated DataSets),
 downloads in the formats of the field, search with facets and background jobs.
 
-Every error has one shape: `{"error": {"code": ..., "message": ..., "detail": ...}}`.
+Every error has one shape: `{{"error": {{"code": ..., "message": ..., "detail": ...}}}}`;
+errors repeat at most a short excerpt of what was sent.
 Listings page with `limit` (default 25, at most 1000) and `offset`.
+
+Limits of this server (set by environment variables when it starts):
+
+- request bodies: at most {max_body_bytes} bytes (`EXPRHUB_MAX_BODY_BYTES`, default 1 MiB),
+  on every route; larger ones answer 413 (`too_large`) before they are read whole;
+- jobs: at most {max_active} queued or running (`EXPRHUB_MAX_ACTIVE_JOBS`, default 16) and
+  {max_result_bytes} bytes of results kept (`EXPRHUB_MAX_RESULT_BYTES`, default 2 GiB); beyond
+  them submissions answer 429; a finished job and its files are kept {result_ttl} s
+  (`EXPRHUB_JOB_TTL_SECONDS`, default 86400), then answer 410 Gone. Results of jobs from before
+  a restart are removed when the server starts.
+
+Every `GET` route also answers `HEAD` (same status and headers, no body). Downloads take one
+or more byte ranges (`Range: bytes=0-1023`, 206 with `Content-Range`); a malformed `Range`
+answers 400 (`bad_range`) and one beyond the end 416 (`range_not_satisfiable`), before the
+download is built when the header alone shows it.
 """
+
+
+def max_body_bytes_from_environment(environ: Mapping[str, str] | None = None) -> int:
+    """The largest request body accepted: ``EXPRHUB_MAX_BODY_BYTES`` (default 1 MiB).
+
+    Raises
+    ------
+    ValueError
+        For a value that is not a whole number of bytes (at least 1).
+    """
+    env = os.environ if environ is None else environ
+    return integer_setting(env, "EXPRHUB_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, minimum=1)
+
+
+class StaticAssets(StaticFiles):
+    """The package's static files, answering ``HEAD`` without reading them and ``Range``
+    errors in the API's error shape (see :class:`RangedFileResponse`)."""
+
+    def file_response(
+        self,
+        full_path: str | os.PathLike[str],
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
+        """The response for one file (a 304 when the request's validators match)."""
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        if type(response) is not FileResponse:
+            return response
+        return RangedFileResponse(full_path, status_code=status_code, stat_result=stat_result)
 
 
 #: Pages may only load what this server serves (the offline guarantee, enforced by browsers).
@@ -105,6 +160,7 @@ def create_app(
     search: SearchService | None = None,
     jobs: JobManager | None = None,
     cache_control: str = DEFAULT_CACHE_CONTROL,
+    max_body_bytes: int | None = None,
 ) -> FastAPI:
     """The exprhub web application serving ``hub``.
 
@@ -115,21 +171,40 @@ def create_app(
     search
         The search engine (default: a naive scan of titles, see ``NaiveSearch``).
     jobs
-        The background job manager (default: one with the built-in job kinds).
+        The background job manager (default: one with the built-in job kinds and the limits
+        the environment sets, see ``JobLimits.from_environment``). The app starts it (removing
+        results of jobs it does not know) and shuts it down with its lifespan.
     cache_control
         ``Cache-Control`` header of record responses.
+    max_body_bytes
+        Largest request body accepted on any route (default: ``EXPRHUB_MAX_BODY_BYTES``, else
+        1 MiB); larger ones answer 413.
+
+    Raises
+    ------
+    ValueError
+        When a limit set in the environment is not a whole number.
     """
-    manager = jobs or default_jobs(hub)
+    manager = jobs or default_jobs(hub, limits=JobLimits.from_environment())
+    body_limit = max_body_bytes if max_body_bytes is not None else max_body_bytes_from_environment()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        manager.start()
         yield
         manager.shutdown()
 
+    limits = manager.limits
+    description = DESCRIPTION.format(
+        max_body_bytes=body_limit,
+        max_active=limits.max_active,
+        max_result_bytes=limits.max_result_bytes,
+        result_ttl=f"{limits.result_ttl:g}",
+    )
     app = FastAPI(
         title="exprhub",
         version=__version__,
-        description=DESCRIPTION,
+        description=description,
         openapi_url="/api/openapi.json",
         docs_url=None,
         redoc_url=None,
@@ -140,12 +215,19 @@ def create_app(
     app.state.jobs = manager
     app.state.cache_control = cache_control
     app.state.documents = routes_records.DocumentCache()
+    app.state.download_heads = DownloadHeads()
+
+    def error_page(request: Request, status: int, title: str, message: str) -> Response:
+        short = excerpt(message, MAX_MESSAGE_CHARS)
+        return pages.render_error(request, status, excerpt(title), short)
 
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, exc: ApiError) -> Response:
         if _is_api(request):
-            return error_response(exc.status, exc.code, exc.message, exc.detail)
-        return pages.render_error(request, exc.status, exc.code.replace("_", " "), exc.message)
+            return error_response(exc.status, exc.code, exc.message, exc.detail, exc.headers)
+        response = error_page(request, exc.status, exc.code.replace("_", " "), exc.message)
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(HubError)
     async def on_hub_error(request: Request, exc: HubError) -> Response:
@@ -153,7 +235,7 @@ def create_app(
             return hub_error_response(exc)
         status = 404 if isinstance(exc, RecordNotFound) else 400
         title = "Not found" if status == 404 else "Error"
-        return pages.render_error(request, status, title, public_message(exc))
+        return error_page(request, status, title, public_message(exc))
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(request: Request, exc: RequestValidationError) -> Response:
@@ -161,14 +243,19 @@ def create_app(
         message = validation_message(detail)
         if _is_api(request):
             return error_response(422, "invalid_request", message, detail)
-        return pages.render_error(request, 422, "Invalid request", message)
+        return error_page(request, 422, "Invalid request", message)
+
+    @app.exception_handler(BodyTooLarge)
+    async def on_body_too_large(_: Request, exc: BodyTooLarge) -> Response:
+        detail = {"max_bytes": exc.limit}
+        return error_response(413, "too_large", str(exc.detail), detail, {"Connection": "close"})
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _is_api(request):
             return http_error_json(exc)
         message = "There is no page at this address." if exc.status_code == 404 else str(exc.detail)
-        return pages.render_error(request, exc.status_code, str(exc.detail), message)
+        return error_page(request, exc.status_code, str(exc.detail), message)
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> Response:
@@ -177,19 +264,23 @@ def create_app(
             return error_response(500, "internal_error", message)
         return pages.render_error(request, 500, "Server error", message)
 
-    # Added first, so it runs inside SecurityHeaders and FastAPI's error handling.
+    # Added first, so it runs inside the others (outermost first: SecurityHeaders, HeadAsGet,
+    # BodySizeLimit, the fast path); all run between Starlette's server-error middleware and
+    # the exception handlers above.
     app.add_middleware(
         RecordDocumentFastPath,
         hub=hub,
         documents=app.state.documents,
         cache_control=cache_control,
     )
+    app.add_middleware(BodySizeLimit, max_bytes=body_limit)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
     app.include_router(routes_records.router)
     app.include_router(routes_search.router)
     app.include_router(routes_jobs.router)
     app.include_router(pages.router)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", StaticAssets(directory=STATIC), name="static")
 
     @app.get("/api", include_in_schema=False)
     async def api_root() -> JSONResponse:  # no I/O: no thread-pool hop

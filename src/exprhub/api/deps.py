@@ -8,11 +8,21 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request
 
+from exprhub.api.errors import ApiError
 from exprhub.api.jobs import JobManager
 from exprhub.api.searching import SearchService
 from exprhub.hub import Hub
+from exprhub.hub.listing import MAX_LISTING_OFFSET
+from exprhub.search.paging import (
+    MAX_SEARCH_END,
+    MAX_SEARCH_LIMIT,
+    MAX_SEARCH_OFFSET,
+    PagingError,
+    check_search_page,
+)
 
 DEFAULT_LIMIT = 25
+#: Most records on one listing page of the API.
 MAX_LIMIT = 1000
 
 
@@ -46,13 +56,60 @@ def paging(
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description=f"page size (max {MAX_LIMIT})")
     ] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, description="number of items to skip")] = 0,
+    offset: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=MAX_LISTING_OFFSET,
+            description=f"number of items to skip (max {MAX_LISTING_OFFSET:,})",
+        ),
+    ] = 0,
 ) -> Paging:
-    """Paging parameters (default 25 per page, at most 1000)."""
+    """Listing paging parameters (default 25 per page, at most 1000; offset at most
+    :data:`exprhub.hub.listing.MAX_LISTING_OFFSET`)."""
+    return Paging(limit, offset)
+
+
+def search_paging(
+    limit: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=MAX_SEARCH_LIMIT,
+            description=f"hits per page (max {MAX_SEARCH_LIMIT})",
+        ),
+    ] = DEFAULT_LIMIT,
+    offset: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=MAX_SEARCH_OFFSET,
+            description=(
+                f"number of hits to skip (max {MAX_SEARCH_OFFSET:,}); as in NCBI Entrez, only "
+                f"the first {MAX_SEARCH_END:,} hits of a query can be paged through "
+                f"(offset + limit at most {MAX_SEARCH_END:,}): narrow the query to see others"
+            ),
+        ),
+    ] = 0,
+) -> Paging:
+    """Search paging parameters, bounded by :mod:`exprhub.search.paging`.
+
+    Raises
+    ------
+    ApiError
+        422 ``invalid_request`` when ``offset + limit`` exceeds
+        :data:`exprhub.search.paging.MAX_SEARCH_END`.
+    """
+    try:
+        check_search_page(limit, offset)
+    except PagingError as exc:
+        detail = {"parameter": "offset", "max_offset_plus_limit": MAX_SEARCH_END}
+        raise ApiError(422, "invalid_request", str(exc), detail) from None
     return Paging(limit, offset)
 
 
 PagingDep = Annotated[Paging, Depends(paging)]
+SearchPagingDep = Annotated[Paging, Depends(search_paging)]
 HubDep = Annotated[Hub, Depends(get_hub)]
 SearchDep = Annotated[SearchService, Depends(get_search)]
 

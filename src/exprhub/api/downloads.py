@@ -8,15 +8,32 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from exprhub.api.errors import ApiError, public_message
+import anyio.to_thread
+from fastapi import Request
+from fastapi.responses import FileResponse, Response
+from starlette.background import BackgroundTask
+from starlette.datastructures import Headers
+from starlette.types import Receive, Scope, Send
+
+from exprhub.api.errors import ApiError, error_response, excerpt, public_message
+from exprhub.api.http_semantics import (
+    ByteRange,
+    RangeError,
+    is_head_request,
+    parse_range,
+    resolve_ranges,
+)
 from exprhub.api.service import formats_for, record_document
 from exprhub.hub import Hub, HubError, RecordNotFound
 from exprhub.records import Record, RecordType, Sample, Series, Table
@@ -136,7 +153,7 @@ def series_matrix_samples(
         raise ApiError(
             400,
             "bad_request",
-            f"{series.key} has no platform {platform}",
+            f"{series.key} has no platform {excerpt(platform)}",
             {"platforms": platforms},
         )
     samples = []
@@ -228,10 +245,19 @@ def _write(
         return path
     if fmt is DownloadFormat.REFINED:
         from exprhub.hub.refined import write_refined_tsv
+        from exprhub.ingest.export import refined_coverage
 
+        coverage = refined_coverage(hub, key)
+        if not coverage.refined:
+            raise ApiError(
+                501, "not_refined", f"{coverage.summary()}; nothing to download", coverage.to_dict()
+            )
+        if not coverage.complete:
+            # as `exprhub export --format refined`: never a silently partial matrix
+            raise ApiError(409, "partially_refined", coverage.summary(), coverage.to_dict())
         path = folder / f"{key}_refined.tsv"
         try:
-            write_refined_tsv(hub, key, path)
+            write_refined_tsv(hub, key, path, samples=coverage.refined)
         except HubError as exc:
             raise ApiError(501, "not_refined", public_message(exc), {"accession": key}) from None
         return path
@@ -268,6 +294,166 @@ def _write(
             f"{key} cannot be written as {fmt.value}: {exc}",
             {"format": fmt.value},
         ) from None
+
+
+def range_api_error(exc: RangeError) -> ApiError:
+    """The API error (400 or 416, with ``Content-Range`` when the size is known) of a bad
+    ``Range`` header."""
+    return ApiError(exc.status, exc.code, exc.message, None, exc.headers)
+
+
+def requested_ranges(headers: Headers) -> list[ByteRange] | None:
+    """The byte ranges a request asks for (None without a ``Range`` header), checked before
+    anything is built.
+
+    Raises
+    ------
+    ApiError
+        400 for a malformed ``Range`` header, 416 for ranges no representation can satisfy.
+    """
+    header = headers.get("range")
+    if header is None:
+        return None
+    try:
+        return parse_range(header)
+    except RangeError as exc:
+        raise range_api_error(exc) from None
+
+
+def _if_range_holds(headers: Headers, validators: Iterable[str | None]) -> bool:
+    """Whether a ``Range`` applies under the request's ``If-Range`` (a strong match with the
+    response's ``ETag`` or ``Last-Modified``; no ``If-Range``: always)."""
+    condition = headers.get("if-range")
+    if condition is None:
+        return True
+    return not condition.startswith("W/") and condition in validators
+
+
+class RangedFileResponse(FileResponse):
+    """A file response whose ``Range`` errors use the API's JSON error body (400 malformed,
+    416 beyond the end, with ``Content-Range: bytes */size``) and which reads no file for a
+    ``HEAD`` request (see :class:`~exprhub.api.http_semantics.HeadAsGet`). Valid ranges are
+    served as by Starlette's ``FileResponse`` (206 with ``Content-Range``)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        if is_head_request(scope):
+            scope = {**scope, "method": "HEAD"}
+        if self.stat_result is None:
+            self.stat_result = await anyio.to_thread.run_sync(os.stat, self.path)
+            self.set_stat_headers(self.stat_result)
+        headers = Headers(scope=scope)
+        header = headers.get("range")
+        validators = (self.headers.get("etag"), self.headers.get("last-modified"))
+        if header is not None and self.status_code == 200 and _if_range_holds(headers, validators):
+            try:
+                resolve_ranges(parse_range(header), self.stat_result.st_size)
+            except RangeError as exc:
+                await error_response(exc.status, exc.code, exc.message, None, exc.headers)(
+                    scope, receive, send
+                )
+                if self.background is not None:
+                    await self.background()
+                return
+        await super().__call__(scope, receive, send)
+
+
+@dataclass(frozen=True)
+class DownloadHead:
+    """What a built download answered: its size and response headers."""
+
+    size: int
+    headers: dict[str, str]
+
+
+class DownloadHeads:
+    """A bounded, thread-safe map from a download's ETag to its :class:`DownloadHead`, so a
+    ``HEAD`` (or a ``Range`` beyond the end) of a download built before is answered without
+    building it again. An ETag changes with any write to the hub, so entries stay current."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._items: OrderedDict[str, DownloadHead] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, etag: str) -> DownloadHead | None:
+        """The head of the download with this ETag, if one was built."""
+        with self._lock:
+            head = self._items.get(etag)
+            if head is not None:
+                self._items.move_to_end(etag)
+            return head
+
+    def put(self, etag: str, head: DownloadHead) -> None:
+        """Remember a built download's head, dropping the least recently used beyond
+        ``size``."""
+        with self._lock:
+            self._items[etag] = head
+            self._items.move_to_end(etag)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def download_response(
+    request: Request,
+    headers: dict[str, str],
+    build: Callable[[], Download],
+    heads: DownloadHeads | None = None,
+) -> Response:
+    """The response to a download request: the ``Range`` header is checked first, a ``HEAD``
+    of a download built before is answered from ``heads``, and otherwise ``build`` writes the
+    file, served with byte-range support and removed once sent.
+
+    Blocking (``build`` writes files): call it from a worker thread.
+
+    Parameters
+    ----------
+    request
+        The download request.
+    headers
+        Response headers (``ETag``, ``Cache-Control``); the ``ETag`` keys ``heads``.
+    build
+        Writes the download.
+    heads
+        The app's record of built downloads (None: always build).
+
+    Raises
+    ------
+    ApiError
+        400 for a malformed ``Range`` header, 416 for a range the download cannot satisfy.
+    """
+    ranges = requested_ranges(request.headers)
+    etag = headers.get("ETag")
+    known = heads.get(etag) if heads is not None and etag else None
+    if known is not None:
+        if ranges is not None and _if_range_holds(
+            request.headers, (known.headers.get("etag"), known.headers.get("last-modified"))
+        ):
+            try:
+                resolve_ranges(ranges, known.size)
+            except RangeError as exc:
+                raise range_api_error(exc) from None
+        elif is_head_request(request.scope):
+            return Response(status_code=200, headers=known.headers)
+    download = build()
+    try:
+        stat = download.path.stat()
+    except BaseException:
+        download.cleanup()
+        raise
+    response = RangedFileResponse(
+        download.path,
+        media_type=download.media_type,
+        filename=download.filename,
+        headers=headers,
+        stat_result=stat,
+        background=BackgroundTask(download.cleanup),
+    )
+    if heads is not None and etag:
+        heads.put(etag, DownloadHead(stat.st_size, dict(response.headers)))
+    return response
 
 
 def table_preview(record: Record, rows: int = 20) -> dict[str, Any] | None:

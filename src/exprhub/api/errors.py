@@ -21,8 +21,11 @@ _STATUS_CODES = {
     405: "method_not_allowed",
     406: "not_acceptable",
     409: "conflict",
+    410: "gone",
     413: "too_large",
+    416: "range_not_satisfiable",
     422: "invalid_request",
+    429: "too_many_requests",
     500: "internal_error",
     501: "not_implemented",
     503: "unavailable",
@@ -63,19 +66,63 @@ class ApiError(Exception):
         One readable sentence.
     detail
         Optional JSON-ready context (the offending parameter, valid values ...).
+    headers
+        Optional response headers (``Content-Range`` of a 416 ...).
     """
 
-    def __init__(self, status: int, code: str, message: str, detail: Any = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        detail: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.detail = detail
+        self.headers = headers
+
+
+#: Longest excerpt of client input an error repeats (in characters).
+EXCERPT_CHARS = 80
+#: Longest error message sent, in characters (a safety net behind the excerpts).
+MAX_MESSAGE_CHARS = 500
+#: Longest string, and most items of a list or object, sent in an error's ``detail``.
+MAX_DETAIL_CHARS = 200
+MAX_DETAIL_ITEMS = 50
+
+
+def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
+    """``value`` as text, cut to ``limit`` characters (marked with ``...`` and the full length)
+    so that errors never repeat more than a short excerpt of what a client sent."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
+
+
+def bounded_detail(detail: Any, depth: int = 0) -> Any:
+    """``detail`` with long strings cut (see :func:`excerpt`) and long lists and objects cut
+    to their first items, so an error body stays small whatever the input was."""
+    if isinstance(detail, str):
+        return excerpt(detail, MAX_DETAIL_CHARS)
+    if depth > 4 and isinstance(detail, list | tuple | dict):
+        return excerpt(detail, MAX_DETAIL_CHARS)
+    if isinstance(detail, list | tuple):
+        return [bounded_detail(item, depth + 1) for item in list(detail)[:MAX_DETAIL_ITEMS]]
+    if isinstance(detail, dict):
+        items = list(detail.items())[:MAX_DETAIL_ITEMS]
+        return {excerpt(k, EXCERPT_CHARS): bounded_detail(v, depth + 1) for k, v in items}
+    return detail
 
 
 def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
-    """The JSON body of an error response."""
-    return {"error": {"code": code, "message": message, "detail": detail}}
+    """The JSON body of an error response (message and detail bounded in size)."""
+    bounded = {"code": code, "message": excerpt(message, MAX_MESSAGE_CHARS)}
+    return {"error": bounded | {"detail": bounded_detail(detail)}}
 
 
 def error_response(
@@ -91,13 +138,18 @@ def status_code_name(status: int) -> str:
 
 
 def validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
-    """Validation problems as ``{"location", "message", "input"}`` items."""
+    """Validation problems as ``{"location", "message", "input"}`` items (inputs and
+    locations cut to short excerpts)."""
     out = []
     for problem in exc.errors():
         loc = [str(p) for p in problem.get("loc", ())]
-        item: dict[str, Any] = {"location": ".".join(loc), "message": problem.get("msg", "")}
+        item: dict[str, Any] = {
+            "location": excerpt(".".join(loc)),
+            "message": excerpt(problem.get("msg", ""), MAX_DETAIL_CHARS),
+        }
         if "input" in problem and isinstance(problem["input"], str | int | float | bool):
-            item["input"] = problem["input"]
+            value = problem["input"]
+            item["input"] = excerpt(value) if isinstance(value, str) else value
         out.append(item)
     return out
 

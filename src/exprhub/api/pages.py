@@ -27,6 +27,7 @@ from exprhub.api.service import (
 from exprhub.hub import Hub, RecordNotFound
 from exprhub.hub.listing import organism_counts
 from exprhub.records import RecordType, Sample, Series, is_accession, normalize_accession
+from exprhub.search.paging import MAX_SEARCH_END
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.globals["version"] = __version__
@@ -35,6 +36,8 @@ TEMPLATES.env.globals["page_url"] = page_url
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 20
+#: Last search results page: only the first MAX_SEARCH_END hits of a query can be paged to.
+MAX_SEARCH_PAGE = MAX_SEARCH_END // PAGE_SIZE
 #: Samples listed on a series page (the rest are reachable through search).
 SERIES_SAMPLE_LIMIT = 500
 PREVIEW_ROWS = 20
@@ -194,7 +197,7 @@ def search_page(
     service: SearchDep,
     selected: FacetSelection,
     q: Annotated[str, Query(max_length=1000)] = "",
-    page: Annotated[int, Query(ge=1, le=100000)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_SEARCH_PAGE)] = 1,
 ) -> Response:
     """Search results with facets as filters and paging; an exact accession opens its page."""
     query = q.strip()
@@ -209,7 +212,7 @@ def search_page(
     except ValueError as exc:
         return render_error(request, 422, "Invalid query", str(exc).splitlines()[0])
     found = results_to_dict(raw)
-    pages = max(1, math.ceil(found["total"] / PAGE_SIZE))
+    pages = min(max(1, math.ceil(found["total"] / PAGE_SIZE)), MAX_SEARCH_PAGE)
     return render(
         request,
         "search.html",

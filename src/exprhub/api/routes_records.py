@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
-from starlette.background import BackgroundTask
 
 from exprhub.api.deps import HubDep, Paging, PagingDep, page
-from exprhub.api.downloads import DownloadFormat, make_download
+from exprhub.api.downloads import DownloadFormat, download_response, make_download
 from exprhub.api.errors import ERROR_RESPONSES, ApiError
 from exprhub.api.service import TYPE_SEGMENTS, etag_for, etag_matches, record_document
 from exprhub.curate.sample_filter import listing_filter, parse_pair
@@ -188,13 +188,11 @@ def record_response(
     headers = cache_headers(etag, cache_control)
     if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
-    download = make_download(hub, acc, record_type, fmt, platform=platform, compress=compress)
-    return FileResponse(
-        download.path,
-        media_type=download.media_type,
-        filename=download.filename,
-        headers=headers,
-        background=BackgroundTask(download.cleanup),
+    return download_response(
+        request,
+        headers,
+        partial(make_download, hub, acc, record_type, fmt, platform=platform, compress=compress),
+        request.app.state.download_heads,
     )
 
 

@@ -47,7 +47,7 @@ def guess_type(key: str) -> RecordType | None:
         RecordType.PLATFORM,
         RecordType.DATASET,
     ):
-        if upper.startswith(record_type.value) and upper[3:].isdigit():
+        if upper.startswith(record_type.value) and upper[3:].isascii() and upper[3:].isdigit():
             return record_type
     return None
 

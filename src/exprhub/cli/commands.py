@@ -122,9 +122,11 @@ def list_records(
 ) -> None:
     """List the records in the hub, optionally filtered (filters need --type)."""
     from exprhub.curate.sample_filter import listing_filter, parse_pair
+    from exprhub.hub.listing import check_listing_page
     from exprhub.hub.listing import list_records as hub_list_records
     from exprhub.records import RecordType
 
+    check_listing_page(limit, offset)
     rtype = RecordType.parse(type) if type else None
     filtered = organism or platform or series or characteristic or label
     if filtered and rtype is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -18,7 +18,38 @@ from rich.progress import (
 )
 
 from exprhub.cli.app import HomeOption, JsonOption, app, console, err_console, open_hub, print_json
-from exprhub.cli.search import sync_index
+
+if TYPE_CHECKING:
+    from exprhub.hub import Hub
+
+
+#: Seconds an import waits for another process's index sync before leaving the indexing of
+#: its records to the next sync.
+IMPORT_SYNC_WAIT = 10.0
+
+
+def _index_imported(hub: Hub) -> None:
+    """Bring the search index up to date after an import; never fails the import.
+
+    The records are committed in the hub by now, and the index is derived from them: when
+    another process is writing the index, or indexing fails, the next sync (the server's next
+    search, the next import, ``exprhub index``) indexes them, and this says so.
+    """
+    from exprhub.search.document import IndexBusy
+    from exprhub.search.hub_index import HubSearch
+
+    try:
+        with HubSearch(hub) as search:
+            search.sync(wait=IMPORT_SYNC_WAIT)
+        return
+    except IndexBusy as exc:  # names the index and who writes it
+        reason = str(exc)
+    except Exception as exc:  # the import is committed: report, do not fail it
+        reason = " ".join(str(exc).splitlines()) or type(exc).__name__
+    sys.stderr.write(
+        f"note: records imported; search index not updated yet ({reason}); the server's next "
+        "search or `exprhub index` will index them\n"
+    )
 
 
 def _record_progress() -> Progress:
@@ -47,12 +78,17 @@ def _print_results(results: list, json: bool) -> None:  # type: ignore[type-arg]
 @app.command("import")
 def import_command(
     paths: Annotated[
-        list[Path], typer.Argument(help="GEO files: SOFT, MINiML, series matrix, .annot.")
+        list[Path],
+        typer.Argument(
+            help="GEO files (SOFT, MINiML, series matrix, .annot) or folders of them "
+            "(each file directly inside imported, in name order)."
+        ),
     ],
     home: HomeOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Import GEO files (format told by content; each file all-or-nothing)."""
+    """Import GEO files or folders of them (format told by content; each file
+    all-or-nothing)."""
     from exprhub.ingest.importer import ImportFailed, import_files
 
     failures: list[str] = []
@@ -70,7 +106,7 @@ def import_command(
         results = import_files(hub, paths, on_record=advance, on_error=failed)
         if results:
             progress.update(task, description="indexing")
-            sync_index(hub)
+            _index_imported(hub)
     _print_results(results, json)
     if failures:
         raise typer.Exit(1)
@@ -112,7 +148,8 @@ def fetch(
         results = fetch_records(
             hub, accessions, base_url=base_url or DEFAULT_BASE_URL, format=format, progress=on_bytes
         )
-        sync_index(hub)
+        if results:
+            _index_imported(hub)
     _print_results(results, json)
 
 
@@ -124,18 +161,65 @@ def export(
         str, typer.Option("--format", help="soft, matrix, miniml or refined (genes x samples TSV).")
     ] = "soft",
     home: HomeOption = None,
+    allow_partial: Annotated[
+        bool,
+        typer.Option(
+            "--allow-partial",
+            help="refined: write the refined samples even when others are not refined.",
+        ),
+    ] = False,
     json: JsonOption = False,
 ) -> None:
-    """Write a record (a series with its platforms and samples) as a GEO file."""
-    from exprhub.ingest.export import export_record
+    """Write a record (a series with its platforms and samples) as a GEO file.
 
-    with open_hub(home) as hub:
-        written = export_record(hub, accession, format, output)
+    A partial refined export writes nothing and exits 1 unless --allow-partial (then warns).
+    """
+    import warnings
+
+    from exprhub.ingest.export import (
+        PartialExport,
+        PartialExportWarning,
+        export_record,
+        refined_coverage,
+    )
+
+    coverage = None
+    with open_hub(home) as hub, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PartialExportWarning)
+        try:
+            written = export_record(hub, accession, format, output, allow_partial=allow_partial)
+        except PartialExport as partial:
+            written, coverage = [], partial.coverage
+        for warning in caught:
+            if isinstance(warning.message, PartialExportWarning):
+                coverage = warning.message.coverage
+            else:
+                warnings.showwarning(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
+        complete = coverage is None
+        if format == "refined" and coverage is None:
+            coverage = refined_coverage(hub, accession)
+    data: dict[str, object] = {"accession": accession, "format": format}
+    data["files"] = [str(p) for p in written]
+    if coverage is not None:
+        data["refined"] = coverage.to_dict()
+    if coverage is not None and not complete:
+        line = coverage.summary()
+        if written:
+            sys.stderr.write(f"warning: partial export, {line}\n")
+        else:
+            sys.stderr.write(
+                f"error: {line}; nothing written: --allow-partial exports the "
+                f"{len(coverage.refined)} refined samples anyway\n"
+            )
     if json:
-        print_json({"accession": accession, "format": format, "files": [str(p) for p in written]})
+        print_json(data)
     else:
         for path in written:
             console.print(f"wrote {path}", markup=False)
+    if not complete and not written:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +31,24 @@ def _progress_callback(progress: Progress) -> Any:
         progress.update(tasks[phase], advance=advance, total=total)
 
     return update
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """SIGTERM / SIGINT: the executor stops its workers; one line, exit 128 + signal."""
+    from exprhub.refine.executor import RefineInterrupted, stop_on_signals
+
+    try:
+        with stop_on_signals():
+            yield
+    except RefineInterrupted as stop:
+        err_console.print(
+            f"error: refine {stop}; its workers are stopped and the batches committed so far "
+            "are kept: run the same command again to resume",
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(stop.exit_status) from None
 
 
 @app.command("refine")
@@ -87,7 +107,10 @@ def refine_command(
     ] = None,
     json: JsonOption = False,
 ) -> None:
-    """Refine samples to gene-level, quantile-normalized vectors with provenance."""
+    """Refine samples to gene-level, quantile-normalized vectors with provenance.
+
+    SIGTERM/SIGINT stop the workers and exit 128 + signal; running it again resumes.
+    """
     from exprhub.refine.executor import make_executor
     from exprhub.refine.pipeline import RefineOptions, refine
 
@@ -104,7 +127,7 @@ def refine_command(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with open_hub(home) as hub:
+    with _stop_on_signals(), open_hub(home) as hub:
         if quant or quant_dir or reads:
             from exprhub.refine.pipeline_rnaseq import (
                 collect_quant_files,

@@ -9,6 +9,15 @@ import typer
 from rich.table import Table as RichTable
 
 from exprhub.cli.app import HomeOption, JsonOption, app, console, open_hub, print_json
+from exprhub.search.paging import MAX_SEARCH_END, MAX_SEARCH_LIMIT, check_search_page
+from exprhub.search.query import QuerySyntaxError
+
+
+def query_error_line(err: QuerySyntaxError) -> str:
+    """The reason a query did not parse and where, in one line (the query itself can be long)."""
+    if f"column {err.column}" in err.reason:
+        return err.reason
+    return f"{err.reason} (at column {err.column} of the query)"
 
 
 def sync_index(hub) -> int:  # type: ignore[no-untyped-def]
@@ -25,16 +34,22 @@ def search(
         str, typer.Argument(help='Entrez-style query, e.g. "liver[ALL] AND GSM[ETYP]".')
     ],
     home: HomeOption = None,
-    limit: Annotated[int, typer.Option(help="Hits per page (max 1000).")] = 20,
-    offset: Annotated[int, typer.Option(help="Skip this many hits.")] = 0,
+    limit: Annotated[int, typer.Option(help=f"Hits per page (max {MAX_SEARCH_LIMIT}).")] = 20,
+    offset: Annotated[
+        int, typer.Option(help=f"Skip this many hits (offset + limit at most {MAX_SEARCH_END}).")
+    ] = 0,
     json: JsonOption = False,
 ) -> None:
     """Search the hub's records (fields: ALL ACCN TITL DESC ORGN ETYP GTYP VTYP PTYP PLAT AUTH
     PDAT NSAM and label fields such as sex, tissue, disease)."""
     from exprhub.search.hub_index import HubSearch
 
+    check_search_page(limit, offset)  # before opening anything: a clear error, fast
     with open_hub(home) as hub, HubSearch(hub) as engine:
-        results = engine.search(query, limit=limit, offset=offset)
+        try:
+            results = engine.search(query, limit=limit, offset=offset)
+        except QuerySyntaxError as err:
+            raise ValueError(query_error_line(err)) from None
     if json:
         print_json(
             {

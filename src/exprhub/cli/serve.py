@@ -7,10 +7,20 @@ from typing import Annotated, Any
 
 import typer
 
-from exprhub.cli.app import HomeOption, JsonOption, app, console, open_hub, print_json
+from exprhub.cli.app import (
+    HomeOption,
+    JsonOption,
+    app,
+    console,
+    err_console,
+    open_hub,
+    print_json,
+)
 
 HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option(help="TCP port.")]
+#: Seconds the server waits at start for another process's sync before serving anyway.
+SERVE_SYNC_WAIT = 5.0
 
 
 def _serve(hub: Any, host: str, port: int) -> None:
@@ -21,12 +31,23 @@ def _serve(hub: Any, host: str, port: int) -> None:
     from exprhub.search.hub_index import HubSearch
 
     engine = HubSearch(hub)
-    engine.sync()
+    # the server holds the index's write lock only while a sync runs (see
+    # exprhub.search.hub_index), so imports, `exprhub index` and `exprhub search` work meanwhile
+    if engine.try_sync(wait=SERVE_SYNC_WAIT) is None:
+        err_console.print(
+            f"note: {engine.location} is being written by another exprhub process; "
+            "searches will bring it up to date",
+            markup=False,
+            soft_wrap=True,
+        )
     application = create_app(hub, search=IndexSearch(engine, hub))
     console.print(
         f"exprhub serving {hub.home} at http://{host}:{port}/ (Ctrl-C stops)", markup=False
     )
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    try:
+        uvicorn.run(application, host=host, port=port, log_level="warning")
+    finally:
+        engine.close()
 
 
 @app.command()

@@ -16,18 +16,20 @@ members), never from its name:
     A tar archive (usually ``.tgz``) holding a MINiML document and its table files.
 
 Anything else (including Entrez eSummary XML, which describes search hits rather than records)
-raises :class:`~exprhub.formats.errors.FormatError`.
+raises :class:`~exprhub.formats.errors.FormatError`. Detection and the readers work within the
+:class:`~exprhub.formats.limits.Limits` given (by default from the environment).
 """
 
 from __future__ import annotations
 
 import re
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
+from exprhub.formats.archive import iter_members
 from exprhub.formats.errors import FormatError, ParseWarning
+from exprhub.formats.limits import Limits
 from exprhub.formats.source import open_binary
 from exprhub.records import Record
 
@@ -58,20 +60,29 @@ class RecordReader(Protocol):
         ...
 
 
-def detect_format(path: str | Path) -> str:
+def detect_format(path: str | Path, limits: Limits | None = None) -> str:
     """The kind of GEO file at ``path``, told by content: one of :data:`FORMATS`.
+
+    Parameters
+    ----------
+    path
+        The file.
+    limits
+        Decompression and archive limits (default: :meth:`Limits.from_env`).
 
     Raises
     ------
     FormatError
-        If the file is empty, unreadable, or none of the known formats.
+        If the file is empty, unreadable, or none of the known formats, or (as
+        :class:`~exprhub.formats.errors.LimitExceeded`) a tar archive exceeds ``limits``.
     """
-    with open_binary(path) as stream:
+    limits = limits or Limits.from_env()
+    with open_binary(path, limits=limits) as stream:
         head = stream.read(_HEAD)
     if not head.strip():
         raise FormatError(path, None, f"empty file; {_EXPECTED}")
     if len(head) >= 262 and head[257:262] == b"ustar":
-        return _bundle_kind(Path(path))
+        return _bundle_kind(Path(path), limits)
     return _text_kind(path, head)
 
 
@@ -114,54 +125,64 @@ def _xml_kind(path: str | Path, text: str) -> str:
     raise FormatError(path, None, f"XML document with root <{root or '?'}>; {_EXPECTED}")
 
 
-def _bundle_kind(path: Path) -> str:
-    try:
-        with open_binary(path) as raw, tarfile.open(fileobj=raw, mode="r|*") as archive:
-            for member in archive:
-                if not member.isfile() or not member.name.lower().endswith(".xml"):
-                    continue
-                handle = archive.extractfile(member)
-                if handle is None:
-                    continue
-                try:
-                    kind = _text_kind(f"{path}!{member.name}", handle.read(_HEAD))
-                except FormatError:
-                    continue
-                if kind == "miniml":
-                    return "miniml-bundle"
-    except tarfile.TarError as error:
-        raise FormatError(path, None, f"unreadable tar archive ({error}); {_EXPECTED}") from None
+def _bundle_kind(path: Path, limits: Limits) -> str:
+    with open_binary(path, limits=limits) as raw:
+        for member, handle in iter_members(raw, path, limits):
+            if handle is None or not member.name.lower().endswith(".xml"):
+                continue
+            try:
+                kind = _text_kind(f"{path}!{member.name}", handle.read(_HEAD))
+            except FormatError:
+                continue
+            if kind == "miniml":
+                return "miniml-bundle"
     raise FormatError(path, None, f"tar archive without a MINiML document; {_EXPECTED}")
 
 
-def open_reader(path: str | Path, kind: str | None = None) -> RecordReader:
+def open_reader(
+    path: str | Path, kind: str | None = None, limits: Limits | None = None
+) -> RecordReader:
     """The reader for ``path`` (format detected by content unless ``kind`` is given).
+
+    Parameters
+    ----------
+    path
+        The file.
+    kind
+        One of :data:`FORMATS`, if known.
+    limits
+        What the file may hold (default: :meth:`Limits.from_env`); the reader raises
+        :class:`~exprhub.formats.errors.LimitExceeded` for more.
 
     Raises
     ------
     FormatError
         If the format is not recognised.
     """
-    kind = kind or detect_format(path)
+    limits = limits or Limits.from_env()
+    kind = kind or detect_format(path, limits)
     if kind in ("soft", "annot"):
         from exprhub.formats.soft import SoftReader
 
-        return SoftReader(path)  # type: ignore[no-any-return]
+        return SoftReader(path, limits)  # type: ignore[no-any-return]
     if kind == "series-matrix":
         from exprhub.formats.matrix import SeriesMatrixReader
 
-        return SeriesMatrixReader(path)
+        return SeriesMatrixReader(path, limits)
     if kind in ("miniml", "miniml-bundle"):
         from exprhub.formats.miniml import MinimlReader
 
-        return MinimlReader(path)
+        return MinimlReader(path, limits)
     raise FormatError(path, None, f"unknown format {kind!r}; expected one of {', '.join(FORMATS)}")
 
 
-def read_records(path: str | Path) -> tuple[Iterator[Record], list[ParseWarning]]:
+def read_records(
+    path: str | Path, limits: Limits | None = None
+) -> tuple[Iterator[Record], list[ParseWarning]]:
     """Read any GEO record file: the records (lazily) and the list its warnings go to.
 
-    The warning list fills while the records are iterated.
+    The warning list fills while the records are iterated (``limits``: see
+    :func:`open_reader`).
     """
-    reader = open_reader(path)
+    reader = open_reader(path, limits=limits)
     return reader.records(), reader.warnings

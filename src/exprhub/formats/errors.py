@@ -36,6 +36,20 @@ class FormatError(ValueError):
         return f"{where}: {self.message}"
 
 
+class LimitExceeded(FormatError):
+    """A file holds more than a reader limit allows (see :mod:`exprhub.formats.limits`).
+
+    Raised where the file or line may not be known yet; readers fill them in with
+    :meth:`located`.
+    """
+
+    def located(self, path: str | Path | None, line: int | None = None) -> LimitExceeded:
+        """This error with the file (and line, unless already known) filled in."""
+        return LimitExceeded(
+            self.path or path, self.line if self.line is not None else line, self.message
+        )
+
+
 @dataclass(frozen=True)
 class ParseWarning:
     """A recoverable problem: the reader kept what it could and reports what was odd."""

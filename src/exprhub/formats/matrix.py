@@ -30,7 +30,9 @@ The matrix layout cannot express everything a Sample record can:
 
 Reading parses the table block in bulk with pyarrow (falling back to an exact pure-Python path
 for ragged rows or non-UTF-8 bytes). The ``ID_REF`` column is one array shared by all samples'
-tables; the arrays are read-only.
+tables; the arrays are read-only. Lines, cells, columns (samples) and attribute values beyond
+the reader's :class:`~exprhub.formats.limits.Limits` are refused with a
+:class:`~exprhub.formats.errors.LimitExceeded` naming the file and line.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ from typing import IO, Any, BinaryIO
 
 import numpy as np
 
-from exprhub.formats.errors import FormatError, ParseWarning
+from exprhub.formats.errors import FormatError, LimitExceeded, ParseWarning
+from exprhub.formats.limits import Limits
 from exprhub.formats.source import decode_bytes, open_binary
 from exprhub.records import Record, Sample, Series, Table
 from exprhub.records.table import as_string_array
@@ -78,7 +81,12 @@ def quote(value: str) -> str:
 
 # --- bulk table parsing ---------------------------------------------------------------------
 def parse_tab_block(
-    stream: BinaryIO, *, header: bool, names: Sequence[str] | None = None, quoted: bool = True
+    stream: BinaryIO,
+    *,
+    header: bool,
+    names: Sequence[str] | None = None,
+    quoted: bool = True,
+    limits: Limits | None = None,
 ) -> tuple[list[str], list[np.ndarray]]:
     """Parse tab-separated rows in bulk into string columns.
 
@@ -92,17 +100,73 @@ def parse_tab_block(
         Column names when ``header`` is false (rows with more cells get extra, unnamed columns).
     quoted
         Whether ``"..."`` cells are unquoted.
+    limits
+        The most columns and the longest line and cell accepted (default:
+        :meth:`Limits.from_env`).
 
     Returns
     -------
     tuple[list[str], list[numpy.ndarray]]
         Column names and one string array per column. Short rows are padded with ``""``.
+
+    Raises
+    ------
+    LimitExceeded
+        If the block is wider, or holds a longer line or cell, than ``limits`` allow (without
+        the file's name: the caller adds it, and the line, counted from the block's first).
     """
+    limits = limits or Limits.from_env()
     data = stream.read()
+    _check_block(data, limits)
     try:
-        return _parse_arrow(data, header=header, names=names, quoted=quoted)
+        found, columns = _parse_arrow(data, header=header, names=names, quoted=quoted)
     except (ValueError, TypeError, OSError):  # ragged rows, non-UTF-8 bytes ...: exact slow path
-        return _parse_python(data, header=header, names=names, quoted=quoted)
+        found, columns = _parse_python(data, header=header, names=names, quoted=quoted)
+    if len(found) > limits.columns:
+        raise LimitExceeded(
+            None,
+            1,
+            f"table has {len(found)} columns, more than {limits.columns} "
+            f"(limit {limits.describe('columns')})",
+        )
+    return found, columns
+
+
+def _check_block(data: bytes, limits: Limits) -> None:
+    """Raise LimitExceeded if a line or cell of ``data`` is longer than ``limits`` allow, or
+    its first line has more cells than columns allowed (lines and cells are only looked at
+    when ``data`` is longer than the limit)."""
+    newline = data.find(b"\n")
+    width = data.count(b"\t", 0, newline if newline >= 0 else len(data)) + 1
+    if width > limits.columns:
+        raise LimitExceeded(
+            None,
+            1,
+            f"table has {width} columns, more than {limits.columns} "
+            f"(limit {limits.describe('columns')})",
+        )
+    for name, what, separators in (
+        ("line_bytes", "line", b"\n"),
+        ("cell_bytes", "table cell", b"\n\t"),
+    ):
+        limit = getattr(limits, name)
+        if len(data) <= limit:
+            continue
+        array = np.frombuffer(data, dtype=np.uint8)
+        is_end = array == separators[0]
+        for extra in separators[1:]:
+            is_end |= array == extra
+        ends = np.concatenate(([-1], np.flatnonzero(is_end), [len(data)]))
+        del is_end
+        lengths = np.diff(ends) - 1
+        longest = int(np.argmax(lengths))
+        if int(lengths[longest]) > limit:
+            at = int(ends[longest]) + 1
+            raise LimitExceeded(
+                None,
+                data.count(b"\n", 0, at) + 1,
+                f"{what} longer than {limit} bytes (limit {limits.describe(name)})",
+            )
 
 
 def _parse_arrow(
@@ -183,12 +247,21 @@ def _parse_python(
     return column_names, table.columns
 
 
-def _read_until(stream: BinaryIO, marker: bytes) -> tuple[bytes, bool]:
+def _read_until(
+    stream: BinaryIO, marker: bytes, limits: Limits | None = None
+) -> tuple[bytes, bool]:
     """The bytes of ``stream`` before the first line that starts with ``marker``, and whether
-    that line was found (the rest of the stream is left unread)."""
+    that line was found (the rest of the stream is left unread).
+
+    Raises LimitExceeded (line counted from the first line read) when the data read holds no
+    line end in more than ``limits.line_bytes`` bytes, so a line without end is not read whole.
+    """
+    limits = limits or Limits.from_env()
+    max_line = limits.line_bytes
     needle = b"\n" + marker
     parts: list[bytes] = []
     tail = b"\n"  # the end of what was read so far, so a marker split across blocks is found
+    open_line = 0  # bytes read since the last line end
     while True:
         block = stream.read(_CHUNK)
         if not block:
@@ -201,6 +274,15 @@ def _read_until(stream: BinaryIO, marker: bytes) -> tuple[bytes, bool]:
             if at < len(tail) - 1:  # the marker began inside the previous block
                 data = data[: len(data) - (len(tail) - 1 - at)]
             return data, True
+        last = block.rfind(b"\n")
+        open_line = open_line + len(block) if last < 0 else len(block) - last - 1
+        if open_line > max_line:
+            lines = sum(part.count(b"\n") for part in parts) + block.count(b"\n")
+            raise LimitExceeded(
+                None,
+                lines + 1,
+                f"line longer than {max_line} bytes (limit {limits.describe('line_bytes')})",
+            )
         parts.append(block)
         tail = window[-len(needle) :]
 
@@ -213,6 +295,8 @@ class SeriesMatrixReader:
     ----------
     path
         The ``*_series_matrix.txt[.gz]`` file.
+    limits
+        What the file may hold (default: :meth:`Limits.from_env`).
 
     Attributes
     ----------
@@ -220,8 +304,9 @@ class SeriesMatrixReader:
         Recoverable problems found while reading (filled as :meth:`records` runs).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, limits: Limits | None = None) -> None:
         self.path = Path(path)
+        self.limits = limits or Limits.from_env()
         self.warnings: list[ParseWarning] = []
         self._platform_id: str | None = None
         self._header_read = False
@@ -233,7 +318,7 @@ class SeriesMatrixReader:
     def platform_id(self) -> str | None:
         """The platform of the samples (from ``!Sample_platform_id``), or None."""
         if not self._header_read:
-            with open_binary(self.path) as stream:
+            with open_binary(self.path, limits=self.limits) as stream:
                 self._read_header(stream, record_warnings=False)
         return self._platform_id
 
@@ -245,11 +330,17 @@ class SeriesMatrixReader:
         number = 0
         table = False
         saw_content = False
+        limits = self.limits
+        check_above = min(limits.line_bytes, limits.attribute_bytes)
+        series_bytes = sample_bytes = 0
+        sample_sizes: list[int] | None = None
         while True:
-            raw = stream.readline()
+            raw = stream.readline(limits.line_bytes + 2)
             if not raw:
                 break
             number += 1
+            if len(raw) > check_above:
+                self._check_raw_row(raw, number)
             line = decode_bytes(raw).rstrip("\r\n")
             if number == 1 and line.startswith("\ufeff"):
                 line = line[1:]
@@ -269,10 +360,19 @@ class SeriesMatrixReader:
             key, _, rest = line[1:].partition("\t")
             key = key.strip()
             cells = split_cells(rest) if rest else []
+            self._check_cells(key, cells, number)
             prefix = key.split("_", 1)[0].lower()
             if prefix == "sample":
                 sample_rows.append((key, cells, number))
+                sample_bytes += len(raw)
+                if sample_bytes > limits.record_attribute_bytes:
+                    # only then is one sample's share counted, row by row from here on
+                    rows = sample_rows if sample_sizes is None else sample_rows[-1:]
+                    sample_sizes = self._add_sample_sizes(sample_sizes or [], rows, number)
             elif prefix == "series":
+                series_bytes += len(raw)
+                if series_bytes > limits.record_attribute_bytes:
+                    raise self._too_many_attributes("the series", number)
                 if len(cells) <= 1:
                     series_rows.append((key, cells[0] if cells else ""))
                 else:
@@ -294,6 +394,64 @@ class SeriesMatrixReader:
         self._header_read = True
         return series_rows, sample_rows, table, number
 
+    def _check_raw_row(self, raw: bytes, line: int) -> None:
+        """Raise LimitExceeded for a line longer than lines may be or holding a value longer
+        than attribute values may be (checked before the line is decoded)."""
+        limits = self.limits
+        if len(raw) > limits.line_bytes and len(raw.rstrip(b"\r\n")) > limits.line_bytes:
+            raise LimitExceeded(
+                self.path,
+                line,
+                f"line longer than {limits.line_bytes} bytes "
+                f"(limit {limits.describe('line_bytes')})",
+            )
+        cells = raw.rstrip(b"\r\n").split(b"\t")
+        for cell in cells[1:]:
+            length = len(cell) - 2 if cell[:1] == cell[-1:] == b'"' else len(cell)
+            if length > limits.attribute_bytes:
+                key = decode_bytes(cells[0][:60]).lstrip("!")
+                raise LimitExceeded(
+                    self.path,
+                    line,
+                    f"row {key} has a value of {length} bytes, more than "
+                    f"{limits.attribute_bytes} (limit {limits.describe('attribute_bytes')})",
+                )
+
+    def _too_many_attributes(self, what: str, line: int) -> LimitExceeded:
+        limit = self.limits.record_attribute_bytes
+        return LimitExceeded(
+            self.path,
+            line,
+            f"the attributes of {what} add up to more than {limit} bytes "
+            f"(limit {self.limits.describe('record_attribute_bytes')})",
+        )
+
+    def _add_sample_sizes(
+        self, sizes: list[int], rows: list[tuple[str, list[str], int]], line: int
+    ) -> list[int]:
+        """``sizes`` (characters of each sample's values) with the cells of ``rows`` added;
+        raise LimitExceeded if a sample's come to more than a record's attributes may."""
+        for _, cells, _ in rows:
+            if len(cells) > len(sizes):
+                sizes.extend([0] * (len(cells) - len(sizes)))
+            for j, size in enumerate(map(len, cells)):
+                sizes[j] += size
+        worst = max(range(len(sizes)), key=sizes.__getitem__, default=0)
+        if sizes and sizes[worst] > self.limits.record_attribute_bytes:
+            raise self._too_many_attributes(f"sample {worst + 1}", line)
+        return sizes
+
+    def _check_cells(self, key: str, cells: list[str], line: int) -> None:
+        """Raise LimitExceeded for a row of more cells than columns allowed."""
+        limits = self.limits
+        if len(cells) > limits.columns:
+            raise LimitExceeded(
+                self.path,
+                line,
+                f"row {key} has {len(cells)} values, more than {limits.columns} "
+                f"(limit {limits.describe('columns')})",
+            )
+
     def records(self) -> Iterator[Record]:
         """Yield the Series, then one Sample per matrix column, in file order.
 
@@ -301,14 +459,22 @@ class SeriesMatrixReader:
         ------
         FormatError
             If the file is not a series matrix.
+        LimitExceeded
+            If the file holds more than :attr:`limits` allow (names the file, line and limit).
         """
-        with open_binary(self.path) as stream:
+        with open_binary(self.path, limits=self.limits) as stream:
             series_rows, sample_rows, has_table, line = self._read_header(stream)
             names: list[str] = []
             columns: list[np.ndarray] = []
             if has_table:
-                data, found = _read_until(stream, _END_MARKER)
-                names, columns = parse_tab_block(io.BytesIO(data), header=True)
+                try:
+                    data, found = _read_until(stream, _END_MARKER, self.limits)
+                    names, columns = parse_tab_block(
+                        io.BytesIO(data), header=True, limits=self.limits
+                    )
+                except LimitExceeded as error:
+                    where = None if error.line is None else line + error.line
+                    raise LimitExceeded(self.path, where, error.message) from None
                 if not found:
                     self._warn(None, f"{TABLE_BEGIN} is never closed by {TABLE_END}")
         yield self._series(series_rows)
@@ -380,9 +546,10 @@ def _trimmed_len(cells: list[str]) -> int:
     return n
 
 
-def read_series_matrix(path: str | Path) -> list[Record]:
-    """Read a series matrix into ``[Series, Sample, ...]``."""
-    return list(SeriesMatrixReader(path).records())
+def read_series_matrix(path: str | Path, limits: Limits | None = None) -> list[Record]:
+    """Read a series matrix into ``[Series, Sample, ...]`` (``limits``: see
+    :class:`SeriesMatrixReader`)."""
+    return list(SeriesMatrixReader(path, limits).records())
 
 
 # --- writer ---------------------------------------------------------------------------------

@@ -28,14 +28,23 @@ document order (contributors and the database first, the series last).
 XML is parsed with defusedxml: DTDs, entity declarations and external references are refused
 (:class:`~exprhub.formats.errors.FormatError`). Bytes are decoded before parsing (UTF-8, line by
 line falling back to Windows-1252), since GEO files declaring UTF-8 may hold Windows-1252 bytes.
+
+A bundle is read once as a stream; table files are kept (in memory up to
+``_HELD_BYTES`` in all, beyond that in temporary files) only until the record naming them is
+next in document order. Lines, table cells and columns, attribute values, archive members and
+decompressed data beyond the reader's :class:`~exprhub.formats.limits.Limits` are refused with a
+:class:`~exprhub.formats.errors.LimitExceeded` naming the file (and member).
 """
 
 from __future__ import annotations
 
 import io
 import re
+import shutil
 import tarfile
+import tempfile
 import xml.etree.ElementTree as ET
+from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path, PurePosixPath
@@ -44,7 +53,9 @@ from typing import BinaryIO
 import defusedxml.ElementTree as DET
 from defusedxml import DefusedXmlException
 
-from exprhub.formats.errors import FormatError, ParseWarning
+from exprhub.formats.archive import iter_members
+from exprhub.formats.errors import FormatError, LimitExceeded, ParseWarning
+from exprhub.formats.limits import Limits
 from exprhub.formats.matrix import parse_tab_block
 from exprhub.formats.source import decode_bytes, open_binary
 from exprhub.records import Database, Platform, Record, Sample, Series, Table
@@ -65,6 +76,11 @@ _FIELDS = {
     "Series-Ref": "series_id",
 }
 _CHUNK = 1 << 20
+#: Bytes of a bundle's table files held in memory at most while they wait for their record;
+#: more go to temporary files.
+_HELD_BYTES = 1 << 26
+#: A count or position: ASCII digits, short enough for int() and any real table.
+_DECIMAL = re.compile(r"[0-9]{1,18}")
 
 
 def _local(tag: object) -> str:
@@ -82,6 +98,13 @@ def _lines(element: ET.Element) -> list[str]:
     return [line.strip() for line in text.split("\n")] if text else []
 
 
+def _decimal(text: str) -> int | None:
+    """``text`` as a non-negative integer if it is one written in ASCII digits (``str.isdigit``
+    also accepts ``'²'``, which ``int`` rejects), else None."""
+    text = text.strip()
+    return int(text) if _DECIMAL.fullmatch(text) else None
+
+
 def _geo_date(text: str) -> str:
     """``2021-07-19`` -> ``Jul 19 2021``; other text unchanged."""
     match = re.fullmatch(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*", text)
@@ -94,18 +117,29 @@ def _geo_date(text: str) -> str:
     return f"{_MONTHS[day.month - 1]} {day.day:02d} {day.year}"
 
 
+def _member_key(file: str) -> str:
+    """The name a table file named by ``<External-Data>`` has in a bundle (its last part)."""
+    return PurePosixPath(file.replace("\\", "/")).name
+
+
 def is_tar(head: bytes) -> bool:
     """Whether ``head`` (at least 262 bytes of decompressed data) starts a tar archive."""
     return len(head) >= 262 and head[257:262] == b"ustar"
 
 
 class _TextReader:
-    """File-like ``read(n) -> str`` over a binary stream, decoding GEO text block by block."""
+    """File-like ``read(n) -> str`` over a binary stream, decoding GEO text block by block.
 
-    def __init__(self, stream: BinaryIO) -> None:
+    A line longer than ``limits.line_bytes`` raises LimitExceeded naming ``source``.
+    """
+
+    def __init__(self, stream: BinaryIO, limits: Limits, source: str) -> None:
         self._stream = stream
         self._pending = b""
         self._eof = False
+        self._limits = limits
+        self._source = source
+        self._lines = 0  # lines handed out so far
 
     def read(self, size: int = -1) -> str:
         while not self._eof:
@@ -116,12 +150,67 @@ class _TextReader:
             data = self._pending + block
             cut = data.rfind(b"\n")
             if cut < 0:
+                if len(data) > self._limits.line_bytes:
+                    raise self._too_long(data, 0)
                 self._pending = data
                 continue
             self._pending = data[cut + 1 :]
+            if len(data) > self._limits.line_bytes:
+                self._check_lines(data, cut)
+            self._lines += data.count(b"\n", 0, cut + 1)
             return decode_bytes(data[: cut + 1])
         data, self._pending = self._pending, b""
         return decode_bytes(data)
+
+    def _check_lines(self, data: bytes, cut: int) -> None:
+        """Raise LimitExceeded if a line of ``data`` (up to ``cut`` and the line after it) is
+        longer than the limit."""
+        limit = self._limits.line_bytes
+        start = 0
+        while start <= cut:
+            end = data.find(b"\n", start, cut + 1)
+            if end - start > limit:
+                raise self._too_long(data, start)
+            start = end + 1
+        if len(data) - cut - 1 > limit:
+            raise self._too_long(data, cut + 1)
+
+    def _too_long(self, data: bytes, start: int) -> LimitExceeded:
+        limit = self._limits.line_bytes
+        return LimitExceeded(
+            self._source,
+            self._lines + data.count(b"\n", 0, start) + 1,
+            f"line longer than {limit} bytes (limit {self._limits.describe('line_bytes')})",
+        )
+
+
+class _Held:
+    """A bundle's table file kept until the record naming it is next: its bytes, or a
+    temporary file holding them."""
+
+    def __init__(self, handle: BinaryIO, size: int, in_memory: bool) -> None:
+        self.size = size
+        self.in_memory = in_memory
+        self._data: bytes | None = None
+        self._file: BinaryIO | None = None
+        if in_memory:
+            self._data = handle.read()
+        else:
+            self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+            shutil.copyfileobj(handle, self._file, _CHUNK)
+
+    def read(self) -> bytes:
+        if self._data is not None:
+            return self._data
+        assert self._file is not None
+        self._file.seek(0)
+        return self._file.read()
+
+    def close(self) -> None:
+        self._data = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 class _Contact:
@@ -195,6 +284,8 @@ class MinimlReader:
     path
         A ``.xml`` document (plain or gzip) or a ``.tgz`` / ``.tar.gz`` / ``.tar`` bundle; the
         kind is told by content.
+    limits
+        What the file may hold (default: :meth:`Limits.from_env`).
 
     Attributes
     ----------
@@ -202,8 +293,9 @@ class MinimlReader:
         Recoverable problems found while reading (filled as :meth:`records` runs).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, limits: Limits | None = None) -> None:
         self.path = Path(path)
+        self.limits = limits or Limits.from_env()
         self.warnings: list[ParseWarning] = []
         self._contacts: dict[str, _Contact] = {}
         self._ids: dict[str, str] = {}
@@ -220,78 +312,105 @@ class MinimlReader:
         ------
         FormatError
             If the file is not MINiML, is not well-formed, or uses DTDs or entities.
+        LimitExceeded
+            If the file holds more than :attr:`limits` allow (names the file and limit).
         """
-        with open_binary(self.path) as stream:
-            bundle = is_tar(stream.read(512))
-        if bundle:
-            yield from self._bundle_records()
-            return
-        with open_binary(self.path) as stream:
-            yield from self._document(stream, str(self.path), self._sibling_table)
+        try:
+            with open_binary(self.path, limits=self.limits) as stream:
+                bundle = is_tar(stream.read(512))
+            if bundle:
+                yield from self._bundle_records()
+                return
+            with open_binary(self.path, limits=self.limits) as stream:
+                yield from self._document(stream, str(self.path), self._sibling_table)
+        except LimitExceeded as error:
+            raise error.located(self.path) from None
 
     def _sibling_table(self, pending: _Pending) -> None:
         name = PurePosixPath(pending.file.replace("\\", "/")).name
         candidates = [self.path.parent / name, self.path.parent / f"{name}.gz"]
+        limit = self.limits.member_bytes
         for candidate in candidates:
             if candidate.is_file():
-                with open_binary(candidate) as stream:
-                    self._attach(pending, stream.read())
+                with open_binary(candidate, limits=self.limits) as stream:
+                    data = stream.read(limit + 1)
+                if len(data) > limit:
+                    raise LimitExceeded(
+                        candidate,
+                        None,
+                        f"table file holds more than {limit} bytes "
+                        f"(limit {self.limits.describe('member_bytes')})",
+                    )
+                self._attach(pending, data, str(candidate))
                 return
         self._warn(f"{pending.record.id}: table file {name} not found next to the document")
 
     def _bundle_records(self) -> Iterator[Record]:
-        """Stream a tar bundle once: documents are parsed when reached, table files are
-        attached when reached (kept in memory if they come before their document), and records
-        are yielded in document order as soon as their tables are in."""
-        early: dict[str, bytes] = {}  # table files met before the document naming them
-        waiting: dict[str, list[_Pending]] = {}  # table files named but not met yet
-        missing: dict[int, int] = {}  # id(record) -> tables it still waits for
-        queue: list[Record] = []
+        """Stream a tar bundle once: documents are parsed when reached, table files are kept
+        when reached (see :class:`_Held`), and records are yielded in document order, each
+        as soon as its tables are in, which are then attached."""
+        held: dict[str, _Held] = {}  # table files kept, by name
+        named: dict[int, list[_Pending]] = {}  # id(record) -> its external tables
+        wanted: dict[str, int] = {}  # table file -> records naming it not yet given it
+        queue: deque[Record] = deque()
+        in_memory = 0
 
         def collect(pending: _Pending) -> None:
-            key = PurePosixPath(pending.file.replace("\\", "/")).name
-            if key in early:
-                self._attach(pending, early[key])
-                return
-            waiting.setdefault(key, []).append(pending)
-            missing[id(pending.record)] = missing.get(id(pending.record), 0) + 1
+            named.setdefault(id(pending.record), []).append(pending)
+            key = _member_key(pending.file)
+            wanted[key] = wanted.get(key, 0) + 1
+
+        def give(record: Record) -> None:
+            nonlocal in_memory
+            for pending in named.pop(id(record), []):
+                key = _member_key(pending.file)
+                wanted[key] -= 1
+                table = held.get(key)
+                if table is None:
+                    self._warn(f"{record.id}: table file {key} not found in the bundle")
+                    continue
+                self._attach(pending, table.read(), f"{self.path}!{key}")
+                if not wanted[key]:
+                    in_memory -= table.size if table.in_memory else 0
+                    table.close()
+                    del held[key]
 
         def ready() -> Iterator[Record]:
-            while queue and not missing.get(id(queue[0])):
-                yield queue.pop(0)
+            while queue and all(_member_key(p.file) in held for p in named.get(id(queue[0]), ())):
+                record = queue.popleft()
+                give(record)
+                yield record
 
-        with open_binary(self.path) as raw:
+        with open_binary(self.path, limits=self.limits) as raw:
             try:
-                with tarfile.open(fileobj=raw, mode="r|*") as archive:
-                    for member in archive:
-                        handle = archive.extractfile(member) if member.isfile() else None
-                        if handle is None:
-                            continue
-                        key = PurePosixPath(member.name).name
-                        if key.lower().endswith(".xml"):
-                            source = f"{self.path}!{member.name}"
-                            queue.extend(self._document(handle, source, collect))  # type: ignore[arg-type]
-                        elif key in waiting:
-                            data = handle.read()
-                            for pending in waiting.pop(key):
-                                self._attach(pending, data)
-                                missing[id(pending.record)] -= 1
-                        elif key.lower().endswith(".txt"):
-                            early[key] = handle.read()
-                        yield from ready()
+                for member, handle in iter_members(raw, self.path, self.limits, "tar bundle"):
+                    if handle is None:
+                        continue
+                    key = PurePosixPath(member.name).name
+                    if key.lower().endswith(".xml"):
+                        source = f"{self.path}!{member.name}"
+                        queue.extend(self._document(handle, source, collect))  # type: ignore[arg-type]
+                    elif wanted.get(key) or key.lower().endswith(".txt"):
+                        fits = in_memory + member.size <= _HELD_BYTES
+                        held[key] = _Held(handle, member.size, fits)  # type: ignore[arg-type]
+                        in_memory += member.size if fits else 0
+                    yield from ready()
             except tarfile.TarError as error:
                 raise FormatError(self.path, None, f"unreadable tar bundle ({error})") from None
-        for key, items in waiting.items():
-            for pending in items:
-                self._warn(f"{pending.record.id}: table file {key} not found in the bundle")
-        yield from queue
+            finally:
+                for table in held.values():
+                    table.close()
+        while queue:
+            record = queue.popleft()
+            give(record)
+            yield record
 
     # --- one document ---------------------------------------------------------------------
     def _document(
         self, stream: BinaryIO, source: str, external: Callable[[_Pending], None]
     ) -> Iterator[Record]:
         parser = DET.iterparse(  # type: ignore[no-untyped-call]
-            _TextReader(stream),
+            _TextReader(stream, self.limits, source),
             events=("start", "end"),
             forbid_dtd=True,
             forbid_entities=True,
@@ -397,6 +516,12 @@ class MinimlReader:
         table_element: ET.Element | None = None
         for child in element:
             name = _local(child.tag)
+            if (
+                child.text
+                and len(child.text) > self.limits.attribute_bytes
+                and name != "Data-Table"
+            ):
+                self._check_text(record_id, [(_field(name), child.text)])
             if name == "Status":
                 head = self._status(child)
             elif name == "Title":
@@ -429,11 +554,39 @@ class MinimlReader:
         if isinstance(record, Sample):
             platforms = [v for k, v in body if k == "platform_id"]
             self._sample_platforms[record_id] = platforms
+        self._check_text(record_id, [*title, *accession, *head, *body])
         for key, value in [*title, *accession, *head, *body]:
             record.add(key, value)
         if table_element is not None:
             self._table(record, table_element, external)
         return record
+
+    def _check_text(self, record_id: str, attributes: list[tuple[str, str]]) -> None:
+        """Raise LimitExceeded if the values of one key (the lines of one element's text, as a
+        rule) or all values together are longer than the limits (in characters: the text is
+        decoded by now)."""
+        limits = self.limits
+        by_key: dict[str, int] = {}
+        total = 0
+        for key, value in attributes:
+            by_key[key] = by_key.get(key, 0) + len(value)
+            total += len(value)
+        key, longest = max(by_key.items(), key=lambda item: item[1], default=("", 0))
+        if longest > limits.attribute_bytes:
+            raise LimitExceeded(
+                self.path,
+                None,
+                f"{record_id}: attribute {key!r} has {longest} characters of text, more than "
+                f"{limits.attribute_bytes} (limit {limits.describe('attribute_bytes')})",
+            )
+        if total > limits.record_attribute_bytes:
+            raise LimitExceeded(
+                self.path,
+                None,
+                f"{record_id}: the attributes add up to {total} characters, more than "
+                f"{limits.record_attribute_bytes} "
+                f"(limit {limits.describe('record_attribute_bytes')})",
+            )
 
     def _status(self, element: ET.Element) -> list[tuple[str, str]]:
         dates = {_local(c.tag): " ".join(_lines(c)) for c in element}
@@ -500,14 +653,26 @@ class MinimlReader:
                     link = f'LINK_PRE:"{parts["Link-Prefix"]}"'
                     description = f"{description} {link}" if description else link
                 position = child.get("position", "")
-                order = int(position) if position.isdigit() else len(columns) + 1
+                order = _decimal(position)
+                if order is None:
+                    if position.strip():
+                        self._warn(
+                            f"{record.id}: <Column position={position!r}> is not a column "
+                            "number (expected 1, 2, ...); kept in document order"
+                        )
+                    order = len(columns) + 1
                 columns.append((order, parts.get("Name", ""), description))
         columns.sort(key=lambda c: c[0])
         record.columns = [(name, description) for _, name, description in columns]
         for child in element:
             name = _local(child.tag)
             rows_text = child.get("rows", "")
-            rows = int(rows_text) if rows_text.strip().isdigit() else None
+            rows = _decimal(rows_text)
+            if rows is None and rows_text.strip():
+                self._warn(
+                    f"{record.id}: <{name} rows={rows_text!r}> is not a row count "
+                    "(expected 0, 1, 2, ...); ignored"
+                )
             if rows is not None:
                 record.add("data_row_count", str(rows))
             if name == "Internal-Data":
@@ -519,10 +684,25 @@ class MinimlReader:
                 file = " ".join(_lines(child))
                 external(_Pending(record, file, rows))
 
-    def _attach(self, pending: _Pending, data: bytes) -> None:
+    def _attach(self, pending: _Pending, data: bytes, source: str | None = None) -> None:
         record = pending.record
         names = [name for name, _ in record.columns]
-        found, arrays = parse_tab_block(io.BytesIO(data), header=False, names=names, quoted=False)
+        where = source or str(self.path)
+        if len(names) > self.limits.columns:
+            raise LimitExceeded(
+                where,
+                None,
+                f"{record.id}: table has {len(names)} columns, more than {self.limits.columns} "
+                f"(limit {self.limits.describe('columns')})",
+            )
+        try:
+            found, arrays = parse_tab_block(
+                io.BytesIO(data), header=False, names=names, quoted=False, limits=self.limits
+            )
+        except LimitExceeded as error:
+            # Internal-Data lines are not counted from the document's start: no line then
+            line = error.line if source else None
+            raise LimitExceeded(where, line, f"{record.id}: {error.message}") from None
         if arrays and arrays[0].shape[0] and [str(a[0]) for a in arrays[: len(names)]] == names:
             arrays = [a[1:] for a in arrays]  # the file repeats the header row
         if len(found) > len(names):

@@ -224,7 +224,7 @@ class _Document:
             return None
         rows = table.n_rows if table is not None else 0
         counts = [v.strip() for _, v in declared]
-        if len(counts) == 1 and counts[0].isdigit():
+        if len(counts) == 1 and counts[0].isascii() and counts[0].isdigit():
             rows = int(counts[0])  # the declared count, as GEO writes it (chopped tables too)
             self.note(record, declared[0][0], declared[0][1], "derived")
         else:

@@ -13,6 +13,9 @@ one record).
 Records are streamed: each is yielded when its block ends, so memory holds one table at a time.
 A large table (or one whose size is not declared) is parsed in small pieces as it is read, each
 written straight into the table's columns, so it costs little more memory than its columns.
+Lines, table cells and columns, and attribute values beyond the reader's
+:class:`~exprhub.formats.limits.Limits` are refused with a
+:class:`~exprhub.formats.errors.LimitExceeded` naming the file and line.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from exprhub.formats.errors import FormatError, ParseWarning
+from exprhub.formats.errors import FormatError, LimitExceeded, ParseWarning
+from exprhub.formats.limits import Limits
 from exprhub.formats.soft_table import SLICE_BYTES, ColumnCache, TableParser
 from exprhub.formats.source import BLOCK_SIZE, decode_bytes, open_binary
 from exprhub.records import DataSet, Record, Subset, Table, record_class
@@ -51,6 +55,9 @@ _AHEAD_BYTES = 1 << 20
 #: which is fastest (and lets a probe-ID column equal to the previous table's be reused);
 #: larger tables, and tables without a declared row count, in pieces of ``SLICE_BYTES``.
 _WHOLE_CELLS = 1 << 18
+#: A table read in one piece that grows past this many bytes (its declared size was wrong) is
+#: parsed in pieces from there on, so a false declaration cannot make it be held whole.
+_WHOLE_BYTES = 1 << 25
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -130,10 +137,16 @@ class _Prefetch:
 
 
 class _Scanner:
-    """Line and block access to a binary stream, holding at most one table in memory."""
+    """Line and block access to a binary stream, holding at most one table in memory.
 
-    def __init__(self, stream: BinaryIO) -> None:
+    A line longer than ``max_line`` bytes raises :class:`LimitExceeded`: from
+    :meth:`readline` with its line number, from :meth:`read_table` with the line's number
+    counted from the first line not yet handed to ``feed``.
+    """
+
+    def __init__(self, stream: BinaryIO, limits: Limits) -> None:
         self.stream = stream
+        self.limits = limits
         self.buf = bytearray()
         self.pos = 0
         self.eof = False
@@ -154,16 +167,32 @@ class _Scanner:
         self.buf += chunk
         return True
 
+    def _too_long(self, line: int | None) -> LimitExceeded:
+        limit = self.limits.line_bytes
+        return LimitExceeded(
+            None,
+            line,
+            f"line longer than {limit} bytes (limit {self.limits.describe('line_bytes')})",
+        )
+
     def readline(self) -> bytes | None:
         """The next line without its line ending, or None at the end of the file."""
+        search = self.pos
         while True:
-            end = self.buf.find(b"\n", self.pos)
+            end = self.buf.find(b"\n", search)
             if end >= 0:
+                if end - self.pos > self.limits.line_bytes:
+                    raise self._too_long(self.line_no + 1)
                 line = bytes(self.buf[self.pos : end])
                 self._last_start = self.pos
                 self.pos = end + 1
                 break
-            if not self._fill():
+            searched = len(self.buf) - self.pos
+            if searched > self.limits.line_bytes:
+                raise self._too_long(self.line_no + 1)
+            if self._fill():
+                search = self.pos + searched
+            else:
                 if self.pos >= len(self.buf):
                     return None
                 line = bytes(self.buf[self.pos :])
@@ -187,12 +216,14 @@ class _Scanner:
         ``!..._table_end`` marker (consumed; ending ``"end"``), any other ``!`` line
         (``"bang"``), a ``^`` line (``"entity"``) or the end of the file (``"eof"``). Lines
         ending the table other than the marker are left unread. The caller advances
-        ``line_no`` past the table (the parser counts its lines).
+        ``line_no`` past the table (the parser counts its lines). A table asked for in one
+        piece that grows past ``_WHOLE_BYTES`` is handed over in pieces of ``SLICE_BYTES``.
         """
         if self.pos:
             del self.buf[: self.pos]
             self.pos = 0
         search = 0
+        max_line = self.limits.line_bytes
         while True:
             buf = self.buf
             size = len(buf)
@@ -201,6 +232,8 @@ class _Scanner:
             hit = caret if caret >= 0 else bang
             if hit >= 0:
                 line_end = buf.find(b"\n", hit)
+                if line_end < 0 and size - hit > max_line:
+                    raise self._too_long(buf.count(b"\n", 0, hit) + 1)
                 if line_end < 0 and self._fill():
                     search = hit
                     continue
@@ -213,9 +246,13 @@ class _Scanner:
                         resume, ending = min(line_end + 1, size), "end"
                 feed(self._split(hit, resume), True)
                 return ending
+            if piece_size is None and len(buf) > _WHOLE_BYTES:
+                piece_size = SLICE_BYTES
             while piece_size is not None and len(buf) > piece_size:
                 cut = buf.rfind(b"\n", 0, piece_size) + 1 or buf.rfind(b"\n") + 1
                 if cut == 0:
+                    if len(buf) > max_line:
+                        raise self._too_long(1)
                     break
                 feed(self._split(cut, cut), False)
                 buf = self.buf
@@ -272,6 +309,8 @@ class _Block:
     columns: list[tuple[str, str]] = field(default_factory=list)
     table: Table | None = None
     table_line: int | None = None
+    #: bytes of the attribute and column description lines read so far
+    text_bytes: int = 0
 
     def build(self) -> Record:
         return self.cls(
@@ -307,6 +346,8 @@ class SoftReader:
     ----------
     path
         The file (gzip-compressed or plain).
+    limits
+        What the file may hold (default: :meth:`Limits.from_env`).
 
     Attributes
     ----------
@@ -320,8 +361,9 @@ class SoftReader:
     ...     print(record.id, record.table.shape if record.table else None)
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, limits: Limits | None = None) -> None:
         self.path = Path(path)
+        self.limits = limits or Limits.from_env()
         self.warnings: list[ParseWarning] = []
         self._cache = ColumnCache()
 
@@ -333,13 +375,17 @@ class SoftReader:
         ------
         FormatError
             If the file cannot be opened or is not SOFT (names the file and line).
+        LimitExceeded
+            If the file holds more than :attr:`limits` allow (names the file, line and limit).
         """
         self.warnings = []
         self._cache = ColumnCache()
-        with open_binary(self.path, buffered=False) as stream:
+        with open_binary(self.path, buffered=False, limits=self.limits) as stream:
             ahead = _Prefetch(stream, _READ_SIZE, _SMALL_SPAN, _SMALL_READ, _AHEAD_BYTES)
             try:
-                yield from self._records(_Scanner(ahead))  # type: ignore[arg-type]
+                yield from self._records(_Scanner(ahead, self.limits))  # type: ignore[arg-type]
+            except LimitExceeded as error:
+                raise error.located(self.path) from None
             finally:
                 ahead.close()
 
@@ -376,13 +422,13 @@ class SoftReader:
             elif first == 0x21:  # !
                 marker = _MARKER.match(raw)
                 if marker is None:
-                    block.attributes.append(_split_pair(_decode_line(raw[1:])))
+                    block.attributes.append(self._pair(block, raw, scanner.line_no, "attribute"))
                 elif marker.group(2).lower() == b"begin":
                     self._read_table(scanner, block, marked=True)
                 else:
                     self._warn(scanner.line_no, "table end marker without a table; ignored")
             elif first == 0x23:  # #
-                block.columns.append(_split_pair(_decode_line(raw[1:])))
+                block.columns.append(self._pair(block, raw, scanner.line_no, "column description"))
             elif block.columns and block.table is None:
                 scanner.unread()
                 self._read_table(scanner, block, marked=False)
@@ -398,6 +444,33 @@ class SoftReader:
         yield from held
         if not seen_any:
             raise self._error(None, "empty file; expected SOFT text starting with '^ENTITY = id'")
+
+    def _pair(self, block: _Block, raw: bytes, line: int, what: str) -> tuple[str, str]:
+        """The ``key = value`` pair of a ``!`` or ``#`` line of ``block``, its value and all
+        of the block's within the limits (in bytes as written in the file, checked before the
+        line is decoded)."""
+        limit = self.limits.attribute_bytes
+        if len(raw) > limit:
+            cut = raw.find(b"=")
+            size = len(raw) - cut - 1 - (raw[cut + 1 : cut + 2] == b" ") if cut >= 0 else 0
+            if size > limit:
+                key = _decode_line(raw[1:cut]).strip()
+                raise LimitExceeded(
+                    self.path,
+                    line,
+                    f"{what} {key[:60]!r} has a value of {size} bytes, more than "
+                    f"{limit} (limit {self.limits.describe('attribute_bytes')})",
+                )
+        block.text_bytes += len(raw)
+        if block.text_bytes > self.limits.record_attribute_bytes:
+            total = self.limits.record_attribute_bytes
+            raise LimitExceeded(
+                self.path,
+                line,
+                f"the attributes of {block.cls.__name__} {block.id} add up to more than "
+                f"{total} bytes (limit {self.limits.describe('record_attribute_bytes')})",
+            )
+        return _split_pair(_decode_line(raw[1:]))
 
     def _open(self, raw: bytes, line: int) -> _Block:
         entity, _, ident = _decode_line(raw[1:]).partition("=")
@@ -420,8 +493,14 @@ class SoftReader:
             )
         rows = _declared_rows(block.attributes)
         small = rows is not None and rows * max(1, len(block.columns)) <= _WHOLE_CELLS
-        parser = TableParser(self._cache, rows)
-        ending = scanner.read_table(parser.feed, None if small else SLICE_BYTES)
+        parser = TableParser(self._cache, rows, self.limits)
+        start = scanner.line_no
+        try:
+            ending = scanner.read_table(parser.feed, None if small else SLICE_BYTES)
+        except LimitExceeded as error:
+            # its line is counted from the first line not yet parsed
+            line = None if error.line is None else start + parser.lines + error.line
+            raise LimitExceeded(self.path, line, error.message) from None
         parsed = parser.result()
         scanner.line_no += parsed.lines + (1 if ending == "end" else 0)
         where = f"{block.cls.__name__} {block.id}".rstrip()
@@ -454,6 +533,12 @@ class SoftReader:
             block.id = next(
                 (v.strip() for k, v in block.attributes if k.lower() == "annotation_platform"), ""
             )
+            if not block.id:
+                raise self._error(
+                    block.line,
+                    "the ^Annotation block names no platform; expected "
+                    "'^Annotation = GPLnnn' or an '!Annotation_platform = GPLnnn' line",
+                )
         record = block.build()
         if isinstance(record, DataSet):
             header = held[0] if held and isinstance(held[0], DataSet) else None
@@ -524,17 +609,19 @@ def _show(raw: bytes) -> str:
     return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
-def read_soft(path: str | Path) -> list[Record]:
+def read_soft(path: str | Path, limits: Limits | None = None) -> list[Record]:
     """Read every record of a SOFT file.
 
     Parameters
     ----------
     path
         The file (gzip-compressed or plain).
+    limits
+        What the file may hold (default: :meth:`Limits.from_env`).
 
     Returns
     -------
     list[Record]
         The records in file order (a DataSet before its subsets).
     """
-    return list(SoftReader(path).records())
+    return list(SoftReader(path, limits).records())

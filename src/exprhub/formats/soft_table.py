@@ -14,6 +14,9 @@ A table may come in pieces that end at row ends (:class:`TableParser`): the read
 a large table :data:`SLICE_BYTES` at a time and each piece's cells are written into the
 table's final columns before the next piece is read, so memory holds the columns plus one
 small piece of text, not the whole block and its working copies.
+
+A header wider than the limit on columns, and (in a piece longer than the limit) a cell or line
+longer than the limits, raise :class:`~exprhub.formats.errors.LimitExceeded`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from exprhub.formats.errors import LimitExceeded
+from exprhub.formats.limits import Limits
 from exprhub.formats.soft_cells import (
     PAD,
     TEXT_CELL_BYTES,
@@ -54,8 +59,14 @@ SLICE_BYTES = 1 << 16
 #: Rows a column built piece by piece reserves at first: 256 KiB of slots, enough for the
 #: allocator to give it pages of its own that it can extend without copying or leaving holes.
 _MIN_RESERVE = 1 << 14
+#: Slots all columns of a table reserve at first together at most (16 MiB), so a wide
+#: table with few rows does not reserve :data:`_MIN_RESERVE` rows for each of its columns.
+_RESERVE_SLOTS = 1 << 20
 #: Declared row counts above this are not trusted to size the columns in advance.
 _MAX_ROWS_HINT = 1 << 24
+#: Nor are declared sizes of more cells than this (256 MiB of slots): a false declaration
+#: must not reserve more memory than the table's text could fill.
+_MAX_HINT_CELLS = 1 << 24
 
 
 @dataclass
@@ -96,7 +107,7 @@ class _Column:
     """
 
     def __init__(self, capacity: int) -> None:
-        self._array = np.empty(max(capacity, _MIN_RESERVE), dtype=_STRING)
+        self._array = np.empty(max(capacity, 1), dtype=_STRING)
         self._used = 0
 
     def reserve(self, n: int) -> np.ndarray:
@@ -131,6 +142,10 @@ class TableParser:
         The number of rows the table declares, if any: the columns of a table that comes in
         several pieces are then allocated once at their final size. A wrong hint changes
         nothing but the copying done.
+    limits
+        The most columns, and the longest cell and line, accepted (default:
+        :meth:`Limits.from_env`). Errors raised for them give the line counted from the first
+        line of the piece being fed (see :attr:`lines`).
 
     Examples
     --------
@@ -141,9 +156,17 @@ class TableParser:
     [['a', 'b'], ['1', '2']]
     """
 
-    def __init__(self, cache: ColumnCache | None = None, rows_hint: int | None = None) -> None:
+    def __init__(
+        self,
+        cache: ColumnCache | None = None,
+        rows_hint: int | None = None,
+        limits: Limits | None = None,
+    ) -> None:
         self._cache = cache
         self._hint = rows_hint if rows_hint and 0 < rows_hint <= _MAX_ROWS_HINT else 0
+        self._limits = limits or Limits.from_env()
+        #: pieces longer than this are searched for over-long cells and lines
+        self._check_above = min(self._limits.cell_bytes, self._limits.line_bytes)
         self._names: list[str] | None = None
         self._whole: list[np.ndarray] | None = None
         self._columns: list[_Column] = []
@@ -162,6 +185,8 @@ class TableParser:
             Whether this is the block's last piece.
         """
         self._pieces += 1
+        if len(piece) > self._check_above:
+            self._check_lengths(piece)
         if last and piece and not piece.endswith(b"\n"):
             piece.append(0x0A)
         if not piece.isascii():
@@ -193,6 +218,11 @@ class TableParser:
             self._whole = whole_columns(piece, starts, lengths, len(names), self._cache)
         else:
             self._fill(piece, starts, lengths)
+
+    @property
+    def lines(self) -> int:
+        """Lines of the pieces fed so far (all of them once a piece is parsed)."""
+        return self._lines
 
     def result(self) -> ParsedTable:
         """The table read from all pieces fed so far."""
@@ -227,14 +257,47 @@ class TableParser:
         header = piece[start:cut]
         if header.endswith(b"\r"):
             del header[-1]
+        width = header.count(b"\t") + 1
+        if width > self._limits.columns:
+            raise LimitExceeded(
+                None,
+                1,  # the blank lines before the header are counted in self._lines
+                f"table header has {width} columns, more than {self._limits.columns} "
+                f"(limit {self._limits.describe('columns')})",
+            )
         self._names = header.decode("utf-8").split("\t")
         self._lines += 1
         return min(cut + 1, len(piece))
 
+    def _check_lengths(self, piece: bytearray) -> None:
+        """Raise LimitExceeded if a cell or line of ``piece`` is longer than the limits."""
+        array = np.frombuffer(piece, dtype=np.uint8)
+        checks = (
+            ("line_bytes", "line", array == 10),
+            ("cell_bytes", "table cell", (array == 10) | (array == 9)),
+        )
+        for name, what, is_end in checks:
+            limit = getattr(self._limits, name)
+            if len(piece) <= limit:
+                continue
+            ends = np.concatenate(([-1], np.flatnonzero(is_end), [len(piece)]))
+            lengths = np.diff(ends) - 1
+            longest = int(np.argmax(lengths))
+            if int(lengths[longest]) > limit:
+                at = int(ends[longest]) + 1
+                raise LimitExceeded(
+                    None,
+                    piece.count(b"\n", 0, at) + 1,
+                    f"{what} longer than {limit} bytes (limit {self._limits.describe(name)})",
+                )
+
     def _targets(self, n_rows: int) -> list[np.ndarray]:
         """Views of the next ``n_rows`` rows of every column (see :meth:`_Column.reserve`)."""
         if not self._columns:
-            self._columns = [_Column(self._hint) for _ in self._names or ()]
+            width = len(self._names or ())
+            hint = self._hint if self._hint * width <= _MAX_HINT_CELLS else 0
+            reserve = max(hint, min(_MIN_RESERVE, _RESERVE_SLOTS // max(width, 1)))
+            self._columns = [_Column(reserve) for _ in range(width)]
         return [column.reserve(n_rows) for column in self._columns]
 
     def _fill(self, piece: bytearray, starts: np.ndarray, lengths: np.ndarray) -> None:
@@ -284,6 +347,7 @@ def parse_table_block(
     rows_hint: int | None = None,
     *,
     slice_bytes: int | None = None,
+    limits: Limits | None = None,
 ) -> ParsedTable:
     """Parse a table block (header row, then rows; no begin/end markers).
 
@@ -299,13 +363,15 @@ def parse_table_block(
     slice_bytes
         Parse the block in pieces of about this many bytes (default: in one piece); the
         result is the same.
+    limits
+        The most columns, and the longest cell and line, accepted (see :class:`TableParser`).
 
     Returns
     -------
     ParsedTable
         The header names and one string column per name.
     """
-    parser = TableParser(cache, rows_hint)
+    parser = TableParser(cache, rows_hint, limits)
     view = memoryview(data)
     start = 0
     step = max(1, slice_bytes or len(data))

@@ -11,6 +11,11 @@ of that:
   line by line, each invalid line read as Windows-1252 with Latin-1 for the five bytes
   Windows-1252 leaves undefined. Decoding never fails.
 - :func:`iter_lines` yields ``(line_number, text)`` pairs, 1-based, without line endings.
+
+Gzip data is inflated within the decompression limits of :class:`~exprhub.formats.limits.Limits`
+(total size, and compression ratio over each window of inflated bytes), so a small file that
+inflates to an unreasonable amount of text is refused early with a
+:class:`~exprhub.formats.errors.LimitExceeded`.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from exprhub.formats.errors import FormatError
+from exprhub.formats.errors import FormatError, LimitExceeded
+from exprhub.formats.limits import Limits
 
 __all__ = ["BLOCK_SIZE", "decode_bytes", "iter_lines", "open_binary", "source_name"]
 
@@ -94,16 +100,23 @@ class _GzipInflater(io.RawIOBase):
     Each read is one inflate call (zlib releases the GIL while it works), so a thread reading
     ahead holds the GIL only briefly, unlike :class:`gzip.GzipFile`'s layered reads. Members
     are read one after the other (zero padding between them skipped, as gzip does), and zlib
-    checks each member's CRC-32 and length.
+    checks each member's CRC-32 and length. The inflated size and the compression ratio of
+    each window of ``limits.ratio_window_bytes`` inflated bytes are checked against
+    ``limits``.
     """
 
-    def __init__(self, raw: BinaryIO, path: str) -> None:
+    def __init__(self, raw: BinaryIO, path: str, limits: Limits) -> None:
         super().__init__()
         self._raw = raw
         self._path = path
+        self._limits = limits
         self._inflate = zlib.decompressobj(wbits=31)
         self._input = b""
         self._pending = b""  # inflated by check_header, not yet read
+        self._read_in = 0  # compressed bytes read from the file
+        self._out = 0  # inflated bytes produced
+        self._window_in = self._window_out = 0  # where the current ratio window started
+        self._next_check = self._check_at()
         self.name = path
 
     def readable(self) -> bool:
@@ -112,11 +125,13 @@ class _GzipInflater(io.RawIOBase):
     def check_header(self) -> None:
         """Raise FormatError now if the data does not start with a valid gzip header."""
         self._input = self._raw.read(_COMPRESSED_READ)
+        self._read_in += len(self._input)
         try:
             self._pending = self._inflate.decompress(self._input, 1)
         except zlib.error as error:
             raise self._fail(error) from error
         self._input = self._inflate.unconsumed_tail
+        self._out += len(self._pending)
 
     def _fail(self, error: Exception) -> FormatError:
         if isinstance(error, EOFError):
@@ -140,14 +155,48 @@ class _GzipInflater(io.RawIOBase):
                 self._input = self._raw.read(_COMPRESSED_READ)
                 if not self._input:
                     raise self._fail(EOFError())
+                self._read_in += len(self._input)
             try:
                 out = self._inflate.decompress(self._input, size)
             except zlib.error as error:
                 raise self._fail(error) from error
             self._input = self._inflate.unconsumed_tail
             if out:
+                self._out += len(out)
+                if self._out >= self._next_check:
+                    self._check_limits()
                 return out
         return b""
+
+    def _check_at(self) -> int:
+        """The inflated size at which the limits are next checked."""
+        limits = self._limits
+        return min(self._window_out + limits.ratio_window_bytes, limits.decompressed_bytes + 1)
+
+    def _check_limits(self) -> None:
+        limits = self._limits
+        if self._out > limits.decompressed_bytes:
+            raise LimitExceeded(
+                self._path,
+                None,
+                f"gzip data inflates to more than {limits.decompressed_bytes} bytes "
+                f"(limit {limits.describe('decompressed_bytes')})",
+            )
+        window = self._out - self._window_out
+        if window >= limits.ratio_window_bytes:
+            consumed = self._read_in - len(self._input)
+            packed = max(consumed - self._window_in, 1)
+            if window > limits.compression_ratio * packed:
+                raise LimitExceeded(
+                    self._path,
+                    None,
+                    f"gzip data inflates {window // packed}-fold ({packed} compressed bytes "
+                    f"to {window}), more than the limit "
+                    f"{limits.describe('compression_ratio')} (measured over "
+                    f"{limits.describe('ratio_window_bytes')})",
+                )
+            self._window_in, self._window_out = consumed, self._out
+        self._next_check = self._check_at()
 
     def _next_member(self) -> bool:
         """Start on the next gzip member, if the file holds one after the current."""
@@ -161,6 +210,7 @@ class _GzipInflater(io.RawIOBase):
             rest = self._raw.read(_COMPRESSED_READ)
             if not rest:
                 return False
+            self._read_in += len(rest)
         self._inflate = zlib.decompressobj(wbits=31)
         self._input = rest
         return True
@@ -177,7 +227,9 @@ class _GzipInflater(io.RawIOBase):
             super().close()
 
 
-def open_binary(path: str | Path, *, buffered: bool = True) -> BinaryIO:
+def open_binary(
+    path: str | Path, *, buffered: bool = True, limits: Limits | None = None
+) -> BinaryIO:
     """Open a GEO file for reading bytes, decompressing gzip data (detected by its magic bytes).
 
     Parameters
@@ -187,6 +239,9 @@ def open_binary(path: str | Path, *, buffered: bool = True) -> BinaryIO:
     buffered
         Whether the stream is buffered. An unbuffered stream's ``read(size)`` may return fewer
         bytes than asked for (b"" only at the end), with one copy less.
+    limits
+        Decompression limits (default: :meth:`Limits.from_env`); reading past them raises
+        :class:`~exprhub.formats.errors.LimitExceeded`.
 
     Returns
     -------
@@ -197,8 +252,8 @@ def open_binary(path: str | Path, *, buffered: bool = True) -> BinaryIO:
     ------
     FormatError
         If the file does not exist, is a 0-byte file named ``.gz``, or is not valid gzip data
-        although it starts with the gzip magic number (corruption found later in the stream
-        is raised as FormatError when reading).
+        although it starts with the gzip magic number (corruption found later in the stream,
+        and data beyond the decompression limits, are raised as FormatError when reading).
     """
     name = str(path)
     try:
@@ -214,7 +269,7 @@ def open_binary(path: str | Path, *, buffered: bool = True) -> BinaryIO:
         raise FormatError(name, None, "empty gzip file (0 bytes); expected gzip-compressed data")
     if head != _GZIP_MAGIC:
         return raw
-    inflater = _GzipInflater(raw, name)
+    inflater = _GzipInflater(raw, name, limits or Limits.from_env())
     try:
         inflater.check_header()
     except FormatError:
@@ -223,13 +278,18 @@ def open_binary(path: str | Path, *, buffered: bool = True) -> BinaryIO:
     return io.BufferedReader(inflater, BLOCK_SIZE) if buffered else inflater  # type: ignore[return-value]
 
 
-def iter_lines(source: str | Path | BinaryIO) -> Iterator[tuple[int, str]]:
+def iter_lines(
+    source: str | Path | BinaryIO, limits: Limits | None = None
+) -> Iterator[tuple[int, str]]:
     """Yield the lines of a GEO text file as ``(line_number, text)``.
 
     Parameters
     ----------
     source
         A path (opened with :func:`open_binary`) or an open binary stream (not closed here).
+    limits
+        Line length and decompression limits (default: :meth:`Limits.from_env`); a longer
+        line raises :class:`~exprhub.formats.errors.LimitExceeded`.
 
     Yields
     ------
@@ -237,14 +297,17 @@ def iter_lines(source: str | Path | BinaryIO) -> Iterator[tuple[int, str]]:
         1-based line number and the decoded line without its ``\\n``/``\\r\\n`` ending. Files
         that use a bare ``\\r`` as line separator (old Mac text) are split on it.
     """
+    limits = limits or Limits.from_env()
     if isinstance(source, str | Path):
-        with open_binary(source) as stream:
-            yield from _iter_stream_lines(stream)
+        with open_binary(source, limits=limits) as stream:
+            yield from _iter_stream_lines(stream, limits, str(source))
     else:
-        yield from _iter_stream_lines(source)
+        yield from _iter_stream_lines(source, limits, source_name(source))
 
 
-def _iter_stream_lines(stream: BinaryIO) -> Iterator[tuple[int, str]]:
+def _iter_stream_lines(
+    stream: BinaryIO, limits: Limits, name: str | None
+) -> Iterator[tuple[int, str]]:
     number = 0
     pending = b""
     separator: bytes | None = None
@@ -258,13 +321,18 @@ def _iter_stream_lines(stream: BinaryIO) -> Iterator[tuple[int, str]]:
                 separator = b"\n"
             elif b"\r" in data.rstrip(b"\r"):
                 separator = b"\r"
-            else:
-                pending = data
-                continue
-        cut = data.rfind(separator)
+        cut = -1 if separator is None else data.rfind(separator)
         if cut < 0:
+            if len(data) > limits.line_bytes:
+                raise LimitExceeded(
+                    name,
+                    number + 1,
+                    f"line longer than {limits.line_bytes} bytes "
+                    f"(limit {limits.describe('line_bytes')})",
+                )
             pending = data
             continue
+        assert separator is not None  # a cut was found
         pending = data[cut + 1 :]
         text = decode_bytes(data[: cut + 1])
         lines = text.split(separator.decode())

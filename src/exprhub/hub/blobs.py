@@ -7,6 +7,7 @@ can remove it again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -35,15 +36,34 @@ def sha256_file(path: Path) -> str:
 
 
 def _atomic_write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    made_folder = _make_folder(target.parent)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        _drop_folder(target.parent, made_folder)
         raise
+
+
+def _make_folder(folder: Path) -> bool:
+    """Create ``folder`` (and its parents) if missing; whether it was created."""
+    if folder.is_dir():
+        return False
+    folder.mkdir(parents=True, exist_ok=True)
+    return True
+
+
+def _drop_folder(folder: Path, made: bool) -> None:
+    """Remove ``folder`` after a failed write if that write created it and it is empty."""
+    if made:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 class BlobDirectory:
@@ -76,20 +96,29 @@ class BlobDirectory:
         target = self.path(digest)
         if target.exists():
             return digest, False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        os.close(fd)
+        made_folder = _make_folder(target.parent)
         try:
-            shutil.copyfile(source, tmp)
-            os.replace(tmp, target)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            os.close(fd)
+            try:
+                shutil.copyfile(source, tmp)
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            _drop_folder(target.parent, made_folder)
             raise
         return digest, True
 
     def remove(self, digest: str) -> None:
-        """Delete a blob if present."""
-        self.path(digest).unlink(missing_ok=True)
+        """Delete a blob if present, and its ``ab/`` folder if that is left empty (so undoing
+        a failed write leaves no folder behind)."""
+        path = self.path(digest)
+        path.unlink(missing_ok=True)
+        # Writes hold the hub's write lock, so no other writer is filling this folder now.
+        with contextlib.suppress(OSError):  # not empty (other blobs), or already gone
+            path.parent.rmdir()
 
     def count(self) -> int:
         """Number of blobs stored."""

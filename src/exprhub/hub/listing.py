@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 
 from exprhub.hub import schema as s
 from exprhub.hub.queries import SUMMARY_COLUMNS, RecordSummary
+from exprhub.paging import check_page
 from exprhub.records import RecordType, normalize_accession
 
 if TYPE_CHECKING:
@@ -29,9 +30,12 @@ if TYPE_CHECKING:
     from exprhub.hub.hub import Hub
 
 __all__ = [
+    "MAX_LISTING_LIMIT",
+    "MAX_LISTING_OFFSET",
     "CharacteristicMatch",
     "ListingFilter",
     "characteristic_keys",
+    "check_listing_page",
     "list_records",
     "organism_counts",
     "series_organisms",
@@ -49,6 +53,28 @@ _MEMBER_TO_OWNER = {
     RecordType.SERIES: ("platform", "sample", "superseries", "subseries"),
     RecordType.DATASET: ("series", "platform"),
 }
+
+
+#: Largest ``offset`` of a record listing: beyond the size of any hub (GEO holds about eight
+#: million samples) and far within every database's integer range.
+MAX_LISTING_OFFSET = 100_000_000
+#: Largest ``limit`` of a record listing asked from Python or the CLI (the HTTP API serves
+#: pages of at most 1000 records).
+MAX_LISTING_LIMIT = 100_000_000
+
+
+def check_listing_page(limit: int | None, offset: int) -> None:
+    """Reject listing paging outside ``0 <= limit <= MAX_LISTING_LIMIT`` (None: no limit) and
+    ``0 <= offset <= MAX_LISTING_OFFSET``.
+
+    Raises
+    ------
+    exprhub.paging.PagingError
+        A ``ValueError`` naming the argument and the limit it exceeds.
+    """
+    check_page(
+        limit, offset, max_limit=MAX_LISTING_LIMIT, max_offset=MAX_LISTING_OFFSET, what="records"
+    )
 
 
 #: Keys or ids per ``IN (...)`` list (below SQLite's oldest limit of 999 parameters).
@@ -216,7 +242,14 @@ def list_records(
     offset: int = 0,
 ) -> tuple[int, list[RecordSummary]]:
     """How many records of ``record_type`` pass ``flt``, and one page of them (in the hub's
-    listing order: by accession number)."""
+    listing order: by accession number).
+
+    Raises
+    ------
+    exprhub.paging.PagingError
+        For ``limit`` / ``offset`` beyond :data:`MAX_LISTING_LIMIT` / :data:`MAX_LISTING_OFFSET`.
+    """
+    check_listing_page(limit, offset)
     flt = flt or ListingFilter()
     stored_keys = characteristic_keys(hub) if flt.characteristics else []
     where = _condition(record_type, flt, stored_keys)

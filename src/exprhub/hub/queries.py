@@ -335,7 +335,11 @@ class RecordQueries:
         offset: int = 0,
     ) -> list[RecordSummary]:
         """Stored records (newest accession numbering order within type), optionally of one
-        type, with paging."""
+        type, with paging (bounded as listings are: ``exprhub.hub.listing.check_listing_page``).
+        """
+        from exprhub.hub.listing import check_listing_page
+
+        check_listing_page(limit, offset)
         query = select(*SUMMARY_COLUMNS).order_by(s.records.c.type, s.records.c.sort_key)
         if type is not None:
             query = query.where(s.records.c.type == type.value)

@@ -373,17 +373,19 @@ def _dataset_samples(hub: Hub, gds: str) -> list[str]:
     return out
 
 
-def write_refined_tsv(hub: Hub, accession: str, target_path: str | Path) -> int:
+def write_refined_tsv(
+    hub: Hub, accession: str, target_path: str | Path, *, samples: Sequence[str] | None = None
+) -> int:
     """Write the refined values of a sample, series, platform or DataSet as a genes x samples
     TSV (``gene_id``, ``symbol``, then one column per sample; empty for missing); return the
-    number of samples written.
+    number of samples written. ``samples``: only these (default: all of the accession's).
 
     Raises
     ------
     HubError
         When none of the accession's samples has refined values.
     """
-    samples = samples_for_accession(hub, accession)
+    samples = samples_for_accession(hub, accession) if samples is None else list(samples)
     frame = refined_matrix(hub, samples)
     if frame.shape[1] == 0:
         raise HubError(

@@ -39,9 +39,9 @@ from exprhub.records import (
     arrow_strings,
     normalize_accession,
     strings_equal,
-    to_float,
     to_float_uses_arrow,
 )
+from exprhub.records.table import ValueTally, to_stored_float
 
 if TYPE_CHECKING:
     from exprhub.hub.hub import Hub
@@ -249,6 +249,9 @@ class HubWriter:
         self._rows = RowBuffer(connection)
         self._kept: list[KeptFile] = []
         self.outcomes: list[tuple[str, str, PutOutcome]] = []
+        #: ``(record key, column, tally)`` of value columns holding cells that are neither
+        #: numbers nor missing-value tokens (stored as NaN), for the import to report.
+        self.value_tallies: list[tuple[str, str, ValueTally]] = []
 
     # ---------------------------------------------------------------- files
     def keep_file(self, path: Path, *, name: str | None = None, format: str | None = None) -> str:
@@ -460,11 +463,16 @@ class HubWriter:
 
         def values(name: str) -> np.ndarray:
             position = table.index_of(name)
-            if not to_float_uses_arrow():  # the table writer converts it on its own thread
-                return to_float(table.columns[position])
-            if position not in converted:
-                converted[position] = arrow_strings(table.columns[position])
-            return to_float(table.columns[position], arrow=converted[position])
+            tally = ValueTally()
+            arrow = None
+            if to_float_uses_arrow():  # else the table writer converts it on its own thread
+                if position not in converted:
+                    converted[position] = arrow_strings(table.columns[position])
+                arrow = converted[position]
+            out = to_stored_float(table.columns[position], arrow=arrow, tally=tally)
+            if tally.problems:
+                self.value_tallies.append((record.key, name, tally))
+            return out
 
         if table.n_cols == 0:
             return converted

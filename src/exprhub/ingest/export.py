@@ -4,17 +4,141 @@ gene-level values as a genes x samples TSV.
 A series exports as its family (series, platforms, samples); a DataSet with its subsets;
 platforms and samples on their own. Records are read from the hub one at a time, so memory
 stays bounded by one data table.
+
+A refined export is never silently partial: when some of the record's samples are not refined
+(refine was interrupted, or never ran on them, or failed on them), :func:`export_record`
+raises :class:`PartialExport` unless ``allow_partial=True``, and then warns with
+:class:`PartialExportWarning`. Both carry the :class:`RefinedCoverage`, which
+:func:`refined_coverage` also gives on its own.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from exprhub.hub import Hub, HubError
-from exprhub.records import Record, RecordType, Sample, Series
+from exprhub.records import Record, RecordType, Sample, Series, normalize_accession
 
 EXPORT_FORMATS = ("soft", "matrix", "miniml", "refined")
+
+#: Characters of a failure reason repeated in the one-line summary.
+REASON_EXCERPT = 80
+
+
+@dataclass(frozen=True)
+class RefinedCoverage:
+    """Which of a record's samples have refined values.
+
+    Attributes
+    ----------
+    accession
+        The record (sample, series, platform or DataSet).
+    refined
+        Samples refined (status ``done``): what a refined export holds.
+    not_refined
+        Samples refine has not finished: never refined, or a run stopped before normalizing
+        them. Running ``exprhub refine ACCESSION`` refines them.
+    failed
+        Samples refine failed on, with the reason (running it again does not help until the
+        reason is fixed, e.g. the platform is imported).
+    """
+
+    accession: str
+    refined: tuple[str, ...]
+    not_refined: tuple[str, ...]
+    failed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def samples(self) -> int:
+        """All samples the record stands for."""
+        return len(self.refined) + len(self.not_refined) + len(self.failed)
+
+    @property
+    def complete(self) -> bool:
+        """Every sample is refined."""
+        return not self.not_refined and not self.failed
+
+    @property
+    def command(self) -> str:
+        """The command that refines what is missing."""
+        return f"exprhub refine {self.accession}"
+
+    def summary(self) -> str:
+        """One line: how many samples are refined, how many not and why, what to run."""
+        parts = [f"{self.accession}: {len(self.refined)} of {self.samples} samples are refined"]
+        if self.not_refined:
+            parts.append(f"{len(self.not_refined)} not refined yet (`{self.command}` refines them)")
+        if self.failed:
+            key, reason = sorted(self.failed.items())[0]
+            reason = " ".join(reason.split())
+            if len(reason) > REASON_EXCERPT:
+                reason = reason[: REASON_EXCERPT - 3] + "..."
+            parts.append(f"{len(self.failed)} failed to refine (first: {key}: {reason})")
+        return "; ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready counts and the samples missing from a refined export."""
+        return {
+            "samples": self.samples,
+            "refined": len(self.refined),
+            "not_refined": len(self.not_refined),
+            "failed": len(self.failed),
+            "complete": self.complete,
+            "command": None if not self.not_refined else self.command,
+            "not_refined_samples": list(self.not_refined),
+            "failed_samples": dict(sorted(self.failed.items())),
+        }
+
+
+class PartialExport(HubError):
+    """A refined export would hold only some of the record's samples (``coverage`` says
+    which); pass ``allow_partial=True`` to write it anyway."""
+
+    def __init__(self, coverage: RefinedCoverage) -> None:
+        self.coverage = coverage
+        super().__init__(
+            f"{coverage.summary()}; nothing written (allow_partial=True writes the "
+            f"{len(coverage.refined)} refined)"
+        )
+
+
+class PartialExportWarning(UserWarning):
+    """A refined export was written with only some of the record's samples (``coverage``
+    says which)."""
+
+    def __init__(self, coverage: RefinedCoverage) -> None:
+        self.coverage = coverage
+        super().__init__(f"partial export: {coverage.summary()}")
+
+
+def refined_coverage(hub: Hub, accession: str) -> RefinedCoverage:
+    """How many of ``accession``'s samples are refined, not refined yet, or failed.
+
+    Raises
+    ------
+    RecordNotFound
+        When the accession is unknown.
+    """
+    from exprhub.hub.refined import refine_states, samples_for_accession
+
+    samples = samples_for_accession(hub, accession)
+    states = refine_states(hub, samples)
+    refined: list[str] = []
+    pending: list[str] = []
+    failed: dict[str, str] = {}
+    for key in samples:
+        state = states.get(key)
+        if state is not None and state.status == "done":
+            refined.append(key)
+        elif state is not None and state.status == "failed":
+            failed[key] = state.message or "failed"
+        else:
+            pending.append(key)
+    return RefinedCoverage(normalize_accession(accession), tuple(refined), tuple(pending), failed)
 
 
 def family(hub: Hub, accession: str) -> Iterator[Record]:
@@ -35,16 +159,26 @@ def family(hub: Hub, accession: str) -> Iterator[Record]:
             yield hub.record(subset, RecordType.SUBSET)
 
 
-def export_record(hub: Hub, accession: str, format: str, target: str | Path) -> list[Path]:
+def export_record(
+    hub: Hub, accession: str, format: str, target: str | Path, *, allow_partial: bool = False
+) -> list[Path]:
     """Export ``accession`` as ``format`` to ``target``; return the files written.
 
     A series matrix is one file per platform: with several platforms the platform is added to
     the file name (``GSE1-GPL96_series_matrix.txt.gz``) as GEO does.
 
+    ``format="refined"`` writes the refined samples only. When some of the record's samples
+    are not refined, nothing is written and :class:`PartialExport` is raised, unless
+    ``allow_partial``: then the refined ones are written and a :class:`PartialExportWarning`
+    is issued (``warnings`` module; both carry the :class:`RefinedCoverage`).
+
     Raises
     ------
     HubError
-        If the record is missing or the format does not apply to its type.
+        If the record is missing or the format does not apply to its type, or no sample of
+        the record is refined.
+    PartialExport
+        If only some of the record's samples are refined and ``allow_partial`` is false.
     """
     out = Path(target)
     if format not in EXPORT_FORMATS:
@@ -57,9 +191,7 @@ def export_record(hub: Hub, accession: str, format: str, target: str | Path) -> 
         write_soft(family(hub, accession), out)
         return [out]
     if format == "refined":
-        from exprhub.hub.refined import write_refined_tsv
-
-        write_refined_tsv(hub, accession, out)
+        _export_refined(hub, accession, out, allow_partial)
         return [out]
     if format == "miniml":
         from exprhub.formats.miniml_writer import write_miniml
@@ -67,6 +199,19 @@ def export_record(hub: Hub, accession: str, format: str, target: str | Path) -> 
         write_miniml(list(family(hub, accession)), out)
         return [out]
     return _export_matrix(hub, accession, out)
+
+
+def _export_refined(hub: Hub, accession: str, out: Path, allow_partial: bool) -> None:
+    from exprhub.hub.refined import write_refined_tsv
+
+    coverage = refined_coverage(hub, accession)
+    if not coverage.refined:
+        raise HubError(f"{coverage.summary()}; nothing to export")
+    if not coverage.complete and not allow_partial:
+        raise PartialExport(coverage)
+    write_refined_tsv(hub, accession, out, samples=coverage.refined)
+    if not coverage.complete:
+        warnings.warn(PartialExportWarning(coverage), stacklevel=3)
 
 
 def _export_matrix(hub: Hub, accession: str, out: Path) -> list[Path]:

@@ -229,8 +229,8 @@ class _Truncated(OSError):
 def _total_size(content_range: str | None, length: str | None, start: int) -> int | None:
     if content_range and "/" in content_range:
         total = content_range.rsplit("/", 1)[1]
-        return int(total) if total.isdigit() else None
-    if length and length.isdigit():
+        return int(total) if total.isascii() and total.isdigit() else None
+    if length and length.isascii() and length.isdigit():
         return start + int(length)
     return None
 

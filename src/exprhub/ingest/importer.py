@@ -1,9 +1,19 @@
 """Import GEO files into a hub.
 
 Formats are detected by content. Each file is one transaction: all of its records land, or
-none do (a malformed file leaves the hub exactly as it was). Importing the same file again
-changes nothing; a record with a newer ``last_update_date`` replaces the stored one and the
-older version goes to the record's history.
+none do (a malformed file leaves the hub exactly as it was, down to its folders). Importing
+the same file again changes nothing; a record with a newer ``last_update_date`` replaces the
+stored one and the older version goes to the record's history.
+
+A directory given to :func:`import_files` stands for the files directly inside it (not in
+its subfolders, hidden files skipped), imported one after the other in name order, each in
+its own transaction - the folder a GEO download leaves.
+
+Value cells that are not numbers are stored as missing (NaN) and reported, one warning per
+sample and kind of problem with a few examples: text that is not a number (``abc``,
+``1,234``) and numbers beyond the float32 range of the matrices (``1e999``, ``inf``; stored
+as NaN, never as infinity). GEO's missing-value tokens (empty, ``null``, ``NA``, ``NaN`` ...,
+see :data:`~exprhub.records.MISSING_TOKENS`) are stored as NaN without a warning.
 """
 
 from __future__ import annotations
@@ -15,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from exprhub.formats.detect import detect_format, open_reader
-from exprhub.formats.errors import FormatError
+from exprhub.formats.errors import FormatError, ParseWarning
 from exprhub.hub import Hub, HubError
 from exprhub.hub.writer import HubWriter, KeptFile
 from exprhub.records import Annotation, Record
+from exprhub.records.table import ValueTally
 
 #: Called after each stored record with (file, records so far).
 RecordCallback = Callable[[Path, int], None]
@@ -65,6 +76,11 @@ def import_file(
         and what was expected, and nothing from the file is stored.
     """
     source = Path(path)
+    if source.is_dir():
+        raise ImportFailed(
+            f"{source}: is a directory; expected a GEO file (import_files and "
+            "'exprhub import' import each file in a directory)"
+        )
     if not source.is_file():
         raise ImportFailed(f"{source}: no such file")
     try:
@@ -83,6 +99,7 @@ def import_file(
                 if on_record is not None:
                     on_record(source, result.records)
             result.warnings = [str(w) for w in reader.warnings]
+            result.warnings += [str(w) for w in _value_warnings(source, writer.value_tallies)]
             result.sha256 = kept.digest()
     except FormatError as exc:
         raise ImportFailed(str(exc)) from None
@@ -90,6 +107,26 @@ def import_file(
         detail = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         raise ImportFailed(f"{source}: {detail}") from None
     return result
+
+
+def _value_warnings(source: Path, tallies: list[tuple[str, str, ValueTally]]) -> list[ParseWarning]:
+    """One warning per (record, column) and kind of unreadable value cell, with examples."""
+    warnings = []
+    for key, column, tally in tallies:
+        where = key if column == "VALUE" else f"{key} column {column}"
+        for count, kind, what in (
+            (tally.unparseable, "unparseable", "not a number"),
+            (tally.out_of_range, "out_of_range", "a number beyond the float32 range (3.4e38)"),
+        ):
+            if not count:
+                continue
+            examples = ", ".join(repr(e) for e in tally.examples.get(kind, []))
+            message = (
+                f"{where}: {count} of {tally.cells} value cells: {what} (e.g. {examples}); "
+                "stored as missing (NaN)"
+            )
+            warnings.append(ParseWarning(str(source), None, message))
+    return warnings
 
 
 def _type_name(record: Record) -> str:
@@ -115,15 +152,47 @@ def import_files(
 ) -> list[ImportResult]:
     """Import several files, each in its own transaction.
 
-    Without ``on_error`` the first failure raises; with it, failures are reported to it and
-    the remaining files are still imported.
+    A directory stands for the files directly inside it (see :func:`files_in`). Without
+    ``on_error`` the first failure raises; with it, failures are reported to it and the
+    remaining files are still imported.
     """
     results = []
-    for path in paths:
+    for given in paths:
         try:
-            results.append(import_file(hub, path, on_record=on_record))
+            files = files_in(Path(given))
         except ImportFailed as exc:
             if on_error is None:
                 raise
-            on_error(Path(path), exc)
+            on_error(Path(given), exc)
+            continue
+        for path in files:
+            try:
+                results.append(import_file(hub, path, on_record=on_record))
+            except ImportFailed as exc:
+                if on_error is None:
+                    raise
+                on_error(path, exc)
     return results
+
+
+def files_in(path: Path) -> list[Path]:
+    """The files ``path`` stands for in an import: itself, or, for a directory, the files
+    directly inside it (hidden ones skipped), sorted by name.
+
+    Raises
+    ------
+    ImportFailed
+        If ``path`` is a directory holding no files, or one that cannot be listed.
+    """
+    if not path.is_dir():
+        return [path]
+    try:
+        files = sorted(
+            (p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")),
+            key=lambda p: p.name,
+        )
+    except OSError as exc:
+        raise ImportFailed(f"{path}: cannot list the directory ({exc.strerror or exc})") from None
+    if not files:
+        raise ImportFailed(f"{path}: directory holds no files to import")
+    return files

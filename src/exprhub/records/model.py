@@ -275,8 +275,9 @@ class Sample(Record):
     @property
     def channel_count(self) -> int:
         """Number of channels (1, or 2 for two-colour arrays)."""
-        value = self.get("channel_count")
-        if value and value.strip().isdigit():
+        value = (self.get("channel_count") or "").strip()
+        # ASCII digits only: str.isdigit() also accepts '²', which int() rejects
+        if value.isascii() and value.isdigit() and len(value) <= 2:
             return int(value)
         return 2 if any(self.field_name(k).endswith("_ch2") for k, _ in self.attributes) else 1
 

@@ -9,6 +9,7 @@ twice).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +92,93 @@ def to_float(values: Sequence[str] | np.ndarray, *, arrow: Any = None) -> np.nda
             out[rest] = _general_to_float(strings[rest], None)
         return out
     return _general_to_float(strings, arrow)
+
+
+#: The largest magnitude a float32 matrix cell holds; larger numbers would be stored as inf.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: Distinct examples a :class:`ValueTally` keeps per kind of problem.
+TALLY_EXAMPLES = 3
+
+
+@dataclass
+class ValueTally:
+    """What converting one column of text to stored numbers met besides numbers.
+
+    Attributes
+    ----------
+    cells
+        Cells converted.
+    missing
+        Cells holding a missing-value token (:data:`MISSING_TOKENS`, or a NaN spelling such
+        as ``NaN``): legitimate, stored as NaN.
+    unparseable
+        Cells that are not numbers (``abc``, ``1,234``): stored as NaN.
+    out_of_range
+        Numbers whose magnitude exceeds :data:`FLOAT32_MAX` (``1e999``, ``inf``): stored as NaN.
+    examples
+        Up to :data:`TALLY_EXAMPLES` distinct cells per kind (``"unparseable"``,
+        ``"out_of_range"``), as written.
+    """
+
+    cells: int = 0
+    missing: int = 0
+    unparseable: int = 0
+    out_of_range: int = 0
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def problems(self) -> int:
+        """Cells that were neither numbers nor missing-value tokens."""
+        return self.unparseable + self.out_of_range
+
+    def _note(self, kind: str, cells: np.ndarray) -> None:
+        kept = self.examples.setdefault(kind, [])
+        for text in cells.tolist():
+            if len(kept) >= TALLY_EXAMPLES:
+                break
+            if text not in kept:
+                kept.append(text)
+
+
+def to_stored_float(
+    values: Sequence[str] | np.ndarray, *, arrow: Any = None, tally: ValueTally | None = None
+) -> np.ndarray:
+    """Convert a string column to the float64 values a hub stores in its float32 matrices.
+
+    As :func:`to_float`, except that numbers beyond the float32 range (``1e999``, ``inf``,
+    ``-3e40``) become NaN too: a matrix cell is a measurement or missing, never infinite.
+
+    Parameters
+    ----------
+    values
+        The strings.
+    arrow
+        The same strings as a ``pyarrow`` string array, if the caller has one.
+    tally
+        If given, counts of missing-value tokens, unparseable text and out-of-range numbers
+        are added to it.
+    """
+    out = to_float(values, arrow=arrow)
+    over = np.abs(out) > FLOAT32_MAX
+    if tally is not None:
+        strings = as_string_array(values)
+        tally.cells += len(out)
+        if over.any():
+            tally.out_of_range += int(np.count_nonzero(over))
+            tally._note("out_of_range", strings[over])
+        gaps = np.flatnonzero(np.isnan(out))
+        if gaps.size:
+            text = np.strings.strip(strings[gaps])
+            missing = np.isin(text, list(MISSING_TOKENS)) | (
+                np.strings.lower(np.strings.lstrip(text, "+-")) == "nan"
+            )
+            tally.missing += int(np.count_nonzero(missing))
+            if not missing.all():
+                tally.unparseable += int(np.count_nonzero(~missing))
+                tally._note("unparseable", strings[gaps[~missing]])
+    if over.any():
+        out[over] = np.nan
+    return out
 
 
 def _general_to_float(strings: np.ndarray, arrow: Any) -> np.ndarray:

@@ -3,7 +3,9 @@
 - :func:`parse_query` turns ``diabetes[ALL] AND Homo sapiens[ORGN] AND GSE[ETYP]`` into a
   :class:`Query` (raises :class:`QuerySyntaxError` pointing at the column).
 - :class:`SearchDocument` is what gets indexed; :class:`SearchIndex` is the protocol every
-  backend implements (``add``, ``delete``, ``commit``, ``count``, ``search``, ``close``).
+  backend implements (``add``, ``delete``, ``commit``, ``count``, ``search``, ``close``, and
+  ``writing``: the write lock one writer at a time holds across threads and processes, raising
+  :class:`IndexBusy` when taken; see :mod:`exprhub.search.hub_index` for who writes when).
 - Backends: :class:`TantivyIndex` (embedded default, a directory) and :class:`PostgresIndex`
   (server, by URL). :func:`open_index` picks one from a location. (SQLite FTS5 was measured
   as the embedded alternative and dropped: see bench/README.md.)
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from exprhub.search.document import (
     FacetCount,
     Hit,
+    IndexBusy,
     SearchDocument,
     SearchIndex,
     SearchResults,
@@ -47,6 +50,7 @@ __all__ = [
     "FacetCount",
     "FieldSpec",
     "Hit",
+    "IndexBusy",
     "MatchAll",
     "Node",
     "Not",

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from exprhub.search.fields import EXTRA, VALUE_SEPARATOR, SearchSchema, tokenize
+from exprhub.search.fields import EXTRA, VALUE_SEPARATOR, SearchSchema, index_tokens
 from exprhub.search.query import Query
 
 
@@ -71,7 +72,7 @@ class SearchDocument:
 
 def field_text(values: Sequence[str]) -> str:
     """Pre-tokenized text of a field: tokens joined by spaces, values split by a separator token."""
-    parts = [" ".join(tokenize(v)) for v in values]
+    parts = [" ".join(index_tokens(v)) for v in values]
     return f" {VALUE_SEPARATOR} ".join(p for p in parts if p)
 
 
@@ -94,6 +95,14 @@ def accession_sort_key(accession: str) -> int:
 
 class OutdatedIndex(ValueError):
     """An index written in another format (by another version of exprhub): rebuild it."""
+
+
+class IndexBusy(RuntimeError):
+    """Another writer (a thread, or another process) holds the index's write lock.
+
+    Not a failure of what was being written: the index is derived from the hub, so the next
+    sync by whoever holds the lock next catches up.
+    """
 
 
 @dataclass(frozen=True)
@@ -142,6 +151,17 @@ class SearchIndex(Protocol):
         """Make pending changes durable and visible."""
         ...
 
+    def writing(self, wait: float = 0.0) -> AbstractContextManager[None]:
+        """Hold the index's write lock, shared by every thread and process using the index.
+
+        One writer at a time: whoever syncs the index holds this lock for that sync only
+        (never for a process's lifetime), and readers keep reading the last committed state
+        meanwhile. On leaving, changes not committed are rolled back and the backend's writer
+        is released. Raises :class:`IndexBusy` when the lock is not free within ``wait``
+        seconds.
+        """
+        ...
+
     def count(self) -> int:
         """Number of committed documents."""
         ...
@@ -183,9 +203,3 @@ def top_facets(counts: dict[str, int], limit: int) -> list[FacetCount]:
     """Facet values ordered by count (desc) then value, cut to ``limit``."""
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     return [FacetCount(v, c) for v, c in ordered[:limit]]
-
-
-def check_page(limit: int, offset: int) -> None:
-    """Reject negative paging arguments."""
-    if limit < 0 or offset < 0:
-        raise ValueError(f"limit and offset must be >= 0 (got limit={limit}, offset={offset})")

@@ -47,6 +47,10 @@ DEFAULT_FACETS: tuple[str, ...] = (
 )
 
 _TOKEN_RE = re.compile(r"[^\W_]+")
+#: Longest token indexed or searched. Longer runs of letters and digits (sequences, hashes) are
+#: left out of the index: PostgreSQL refuses lexemes over 2046 bytes, tantivy wildcard stems
+#: over ~1000, and 200 characters stays below both in any script (at most 4 bytes a character).
+MAX_TOKEN_LENGTH = 200
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 #: Token inserted between the values of a multi-valued field so a phrase cannot span two values.
@@ -54,7 +58,7 @@ VALUE_SEPARATOR = "_"
 
 
 def tokenize(text: str) -> list[str]:
-    """Split text into the index tokens: lower-cased runs of letters and digits, accents removed.
+    """Split text into tokens: lower-cased runs of letters and digits, accents removed.
 
     Every backend indexes these tokens (joined by spaces), so matching is the same everywhere.
     """
@@ -64,7 +68,17 @@ def tokenize(text: str) -> list[str]:
         text = "".join(
             ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
         )
-    return _TOKEN_RE.findall(text.lower())
+    tokens: list[str] = _TOKEN_RE.findall(text.lower())
+    return tokens
+
+
+def index_tokens(text: str) -> list[str]:
+    """The tokens of ``text`` that are indexed: :func:`tokenize`'s, less those longer than
+    :data:`MAX_TOKEN_LENGTH` (which no query can search for)."""
+    tokens = tokenize(text)
+    if len(text) > MAX_TOKEN_LENGTH and any(len(tok) > MAX_TOKEN_LENGTH for tok in tokens):
+        tokens = [tok for tok in tokens if len(tok) <= MAX_TOKEN_LENGTH]
+    return tokens
 
 
 def normalize_field_name(name: str) -> str:

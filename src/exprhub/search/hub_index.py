@@ -1,9 +1,32 @@
 """The hub's search index: documents built from stored records, kept in step with imports.
 
 The index is brought up to date incrementally (:meth:`HubSearch.sync`): records whose
-``updated_at`` is newer than the last sync are (re)indexed. The CLI syncs after every import
-and fetch, and the web server syncs when it starts and before answering a search when the hub
-has changed, so what is in the hub is what search finds.
+``updated_at`` is newer than the last sync (the watermark, kept in ``<hub>/search-state.json``)
+are (re)indexed. The CLI syncs after every import and fetch, and the web server syncs when it
+starts and before answering a search when the hub has changed, so what is in the hub is what
+search finds.
+
+Who writes the index: one writer at a time, whoever syncs. A sync holds the index's write lock
+(:meth:`exprhub.search.SearchIndex.writing`: a lock file taken with ``flock`` for tantivy, an
+advisory lock for PostgreSQL, plus a lock for the threads of a process) from reading the
+watermark to saving the new one, and only for that long; no process holds it between syncs,
+however long it runs (``exprhub serve`` included). Records are committed to the hub before any
+sync starts, and the index is derived data, so a process that finds the lock busy does not
+fail: its records are in the hub, the watermark has not passed them, and the next sync by
+whoever takes the lock (the server's next search, the next import, ``exprhub index``) indexes
+them. Concretely:
+
+- :meth:`HubSearch.sync` (``exprhub index``) waits for the lock up to :data:`SYNC_WAIT` seconds,
+  then raises :class:`~exprhub.search.document.IndexBusy`;
+- :meth:`HubSearch.try_sync` (after ``exprhub import`` / ``fetch``, when the server starts)
+  returns None instead, and the caller says that the index will catch up;
+- :meth:`HubSearch.search` first calls :meth:`HubSearch.catch_up`: when the hub changed, one
+  thread of the process syncs while the others wait for it (single flight), each waiting at
+  most :data:`SEARCH_WAIT` seconds, after which they answer from the last committed state. A
+  search never fails because the index is being written.
+
+Readers always read the last committed index state: tantivy searchers reload when another
+process commits, PostgreSQL readers see committed transactions.
 
 Location: a tantivy directory ``<hub>/index`` by default; a hub whose metadata lives in
 PostgreSQL indexes into the same database (PostgreSQL full text); ``EXPRHUB_SEARCH_URL``
@@ -15,6 +38,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -26,12 +50,17 @@ from exprhub.hub import Hub
 from exprhub.hub import schema as s
 from exprhub.records import Record, split_characteristic
 from exprhub.search import SearchDocument, SearchIndex, SearchResults, open_index
-from exprhub.search.document import OutdatedIndex
+from exprhub.search.document import IndexBusy, OutdatedIndex
 from exprhub.search.fields import DEFAULT_SCHEMA
+from exprhub.search.paging import check_search_page
 
 INDEXED_TYPES = ("GSE", "GSM", "GPL", "GDS")
 BATCH = 2000
 STATE_FILE = "search-state.json"
+#: Seconds :meth:`HubSearch.sync` waits for another writer to finish.
+SYNC_WAIT = 120.0
+#: Seconds a search waits for a sync in progress before answering from the committed state.
+SEARCH_WAIT = 10.0
 
 
 def default_location(hub: Hub) -> str:
@@ -108,9 +137,7 @@ class HubSearch:
         except (OSError, ValueError):
             state = {}
         state[self.location] = value
-        tmp = self._state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=1))
-        tmp.replace(self._state_path)
+        self._write_state(state)
 
     def _forget_watermark(self) -> None:
         try:
@@ -118,7 +145,12 @@ class HubSearch:
         except (OSError, ValueError):
             return
         state.pop(self.location, None)
-        tmp = self._state_path.with_suffix(".tmp")
+        self._write_state(state)
+
+    def _write_state(self, state: dict[str, Any]) -> None:
+        # a temporary file of this process and thread: readers in other processes see the
+        # old state or the new one, never a half-written file
+        tmp = self._state_path.with_name(f".{STATE_FILE}.{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(json.dumps(state, indent=1))
         tmp.replace(self._state_path)
 
@@ -131,9 +163,57 @@ class HubSearch:
         return mark is None or _as_utc(latest).isoformat() > mark
 
     # ----------------------------------------------------------------- indexing
-    def sync(self, *, full: bool = False, progress: Callable[[int], None] | None = None) -> int:
+    def sync(
+        self,
+        *,
+        full: bool = False,
+        progress: Callable[[int], None] | None = None,
+        wait: float = SYNC_WAIT,
+    ) -> int:
         """Index records changed since the last sync (all of them with ``full``); return how
-        many documents were written."""
+        many documents were written.
+
+        Raises
+        ------
+        IndexBusy
+            When another writer held the index's write lock for ``wait`` seconds.
+        """
+        with self.index.writing(wait):
+            return self._sync_locked(full, progress)
+
+    def try_sync(
+        self,
+        *,
+        full: bool = False,
+        progress: Callable[[int], None] | None = None,
+        wait: float = 0.0,
+    ) -> int | None:
+        """Like :meth:`sync`, but None (nothing written) when another writer held the write lock
+        for ``wait`` seconds: the hub's records are kept, and the next sync indexes them."""
+        try:
+            return self.sync(full=full, progress=progress, wait=wait)
+        except IndexBusy:
+            return None
+
+    def catch_up(self, wait: float | None = None) -> bool:
+        """Sync if the hub changed since the last sync; True when the index is then current.
+
+        Single flight: while one thread (or process) syncs, the others wait for it up to
+        ``wait`` seconds (default :data:`SEARCH_WAIT`) and then find nothing left to do; past
+        that they return False and searches read the last committed state.
+        """
+        if not self.is_stale():
+            return True
+        try:
+            with self.index.writing(SEARCH_WAIT if wait is None else wait):
+                if self.is_stale():  # nobody caught up while this thread waited
+                    self._sync_locked(False, None)
+        except IndexBusy:
+            return False
+        return True
+
+    def _sync_locked(self, full: bool, progress: Callable[[int], None] | None) -> int:
+        """:meth:`sync` once the write lock is held."""
         mark = None if full else self._watermark()
         latest = self.hub.latest_write()
         query = select(s.records).where(s.records.c.type.in_(INDEXED_TYPES))
@@ -165,9 +245,17 @@ class HubSearch:
         filters: Mapping[str, Sequence[str]] | None = None,
     ) -> SearchResults:
         """Run an Entrez-style query (syncing first if the hub changed); ``facets`` and
-        ``filters`` as in :meth:`exprhub.search.SearchIndex.search`."""
-        if self.is_stale():
-            self.sync()
+        ``filters`` as in :meth:`exprhub.search.SearchIndex.search`.
+
+        Raises
+        ------
+        exprhub.search.QuerySyntaxError
+            For a query that cannot be parsed (pointing at the column).
+        exprhub.search.paging.PagingError
+            For ``limit`` / ``offset`` beyond the bounds of :mod:`exprhub.search.paging`.
+        """
+        check_search_page(limit, offset)
+        self.catch_up()
         if facets is None:
             return self.index.search(query, limit=limit, offset=offset, filters=filters)
         return self.index.search(query, limit=limit, offset=offset, facets=facets, filters=filters)
@@ -275,5 +363,9 @@ class _Context:
                 (self.platform_tech[p] for p in doc.platforms if p in self.platform_tech), None
             ) or next(iter(_field(attributes, "platform_technology_type")), None)
             counts = _field(attributes, "sample_count") or _field(attributes, "total_samples")
-            doc.nsam = int(counts[0]) if counts and counts[0].strip().isdigit() else None
+            doc.nsam = (
+                int(counts[0])
+                if counts and counts[0].strip().isascii() and counts[0].strip().isdigit()
+                else None
+            )
         return doc

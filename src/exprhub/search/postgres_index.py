@@ -1,18 +1,23 @@
 """Server-backed index: PostgreSQL full text (tsvector + GIN, ts_rank, facets by GROUP BY).
 
-Text is tokenized in Python (:func:`exprhub.search.fields.tokenize`) and written as tsvector
+Text is tokenized in Python (:func:`exprhub.search.fields.index_tokens`) and written as tsvector
 literals, so matching is identical to the embedded backends. Each token is stored twice: bare
 (searched by ALL) and as ``@field:token`` (searched by ``token[FIELD]``); title tokens carry
 weight A for ranking. Positions above 16383 (a PostgreSQL limit) are clamped, so phrases deep
 inside very long descriptions may match loosely.
+
+Writers take turns through a PostgreSQL advisory lock named after the table prefix (see
+:meth:`PostgresIndex.writing`); readers see the last committed transaction.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
@@ -23,17 +28,24 @@ from exprhub.search.document import (
     SearchDocument,
     SearchResults,
     accession_sort_key,
-    check_page,
     dedupe,
     top_facets,
 )
-from exprhub.search.fields import DEFAULT_SCHEMA, SearchSchema, tokenize
+from exprhub.search.fields import DEFAULT_SCHEMA, SearchSchema, index_tokens
+from exprhub.search.paging import check_search_page
 from exprhub.search.query import And, Node, Not, Or, Query, Term, as_query
 from exprhub.search.sql_common import Params, compile_where, only_terms, positive_scored_terms
+from exprhub.search.write_lock import WriteLock
 
 _FORMAT = "1"
 _MAX_POS = 16383
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _lock_key(purpose: str, prefix: str) -> int:
+    """The advisory lock key (a signed 64-bit integer) of one purpose on one index."""
+    digest = hashlib.blake2b(f"exprhub.search:{purpose}:{prefix}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big", signed=True)
 
 
 def _quote(lexeme: str) -> str:
@@ -64,6 +76,10 @@ class PostgresIndex:
         self._own_engine = isinstance(url, str)
         self._t = prefix
         with self._engine.begin() as conn:
+            # two processes opening a new index at once: the second waits, then finds it
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key("create", prefix)}
+            )
             exists = conn.execute(
                 text("SELECT to_regclass(:n) IS NOT NULL"), {"n": f"{prefix}_meta"}
             ).scalar()
@@ -85,6 +101,11 @@ class PostgresIndex:
                 self._create(conn)
         self._wconn: Any = None
         self._bumped = False
+        self._write_key = _lock_key("write", prefix)
+        self._lock_conn: Any = None
+        self._write_lock = WriteLock(
+            f"search index {prefix}", self._try_lock, self._unlock, self._lock_holder
+        )
         self._cache: tuple[str, int, dict[str, dict[str, int]]] | None = None
         self._cache_lock = threading.Lock()
 
@@ -116,6 +137,65 @@ class PostgresIndex:
 
     # ------------------------------------------------------------ writing
 
+    @contextmanager
+    def writing(self, wait: float = 0.0) -> Iterator[None]:
+        """Hold the write lock (see :meth:`exprhub.search.SearchIndex.writing`): a
+        session-level advisory lock on its own connection, released when the block ends or
+        the connection drops."""
+        with self._write_lock.hold(wait):
+            try:
+                yield
+            finally:
+                self._discard_pending()
+
+    def _try_lock(self) -> bool:
+        conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            taken = conn.execute(
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": self._write_key}
+            ).scalar_one()
+        except BaseException:
+            conn.close()
+            raise
+        if not taken:
+            conn.close()
+            return False
+        self._lock_conn = conn
+        return True
+
+    def _unlock(self) -> None:
+        conn, self._lock_conn = self._lock_conn, None
+        if conn is None:
+            return
+        try:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._write_key})
+        except Exception:
+            conn.invalidate()  # never return a session still holding the lock to the pool
+            raise
+        finally:
+            conn.close()
+
+    def _lock_holder(self) -> str:
+        key = self._write_key & 0xFFFFFFFFFFFFFFFF
+        with self._engine.connect() as conn:
+            pid = conn.execute(
+                text(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND classid = :hi AND objid = :lo AND objsubid = 1"
+                ),
+                {"hi": key >> 32, "lo": key & 0xFFFFFFFF},
+            ).scalar()
+        return f"PostgreSQL backend {pid}" if pid is not None else "another process"
+
+    def _discard_pending(self) -> None:
+        """Roll back what was not committed and give the writing connection back."""
+        with self._write_lock.threads:
+            if self._wconn is not None:
+                self._wconn.rollback()
+                self._wconn.close()
+                self._wconn = None
+            self._bumped = False
+
     def _writer(self) -> Any:
         if self._wconn is None:
             self._wconn = self._engine.connect()
@@ -137,7 +217,7 @@ class PostgresIndex:
         for spec in self.schema.text_fields:
             weight = "A" if spec.name == "TITL" else "D"
             for value in values.get(spec.key, []):
-                for tok in tokenize(value):
+                for tok in index_tokens(value):
                     p = f"{min(pos, _MAX_POS)}{weight}"
                     for lexeme in (
                         (tok, f"@{spec.key}:{tok}") if spec.in_all else (f"@{spec.key}:{tok}",)
@@ -153,6 +233,10 @@ class PostgresIndex:
     def add(self, docs: Iterable[SearchDocument]) -> int:
         """Insert or replace documents by accession (visible after :meth:`commit`)."""
         batch = dedupe(docs)
+        with self._write_lock.threads:
+            return self._add(batch)
+
+    def _add(self, batch: list[SearchDocument]) -> int:
         if not batch:
             return 0
         t = self._t
@@ -200,23 +284,21 @@ class PostgresIndex:
         """Remove documents by accession."""
         accs = list(accessions)
         if accs:
-            self._writer().execute(
-                text(f"DELETE FROM {self._t}_docs WHERE accession = ANY(:a)"), {"a": accs}
-            )
+            with self._write_lock.threads:
+                self._writer().execute(
+                    text(f"DELETE FROM {self._t}_docs WHERE accession = ANY(:a)"), {"a": accs}
+                )
 
     def commit(self) -> None:
         """Commit pending changes."""
-        if self._wconn is not None:
-            self._wconn.commit()
-        self._bumped = False
+        with self._write_lock.threads:
+            if self._wconn is not None:
+                self._wconn.commit()
+            self._bumped = False
 
     def close(self) -> None:
         """Roll back pending changes and release connections."""
-        if self._wconn is not None:
-            self._wconn.rollback()
-            self._wconn.close()
-            self._wconn = None
-        self._bumped = False
+        self._discard_pending()
         if self._own_engine:
             self._engine.dispose()
 
@@ -276,7 +358,7 @@ class PostgresIndex:
         filters: Mapping[str, Sequence[str]] | None = None,
     ) -> SearchResults:
         """Ranked hits (ts_rank, title weighted; ties in accession order) and facet counts."""
-        check_page(limit, offset)
+        check_search_page(limit, offset)
         parsed = as_query(query, self.schema).filtered(filters)
         facet_names = self.schema.check_facets(facets)
         t = self._t

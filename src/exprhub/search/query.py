@@ -19,6 +19,12 @@ Syntax (as on GEO):
 - ``diabet*`` — prefix wildcard on a single word (at least two letters before the ``*``).
 - An empty query matches every document.
 
+Limits (each broken one is a :class:`QuerySyntaxError` pointing at where it was exceeded):
+nesting at most :data:`MAX_QUERY_DEPTH` levels deep (parentheses, ``NOT`` and AND/OR
+alternating without parentheses, which nest left to right), words of at most
+:data:`MAX_WORD_LENGTH` letters and digits, and ``[NSAM]``-style numbers at most
+:data:`MAX_NUMBER`.
+
 Tokens are those of :func:`exprhub.search.fields.tokenize`: a word like ``IL-6`` is the phrase
 ``il 6``.
 """
@@ -30,7 +36,21 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from exprhub.search.fields import DEFAULT_SCHEMA, FieldSpec, SearchSchema, tokenize
+from exprhub.search.fields import (
+    DEFAULT_SCHEMA,
+    MAX_TOKEN_LENGTH,
+    FieldSpec,
+    SearchSchema,
+    tokenize,
+)
+
+#: Deepest nesting of parentheses and ``NOT``, and deepest AND/OR tree a query may build.
+MAX_QUERY_DEPTH = 32
+#: Longest word (a run of letters and digits) a query may search for: the longest token the
+#: index holds (see :data:`exprhub.search.fields.MAX_TOKEN_LENGTH`).
+MAX_WORD_LENGTH = MAX_TOKEN_LENGTH
+#: Largest number in a range on a numeric field (``[NSAM]``): what every backend stores.
+MAX_NUMBER = 2**31 - 1
 
 
 class QuerySyntaxError(ValueError):
@@ -41,7 +61,9 @@ class QuerySyntaxError(ValueError):
         self.query = query
         self.column = column
         caret = " " * (column - 1) + "^"
-        super().__init__(f"{reason}\n  {query}\n  {caret}")
+        # one character for one, so the caret stays under its column on one line
+        shown = "".join(ch if ch.isprintable() else " " for ch in query)
+        super().__init__(f"{reason}\n  {shown}\n  {caret}")
 
 
 # ---------------------------------------------------------------- AST
@@ -201,7 +223,28 @@ def _lex(q: str) -> list[_Tok]:
 # ---------------------------------------------------------------- parser
 
 
-_DATE_RE = re.compile(r"^(\d{4})(?:[/-](\d{1,2})(?:[/-](\d{1,2}))?)?$")
+_DATE_RE = re.compile(r"^([0-9]{4})(?:[/-]([0-9]{1,2})(?:[/-]([0-9]{1,2}))?)?$")
+_DIGITS_RE = re.compile(r"[0-9]+")
+
+
+def _shown(text: str, most: int = 24) -> str:
+    """``text`` quoted for an error message, shortened when long."""
+    return repr(text if len(text) <= most else text[:most] + "...")
+
+
+def _tag_shown(tag: str, most: int = 40) -> str:
+    """A field tag as written, on one line and shortened when long, for an error message."""
+    text = " ".join(tag.split())
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return text if len(text) <= most else text[:most] + "..."
+
+
+def _joined_depth(a: Node, a_depth: int, b: Node, b_depth: int, kind: type) -> int:
+    """Depth of the tree ``kind((a, b))`` once flattened as :func:`_and` / :func:`_or` do."""
+    return max(
+        a_depth if isinstance(a, kind) else a_depth + 1,
+        b_depth if isinstance(b, kind) else b_depth + 1,
+    )
 
 
 class _Parser:
@@ -210,6 +253,7 @@ class _Parser:
         self.schema = schema
         self.toks = _lex(text)
         self.pos = 0
+        self.nesting = 0  # parentheses and NOTs open around the current token
 
     def error(self, reason: str, col: int) -> QuerySyntaxError:
         return QuerySyntaxError(reason, self.q, col)
@@ -220,65 +264,97 @@ class _Parser:
     def end_col(self) -> int:
         return len(self.q) + 1
 
+    def too_deep(self, col: int) -> QuerySyntaxError:
+        return self.error(
+            f"query nested too deeply: at most {MAX_QUERY_DEPTH} levels of parentheses, NOT "
+            "and alternating AND/OR",
+            col,
+        )
+
     def parse(self) -> Node:
         if not self.toks:
             return MatchAll()
-        node = self.expr()
+        node, _ = self.expr()
         tok = self.peek()
         if tok is not None:  # only a stray ')' can stop expr()
             raise self.error("unbalanced ')'", tok.col)
         return node
 
-    def expr(self) -> Node:
-        node = self.unit()
+    def expr(self) -> tuple[Node, int]:
+        """The expression up to a closing parenthesis or the end, and its tree depth."""
+        node, depth = self.unit()
         while True:
             tok = self.peek()
             if tok is None or tok.kind == "RPAREN":
-                return node
+                return node, depth
             if tok.kind in _OPERATORS:
                 self.pos += 1
                 if self.peek() is None or self.peek().kind == "RPAREN":  # type: ignore[union-attr]
                     raise self.error(f"{tok.kind} needs a term after it", tok.col)
-                right = self.unit()
-                if tok.kind == "AND":
-                    node = _and(node, right)
-                elif tok.kind == "OR":
+                right, right_depth = self.unit()
+                if tok.kind == "NOT":
+                    right, right_depth = Not(right), right_depth + 1
+                if tok.kind == "OR":
+                    depth = _joined_depth(node, depth, right, right_depth, Or)
                     node = _or(node, right)
                 else:
-                    node = _and(node, Not(right))
+                    depth = _joined_depth(node, depth, right, right_depth, And)
+                    node = _and(node, right)
             else:  # implicit AND, e.g. "a (b OR c)"
-                node = _and(node, self.unit())
+                right, right_depth = self.unit()
+                depth = _joined_depth(node, depth, right, right_depth, And)
+                node = _and(node, right)
+            if depth > MAX_QUERY_DEPTH:
+                raise self.too_deep(tok.col)
 
-    def unit(self) -> Node:
+    def unit(self) -> tuple[Node, int]:
+        """One term group, parenthesized expression or NOT, and its tree depth."""
         tok = self.peek()
         assert tok is not None
-        if tok.kind == "LPAREN":
-            self.pos += 1
-            if self.peek() is None:
-                raise self.error("'(' is never closed", tok.col)
-            if self.peek().kind == "RPAREN":  # type: ignore[union-attr]
-                raise self.error("empty parentheses", tok.col)
-            node = self.expr()
-            close = self.peek()
-            if close is None:
-                raise self.error("'(' is never closed", tok.col)
-            self.pos += 1
-            after = self.peek()
-            if after is not None and after.kind == "TAG":
-                raise self.error("a field tag must follow a word or a phrase", after.col)
-            return node
-        if tok.kind == "NOT":
-            self.pos += 1
-            if self.peek() is None or self.peek().kind == "RPAREN":  # type: ignore[union-attr]
-                raise self.error("NOT needs a term after it", tok.col)
-            return Not(self.unit())
+        if tok.kind in ("LPAREN", "NOT"):
+            # checked before recursing, so deep input cannot exhaust Python's stack
+            if self.nesting >= MAX_QUERY_DEPTH:
+                raise self.too_deep(tok.col)
+            self.nesting += 1
+            try:
+                return self.parenthesized() if tok.kind == "LPAREN" else self.negated()
+            finally:
+                self.nesting -= 1
         if tok.kind in ("AND", "OR"):
             raise self.error(f"{tok.kind} needs a term before it", tok.col)
         if tok.kind == "RPAREN":
             raise self.error("unbalanced ')'", tok.col)
         if tok.kind == "TAG":
             raise self.error("a field tag must follow a word or a phrase", tok.col)
-        return self.terms()
+        node = self.terms()
+        return node, 1 if isinstance(node, And) else 0  # a term or range is no level
+
+    def parenthesized(self) -> tuple[Node, int]:
+        tok = self.toks[self.pos]
+        self.pos += 1
+        if self.peek() is None:
+            raise self.error("'(' is never closed", tok.col)
+        if self.peek().kind == "RPAREN":  # type: ignore[union-attr]
+            raise self.error("empty parentheses", tok.col)
+        node, depth = self.expr()
+        close = self.peek()
+        if close is None:
+            raise self.error("'(' is never closed", tok.col)
+        self.pos += 1
+        after = self.peek()
+        if after is not None and after.kind == "TAG":
+            raise self.error("a field tag must follow a word or a phrase", after.col)
+        return node, depth
+
+    def negated(self) -> tuple[Node, int]:
+        tok = self.toks[self.pos]
+        self.pos += 1
+        if self.peek() is None or self.peek().kind == "RPAREN":  # type: ignore[union-attr]
+            raise self.error("NOT needs a term after it", tok.col)
+        node, depth = self.unit()
+        if depth + 1 > MAX_QUERY_DEPTH:
+            raise self.too_deep(tok.col)
+        return Not(node), depth + 1
 
     def terms(self) -> Node:
         """Adjacent words / phrases (each optionally tagged), ANDed."""
@@ -328,7 +404,8 @@ class _Parser:
         spec = self.schema.resolve(tag)
         if spec is None:
             raise self.error(
-                f"unknown field [{tag}] at column {col}; known fields: {self.schema.known_tags()}",
+                f"unknown field [{_tag_shown(tag)}] at column {col}; "
+                f"known fields: {self.schema.known_tags()}",
                 col,
             )
         return spec
@@ -353,7 +430,10 @@ class _Parser:
                         "a wildcard needs at least two letters or digits before '*'", t.col
                     )
                 prefix = True
-            tokens.extend(tokenize(text.rstrip("*")))
+            words = tokenize(text.rstrip("*"))
+            if any(len(w) > MAX_WORD_LENGTH for w in words):
+                raise self.error(f"word longer than {MAX_WORD_LENGTH} letters and digits", t.col)
+            tokens.extend(words)
         if not tokens:
             raise self.error("term has no letters or digits to search for", toks[0].col)
         return Term(spec.name if spec else None, tuple(tokens), prefix)
@@ -362,7 +442,7 @@ class _Parser:
         if ":" in raw:
             lo_s, _, hi_s = raw.partition(":")
             if ":" in hi_s:
-                raise self.error(f"a range has one ':' ({raw!r})", col)
+                raise self.error(f"a range has one ':' ({_shown(raw)})", col)
             if not lo_s and not hi_s:
                 raise self.error("a range needs at least one bound", col)
             lo = self.bound(spec, lo_s, col, high=False) if lo_s else None
@@ -371,21 +451,30 @@ class _Parser:
             lo = self.bound(spec, raw, col, high=False)
             hi = self.bound(spec, raw, col, high=True)
         if lo is not None and hi is not None and lo > hi:
-            raise self.error(f"empty range {raw!r}: the start is after the end", col)
+            raise self.error(f"empty range {_shown(raw)}: the start is after the end", col)
         return Range(spec.name, lo, hi)
 
     def bound(self, spec: FieldSpec, s: str, col: int, *, high: bool) -> int:
         s = s.strip()
         if spec.kind == "int":
-            if not re.fullmatch(r"\d+", s):
-                raise self.error(f"expected a whole number for [{spec.name}], got {s!r}", col)
+            if not _DIGITS_RE.fullmatch(s):
+                raise self.error(f"expected a whole number for [{spec.name}], got {_shown(s)}", col)
+            # compared as text first: int() refuses strings of more than 4300 digits
+            if len(s.lstrip("0")) > len(str(MAX_NUMBER)) or int(s) > MAX_NUMBER:
+                raise self.error(
+                    f"number {_shown(s)} out of range for [{spec.name}]: at most {MAX_NUMBER}",
+                    col,
+                )
             return int(s)
         m = _DATE_RE.match(s)
         if not m:
             raise self.error(
-                f"expected a date YYYY, YYYY/MM or YYYY/MM/DD for [{spec.name}], got {s!r}", col
+                f"expected a date YYYY, YYYY/MM or YYYY/MM/DD for [{spec.name}], got {_shown(s)}",
+                col,
             )
         year = int(m.group(1))
+        if year < 1:
+            raise self.error(f"year {m.group(1)} out of range in {s!r}", col)
         month = int(m.group(2)) if m.group(2) else (12 if high else 1)
         if not 1 <= month <= 12:
             raise self.error(f"month {month} out of range in {s!r}", col)

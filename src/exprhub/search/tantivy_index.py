@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +17,16 @@ import tantivy
 
 from exprhub.search.document import (
     Hit,
+    IndexBusy,
     OutdatedIndex,
     SearchDocument,
     SearchResults,
     accession_sort_key,
-    check_page,
     dedupe,
     field_text,
 )
 from exprhub.search.fields import DEFAULT_SCHEMA, VALUE_SEPARATOR, FieldSpec, SearchSchema
+from exprhub.search.paging import check_search_page
 from exprhub.search.query import (
     And,
     FacetFilter,
@@ -38,9 +41,12 @@ from exprhub.search.query import (
 )
 from exprhub.search.tantivy_facets import FacetCounter, facet_token
 from exprhub.search.tantivy_facets import facet_values as clean_facet_values
+from exprhub.search.write_lock import FileLock, WriteLock
 
 _TOKENIZER = "exprhub_ws"
 _META_FILE = "exprhub-search.json"
+#: The cross-process write lock (see :meth:`TantivyIndex.writing`).
+_LOCK_FILE = "exprhub-write.lock"
 #: 2: one facet token per document and facet (see exprhub.search.tantivy_facets)
 _FORMAT = 2
 #: Count facets on a second thread when a query is estimated to match at least this many
@@ -49,6 +55,21 @@ _PARALLEL_MATCHES = 20_000
 #: catch-all field holding every ALL-searched field (values and fields kept apart by a
 #: separator token), so an untagged term is one posting list instead of a union of ~30.
 _ALL = FieldSpec("_ALL")
+
+
+def _write_meta(path: Path, meta: dict[str, Any]) -> None:
+    """Write the index's format file when it differs, atomically: other processes may be
+    reading it as they open the index."""
+    target = path / _META_FILE
+    body = json.dumps(meta)
+    try:
+        if target.read_text() == body:
+            return
+    except OSError:
+        pass
+    tmp = path / f".{_META_FILE}.{os.getpid()}.{threading.get_ident()}.tmp"
+    tmp.write_text(body)
+    tmp.replace(target)
 
 
 @functools.cache
@@ -98,10 +119,17 @@ class TantivyIndex:
         if self.path is not None:
             self.path.mkdir(parents=True, exist_ok=True)
             self._index = tantivy.Index(self._tschema, path=str(self.path), reuse=True)
-            meta_json = {"format": _FORMAT, "labels": list(self.schema.labels)}
-            (self.path / _META_FILE).write_text(json.dumps(meta_json))
+            _write_meta(self.path, {"format": _FORMAT, "labels": list(self.schema.labels)})
+            file_lock = FileLock(self.path / _LOCK_FILE)
+            self._write_lock = WriteLock(
+                f"search index {self.path}",
+                file_lock.try_acquire,
+                file_lock.release,
+                file_lock.holder,
+            )
         else:
             self._index = tantivy.Index(self._tschema)
+            self._write_lock = WriteLock("in-memory search index")
         self._index.register_tokenizer(_TOKENIZER, _analyzer())
         # Searchers change only when this object reloads (after its own commits, or when it
         # sees another process's commit in meta.json), so cached counts know their generation.
@@ -152,8 +180,35 @@ class TantivyIndex:
 
     def _get_writer(self) -> Any:
         if self._writer is None:
-            self._writer = self._index.writer(heap_size=self._writer_heap)
+            try:
+                self._writer = self._index.writer(heap_size=self._writer_heap)
+            except ValueError as exc:
+                if "LockBusy" not in str(exc):
+                    raise
+                # tantivy's own writer lock, held by a process not using writing()
+                raise IndexBusy(
+                    f"search index {self.path} is being written by another process"
+                ) from None
         return self._writer
+
+    @contextmanager
+    def writing(self, wait: float = 0.0) -> Iterator[None]:
+        """Hold the write lock (see :meth:`exprhub.search.SearchIndex.writing`): a lock file in
+        the index directory, taken with ``flock``, so every exprhub process and thread writing
+        this directory takes turns."""
+        with self._write_lock.hold(wait):
+            try:
+                yield
+            finally:
+                self._drop_writer()
+
+    def _drop_writer(self) -> None:
+        """Roll back what was not committed and release tantivy's writer (and its lock)."""
+        with self._write_lock.threads:
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                writer.rollback()
+                writer.wait_merging_threads()
 
     def _to_doc(self, d: SearchDocument) -> tantivy.Document:
         doc = tantivy.Document()
@@ -191,23 +246,29 @@ class TantivyIndex:
 
     def add(self, docs: Iterable[SearchDocument]) -> int:
         """Insert or replace documents by accession (visible after :meth:`commit`)."""
-        writer = self._get_writer()
         batch = dedupe(docs)
-        for d in batch:
-            writer.delete_documents_by_term("id", d.accession)
-            writer.add_document(self._to_doc(d))
+        with self._write_lock.threads:
+            writer = self._get_writer()
+            for d in batch:
+                writer.delete_documents_by_term("id", d.accession)
+                writer.add_document(self._to_doc(d))
         return len(batch)
 
     def delete(self, accessions: Iterable[str]) -> None:
         """Remove documents by accession."""
-        writer = self._get_writer()
-        for acc in accessions:
-            writer.delete_documents_by_term("id", acc)
+        with self._write_lock.threads:
+            writer = self._get_writer()
+            for acc in accessions:
+                writer.delete_documents_by_term("id", acc)
 
     def commit(self) -> None:
-        """Make pending changes durable and visible to searches."""
-        if self._writer is not None:
-            self._writer.commit()
+        """Make pending changes durable and visible to searches, then release the writer, so
+        that tantivy's writer lock is never held between two writes."""
+        with self._write_lock.threads:
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                writer.commit()
+                writer.wait_merging_threads()
         with self._reload_lock:
             self._reload()
 
@@ -234,10 +295,7 @@ class TantivyIndex:
 
     def close(self) -> None:
         """Commit nothing; drop the writer and wait for merges."""
-        if self._writer is not None:
-            self._writer.rollback()
-            self._writer.wait_merging_threads()
-            self._writer = None
+        self._drop_writer()
 
     def __enter__(self) -> TantivyIndex:
         return self
@@ -329,7 +387,7 @@ class TantivyIndex:
         filters: Mapping[str, Sequence[str]] | None = None,
     ) -> SearchResults:
         """Ranked hits (BM25, title boosted; ties in accession order) and facet counts."""
-        check_page(limit, offset)
+        check_search_page(limit, offset)
         parsed = as_query(query, self.schema).filtered(filters)
         facet_names = self.schema.check_facets(facets)
         tq = self._compile(parsed.root)
