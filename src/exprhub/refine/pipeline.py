@@ -3,8 +3,10 @@
 Three phases (see docs/refine.md, "Pipeline"):
 
 1. **Gene level** (per batch = one series on one platform, in workers): the platform's probe ->
-   gene map (platform table or GEO ``.annot``, whichever maps more of the sample's probes; gene
-   ids resolved to NCBI Gene ids through the organism's gene reference when one is stored),
+   gene map (a gene column of the platform table or GEO ``.annot``, whichever maps more of the
+   sample's probes, else GenBank accessions through gene2accession; gene ids resolved to NCBI
+   Gene ids through the organism's gene reference when one is stored; samples whose platform,
+   annotation or gene reference is missing wait, see ``RefineReport``),
    scale detection per series and per sample (GEO2R rule; the GDS value type when the sample is
    in a DataSet), log2, probes collapsed to genes by their mean. Stored in ``genes/<tax>/<kind>``.
 2. **QN targets** (parent): per organism and value kind that is normalized (intensities and
