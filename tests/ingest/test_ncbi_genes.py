@@ -31,6 +31,11 @@ def _only(text: str, tax: str) -> str:
     return header + "".join(r for r in rows if r.startswith(f"{tax}\t"))
 
 
+CHIMP_GENE_INFO = GENE_INFO.splitlines(keepends=True)[0] + (
+    "9598\t449497\tTP53\t-\t-\t-\t17\t-\ttumor protein p53\tprotein-coding\n"
+)
+
+
 @pytest.fixture
 def ncbi_files(tmp_path: Path) -> dict[str, Path]:
     # gene2ensembl / gene2accession hold every organism, as NCBI's do
@@ -40,6 +45,9 @@ def ncbi_files(tmp_path: Path) -> dict[str, Path]:
         ),
         "/gene/DATA/GENE_INFO/Mammalia/All_Mammalia.gene_info.gz": _gz(
             tmp_path / "All_Mammalia.gene_info.gz", GENE_INFO
+        ),
+        "/gene/DATA/GENE_INFO/Mammalia/Pan_troglodytes.gene_info.gz": _gz(
+            tmp_path / "Pan_troglodytes.gene_info.gz", CHIMP_GENE_INFO
         ),
         "/gene/DATA/gene2ensembl.gz": _gz(tmp_path / "gene2ensembl.gz", GENE2ENSEMBL),
         "/gene/DATA/gene2accession.gz": _gz(tmp_path / "gene2accession.gz", GENE2ACCESSION),
@@ -62,14 +70,19 @@ def test_organisms_and_where_their_files_are():
     assert resolve_organism("homo  Sapiens") == (9606, "Homo sapiens")
     assert resolve_organism("10090") == (10090, "Mus musculus")
     assert resolve_organism("9598") == (9598, None)
-    with pytest.raises(ValueError, match="unknown organism 'Homo erectus'; give its NCBI tax id"):
-        resolve_organism("Homo erectus")
+    assert resolve_organism("pan troglodytes") == (None, "Pan troglodytes")
+    with pytest.raises(ValueError, match="expected an organism name or NCBI tax id"):
+        resolve_organism("../etc")
     assert gene_info_candidates(9606, "Homo sapiens") == [
         "gene/DATA/GENE_INFO/Mammalia/Homo_sapiens.gene_info.gz",
         "gene/DATA/GENE_INFO/Mammalia/All_Mammalia.gene_info.gz",
         "gene/DATA/gene_info.gz",
     ]
     assert gene_info_candidates(9598, None) == ["gene/DATA/gene_info.gz"]
+    assert gene_info_candidates(None, "Pan troglodytes")[:2] == [
+        "gene/DATA/GENE_INFO/Mammalia/Pan_troglodytes.gene_info.gz",
+        "gene/DATA/GENE_INFO/Non-mammalian_vertebrates/Pan_troglodytes.gene_info.gz",
+    ]
 
 
 def test_fetch_filters_to_the_organism_and_resumes(server, hub, ncbi_files):
@@ -105,6 +118,14 @@ def test_kingdom_file_when_the_organism_has_none(server, hub):
         fetch_genes(hub, "Danio rerio", base_url=server.url)
 
 
+def test_organism_known_only_by_name(server, hub):
+    report = fetch_genes(hub, "pan troglodytes", base_url=server.url, accessions=False)
+    assert (report.tax_id, report.organism, report.genes) == (9598, "Pan troglodytes", 1)
+    assert [g.symbol for g in store.gene_rows(hub, 9598)] == ["TP53"]
+    with pytest.raises(ValueError, match="NCBI has no gene_info file for 'Homo erectus'"):
+        fetch_genes(hub, "Homo erectus", base_url=server.url)
+
+
 def test_cli_genes_fetch(server, hub, capsys):
     home = ["--home", str(hub.home), "--base-url", server.url]
     assert main(["genes", "fetch", "Homo sapiens", "--json", *home]) == 0
@@ -115,4 +136,5 @@ def test_cli_genes_fetch(server, hub, capsys):
     assert json.loads(capsys.readouterr().out) == {"9606": {"gene_info": 4, "gene2accession": 6}}
     assert main(["genes", "fetch", "Homo erectus", *home]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: unknown organism 'Homo erectus'") and err.count("\n") == 1
+    assert err.startswith("error: NCBI has no gene_info file for 'Homo erectus'")
+    assert err.count("\n") == 1

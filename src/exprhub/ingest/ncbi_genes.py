@@ -6,6 +6,9 @@ Where files live (relative to the base URL, default ``https://ftp.ncbi.nlm.nih.g
     gene/DATA/GENE_INFO/Mammalia/All_Mammalia.gene_info.gz    (a kingdom; when the organism
                                                               has no file of its own)
     gene/DATA/gene_info.gz                                    (every organism; last resort)
+    gene/DATA/GENE_INFO/<Kingdom>/<Genus_species>.gene_info.gz (an organism exprhub does not
+                                                              know by name: every kingdom is
+                                                              tried, the tax id read from it)
     gene/DATA/gene2ensembl.gz                                 (every organism)
     gene/DATA/gene2accession.gz                               (every organism, several GB)
 
@@ -19,6 +22,7 @@ held in memory; only the organism's rows are.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +39,7 @@ from exprhub.ingest.fetch import (
 
 __all__ = [
     "NCBI_GENE_KINGDOMS",
+    "NCBI_KINGDOMS",
     "GeneFetchReport",
     "fetch_genes",
     "gene_info_candidates",
@@ -63,29 +68,50 @@ NCBI_GENE_KINGDOMS: dict[int, str] = {
 }
 
 
-def resolve_organism(organism: str) -> tuple[int, str | None]:
-    """``(tax_id, organism name or None)`` for a tax id or a name of ``ORGANISM_TAX_IDS``.
+#: NCBI's GENE_INFO folders, tried in this order for an organism exprhub does not know.
+NCBI_KINGDOMS = (
+    "Mammalia",
+    "Non-mammalian_vertebrates",
+    "Invertebrates",
+    "Plants",
+    "Fungi",
+    "Protozoa",
+    "Archaea_Bacteria",
+    "Viruses",
+    "Plasmids",
+)
+
+_ORGANISM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9 ._-]*")
+
+
+def resolve_organism(organism: str) -> tuple[int | None, str | None]:
+    """``(tax_id, organism name)`` of a tax id or an organism name; the tax id is None for a
+    name exprhub does not know (NCBI's file of that name tells it), the name None for a tax id
+    it does not know.
 
     Raises
     ------
     ValueError
-        For a name exprhub does not know (pass its NCBI tax id instead).
+        For text that is neither a tax id nor an organism name.
     """
     text = " ".join(organism.split())
     if text.isdigit():
         tax = int(text)
         names = [n for n, t in ORGANISM_TAX_IDS.items() if t == tax]
         return tax, (names[0][0].upper() + names[0][1:]) if names else None
-    tax_id = ORGANISM_TAX_IDS.get(text.lower())
-    if tax_id is None:
-        known = ", ".join(sorted(n[0].upper() + n[1:] for n in ORGANISM_TAX_IDS))
-        raise ValueError(f"unknown organism {organism!r}; give its NCBI tax id, or one of: {known}")
-    return tax_id, text[0].upper() + text[1:].lower()
+    if not _ORGANISM_NAME.fullmatch(text):
+        raise ValueError(f"expected an organism name or NCBI tax id, got {organism!r}")
+    name = text[0].upper() + text[1:].lower()
+    return ORGANISM_TAX_IDS.get(text.lower()), name
 
 
-def gene_info_candidates(tax_id: int, name: str | None) -> list[str]:
+def gene_info_candidates(tax_id: int | None, name: str | None) -> list[str]:
     """Paths (below the base URL) that may hold the organism's ``gene_info``, best first:
-    its own file, its kingdom's, then NCBI's file of every organism."""
+    its own file, its kingdom's, then NCBI's file of every organism; for an organism known
+    only by name, a file of that name in each kingdom."""
+    if tax_id is None:
+        stem = (name or "").replace(" ", "_")
+        return [f"{GENE_DATA}/GENE_INFO/{k}/{stem}.gene_info.gz" for k in NCBI_KINGDOMS]
     out = []
     kingdom = NCBI_GENE_KINGDOMS.get(tax_id)
     if kingdom is not None:
@@ -100,7 +126,7 @@ def gene_info_candidates(tax_id: int, name: str | None) -> list[str]:
 class GeneFetchReport:
     """What ``genes fetch`` downloaded and imported for one organism."""
 
-    tax_id: int
+    tax_id: int | None
     organism: str | None
     files: list[dict[str, Any]] = field(default_factory=list)
     genes: int = 0
@@ -141,10 +167,11 @@ def fetch_genes(
     Raises
     ------
     ValueError
-        For an unknown organism name.
+        For an organism name NCBI has no ``gene_info`` file of, or a file without its genes.
     FetchError
         When a file cannot be downloaded (nothing is imported then).
     """
+    from exprhub.refine.genes import read_gene_info
     from exprhub.refine.pipeline_plan import import_gene_accessions, import_genes
 
     tax_id, name = resolve_organism(organism)
@@ -158,8 +185,19 @@ def fetch_genes(
                 local["gene_info"] = _download(downloader, path, report)
                 break
             except NotOnServer:
-                if i == len(candidates) - 1:
-                    raise
+                if i < len(candidates) - 1:
+                    continue
+                if tax_id is None:
+                    raise ValueError(
+                        f"NCBI has no gene_info file for {name!r} in any kingdom folder; "
+                        "give the organism's NCBI tax id"
+                    ) from None
+                raise
+        if tax_id is None:  # a per-organism file: its rows name the tax id
+            first = next(read_gene_info(local["gene_info"]), None)
+            if first is None:
+                raise ValueError(f"{report.files[0]['url']} lists no gene")
+            tax_id = report.tax_id = first.tax_id
         local["gene2ensembl"] = _download(downloader, f"{GENE_DATA}/gene2ensembl.gz", report)
         if accessions:
             local["gene2accession"] = _download(
