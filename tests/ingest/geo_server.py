@@ -1,12 +1,14 @@
 """A local HTTP server that serves ../shared/fixtures in NCBI GEO's download layout (and any
 extra files, such as NCBI gene tables, at the paths given).
 
-It honours Range requests, lists the series matrix directories like NCBI does, and can be told
-to break the first transfer of a file half-way so that resuming is exercised.
+It honours Range and If-Range requests (files carry their mtime as Last-Modified), lists the
+series matrix directories like NCBI does, and can be told to break the first transfer of a file
+half-way so that resuming is exercised.
 """
 
 from __future__ import annotations
 
+import email.utils
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -74,8 +76,12 @@ class GeoServer:
                     self.send_error(404)
                     return
                 data = path.read_bytes()
+                modified = email.utils.formatdate(path.stat().st_mtime, usegmt=True)
                 start = 0
                 header = self.headers.get("Range")
+                if_range = self.headers.get("If-Range")
+                if if_range is not None and if_range != modified:
+                    header = None  # changed since: the whole file
                 if header and header.startswith("bytes="):
                     start = int(header[6:].split("-")[0])
                     if start >= len(data):
@@ -88,6 +94,7 @@ class GeoServer:
                 else:
                     self.send_response(200)
                 body = data[start:]
+                self.send_header("Last-Modified", modified)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if key in server.break_once:

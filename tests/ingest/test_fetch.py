@@ -137,3 +137,32 @@ def test_cli_fetch_annot_flags(server, hub, capsys):
     assert main(["fetch", "GSM11805", *home]) == 0
     err = capsys.readouterr().err
     assert "note: GPL96: GEO has no annotation file (GPL96.annot.gz)" in err
+
+
+def test_resume_restarts_when_the_file_changed_meanwhile(geo_fixtures, tmp_path):
+    """A partial download is continued only if the server's file is still the same one
+    (If-Range): NCBI rebuilds its gene files daily."""
+    import gzip
+    import os
+
+    from exprhub.ingest.fetch import Downloader
+
+    served = tmp_path / "served.gz"
+    old, new = os.urandom(300_000).hex(), os.urandom(300_000).hex()
+    served.write_bytes(gzip.compress(old.encode()))
+    os.utime(served, (1_700_000_000, 1_700_000_000))
+    path = "/gene/DATA/gene2accession.gz"
+    with GeoServer(geo_fixtures, {path: served}) as server:
+        server.break_once.add(path)
+        downloader = Downloader(server.url, tmp_path / "d", retries=0, backoff=0.01)
+        remote = RemoteFile(path.lstrip("/"), "gene2accession.gz")
+        with pytest.raises(FetchError, match="failed after 1 attempts"):
+            downloader.download(remote)
+        assert (tmp_path / "d" / "gene2accession.gz.part").stat().st_size > 0
+        served.write_bytes(gzip.compress(new.encode()))
+        os.utime(served, (1_700_086_400, 1_700_086_400))
+        local = downloader.download(remote)
+        ranges = [r for p, r in server.requests if p == path]
+    assert ranges[0] is None and ranges[1] is not None  # it did ask for the rest
+    assert gzip.decompress(local.read_bytes()).decode() == new
+    assert not list((tmp_path / "d").glob("*.part*"))

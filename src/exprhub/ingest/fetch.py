@@ -9,8 +9,9 @@ Where files live (relative to the base URL, default ``https://ftp.ncbi.nlm.nih.g
     geo/platforms/GPLnnn/GPL96/annot/GPL96.annot.gz
     geo/query/acc.cgi?acc=GPL96&targ=self&form=text&view=full        (platforms, samples)
 
-Downloads are retried with back-off, resumed with HTTP ranges after a broken connection,
-checked against the announced size and (for gzip) decompressed once end to end before
+Downloads are retried with back-off, resumed with HTTP ranges after a broken connection (with
+``If-Range``, so that a file changed on the server since is downloaded whole again), checked
+against the announced size and (for gzip) decompressed once end to end before
 anything is imported.
 
 Companion files: after a record is imported, each of its platforms' GEO annotation file
@@ -167,10 +168,16 @@ class Downloader:
         names = [Path(urllib.parse.urlparse(link).path).name for link in parser.links]
         return sorted({n for n in names if re.fullmatch(pattern, n)})
 
-    def _request(self, url: str, start: int = 0) -> urllib.request.Request:
+    def _request(
+        self, url: str, start: int = 0, validator: str | None = None
+    ) -> urllib.request.Request:
         headers = {"User-Agent": USER_AGENT}
         if start:
             headers["Range"] = f"bytes={start}-"
+            if validator:
+                # the rest of the same file, or all of it if it changed since (NCBI's gene files
+                # are rebuilt daily; appending a new version's tail would corrupt the download)
+                headers["If-Range"] = validator
         return urllib.request.Request(url, headers=headers)
 
     @staticmethod
@@ -214,15 +221,25 @@ class Downloader:
             time.sleep(self.backoff * 2 ** (attempt - 1))
         _verify(partial, remote.name)
         partial.replace(target)
+        _validator_path(partial).unlink(missing_ok=True)
         return target
 
     def _transfer(self, url: str, partial: Path) -> None:
         start = partial.stat().st_size if partial.exists() else 0
-        with urllib.request.urlopen(self._request(url, start), timeout=self.timeout) as response:
+        stamp = _validator_path(partial)
+        validator = stamp.read_text().strip() if start and stamp.exists() else None
+        request = self._request(url, start, validator)
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
             status = response.status
             length = response.headers.get("Content-Length")
-            if start and status != 206:  # server ignored the range: start over
+            if start and status != 206:  # server ignored the range, or the file changed
                 start = 0
+            if not start:
+                current = response.headers.get("ETag") or response.headers.get("Last-Modified")
+                if current:
+                    stamp.write_text(current)
+                else:
+                    stamp.unlink(missing_ok=True)
             total = _total_size(response.headers.get("Content-Range"), length, start)
             mode = "ab" if start else "wb"
             received = start
@@ -238,6 +255,11 @@ class Downloader:
 
 class _Truncated(OSError):
     pass
+
+
+def _validator_path(partial: Path) -> Path:
+    """Where the ETag / Last-Modified of a partial download is kept for resuming it."""
+    return partial.with_name(partial.name + ".validator")
 
 
 def _total_size(content_range: str | None, length: str | None, start: int) -> int | None:
