@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import gzip
+import re
 import shlex
 from pathlib import Path
 
@@ -265,3 +266,17 @@ def test_real_microarray_records_refine(tmp_path, geo_fixtures, ncbi_human, caps
     assert by_status["done"] / len(states) >= 0.95, rest
     assert by_platform[(9606, "GPL97", "done")] == 20 and by_platform[(9606, "GPL96", "done")] == 4
     assert "failed" not in err
+
+
+def test_failures_with_one_cause_are_printed_once(hub, geo_fixtures, tmp_path, capsys):
+    import_file(hub, geo_fixtures / "geoquery/GDS507.soft.gz")
+    annot = tmp_path / "GPL97.annot"
+    # an annotation is there, but names no gene: a failure (nothing to fetch), not a wait
+    _write_annotation(annot, "GPL97", [("222384_at", "", ""), ("222385_x_at", "", "")])
+    import_file(hub, annot)
+    code = main(["refine", "--home", str(hub.home), "--workers", "0", "--skip-qn"])
+    out, err = capsys.readouterr()
+    assert code == 0 and "17 failed" in " ".join(out.split())
+    [line] = [line for line in err.splitlines() if line.strip()]
+    assert re.match(r"failed GSM\d+(, GSM\d+){4} and 12 more: GEO annotation GPL97\.annot", line)
+    assert "no gene identifier column" in line
