@@ -193,3 +193,62 @@ def test_accession_links_are_stored_per_organism(tmp_path: Path) -> None:
         assert import_gene_accessions(hub, [str(path)], [9606]) == {9606: 6}
         assert links.accession_digest(hub, 9606) == first  # same links, same bytes
         assert links.accession_counts(hub) == {9606: 6, 10090: 1}
+
+
+def test_genbank_cells_map_through_accession_links(files: tuple[Path, Path]) -> None:
+    from exprhub.refine.pipeline import RefineOptions
+    from exprhub.refine.pipeline_plan import MissingInput, _map_table, split_accessions
+
+    assert split_accessions("NM_000546.6,X02469 , BC008716.2") == [
+        "NM_000546",
+        "X02469",
+        "BC008716",
+    ]
+    assert split_accessions("-") == []
+    links = {
+        "NM_000546": ("7157",),
+        "X02469": ("7157",),
+        "AB208856": ("780",),
+        "AA000001": ("999999",),  # a gene the stored gene_info does not list
+    }
+    table = Table(
+        ["ID", "GB_LIST"],
+        [
+            ["p1", "p2", "p3", "p4", "p5", "p6", "AFFX-x"],
+            [
+                "NM_000546.6,X02469",
+                "AB208856.1",
+                "NM_000546,AB208856",
+                "AA000001",
+                "",
+                "T00001",
+                "X02469",
+            ],
+        ],
+    )
+    with pytest.raises(MissingInput, match="'GB_LIST' holds GenBank accessions") as missing:
+        _map_table(table, None, RefineOptions(), "GPL1", 9606, None)
+    assert missing.value.command == 'exprhub genes fetch "Homo sapiens"'
+    asked: list[set[str]] = []
+
+    def lookup(wanted: set[str]) -> dict[str, tuple[str, ...]]:
+        asked.append(wanted)
+        return {a: links[a] for a in wanted if a in links}
+
+    pmap, info = _map_table(table, None, RefineOptions(), "GPL1", 9606, lookup)
+    # two accessions of one gene are one gene; accessions of two genes make a multi-gene probe
+    assert pmap.genes == {"p1": ("7157",), "p2": ("780",), "p4": ("999999",)}
+    assert info["platform_stats"] == {
+        "probes_total": 7,
+        "mapped": 3,
+        "multi_gene": 1,
+        "control": 1,
+        "unmapped": 1,
+        "genes": 3,
+        "unresolved": 1,
+    }
+    assert asked == [{"NM_000546", "X02469", "AB208856", "AA000001", "T00001"}]
+    # genes missing from a stored gene reference are left out
+    ref = GeneReference.from_files(9606, *files)
+    pmap, _ = _map_table(table, ref, RefineOptions(multi="all"), "GPL1", 9606, lookup)
+    assert pmap.genes == {"p1": ("7157",), "p2": ("780",), "p3": ("7157", "780")}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -26,6 +27,7 @@ from exprhub.refine.genes import (
     read_gene2accession,
     read_gene2ensembl,
     read_gene_info,
+    strip_accession_version,
 )
 from exprhub.refine.mapping import (
     GENE_COLUMNS,
@@ -336,6 +338,15 @@ def genes_fetch_command(tax_id: int | None) -> str:
 AccessionLookup = Callable[[set[str]], dict[str, tuple[str, ...]]]
 
 
+_ACCESSION_SEPARATORS = re.compile(r"[,;\s]+")
+
+
+def split_accessions(text: str) -> list[str]:
+    """The nucleotide accessions in one GenBank cell, versions stripped (``GB_LIST`` cells
+    list them separated by commas: ``NM_001005221.2,XM_001129377``)."""
+    return [strip_accession_version(a) for a in _ACCESSION_SEPARATORS.split(text) if a.strip(" -")]
+
+
 def _genbank_column(table: Table) -> str | None:
     return _find_column(table, [name.lower() for name, kind in GENE_COLUMNS if kind == "genbank"])
 
@@ -415,11 +426,15 @@ def _map_genbank(
     accessions link to (genes absent from a stored gene reference left out); the multi-gene
     rule applies to those genes, not to the number of accessions."""
     listed = build_probe_map(table, column, id_type="genbank", multi="all")
-    links = accessions({acc for accs in listed.genes.values() for acc in accs})
+    by_probe = {
+        probe: tuple(dict.fromkeys(a for cell in cells for a in split_accessions(cell)))
+        for probe, cells in listed.genes.items()
+    }
+    links = accessions({acc for accs in by_probe.values() for acc in accs})
     resolved: dict[str, tuple[str, ...]] = {}
     multi: set[str] = set()
     unresolved = 0
-    for probe, accs in listed.genes.items():
+    for probe, accs in by_probe.items():
         genes = tuple(
             dict.fromkeys(g for acc in accs for g in links.get(acc, ()) if ref is None or g in ref)
         )
