@@ -138,3 +138,17 @@ def test_cli_genes_fetch(server, hub, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: NCBI has no gene_info file for 'Homo erectus'")
     assert err.count("\n") == 1
+
+
+def test_cli_genes_import_gene2accession(hub, ncbi_files, capsys):
+    g2a = str(ncbi_files["/gene/DATA/gene2accession.gz"])
+    info = str(ncbi_files["/gene/DATA/GENE_INFO/Mammalia/Homo_sapiens.gene_info.gz"])
+    home = ["--home", str(hub.home)]
+    # NCBI's file holds every organism: which ones, if the hub has no gene_info yet?
+    assert main(["genes", "import", g2a, *home]) != 0
+    assert "give --tax-id" in capsys.readouterr().err
+    assert main(["genes", "import", info, g2a, "--json", *home]) == 0
+    assert json.loads(capsys.readouterr().out) == {"genes": {"9606": 4}, "accessions": {"9606": 6}}
+    assert not links.has_accessions(hub, 10090)
+    assert main(["genes", "import", g2a, "--tax-id", "10090", "--json", *home]) == 0
+    assert json.loads(capsys.readouterr().out) == {"genes": {}, "accessions": {"10090": 1}}

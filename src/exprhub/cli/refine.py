@@ -191,7 +191,9 @@ def genes_import(
     """Import NCBI gene_info / gene2ensembl / gene2accession files (kind told by the header).
 
     gene2accession links GenBank / RefSeq accessions to genes, so that platforms whose only
-    gene column holds accessions (GB_ACC, GB_LIST) can be refined."""
+    gene column holds accessions (GB_ACC, GB_LIST) can be refined. NCBI's file holds every
+    organism: without --tax-id only those whose gene_info the hub holds are kept."""
+    from exprhub.hub.genes import gene_counts
     from exprhub.refine.pipeline import import_gene_accessions, import_genes, ncbi_file_kind
 
     by_kind: dict[str, list[str]] = {"gene_info": [], "gene2ensembl": [], "gene2accession": []}
@@ -205,7 +207,15 @@ def genes_import(
         if by_kind["gene_info"]:
             counts = import_genes(hub, by_kind["gene_info"], by_kind["gene2ensembl"], tax_id)
         if by_kind["gene2accession"]:
-            links = import_gene_accessions(hub, by_kind["gene2accession"], tax_id)
+            organisms = tax_id or sorted(
+                tax for tax, by_source in gene_counts(hub).items() if "gene_info" in by_source
+            )
+            if not organisms:
+                raise typer.BadParameter(
+                    "gene2accession holds every organism: give --tax-id, or import the "
+                    "organism's gene_info first"
+                )
+            links = import_gene_accessions(hub, by_kind["gene2accession"], organisms)
     if json:
         print_json(
             {
