@@ -76,6 +76,8 @@ def test_refine_json_then_qn_targets(home, sim, capsys):
         "targets",
         "executor",
         "seconds",
+        "waiting",
+        "missing",
     ]
     assert report["samples"] == 12 and report["failed"] == {}
     code, out, _ = run(capsys, "qn-targets", "--home", str(home), "--json")

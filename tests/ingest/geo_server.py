@@ -1,11 +1,14 @@
-"""A local HTTP server that serves ../shared/fixtures in NCBI GEO's download layout.
+"""A local HTTP server that serves ../shared/fixtures in NCBI GEO's download layout (and any
+extra files, such as NCBI gene tables, at the paths given).
 
-It honours Range requests, lists the series matrix directories like NCBI does, and can be told
-to break the first transfer of a file half-way so that resuming is exercised.
+It honours Range and If-Range requests (files carry their mtime as Last-Modified), lists the
+series matrix directories like NCBI does, and can be told to break the first transfer of a file
+half-way so that resuming is exercised.
 """
 
 from __future__ import annotations
 
+import email.utils
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +23,14 @@ def ncbi_layout(fixtures: Path) -> dict[str, Path]:
         / "gemma/GSE1623_family.soft.txt.gz",
         "/geo/series/GSE2nnn/GSE2870/soft/GSE2870_family.soft.gz": geo
         / "gemma/GSE2870_family.soft.gz",
+        "/geo/series/GSE3nnn/GSE3791/soft/GSE3791_family.soft.gz": geo
+        / "gemma/GSE3791_family.soft.gz",
+        "/geo/series/GSE11nnn/GSE11897/soft/GSE11897_family.soft.gz": geo
+        / "gemma/GSE11897_family.soft.gz",
+        "/geo/series/GSE7nnn/GSE7774/soft/GSE7774_family.soft.gz": geo
+        / "gemma/GSE7774_family.soft.gz",
+        "/geo/datasets/GDS1nnn/GDS1794/soft/GDS1794.soft.gz": geo / "gemma/GDS1794.soft.gz",
+        "/geo/datasets/GDS3nnn/GDS3254/soft/GDS3254.soft.gz": geo / "gemma/GDS3254.soft.gz",
         "/geo/series/GSE99nnn/GSE99709/matrix/GSE99709_series_matrix.txt.gz": geo
         / "phantasus/GSE99709_series_matrix.txt.gz",
         "/geo/datasets/GDSnnn/GDS507/soft/GDS507.soft.gz": geo / "geoquery/GDS507.soft.gz",
@@ -32,8 +43,8 @@ def ncbi_layout(fixtures: Path) -> dict[str, Path]:
 class GeoServer:
     """Serve fixtures on 127.0.0.1 in a background thread (use as a context manager)."""
 
-    def __init__(self, fixtures: Path) -> None:
-        self.files = ncbi_layout(fixtures)
+    def __init__(self, fixtures: Path, extra: dict[str, Path] | None = None) -> None:
+        self.files = {**ncbi_layout(fixtures), **(extra or {})}
         self.break_once: set[str] = set()
         self.requests: list[tuple[str, str | None]] = []
         server = self
@@ -65,8 +76,12 @@ class GeoServer:
                     self.send_error(404)
                     return
                 data = path.read_bytes()
+                modified = email.utils.formatdate(path.stat().st_mtime, usegmt=True)
                 start = 0
                 header = self.headers.get("Range")
+                if_range = self.headers.get("If-Range")
+                if if_range is not None and if_range != modified:
+                    header = None  # changed since: the whole file
                 if header and header.startswith("bytes="):
                     start = int(header[6:].split("-")[0])
                     if start >= len(data):
@@ -79,6 +94,7 @@ class GeoServer:
                 else:
                     self.send_response(200)
                 body = data[start:]
+                self.send_header("Last-Modified", modified)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if key in server.break_once:

@@ -44,7 +44,7 @@ class _StoppedBeforeNormalizing(SerialExecutor):
 @pytest.fixture(scope="module")
 def home(tmp_path_factory, geo_fixtures):
     """GSE1623 (8 samples): 3 refined; a second refine of the series stopped after the
-    gene-level phase (5 left at status gene-level); GSM11805 failed (its platform is missing)."""
+    gene-level phase (5 left at status gene-level); GSM11805 waiting (its platform is missing)."""
     path = tmp_path_factory.mktemp("partial") / "hub"
     with Hub.init(path) as hub:
         import_file(hub, geo_fixtures / "gemma/GSE1623_family.soft.txt.gz")
@@ -56,7 +56,7 @@ def home(tmp_path_factory, geo_fixtures):
         states = store.refine_states(hub)
     assert sorted(k for k, st in states.items() if st.status == "done") == FIRST
     assert sum(st.status == "gene-level" for st in states.values()) == 5
-    assert states["GSM11805"].status == "failed"
+    assert states["GSM11805"].status == "waiting"
     return path
 
 
@@ -75,7 +75,7 @@ def test_coverage_counts(home):
         coverage = refined_coverage(hub, "gse1623")
     assert coverage.accession == "GSE1623" and coverage.samples == 8
     assert sorted(coverage.refined) == FIRST and len(coverage.not_refined) == 5
-    assert not coverage.complete and coverage.failed == {}
+    assert not coverage.complete and coverage.failed == {} and coverage.waiting == {}
     assert coverage.summary() == (
         "GSE1623: 3 of 8 samples are refined; 5 not refined yet "
         "(`exprhub refine GSE1623` refines them)"
@@ -136,11 +136,12 @@ def test_complete_export_says_nothing(home, tmp_path, capsys):
     assert refined["command"] is None
 
 
-def test_nothing_refined_names_the_failure(home, tmp_path):
+def test_nothing_refined_names_what_is_missing(home, tmp_path):
     with Hub(home) as hub, pytest.raises(HubError) as failed:
         export_record(hub, "GSM11805", "refined", tmp_path / "x.tsv", allow_partial=True)
     message = str(failed.value)
-    assert message.startswith("GSM11805: 0 of 1 samples are refined; 1 failed to refine")
+    assert message.startswith("GSM11805: 0 of 1 samples are refined; 1 waiting (first: GSM11805:")
+    assert "exprhub fetch GPL96" in message
     assert "nothing to export" in message and "\n" not in message
 
 

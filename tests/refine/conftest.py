@@ -1,8 +1,10 @@
-"""Helpers for the refinery tests: R availability, committed references, TSV matrices."""
+"""Helpers for the refinery tests: R availability, committed references, TSV matrices, and
+NCBI gene files (human, from Debian's r-bioc-org.hs.eg.db) with a local server for them."""
 
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -64,3 +66,27 @@ def read_vector(path: Path) -> np.ndarray:
     return np.array(
         [np.nan if t == "NA" else float(t) for t in path.read_text().split()], dtype=np.float64
     )
+
+
+@pytest.fixture(scope="session")
+def ncbi_human(tmp_path_factory) -> dict[str, Path]:
+    """NCBI-format human ``gene_info`` / ``gene2ensembl`` / ``gene2accession`` files written from
+    org.Hs.eg.db (tests/reference/make_ncbi_gene_files.py); skips where the package is missing,
+    fails in CI, which installs it."""
+    from tests.reference.make_ncbi_gene_files import ORG_HS_SQLITE, write_ncbi_gene_files
+
+    if not ORG_HS_SQLITE.is_file():
+        message = f"{ORG_HS_SQLITE} is missing (apt-get install r-bioc-org.hs.eg.db)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return write_ncbi_gene_files(tmp_path_factory.mktemp("ncbi"))
+
+
+def ncbi_gene_layout(files: dict[str, Path]) -> dict[str, Path]:
+    """NCBI's paths of the human gene files (for ``GeoServer(..., extra=...)``)."""
+    return {
+        "/gene/DATA/GENE_INFO/Mammalia/Homo_sapiens.gene_info.gz": files["gene_info"],
+        "/gene/DATA/gene2ensembl.gz": files["gene2ensembl"],
+        "/gene/DATA/gene2accession.gz": files["gene2accession"],
+    }

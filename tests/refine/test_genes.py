@@ -1,5 +1,5 @@
-"""NCBI gene_info / gene2ensembl readers and the per-organism gene reference (small files
-written here; no R involved)."""
+"""NCBI gene_info / gene2ensembl / gene2accession readers and the per-organism gene reference
+(small files written here; no R involved)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ import pytest
 
 from exprhub.formats.errors import FormatError
 from exprhub.records.table import Table
-from exprhub.refine.genes import GeneReference, read_gene2ensembl, read_gene_info
+from exprhub.refine.genes import (
+    GeneReference,
+    read_gene2accession,
+    read_gene2ensembl,
+    read_gene_info,
+)
 from exprhub.refine.mapping import detect_gene_column
 
 GENE_INFO = (
@@ -113,3 +118,137 @@ def test_errors(tmp_path: Path) -> None:
     ref.add(next(read_gene_info(old)))
     with pytest.raises(ValueError, match="twice"):
         ref.add(next(read_gene_info(old)))
+
+
+GENE2ACCESSION_HEADER = (
+    "#tax_id\tGeneID\tstatus\tRNA_nucleotide_accession.version\tRNA_nucleotide_gi\t"
+    "protein_accession.version\tprotein_gi\tgenomic_nucleotide_accession.version\t"
+    "genomic_nucleotide_gi\tstart_position_on_the_genomic_accession\t"
+    "end_position_on_the_genomic_accession\torientation\tassembly\t"
+    "mature_peptide_accession.version\tmature_peptide_gi\tSymbol\n"
+)
+
+
+def _g2a(tax: int, gene: str, rna: str, protein: str, genomic: str, symbol: str) -> str:
+    fields = [str(tax), gene, "-", rna, "-", protein, "-", genomic, "-", "-", "-", "-", "-"]
+    return "\t".join([*fields, "-", "-", symbol]) + "\n"
+
+
+GENE2ACCESSION = GENE2ACCESSION_HEADER + "".join(
+    [
+        # one line per protein of a transcript: the RNA accession repeats on consecutive lines
+        _g2a(9606, "7157", "NM_000546.6", "NP_000537.3", "NC_000017.11", "TP53"),
+        _g2a(9606, "7157", "NM_000546.6", "NP_001119584.1", "NG_017013.2", "TP53"),
+        _g2a(9606, "7157", "X02469.1", "CAA26306.1", "-", "TP53"),
+        _g2a(9606, "7157", "-", "-", "AC087388.13", "TP53"),
+        _g2a(10090, "22059", "NM_011640.3", "NP_035770.2", "NC_000077.7", "Trp53"),
+        _g2a(9606, "780", "AB208856.1", "BAD92093.1", "-", "DDR1"),
+        _g2a(9606, "780", "BC008716.2", "-", "NW_003315947.1", "DDR1"),
+    ]
+)
+
+
+def test_read_gene2accession(tmp_path: Path) -> None:
+    path = tmp_path / "gene2accession.gz"
+    with gzip.open(path, "wt") as handle:
+        handle.write(GENE2ACCESSION)
+    rows = list(read_gene2accession(path, [9606]))
+    # versions stripped; RefSeq chromosomes / contigs (NC_, NW_) skipped; proteins ignored;
+    # NG_ (a RefSeqGene record) and GenBank clones kept; repeats on consecutive lines once
+    assert rows == [
+        (9606, "7157", "NM_000546"),
+        (9606, "7157", "NG_017013"),
+        (9606, "7157", "X02469"),
+        (9606, "7157", "AC087388"),
+        (9606, "780", "AB208856"),
+        (9606, "780", "BC008716"),
+    ]
+    assert list(read_gene2accession(path, [10090])) == [(10090, "22059", "NM_011640")]
+    assert len(list(read_gene2accession(path))) == 7
+    bad = tmp_path / "bad"
+    bad.write_text("#tax_id\tGeneID\tstatus\n9606\t1\t-\n")
+    with pytest.raises(FormatError, match=r"bad:1: expected a gene2accession"):
+        list(read_gene2accession(bad))
+    bad.write_text(GENE2ACCESSION_HEADER + "9606\t1\t-\n")
+    with pytest.raises(FormatError, match=r"bad:2: expected 16 fields, got 3"):
+        list(read_gene2accession(bad))
+
+
+def test_accession_links_are_stored_per_organism(tmp_path: Path) -> None:
+    from exprhub.hub import Hub
+    from exprhub.hub import gene_accessions as links
+    from exprhub.refine.pipeline import import_gene_accessions, ncbi_file_kind
+
+    path = tmp_path / "gene2accession"
+    path.write_text(GENE2ACCESSION)
+    assert ncbi_file_kind(path) == "gene2accession"
+    with Hub.init(tmp_path / "hub") as hub:
+        assert links.accession_digest(hub, 9606) == "none"
+        assert import_gene_accessions(hub, [str(path)]) == {9606: 6, 10090: 1}
+        assert links.genes_for_accessions(hub, 9606, {"NM_000546", "BC008716", "NM_011640"}) == {
+            "NM_000546": ("7157",),
+            "BC008716": ("780",),
+        }
+        first = links.accession_digest(hub, 9606)
+        assert import_gene_accessions(hub, [str(path)], [9606]) == {9606: 6}
+        assert links.accession_digest(hub, 9606) == first  # same links, same bytes
+        assert links.accession_counts(hub) == {9606: 6, 10090: 1}
+
+
+def test_genbank_cells_map_through_accession_links(files: tuple[Path, Path]) -> None:
+    from exprhub.refine.pipeline import RefineOptions
+    from exprhub.refine.pipeline_plan import MissingInput, _map_table, split_accessions
+
+    assert split_accessions("NM_000546.6,X02469 , BC008716.2") == [
+        "NM_000546",
+        "X02469",
+        "BC008716",
+    ]
+    assert split_accessions("-") == []
+    links = {
+        "NM_000546": ("7157",),
+        "X02469": ("7157",),
+        "AB208856": ("780",),
+        "AA000001": ("999999",),  # a gene the stored gene_info does not list
+    }
+    table = Table(
+        ["ID", "GB_LIST"],
+        [
+            ["p1", "p2", "p3", "p4", "p5", "p6", "AFFX-x"],
+            [
+                "NM_000546.6,X02469",
+                "AB208856.1",
+                "NM_000546,AB208856",
+                "AA000001",
+                "",
+                "T00001",
+                "X02469",
+            ],
+        ],
+    )
+    with pytest.raises(MissingInput, match="'GB_LIST' holds GenBank accessions") as missing:
+        _map_table(table, None, RefineOptions(), "GPL1", 9606, None)
+    assert missing.value.command == 'exprhub genes fetch "Homo sapiens"'
+    asked: list[set[str]] = []
+
+    def lookup(wanted: set[str]) -> dict[str, tuple[str, ...]]:
+        asked.append(wanted)
+        return {a: links[a] for a in wanted if a in links}
+
+    pmap, info = _map_table(table, None, RefineOptions(), "GPL1", 9606, lookup)
+    # two accessions of one gene are one gene; accessions of two genes make a multi-gene probe
+    assert pmap.genes == {"p1": ("7157",), "p2": ("780",), "p4": ("999999",)}
+    assert info["platform_stats"] == {
+        "probes_total": 7,
+        "mapped": 3,
+        "multi_gene": 1,
+        "control": 1,
+        "unmapped": 1,
+        "genes": 3,
+        "unresolved": 1,
+    }
+    assert asked == [{"NM_000546", "X02469", "AB208856", "AA000001", "T00001"}]
+    # genes missing from a stored gene reference are left out
+    ref = GeneReference.from_files(9606, *files)
+    pmap, _ = _map_table(table, ref, RefineOptions(multi="all"), "GPL1", 9606, lookup)
+    assert pmap.genes == {"p1": ("7157",), "p2": ("780",), "p3": ("7157", "780")}

@@ -305,23 +305,26 @@ def test_two_channel_log_ratios_are_a_separate_kind(tmp_path, geo_fixtures):
     hub.close()
 
 
-def test_failing_sample_is_recorded_without_stopping_others(tmp_path, geo_fixtures):
+def test_sample_waiting_for_its_platform_does_not_stop_others(tmp_path, geo_fixtures):
     hub = Hub.init(tmp_path / "hub")
     import_file(hub, geo_fixtures / "geoquery/GSM11805.txt.gz")  # its platform is missing
     import_file(hub, geo_fixtures / "gemma/GSE1623_family.soft.txt.gz")
     report = _refine(hub)
-    assert list(report["failed"]) == ["GSM11805"]
-    assert "GPL96" in report["failed"]["GSM11805"]
+    # a missing platform is not a failure: the sample waits, and the run names the command
+    assert report["failed"] == {} and list(report["waiting"]) == ["GSM11805"]
+    assert [m["command"] for m in report["missing"]] == ["exprhub fetch GPL96"]
     prov = store.provenance(hub, "GSM11805")
-    assert prov["status"] == "failed" and "GPL96" in prov["message"]
+    assert prov["status"] == "waiting" and "GPL96" in prov["message"]
     assert store.provenance(hub, "GSM27446")["status"] == "done"
-    # the failure is current: a re-run does not retry it, but still reports it
+    # a re-run plans it again and says so again; nothing else is redone
     again = _refine(hub)
-    assert list(again["failed"]) == ["GSM11805"] and again["gene_level"] == 0
-    # once the platform arrives, the input checksum changes and the sample is refined
+    assert list(again["waiting"]) == ["GSM11805"] and again["gene_level"] == 0
+    assert again["missing"] == report["missing"]
+    # once the platform arrives, the sample is refined
     import_file(hub, geo_fixtures / "geoquery/GPL96.txt.gz")
     third = _refine(hub)
-    assert third["failed"] == {} and store.provenance(hub, "GSM11805")["status"] == "done"
+    assert third["failed"] == {} and third["waiting"] == {} and third["missing"] == []
+    assert store.provenance(hub, "GSM11805")["status"] == "done"
     hub.close()
 
 

@@ -122,9 +122,18 @@ def fetch(
     format: Annotated[
         str, typer.Option("--format", help="soft, matrix, miniml or annot.")
     ] = "soft",
+    annot: Annotated[
+        bool | None,
+        typer.Option(
+            "--annot/--no-annot",
+            help="--annot: only the platforms' GEO annotation files; --no-annot: only the "
+            "records (default: records, then their platforms' annotation files).",
+        ),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
-    """Download records from NCBI GEO, then import them."""
+    """Download records from NCBI GEO, then import them (with their platforms' GEO
+    annotation files, and a DataSet's or sample's platform when the hub lacks it)."""
     from exprhub.ingest.fetch import DEFAULT_BASE_URL
     from exprhub.ingest.fetch import fetch as fetch_records
 
@@ -146,7 +155,13 @@ def fetch(
 
     with open_hub(home) as hub, progress:
         results = fetch_records(
-            hub, accessions, base_url=base_url or DEFAULT_BASE_URL, format=format, progress=on_bytes
+            hub,
+            accessions,
+            base_url=base_url or DEFAULT_BASE_URL,
+            format="annot" if annot else format,
+            progress=on_bytes,
+            annotations=annot is not False,
+            on_notice=lambda message: err_console.print(f"note: {message}", markup=False),
         )
         if results:
             _index_imported(hub)

@@ -14,7 +14,7 @@ from rich.table import Table as RichTable
 from exprhub.cli.app import HomeOption, JsonOption, app, console, err_console, open_hub, print_json
 
 genes_app = typer.Typer(
-    help="NCBI gene references (gene_info, gene2ensembl).", no_args_is_help=True
+    help="NCBI gene references (gene_info, gene2ensembl, gene2accession).", no_args_is_help=True
 )
 app.add_typer(genes_app, name="genes")
 
@@ -172,55 +172,165 @@ def refine_command(
     if json:
         print_json(data)
         return
+    waiting = f", {len(data['waiting'])} waiting" if data.get("waiting") else ""
     console.print(
         f"{data['samples']} samples: {data['gene_level']} mapped to genes, "
         f"{data['normalized']} normalized, {data['current']} already current, "
-        f"{len(data['failed'])} failed ({data['seconds']} s, {data['executor']['kind']})"
+        f"{len(data['failed'])} failed{waiting} ({data['seconds']} s, {data['executor']['kind']})"
     )
     for target in data["targets"]:
         console.print(
             f"QN target {target['organism']} {target['value_kind']} v{target['version']}: "
             f"{target['n_samples']} samples, {target['length']} values, {target['sha256'][:12]}"
         )
+    for notice in data.get("missing", []):
+        n = notice["samples"]
+        err_console.print(
+            f"waiting ({n} sample{'s' if n != 1 else ''}): {notice['reason']}; "
+            f"run `{notice['command']}`",
+            markup=False,
+            soft_wrap=True,
+        )
+    by_message: dict[str, list[str]] = {}
     for key, message in sorted(data["failed"].items()):
-        err_console.print(f"failed {key}: {message}", markup=False)
+        by_message.setdefault(message, []).append(key)
+    for message, keys in by_message.items():
+        shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+        err_console.print(f"failed {shown}: {message}", markup=False, soft_wrap=True)
 
 
 @genes_app.command("import")
 def genes_import(
-    files: Annotated[list[Path], typer.Argument(help="NCBI gene_info and gene2ensembl files.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="NCBI gene_info, gene2ensembl and gene2accession files."),
+    ],
     home: HomeOption = None,
     tax_id: Annotated[
         list[int] | None, typer.Option("--tax-id", help="Only these organisms (repeatable).")
     ] = None,
     json: JsonOption = False,
 ) -> None:
-    """Import NCBI gene_info / gene2ensembl files (kind detected from the header)."""
-    from exprhub.refine.pipeline import import_genes, ncbi_file_kind
+    """Import NCBI gene_info / gene2ensembl / gene2accession files (kind told by the header).
 
-    info: list[str] = []
-    ensembl: list[str] = []
+    gene2accession links GenBank / RefSeq accessions to genes, so that platforms whose only
+    gene column holds accessions (GB_ACC, GB_LIST) can be refined. NCBI's file holds every
+    organism: without --tax-id only those whose gene_info the hub holds are kept."""
+    from exprhub.hub.genes import gene_counts
+    from exprhub.refine.pipeline import import_gene_accessions, import_genes, ncbi_file_kind
+
+    by_kind: dict[str, list[str]] = {"gene_info": [], "gene2ensembl": [], "gene2accession": []}
     for path in files:
-        kind = ncbi_file_kind(path)
-        (ensembl if kind == "gene2ensembl" else info).append(str(path))
-    if not info:
+        by_kind[ncbi_file_kind(path)].append(str(path))
+    if by_kind["gene2ensembl"] and not by_kind["gene_info"]:
         raise typer.BadParameter("no gene_info file given (gene2ensembl only adds Ensembl ids)")
+    counts: dict[int, int] = {}
+    links: dict[int, int] = {}
     with open_hub(home) as hub:
-        counts = import_genes(hub, info, ensembl, tax_id)
+        if by_kind["gene_info"]:
+            counts = import_genes(hub, by_kind["gene_info"], by_kind["gene2ensembl"], tax_id)
+        if by_kind["gene2accession"]:
+            organisms = tax_id or sorted(
+                tax for tax, by_source in gene_counts(hub).items() if "gene_info" in by_source
+            )
+            if not organisms:
+                raise typer.BadParameter(
+                    "gene2accession holds every organism: give --tax-id, or import the "
+                    "organism's gene_info first"
+                )
+            links = import_gene_accessions(hub, by_kind["gene2accession"], organisms)
     if json:
-        print_json({"genes": {str(k): v for k, v in counts.items()}})
+        print_json(
+            {
+                "genes": {str(k): v for k, v in counts.items()},
+                "accessions": {str(k): v for k, v in links.items()},
+            }
+        )
         return
     for tax, n in counts.items():
         console.print(f"tax {tax}: {n} genes")
+    for tax, n in links.items():
+        console.print(f"tax {tax}: {n} accession -> gene links")
+
+
+@genes_app.command("fetch")
+def genes_fetch(
+    organisms: Annotated[
+        list[str],
+        typer.Argument(help='Organisms by name ("Homo sapiens") or NCBI tax id (9606).'),
+    ],
+    home: HomeOption = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="NCBI mirror (default: NCBI's HTTPS site).")
+    ] = None,
+    accessions: Annotated[
+        bool,
+        typer.Option(
+            "--accessions/--no-accessions",
+            help="Also gene2accession (GenBank/RefSeq accessions; a download of several GB).",
+        ),
+    ] = True,
+    keep_downloads: Annotated[
+        bool, typer.Option("--keep-downloads", help="Keep the downloaded files.")
+    ] = False,
+    json: JsonOption = False,
+) -> None:
+    """Download organisms' NCBI gene tables (gene_info, gene2ensembl, gene2accession), then
+    import them."""
+    from rich.progress import DownloadColumn, TransferSpeedColumn
+
+    from exprhub.ingest.fetch import DEFAULT_BASE_URL
+    from exprhub.ingest.ncbi_genes import fetch_genes
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
+    tasks: dict[str, Any] = {}
+
+    def on_bytes(url: str, done: int, total: int | None) -> None:
+        if url not in tasks:
+            tasks[url] = progress.add_task(url.rsplit("/", 1)[-1][:60], total=total)
+        progress.update(tasks[url], completed=done, total=total)
+
+    reports = []
+    with open_hub(home) as hub, progress:
+        for organism in organisms:
+            reports.append(
+                fetch_genes(
+                    hub,
+                    organism,
+                    base_url=base_url or DEFAULT_BASE_URL,
+                    accessions=accessions,
+                    progress=on_bytes,
+                    keep_downloads=keep_downloads,
+                ).to_dict()
+            )
+    if json:
+        print_json(reports)
+        return
+    for r in reports:
+        links = f", {r['accessions']} accession -> gene links" if accessions else ""
+        console.print(f"{r['organism'] or 'tax'} ({r['tax_id']}): {r['genes']} genes{links}")
+        for f in r["files"]:
+            console.print(f"  {f['url']}  {f['size']} bytes  sha256 {f['sha256']}", markup=False)
 
 
 @genes_app.command("ls")
 def genes_list(home: HomeOption = None, json: JsonOption = False) -> None:
-    """Genes stored per organism and source."""
+    """Genes stored per organism and source (and accession -> gene links from gene2accession)."""
+    from exprhub.hub.gene_accessions import accession_counts
     from exprhub.hub.refined import gene_counts
 
     with open_hub(home) as hub:
         counts = gene_counts(hub)
+        for tax, n in accession_counts(hub).items():
+            counts.setdefault(tax, {})["gene2accession"] = n
     if json:
         print_json({str(t): c for t, c in counts.items()})
         return

@@ -44,23 +44,27 @@ class RefinedCoverage:
         them. Running ``exprhub refine ACCESSION`` refines them.
     failed
         Samples refine failed on, with the reason (running it again does not help until the
-        reason is fixed, e.g. the platform is imported).
+        reason is fixed).
+    waiting
+        Samples waiting for something the hub lacks (a platform record, its GEO annotation,
+        an organism's gene reference), with the reason and the command that fetches it.
     """
 
     accession: str
     refined: tuple[str, ...]
     not_refined: tuple[str, ...]
     failed: dict[str, str] = field(default_factory=dict)
+    waiting: dict[str, str] = field(default_factory=dict)
 
     @property
     def samples(self) -> int:
         """All samples the record stands for."""
-        return len(self.refined) + len(self.not_refined) + len(self.failed)
+        return len(self.refined) + len(self.not_refined) + len(self.failed) + len(self.waiting)
 
     @property
     def complete(self) -> bool:
         """Every sample is refined."""
-        return not self.not_refined and not self.failed
+        return not self.not_refined and not self.failed and not self.waiting
 
     @property
     def command(self) -> str:
@@ -72,12 +76,13 @@ class RefinedCoverage:
         parts = [f"{self.accession}: {len(self.refined)} of {self.samples} samples are refined"]
         if self.not_refined:
             parts.append(f"{len(self.not_refined)} not refined yet (`{self.command}` refines them)")
-        if self.failed:
-            key, reason = sorted(self.failed.items())[0]
-            reason = " ".join(reason.split())
-            if len(reason) > REASON_EXCERPT:
-                reason = reason[: REASON_EXCERPT - 3] + "..."
-            parts.append(f"{len(self.failed)} failed to refine (first: {key}: {reason})")
+        for samples, what in ((self.waiting, "waiting"), (self.failed, "failed to refine")):
+            if samples:
+                key, reason = sorted(samples.items())[0]
+                reason = " ".join(reason.split())
+                if len(reason) > REASON_EXCERPT and what != "waiting":
+                    reason = reason[: REASON_EXCERPT - 3] + "..."
+                parts.append(f"{len(samples)} {what} (first: {key}: {reason})")
         return "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,10 +92,12 @@ class RefinedCoverage:
             "refined": len(self.refined),
             "not_refined": len(self.not_refined),
             "failed": len(self.failed),
+            "waiting": len(self.waiting),
             "complete": self.complete,
             "command": None if not self.not_refined else self.command,
             "not_refined_samples": list(self.not_refined),
             "failed_samples": dict(sorted(self.failed.items())),
+            "waiting_samples": dict(sorted(self.waiting.items())),
         }
 
 
@@ -130,15 +137,20 @@ def refined_coverage(hub: Hub, accession: str) -> RefinedCoverage:
     refined: list[str] = []
     pending: list[str] = []
     failed: dict[str, str] = {}
+    waiting: dict[str, str] = {}
     for key in samples:
         state = states.get(key)
         if state is not None and state.status == "done":
             refined.append(key)
         elif state is not None and state.status == "failed":
             failed[key] = state.message or "failed"
+        elif state is not None and state.status == "waiting":  # refine.pipeline.WAITING
+            waiting[key] = state.message or "waiting"
         else:
             pending.append(key)
-    return RefinedCoverage(normalize_accession(accession), tuple(refined), tuple(pending), failed)
+    return RefinedCoverage(
+        normalize_accession(accession), tuple(refined), tuple(pending), failed, waiting
+    )
 
 
 def family(hub: Hub, accession: str) -> Iterator[Record]:

@@ -9,9 +9,15 @@ Where files live (relative to the base URL, default ``https://ftp.ncbi.nlm.nih.g
     geo/platforms/GPLnnn/GPL96/annot/GPL96.annot.gz
     geo/query/acc.cgi?acc=GPL96&targ=self&form=text&view=full        (platforms, samples)
 
-Downloads are retried with back-off, resumed with HTTP ranges after a broken connection,
-checked against the announced size and (for gzip) decompressed once end to end before
+Downloads are retried with back-off, resumed with HTTP ranges after a broken connection (with
+``If-Range``, so that a file changed on the server since is downloaded whole again), checked
+against the announced size and (for gzip) decompressed once end to end before
 anything is imported.
+
+Companion files: after a record is imported, each of its platforms' GEO annotation file
+(``.annot.gz``, GEO's own probe -> Entrez Gene mapping) is fetched when the hub has none yet,
+and a DataSet's or sample's platform record when the hub lacks it. GEO has annotation files
+only for some platforms; a missing one (HTTP 404) is reported, not an error.
 """
 
 from __future__ import annotations
@@ -28,9 +34,10 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from exprhub.hub import Hub, HubError
+from exprhub.hub import Hub, HubError, RecordNotFound
 from exprhub.ingest.importer import ImportResult, RecordCallback, import_file
 from exprhub.records import RecordType, parse_accession
+from exprhub.records.model import DataSet
 
 DEFAULT_BASE_URL = "https://ftp.ncbi.nlm.nih.gov"
 FORMATS = ("soft", "matrix", "miniml", "annot")
@@ -40,8 +47,16 @@ USER_AGENT = "exprhub (+https://github.com/exprhub)"
 ProgressCallback = Callable[[str, int, int | None], None]
 
 
+#: Called with one line for the user (a companion file GEO does not have, say).
+NoticeCallback = Callable[[str], None]
+
+
 class FetchError(HubError):
     """A record could not be downloaded; nothing was imported from it."""
+
+
+class NotOnServer(FetchError):
+    """The server has no such file (HTTP 404)."""
 
 
 @dataclass(frozen=True)
@@ -153,16 +168,22 @@ class Downloader:
         names = [Path(urllib.parse.urlparse(link).path).name for link in parser.links]
         return sorted({n for n in names if re.fullmatch(pattern, n)})
 
-    def _request(self, url: str, start: int = 0) -> urllib.request.Request:
+    def _request(
+        self, url: str, start: int = 0, validator: str | None = None
+    ) -> urllib.request.Request:
         headers = {"User-Agent": USER_AGENT}
         if start:
             headers["Range"] = f"bytes={start}-"
+            if validator:
+                # the rest of the same file, or all of it if it changed since (NCBI's gene files
+                # are rebuilt daily; appending a new version's tail would corrupt the download)
+                headers["If-Range"] = validator
         return urllib.request.Request(url, headers=headers)
 
     @staticmethod
     def _http_error(url: str, exc: urllib.error.HTTPError) -> FetchError:
         if exc.code == 404:
-            return FetchError(f"not found on the server (HTTP 404): {url}")
+            return NotOnServer(f"not found on the server (HTTP 404): {url}")
         return FetchError(f"HTTP {exc.code} {exc.reason} for {url}")
 
     def download(self, remote: RemoteFile) -> Path:
@@ -200,15 +221,25 @@ class Downloader:
             time.sleep(self.backoff * 2 ** (attempt - 1))
         _verify(partial, remote.name)
         partial.replace(target)
+        _validator_path(partial).unlink(missing_ok=True)
         return target
 
     def _transfer(self, url: str, partial: Path) -> None:
         start = partial.stat().st_size if partial.exists() else 0
-        with urllib.request.urlopen(self._request(url, start), timeout=self.timeout) as response:
+        stamp = _validator_path(partial)
+        validator = stamp.read_text().strip() if start and stamp.exists() else None
+        request = self._request(url, start, validator)
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
             status = response.status
             length = response.headers.get("Content-Length")
-            if start and status != 206:  # server ignored the range: start over
+            if start and status != 206:  # server ignored the range, or the file changed
                 start = 0
+            if not start:
+                current = response.headers.get("ETag") or response.headers.get("Last-Modified")
+                if current:
+                    stamp.write_text(current)
+                else:
+                    stamp.unlink(missing_ok=True)
             total = _total_size(response.headers.get("Content-Range"), length, start)
             mode = "ab" if start else "wb"
             received = start
@@ -224,6 +255,11 @@ class Downloader:
 
 class _Truncated(OSError):
     pass
+
+
+def _validator_path(partial: Path) -> Path:
+    """Where the ETag / Last-Modified of a partial download is kept for resuming it."""
+    return partial.with_name(partial.name + ".validator")
 
 
 def _total_size(content_range: str | None, length: str | None, start: int) -> int | None:
@@ -256,6 +292,24 @@ def _verify(path: Path, name: str) -> None:
         raise FetchError(f"{name}: downloaded gzip data is corrupt ({exc})") from None
 
 
+def platforms_of(hub: Hub, accession: str) -> list[str]:
+    """The platforms of a stored record (a platform is its own); empty when unknown."""
+    acc = parse_accession(accession)
+    key = str(acc)
+    if acc.type is RecordType.PLATFORM:
+        return [key]
+    if acc.type is RecordType.DATASET:
+        if not hub.has(key, RecordType.DATASET):
+            return []
+        record = hub.record(key, RecordType.DATASET, table=False)
+        platform = record.platform_id if isinstance(record, DataSet) else None
+        return [platform] if platform else []
+    try:
+        return list(hub.related(key).get("platform", []))
+    except RecordNotFound:
+        return []
+
+
 def fetch(
     hub: Hub,
     accessions: list[str],
@@ -265,8 +319,15 @@ def fetch(
     progress: ProgressCallback | None = None,
     on_record: RecordCallback | None = None,
     keep_downloads: bool = False,
+    annotations: bool = True,
+    on_notice: NoticeCallback | None = None,
 ) -> list[ImportResult]:
     """Download each accession in ``format`` and import it (one transaction per file).
+
+    With ``annotations``, each record's platforms come along (see the module docs): their GEO
+    annotation files, and the platform record of a DataSet or sample when the hub lacks it.
+    ``format="annot"`` fetches only annotation files: of a platform, or of the platforms the
+    hub knows for a series, DataSet or sample.
 
     Raises
     ------
@@ -276,8 +337,28 @@ def fetch(
         For a malformed accession or an unavailable format.
     """
     downloader = Downloader(base_url, hub.home / "downloads", progress=progress)
-    results = []
+    results: list[ImportResult] = []
+    notice = on_notice or (lambda _message: None)
+
+    def download_and_import(remote: RemoteFile) -> None:
+        local = downloader.download(remote)
+        try:
+            results.append(import_file(hub, local, on_record=on_record))
+        finally:
+            if not keep_downloads:
+                local.unlink(missing_ok=True)
+
+    companions_done: set[str] = set()
     for accession in accessions:
+        if format == "annot" and parse_accession(accession).type is not RecordType.PLATFORM:
+            platforms = platforms_of(hub, accession)
+            if not platforms:
+                raise FetchError(
+                    f"the hub knows no platform of {accession}; fetch {accession} first"
+                )
+            for platform in platforms:
+                _fetch_annotation(platform, download_and_import, notice)
+            continue
         found = remote_files(accession, format)
         if isinstance(found, str):
             names = downloader.list_directory(found, r".+_series_matrix\.txt\.gz")
@@ -285,10 +366,31 @@ def fetch(
                 raise FetchError(f"no series matrix files listed at {downloader.url(found)}")
             found = [RemoteFile(found + n, n) for n in names]
         for remote in found:
-            local = downloader.download(remote)
-            try:
-                results.append(import_file(hub, local, on_record=on_record))
-            finally:
-                if not keep_downloads:
-                    local.unlink(missing_ok=True)
+            download_and_import(remote)
+        if not annotations or format == "annot":
+            continue
+        for platform in platforms_of(hub, accession):
+            if platform in companions_done:
+                continue
+            companions_done.add(platform)
+            if not hub.has(platform, RecordType.PLATFORM):
+                record_files = remote_files(platform, "soft")
+                assert isinstance(record_files, list)
+                try:
+                    download_and_import(record_files[0])
+                except NotOnServer:
+                    notice(f"{platform}: GEO sent no platform record")
+            if hub.annotation(platform, table=False) is None:
+                _fetch_annotation(platform, download_and_import, notice)
     return results
+
+
+def _fetch_annotation(
+    platform: str, download_and_import: Callable[[RemoteFile], None], notice: NoticeCallback
+) -> None:
+    remote = remote_files(platform, "annot")
+    assert isinstance(remote, list)
+    try:
+        download_and_import(remote[0])
+    except NotOnServer:
+        notice(f"{platform}: GEO has no annotation file ({remote[0].name})")

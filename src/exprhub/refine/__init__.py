@@ -6,12 +6,19 @@ Pure functions on numpy arrays and records (no hub, no database):
   (agrees with R preprocessCore ``normalize.quantiles.use.target``);
 * :mod:`~exprhub.refine.scale` -- log-scale detection (GEO2R rule, GDS value types), value kinds;
 * :mod:`~exprhub.refine.mapping` -- probe -> gene mapping and collapsing probes to genes;
-* :mod:`~exprhub.refine.genes` -- NCBI gene reference per organism;
+* :mod:`~exprhub.refine.genes` -- NCBI gene reference per organism (gene_info, gene2ensembl,
+  gene2accession);
 * :mod:`~exprhub.refine.tximport` -- transcript -> gene summarization (agrees with R tximport);
 * :mod:`~exprhub.refine.salmon` -- running Salmon.
 """
 
-from exprhub.refine.genes import Gene, GeneReference, read_gene2ensembl, read_gene_info
+from exprhub.refine.genes import (
+    Gene,
+    GeneReference,
+    read_gene2accession,
+    read_gene2ensembl,
+    read_gene_info,
+)
 from exprhub.refine.mapping import (
     MappingStats,
     ProbeMap,
@@ -55,6 +62,7 @@ __all__ = [
     "kmer_for_read_length",
     "normalize_to_target",
     "quant",
+    "read_gene2accession",
     "read_gene2ensembl",
     "read_gene_info",
     "read_quant_sf",

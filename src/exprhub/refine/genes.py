@@ -1,9 +1,13 @@
-"""Gene reference per organism from NCBI ``gene_info`` and ``gene2ensembl`` files.
+"""Gene reference per organism from NCBI ``gene_info``, ``gene2ensembl`` and ``gene2accession``.
 
-Both files are tab-separated with a ``#tax_id ...`` header line, optionally gzip-compressed, and
+The files are tab-separated with a ``#tax_id ...`` header line, optionally gzip-compressed, and
 may hold every organism; readers stream and keep only the requested tax ids. In ``gene_info``,
 ``Synonyms`` and ``dbXrefs`` are ``|``-separated and ``-`` means none; Ensembl gene ids are taken
 from both ``dbXrefs`` (``Ensembl:ENSG...``) and ``gene2ensembl``.
+
+``gene2accession`` links GenBank / RefSeq nucleotide accessions to genes; its readers yield
+accessions without their version (``NM_000014.6`` -> ``NM_000014``), skipping RefSeq
+chromosome and contig records (``NC_``, ``NT_``, ``NW_``, ``AC_``, ``NZ_``), which span many genes.
 
 Lookups (:meth:`GeneReference.resolve`) try, in order: the NCBI Gene id, an Ensembl gene id
 (version stripped), the official symbol (exact, then case-insensitive), then a synonym when it
@@ -23,12 +27,21 @@ from exprhub.formats.errors import FormatError
 __all__ = [
     "Gene",
     "GeneReference",
+    "read_gene2accession",
     "read_gene2ensembl",
     "read_gene_info",
+    "strip_accession_version",
 ]
 
 _GENE_INFO_COLUMNS = ("tax_id", "GeneID", "Symbol", "Synonyms", "dbXrefs")
 _GENE2ENSEMBL_COLUMNS = ("tax_id", "GeneID", "Ensembl_gene_identifier")
+_GENE2ACCESSION_COLUMNS = (
+    "tax_id",
+    "GeneID",
+    "RNA_nucleotide_accession.version",
+    "genomic_nucleotide_accession.version",
+)
+_WHOLE_SEQUENCE_PREFIXES = ("NC_", "NT_", "NW_", "AC_", "NZ_")
 
 
 @dataclass(frozen=True)
@@ -52,7 +65,11 @@ def _open(path: Path) -> IO[str]:
     return path.open(encoding="utf-8", newline="")
 
 
-def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+def _rows(
+    path: Path, required: tuple[str, ...], tax_ids: set[int] | None = None
+) -> Iterator[tuple[int, dict[str, str]]]:
+    # whole-NCBI files hold every organism: skip other tax ids before splitting the line
+    prefixes = tuple(f"{t}\t" for t in tax_ids) if tax_ids is not None else None
     with _open(path) as handle:
         header_line = handle.readline().rstrip("\r\n")
         if not header_line.startswith("#"):
@@ -67,6 +84,8 @@ def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str
         if missing:
             raise FormatError(path, 1, f"header lacks column(s) {', '.join(missing)}")
         for lineno, line in enumerate(handle, start=2):
+            if prefixes is not None and not line.startswith(prefixes):
+                continue
             if not line.strip() or line.startswith("#"):
                 continue
             fields = line.rstrip("\r\n").split("\t")
@@ -100,7 +119,7 @@ def read_gene_info(path: str | Path, tax_ids: Collection[int] | None = None) -> 
     """
     path = Path(path)
     wanted = set(tax_ids) if tax_ids is not None else None
-    for lineno, row in _rows(path, _GENE_INFO_COLUMNS):
+    for lineno, row in _rows(path, _GENE_INFO_COLUMNS, wanted):
         tax = _tax(path, lineno, row["tax_id"])
         if wanted is not None and tax not in wanted:
             continue
@@ -127,7 +146,7 @@ def read_gene2ensembl(
     path = Path(path)
     wanted = set(tax_ids) if tax_ids is not None else None
     seen: set[tuple[str, str]] = set()
-    for lineno, row in _rows(path, _GENE2ENSEMBL_COLUMNS):
+    for lineno, row in _rows(path, _GENE2ENSEMBL_COLUMNS, wanted):
         tax = _tax(path, lineno, row["tax_id"])
         if wanted is not None and tax not in wanted:
             continue
@@ -136,6 +155,61 @@ def read_gene2ensembl(
             continue
         seen.add(key)
         yield tax, key[0], key[1]
+
+
+def strip_accession_version(accession: str) -> str:
+    """A nucleotide accession without its ``.version`` suffix (``NM_000014.6`` -> ``NM_000014``)."""
+    return accession.strip().split(".", 1)[0]
+
+
+def read_gene2accession(
+    path: str | Path, tax_ids: Collection[int] | None = None
+) -> Iterator[tuple[int, str, str]]:
+    """Stream ``(tax_id, gene_id, accession)`` from NCBI ``gene2accession`` (or ``gene2refseq``).
+
+    Accessions are the RNA and genomic nucleotide ones, version stripped; RefSeq chromosome /
+    contig records are skipped (see the module rules). A pair repeated on consecutive lines
+    (one line per protein of a transcript) is yielded once; others may repeat.
+
+    Raises
+    ------
+    FormatError
+        On a missing header or column, or a malformed row (naming file and line).
+    """
+    path = Path(path)
+    wanted = set(tax_ids) if tax_ids is not None else None
+    # a dedicated loop (no dict per row): NCBI's file has hundreds of millions of lines
+    prefixes = tuple(f"{t}\t" for t in wanted) if wanted is not None else None
+    with _open(path) as handle:
+        header_line = handle.readline().rstrip("\r\n")
+        header = [h.strip() for h in header_line.lstrip("#").split("\t")]
+        if not header_line.startswith("#") or any(c not in header for c in _GENE2ACCESSION_COLUMNS):
+            raise FormatError(path, 1, "expected a gene2accession '#tax_id\tGeneID...' header")
+        i_gene = header.index("GeneID")
+        i_rna = header.index(_GENE2ACCESSION_COLUMNS[2])
+        i_genomic = header.index(_GENE2ACCESSION_COLUMNS[3])
+        width = max(i_gene, i_rna, i_genomic) + 1
+        last: set[str] = set()
+        last_gene = ""
+        for lineno, line in enumerate(handle, start=2):
+            if prefixes is not None and not line.startswith(prefixes):
+                continue
+            if line.startswith("#") or not line.strip():
+                continue
+            fields = line.rstrip("\r\n").split("\t")
+            if len(fields) < width:
+                raise FormatError(path, lineno, f"expected {len(header)} fields, got {len(fields)}")
+            tax = _tax(path, lineno, fields[0])
+            gene_id = fields[i_gene]
+            if gene_id != last_gene:
+                last, last_gene = set(), gene_id
+            for value in (fields[i_rna], fields[i_genomic]):
+                if value in ("", "-") or value.startswith(_WHOLE_SEQUENCE_PREFIXES):
+                    continue
+                accession = strip_accession_version(value)
+                if accession not in last:
+                    last.add(accession)
+                    yield tax, gene_id, accession
 
 
 @dataclass

@@ -3,8 +3,10 @@
 Three phases (see docs/refine.md, "Pipeline"):
 
 1. **Gene level** (per batch = one series on one platform, in workers): the platform's probe ->
-   gene map (platform table or GEO ``.annot``, whichever maps more of the sample's probes; gene
-   ids resolved to NCBI Gene ids through the organism's gene reference when one is stored),
+   gene map (a gene column of the platform table or GEO ``.annot``, whichever maps more of the
+   sample's probes, else GenBank accessions through gene2accession; gene ids resolved to NCBI
+   Gene ids through the organism's gene reference when one is stored; samples whose platform,
+   annotation or gene reference is missing wait, see ``RefineReport``),
    scale detection per series and per sample (GEO2R rule; the GDS value type when the sample is
    in a DataSet), log2, probes collapsed to genes by their mean. Stored in ``genes/<tax>/<kind>``.
 2. **QN targets** (parent): per organism and value kind that is normalized (intensities and
@@ -34,6 +36,7 @@ import numpy as np
 from sqlalchemy import select
 
 from exprhub.hub import Hub
+from exprhub.hub import gene_accessions as accessions_store
 from exprhub.hub import refined as store
 from exprhub.hub import schema as s
 from exprhub.hub.refined import RefineState
@@ -42,10 +45,12 @@ from exprhub.records import normalize_accession
 from exprhub.refine.executor import Executor, SerialExecutor
 from exprhub.refine.genes import GeneReference
 from exprhub.refine.pipeline_plan import (
+    MissingInput,
     PlatformPlan,
     SampleInput,
     chunks,
     gene_reference,
+    import_gene_accessions,
     import_genes,
     ncbi_file_kind,
     plan_platform,
@@ -74,9 +79,11 @@ __all__ = [
     "PROCESSOR",
     "PROCESSOR_VERSION",
     "QN_KINDS",
+    "WAITING",
     "RefineOptions",
     "RefineReport",
     "gene_reference",
+    "import_gene_accessions",
     "import_genes",
     "ncbi_file_kind",
     "refine",
@@ -84,10 +91,19 @@ __all__ = [
 
 Progress = Callable[[str, int, int], None]
 
+#: Status of a sample whose platform cannot be mapped yet for lack of a platform record, GEO
+#: annotation or gene reference (not a failure: fetching what is missing refines it).
+WAITING = "waiting"
+
 
 @dataclass
 class RefineReport:
-    """What a refine run did."""
+    """What a refine run did.
+
+    ``waiting`` holds the samples that wait for something the hub lacks (a platform record,
+    its GEO annotation, an organism's gene reference), with the reason; ``missing`` says it
+    once per platform: ``{"platform", "tax_id", "reason", "command", "samples"}``.
+    """
 
     samples: int = 0
     gene_level: int = 0
@@ -97,6 +113,8 @@ class RefineReport:
     targets: list[dict[str, Any]] = field(default_factory=list)
     executor: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    waiting: dict[str, str] = field(default_factory=dict)
+    missing: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -150,7 +168,11 @@ def refine(
     for smp in samples:
         if smp.tax_id is not None and smp.tax_id not in refs:
             refs[smp.tax_id] = gene_reference(hub, smp.tax_id)
-            ref_digests[smp.tax_id] = reference_digest(refs[smp.tax_id])
+            ref_digests[smp.tax_id] = (
+                reference_digest(refs[smp.tax_id])
+                + ":"
+                + accessions_store.accession_digest(hub, smp.tax_id)
+            )
         if smp.platform and smp.platform not in platform_refs:
             platform_refs[smp.platform] = table_ref(hub, smp.platform) or ""
         smp.input_sha256 = _input_sha(
@@ -169,8 +191,10 @@ def refine(
         )
         if st is not None and st.processor == RNASEQ_PROCESSOR and smp.matrix is None:
             continue  # refined from quant.sf files (refine_rnaseq), not from stored values
-        if fresh and not opts.force:
-            if st is not None and st.status == "failed":
+        # samples waiting for a platform or gene reference are planned again on every run, so
+        # that the run says what they still wait for (planning costs one probe map per platform)
+        if fresh and not opts.force and st is not None and st.status != WAITING:
+            if st.status == "failed":
                 report.failed[smp.key] = st.message or "failed"
             continue
         todo.append(smp)
@@ -182,13 +206,15 @@ def refine(
     return report
 
 
-def _fail_states(hub: Hub, failures: dict[str, tuple[SampleInput, str]]) -> None:
+def _fail_states(
+    hub: Hub, failures: dict[str, tuple[SampleInput, str]], status: str = "failed"
+) -> None:
     if not failures:
         return
     with hub.writer() as writer:
         store.put_refine_states(
             writer,
-            [(_state(smp, "failed", None, m), _error_doc(m)) for smp, m in failures.values()],
+            [(_state(smp, status, None, m), _error_doc(m)) for smp, m in failures.values()],
         )
 
 
@@ -202,7 +228,9 @@ def _phase_gene_level(
     progress: Progress | None,
 ) -> None:
     failures: dict[str, tuple[SampleInput, str]] = {}
-    plans: dict[tuple[str, str, int], PlatformPlan | str] = {}
+    waiting: dict[str, tuple[SampleInput, str]] = {}
+    missing: dict[tuple[str, int], dict[str, Any]] = {}
+    plans: dict[tuple[str, str, int], PlatformPlan | str | MissingInput] = {}
     batches: dict[tuple[str, str], list[SampleInput]] = {}
     for smp in todo:
         if smp.problem:
@@ -215,18 +243,38 @@ def _phase_gene_level(
                 if not smp.platform:
                     raise ValueError("the sample names no platform")
                 plans[pkey] = plan_platform(
-                    hub, smp.platform, smp.matrix, refs.get(smp.tax_id), opts
+                    hub, smp.platform, smp.matrix, refs.get(smp.tax_id), opts, tax_id=smp.tax_id
                 )
+            except MissingInput as exc:
+                plans[pkey] = exc
             except (ValueError, KeyError) as exc:
                 plans[pkey] = str(exc)
         plan = plans[pkey]
+        if isinstance(plan, MissingInput):
+            waiting[smp.key] = (smp, str(plan))
+            notice = missing.setdefault(
+                (smp.platform or "", smp.tax_id),
+                {
+                    "platform": smp.platform,
+                    "tax_id": smp.tax_id,
+                    "reason": plan.reason,
+                    "command": plan.command,
+                    "samples": 0,
+                },
+            )
+            notice["samples"] += 1
+            continue
         if isinstance(plan, str):
             failures[smp.key] = (smp, plan)
             continue
         batches.setdefault((smp.batch, smp.matrix), []).append(smp)
     _fail_states(hub, failures)
+    _fail_states(hub, waiting, WAITING)
     for key, (_, message) in failures.items():
         report.failed[key] = message
+    for key, (_, message) in waiting.items():
+        report.waiting[key] = message
+    report.missing = sorted(missing.values(), key=lambda m: (m["platform"] or "", m["tax_id"]))
     total = sum(len(v) for v in batches.values())
     if progress:
         progress("gene-level", 0, total)
@@ -235,7 +283,7 @@ def _phase_gene_level(
         for part in chunks(members, opts.batch_size):
             first = part[0]
             plan = plans[(first.platform or "", matrix, first.tax_id or 0)]
-            assert not isinstance(plan, str)
+            assert isinstance(plan, PlatformPlan)
             jobs_meta.append((list(part), plan))
 
     slim: dict[int, PlatformPlan] = {}

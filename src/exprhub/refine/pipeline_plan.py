@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,20 @@ from sqlalchemy import select
 
 from exprhub.formats.errors import FormatError
 from exprhub.hub import Hub
+from exprhub.hub import gene_accessions as accessions_store
 from exprhub.hub import refined as store
 from exprhub.hub import schema as s
 from exprhub.records import RecordType, Table
-from exprhub.refine.genes import Gene, GeneReference, read_gene2ensembl, read_gene_info
+from exprhub.refine.genes import (
+    Gene,
+    GeneReference,
+    read_gene2accession,
+    read_gene2ensembl,
+    read_gene_info,
+    strip_accession_version,
+)
 from exprhub.refine.mapping import (
+    GENE_COLUMNS,
     ProbeMap,
     build_probe_map,
     detect_gene_column,
@@ -74,8 +84,23 @@ def import_genes(
     return out
 
 
+def import_gene_accessions(
+    hub: Hub, gene2accession: Sequence[str], tax_ids: Sequence[int] | None = None
+) -> dict[int, int]:
+    """Import NCBI ``gene2accession`` files; each organism found replaces that organism's
+    stored accession -> gene links. Returns distinct links stored per tax id."""
+    by_tax: dict[int, set[tuple[str, str]]] = {}
+    for path in gene2accession:
+        for tax, gene_id, accession in read_gene2accession(path, tax_ids):
+            by_tax.setdefault(tax, set()).add((accession, gene_id))
+    return {
+        tax: accessions_store.replace_accessions(hub, tax, pairs)
+        for tax, pairs in sorted(by_tax.items())
+    }
+
+
 def ncbi_file_kind(path: str | Path) -> str:
-    """``"gene_info"`` or ``"gene2ensembl"``, from the file's header line.
+    """``"gene_info"``, ``"gene2ensembl"`` or ``"gene2accession"``, from the file's header.
 
     Raises
     ------
@@ -90,9 +115,13 @@ def ncbi_file_kind(path: str | Path) -> str:
         header = handle.readline()
     if "Ensembl_gene_identifier" in header:
         return "gene2ensembl"
+    if "RNA_nucleotide_accession" in header and "GeneID" in header:
+        return "gene2accession"
     if "Symbol" in header and "GeneID" in header:
         return "gene_info"
-    raise FormatError(path, 1, "expected an NCBI gene_info or gene2ensembl header line")
+    raise FormatError(
+        path, 1, "expected an NCBI gene_info, gene2ensembl or gene2accession header line"
+    )
 
 
 def gene_reference(hub: Hub, tax_id: int, *, ncbi_only: bool = True) -> GeneReference | None:
@@ -282,17 +311,83 @@ def _find_column(table: Table, names: Sequence[str]) -> str | None:
     return None
 
 
+class MissingInput(ValueError):
+    """The hub lacks something needed to map a platform's probes to genes (a platform record,
+    its GEO annotation, an NCBI gene reference); ``command`` is what brings it."""
+
+    def __init__(self, reason: str, command: str) -> None:
+        super().__init__(f"{reason}; run `{command}`")
+        self.reason = reason
+        self.command = command
+
+
+def organism_name(tax_id: int | None) -> str | None:
+    """The organism name of a tax id in ``ORGANISM_TAX_IDS`` (``"Homo sapiens"``), else None."""
+    for name, tax in store.ORGANISM_TAX_IDS.items():
+        if tax == tax_id:
+            return name[0].upper() + name[1:]
+    return None
+
+
+def genes_fetch_command(tax_id: int | None) -> str:
+    """The command that downloads and imports an organism's NCBI gene reference."""
+    name = organism_name(tax_id)
+    return f'exprhub genes fetch "{name}"' if name else f"exprhub genes fetch {tax_id}"
+
+
+AccessionLookup = Callable[[set[str]], dict[str, tuple[str, ...]]]
+
+
+_ACCESSION_SEPARATORS = re.compile(r"[,;\s]+")
+
+
+def split_accessions(text: str) -> list[str]:
+    """The nucleotide accessions in one GenBank cell, versions stripped (``GB_LIST`` cells
+    list them separated by commas: ``NM_001005221.2,XM_001129377``)."""
+    return [strip_accession_version(a) for a in _ACCESSION_SEPARATORS.split(text) if a.strip(" -")]
+
+
+def _genbank_column(table: Table) -> str | None:
+    return _find_column(table, [name.lower() for name, kind in GENE_COLUMNS if kind == "genbank"])
+
+
 def _map_table(
-    table: Table, ref: GeneReference | None, options: RefineOptions, platform: str
+    table: Table,
+    ref: GeneReference | None,
+    options: RefineOptions,
+    platform: str,
+    tax_id: int | None = None,
+    accessions: AccessionLookup | None = None,
 ) -> tuple[ProbeMap, dict[str, Any]]:
     reference = None
     if ref is not None:
         reference = (
             ref.identifiers("entrez") | ref.identifiers("symbol") | ref.identifiers("ensembl")
         )
-    column, id_type = detect_gene_column(table, reference)
+    try:
+        column, id_type = detect_gene_column(table, reference)
+    except ValueError:
+        # no column overlaps the gene reference: GenBank accessions are judged by gene2accession
+        genbank = _genbank_column(table)
+        if genbank is None:
+            raise
+        column, id_type = genbank, "genbank"
     if id_type != "entrez" and _find_column(table, ["locuslink"]):
         column, id_type = _find_column(table, ["locuslink"]) or column, "entrez"
+    if id_type == "genbank":
+        if accessions is None:
+            raise MissingInput(
+                f"{platform}: its gene column {column!r} holds GenBank accessions and the hub "
+                f"has no NCBI gene2accession links for tax {tax_id}",
+                genes_fetch_command(tax_id),
+            )
+        return _map_genbank(table, column, ref, options, accessions)
+    if id_type != "entrez" and ref is None:
+        raise MissingInput(
+            f"{platform}: its gene column {column!r} holds {id_type} identifiers and the hub "
+            f"has no NCBI gene reference for tax {tax_id}",
+            genes_fetch_command(tax_id),
+        )
     pmap = build_probe_map(
         table,
         column,
@@ -301,11 +396,6 @@ def _map_table(
     )
     resolved: dict[str, tuple[str, ...]] = {}
     unresolved = 0
-    if id_type != "entrez" and ref is None:
-        raise ValueError(
-            f"{platform}: its gene column {column!r} holds {id_type} identifiers and the hub has "
-            "no NCBI gene reference for this organism (run `exprhub genes import gene_info.gz`)"
-        )
     for probe, genes in pmap.genes.items():
         if ref is None:
             ids = genes
@@ -325,9 +415,70 @@ def _map_table(
     return final, {"column": column, "id_type": id_type, "platform_stats": stats}
 
 
+def _map_genbank(
+    table: Table,
+    column: str,
+    ref: GeneReference | None,
+    options: RefineOptions,
+    accessions: AccessionLookup,
+) -> tuple[ProbeMap, dict[str, Any]]:
+    """Probes -> genes through their accessions: a probe counts for the distinct genes its
+    accessions link to (genes absent from a stored gene reference left out); the multi-gene
+    rule applies to those genes, not to the number of accessions."""
+    listed = build_probe_map(table, column, id_type="genbank", multi="all")
+    by_probe = {
+        probe: tuple(dict.fromkeys(a for cell in cells for a in split_accessions(cell)))
+        for probe, cells in listed.genes.items()
+    }
+    links = accessions({acc for accs in by_probe.values() for acc in accs})
+    resolved: dict[str, tuple[str, ...]] = {}
+    multi: set[str] = set()
+    unresolved = 0
+    for probe, accs in by_probe.items():
+        genes = tuple(
+            dict.fromkeys(g for acc in accs for g in links.get(acc, ()) if ref is None or g in ref)
+        )
+        if not genes:
+            unresolved += 1
+        elif len(genes) > 1 and options.multi == "drop":
+            multi.add(probe)
+        else:
+            resolved[probe] = genes[:1] if options.multi == "first" else genes
+    base = listed.stats
+    stats = {
+        "probes_total": base.probes_total,
+        "mapped": len(resolved),
+        "multi_gene": len(multi),
+        "control": base.control,
+        "unmapped": base.unmapped,
+        "genes": len({g for gs in resolved.values() for g in gs}),
+        "unresolved": unresolved,
+    }
+    final = ProbeMap(resolved, "entrez", column, base, options.multi)
+    info = {"column": column, "id_type": "genbank", "platform_stats": stats, "_multi": multi}
+    return final, info
+
+
 def plan_platform(
-    hub: Hub, platform: str, matrix: str, ref: GeneReference | None, options: RefineOptions
+    hub: Hub,
+    platform: str,
+    matrix: str,
+    ref: GeneReference | None,
+    options: RefineOptions,
+    *,
+    tax_id: int | None = None,
 ) -> PlatformPlan:
+    """The probe -> gene map of one value matrix of ``platform`` (see docs/refine.md: the
+    platform's own gene column or the GEO annotation, whichever maps more of the matrix's
+    probes; GenBank accessions through gene2accession only when neither has a gene column).
+
+    Raises
+    ------
+    MissingInput
+        When the hub lacks the platform, its annotation or the organism's gene reference.
+    ValueError
+        When no table of the platform can be mapped.
+    """
     features = hub.matrix_features(matrix)
     candidates: list[tuple[str, Table]] = []
     if hub.has(platform, RecordType.PLATFORM):
@@ -339,23 +490,45 @@ def plan_platform(
         date = annotation.get("date") or "undated"
         candidates.append((f"GEO annotation {platform}.annot ({date})", annotation.table))
     if not candidates:
-        raise ValueError(f"platform {platform} is not in the hub (import it or its .annot)")
-    best: tuple[int, str, Table, ProbeMap, dict[str, Any]] | None = None
-    errors = []
+        raise MissingInput(f"platform {platform} is not in the hub", f"exprhub fetch {platform}")
+    lookup: AccessionLookup | None = None
+    if tax_id is not None and accessions_store.has_accessions(hub, tax_id):
+        tax = tax_id
+
+        def lookup(wanted: set[str]) -> dict[str, tuple[str, ...]]:
+            return accessions_store.genes_for_accessions(hub, tax, wanted)
+
+    best: tuple[tuple[int, int], str, Table, ProbeMap, dict[str, Any]] | None = None
+    errors: list[str] = []
+    missing: list[MissingInput] = []
     feature_set = set(features)
     for label, table in candidates:
         try:
-            pmap, info = _map_table(table, ref, options, platform)
+            pmap, info = _map_table(table, ref, options, platform, tax_id, lookup)
+        except MissingInput as exc:
+            missing.append(exc)
+            continue
         except (ValueError, KeyError) as exc:
             errors.append(f"{label}: {exc}")
             continue
         hits = sum(1 for p in pmap.genes if p in feature_set)
-        if best is None or hits > best[0]:
-            best = (hits, label, table, pmap, info)
+        # a gene column of the platform table or annotation beats GenBank accessions
+        rank = (1 if info["id_type"] == "genbank" else 0, -hits)
+        if best is None or rank < best[0]:
+            best = (rank, label, table, pmap, info)
     if best is None:
+        if missing:
+            raise missing[0]
+        if annotation is None:
+            raise MissingInput(
+                f"{platform}: no gene identifier column in its table and no GEO annotation "
+                "in the hub",
+                f"exprhub fetch {platform} --annot",
+            )
         raise ValueError("; ".join(errors))
     _, label, table, pmap, info = best
     info["source"] = label
+    multi_probes: set[str] | None = info.pop("_multi", None)
     categories = np.full(len(features), 4, dtype=np.int8)
     where = {f: i for i, f in enumerate(features)}
     probes = [p.strip() for p in table.column("ID").tolist()] if table.has("ID") else []
@@ -366,6 +539,8 @@ def plan_platform(
             continue
         if probe in pmap.genes:
             categories[i] = 0
+        elif multi_probes is not None:
+            categories[i] = 1 if probe in multi_probes else 2 if is_control_probe(probe) else 3
         elif options.multi == "drop" and len(split_multi(cell)) > 1:
             categories[i] = 1
         elif is_control_probe(probe):
