@@ -87,6 +87,11 @@ class ChunkCodec:
         """The stored bytes of a chunk."""
         return bytes(self.blosc.encode(np.ascontiguousarray(chunk, dtype=self.dtype)))
 
+    def view(self, data: bytes) -> np.ndarray:
+        """A read-only chunk from its stored bytes."""
+        raw = self.blosc.decode(data)
+        return np.frombuffer(raw, dtype=self.dtype).reshape(self.shape)
+
     def decode(self, data: bytes) -> np.ndarray:
         """A writable chunk from its stored bytes."""
         raw = self.blosc.decode(data)

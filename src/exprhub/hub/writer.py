@@ -140,6 +140,9 @@ class _MatrixState:
     written_columns: int = 0
     pending: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)  # float32
     new_columns: list[tuple[int, str]] = field(default_factory=list)
+    # How many of new_features / new_columns have their SQL rows already (flush is repeatable).
+    recorded_features: int = 0
+    recorded_columns: int = 0
     _last: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
@@ -493,14 +496,20 @@ class HubWriter:
         if state is not None:
             return state
         row = self.connection.execute(select(s.matrices).where(s.matrices.c.name == name)).first()
-        if row is None:
+        known = self.hub.known_features(name, row.id, row.n_rows) if row is not None else None
+        features: dict[str, int]
+        if row is not None and known is not None:  # a file imported just before, same matrix
+            matrix_id = row.id
+            features = known
+            committed = (row.n_rows, row.n_columns)
+        elif row is None:
             result = self.connection.execute(
                 insert(s.matrices).values(
                     name=name, kind=kind, owner_key=owner, dtype="float32", n_rows=0, n_columns=0
                 )
             )
             matrix_id = _inserted_id(result)
-            features: dict[str, int] = {}
+            features = {}
             committed = (0, 0)
         else:
             matrix_id = row.id
@@ -541,7 +550,9 @@ class HubWriter:
         state.pending.clear()
 
     def flush(self) -> None:
-        """Write pending tables, matrix columns and the matrices' new extents (before commit)."""
+        """Write pending tables, matrix columns and the matrices' new extents (before commit).
+
+        Calling it again writes only what was added since (nothing if nothing was)."""
         self._settle_kept_files()
         self._rows.flush()
         written = self._tables.results()
@@ -555,11 +566,15 @@ class HubWriter:
         self._tables.close()
         for state in self._matrices.values():
             self._flush(state)
-            for i, feature in enumerate(state.new_features):
+            first = state.recorded_features
+            for i, feature in enumerate(state.new_features[first:], start=first):
                 self._rows.add(s.matrix_rows, (state.id, state.committed_rows + i, feature))
+            state.recorded_features = len(state.new_features)
             self._rows.flush()
-            if state.new_columns:
-                keys = sorted({k for _, k in state.new_columns})
+            new_columns = state.new_columns[state.recorded_columns :]
+            state.recorded_columns = len(state.new_columns)
+            if new_columns:
+                keys = sorted({k for _, k in new_columns})
                 self.connection.execute(
                     update(s.matrix_columns)
                     .where(
@@ -568,7 +583,7 @@ class HubWriter:
                     )
                     .values(active=False)
                 )
-                latest = {k: c for c, k in state.new_columns}
+                latest = {k: c for c, k in new_columns}
                 self.connection.execute(
                     insert(s.matrix_columns),
                     [
@@ -578,7 +593,7 @@ class HubWriter:
                             "sample_key": k,
                             "active": latest[k] == c,
                         }
-                        for c, k in state.new_columns
+                        for c, k in new_columns
                     ],
                 )
             self.connection.execute(
@@ -589,6 +604,20 @@ class HubWriter:
                     n_columns=state.committed_columns + state.written_columns,
                 )
             )
+
+    def matrices(self) -> list[tuple[str, int, int, int, dict[str, int]]]:
+        """``(name, id, n_rows, n_columns, feature rows)`` of every matrix this writer wrote
+        to, as of its last flush (the committed state once the transaction has committed)."""
+        return [
+            (
+                name,
+                state.id,
+                state.committed_rows + state.recorded_features,
+                state.committed_columns + state.written_columns,
+                state.features,
+            )
+            for name, state in self._matrices.items()
+        ]
 
     def undo(self) -> None:
         """Remove what this writer put outside SQL (called after SQL rolled back)."""
