@@ -48,7 +48,7 @@ __all__ = [
 #: Chunk shape of the feature-major array of new matrices: (features, samples).
 FEATURE_CHUNKS: tuple[int, int] = (32, 1024)
 #: Chunk shape of the sample-major array of new matrices: (samples, features).
-SAMPLE_CHUNKS: tuple[int, int] = (16, 4096)
+SAMPLE_CHUNKS: tuple[int, int] = (16, 2048)
 #: Chunk shapes of matrices written in both layouts at every append (before the append tier).
 LEGACY_FEATURE_CHUNKS: tuple[int, int] = (16, 8192)
 LEGACY_SAMPLE_CHUNKS: tuple[int, int] = (8, 16384)
@@ -335,8 +335,19 @@ class Matrix:
             return
         with self._write_lock:
             writer = AtomicLocalStore(self._store.root, fsync=self._store.fsync)
+            fm, sm = self._fm, self._sm
+            # Opening the arrays for writing costs more than a small append's chunks: the
+            # reader's arrays serve when no resize is due and this module writes the chunks.
+            reopen = (
+                n > min(fm.shape[0], sm.shape[1])
+                or start_column + k > min(fm.shape[1], sm.shape[0])
+                or fm.shape != sm.shape[::-1]
+                or ChunkCodec.of(fm) is None
+                or ChunkCodec.of(sm) is None
+            )
             try:
-                fm, sm = self._open_arrays(writer)
+                if reopen:
+                    fm, sm = self._open_arrays(writer)
                 rows = max(fm.shape[0], sm.shape[1], n)
                 cols = max(fm.shape[1], sm.shape[0], start_column + k)
                 if rows > fm.shape[0] or cols > fm.shape[1] or (cols, rows) != sm.shape:
@@ -369,8 +380,9 @@ class Matrix:
                     write_regions(regions, writer)
             except BaseException:
                 writer.fence()
+                self._refresh()
                 raise
-            finally:
+            if reopen:
                 self._refresh()
 
     def discard_beyond(self, n_rows: int, n_columns: int) -> None:
@@ -502,7 +514,7 @@ class Matrix:
         """Sample ``j``, rows ``[0, n_rows)``."""
         _, sm = self._arrays(n_rows, max(int(j) + 1, 0))
         j = self._check_index(j, sm.shape[0], "column")
-        return np.asarray(sm[j, :n_rows])
+        return _read_line(sm, self._dir / _BY_SAMPLE, j, 0, n_rows, fixed_axis=0)
 
     def columns(self, indices: Sequence[int] | np.ndarray, n_rows: int) -> np.ndarray:
         """Samples ``indices``, rows ``[0, n_rows)``, shape (n_rows, len(indices))."""

@@ -173,6 +173,19 @@ class _MatrixState:
         return index
 
 
+@dataclass(frozen=True)
+class MatrixExtent:
+    """A matrix as a write left it: extent, the row of each feature, and the last ID column
+    mapped to rows (with its rows), which the next write of the same platform reuses."""
+
+    name: str
+    id: int
+    n_rows: int
+    n_columns: int
+    features: dict[str, int]
+    last_ids: tuple[np.ndarray, np.ndarray] | None
+
+
 class _IdColumns:
     """One array object per distinct ID column (first table column) seen lately.
 
@@ -498,9 +511,10 @@ class HubWriter:
         row = self.connection.execute(select(s.matrices).where(s.matrices.c.name == name)).first()
         known = self.hub.known_features(name, row.id, row.n_rows) if row is not None else None
         features: dict[str, int]
+        last: tuple[np.ndarray, np.ndarray] | None = None
         if row is not None and known is not None:  # a file imported just before, same matrix
             matrix_id = row.id
-            features = known
+            features, last = known
             committed = (row.n_rows, row.n_columns)
         elif row is None:
             result = self.connection.execute(
@@ -523,6 +537,7 @@ class HubWriter:
             }
             committed = (row.n_rows, row.n_columns)
         state = _MatrixState(matrix_id, name, committed[0], committed[1], features)
+        state._last = last
         self._matrices[name] = state
         return state
 
@@ -605,16 +620,17 @@ class HubWriter:
                 )
             )
 
-    def matrices(self) -> list[tuple[str, int, int, int, dict[str, int]]]:
-        """``(name, id, n_rows, n_columns, feature rows)`` of every matrix this writer wrote
-        to, as of its last flush (the committed state once the transaction has committed)."""
+    def matrices(self) -> list[MatrixExtent]:
+        """Every matrix this writer wrote to, as of its last flush (as committed, once the
+        transaction has committed)."""
         return [
-            (
+            MatrixExtent(
                 name,
                 state.id,
                 state.committed_rows + state.recorded_features,
                 state.committed_columns + state.written_columns,
                 state.features,
+                state._last,
             )
             for name, state in self._matrices.items()
         ]
