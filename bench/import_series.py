@@ -198,13 +198,15 @@ def prefill(hub: Any, files: list[Path], columns: int) -> None:
             writer._add_column(state, f"GSM8{j:07d}", rows, values)
 
 
-def import_run(files: list[Path], prefilled: int, workdir: Path) -> dict[str, Any]:
+def import_run(files: list[Path], prefilled: int, workdir: Path, tier: bool) -> dict[str, Any]:
     from exprhub.hub import Hub
+    from exprhub.hub.arrays import MatrixStore
     from exprhub.ingest.importer import import_files
 
     counter = WriteCounter()
-    home = workdir / f"hub-{prefilled}"
+    home = workdir / f"hub-{prefilled}-{tier}"
     hub = Hub.init(home)
+    hub.store = MatrixStore(home / "matrices", append_tier=tier)
     if prefilled:
         prefill(hub, files, prefilled)
         hub.compact()
@@ -230,6 +232,7 @@ def import_run(files: list[Path], prefilled: int, workdir: Path) -> dict[str, An
     reads = read_times(matrix, n_rows, n_cols)
     hub.close()
     return {
+        "append_tier": tier,
         "prefilled_samples": prefilled,
         "files": len(files),
         "samples": samples,
@@ -268,7 +271,9 @@ def read_times(matrix: Any, n_rows: int, n_cols: int) -> dict[str, Any]:
     }
 
 
-def timed_per_file(files: list[Path], prefilled: int, workdir: Path) -> dict[str, Any]:
+def timed_per_file(
+    files: list[Path], prefilled: int, workdir: Path, tier: bool = True
+) -> dict[str, Any]:
     """The run above, with the time of each file taken from the record callback."""
     from exprhub.ingest import importer
 
@@ -283,7 +288,7 @@ def timed_per_file(files: list[Path], prefilled: int, workdir: Path) -> dict[str
     importer.import_file = stamped  # type: ignore[assignment]
     begin = time.perf_counter()
     try:
-        summary = import_run(files, prefilled, workdir)
+        summary = import_run(files, prefilled, workdir, tier)
     finally:
         importer.import_file = real  # type: ignore[assignment]
     per_file = np.diff([begin, *(stamps[p] for p in files)])
@@ -302,7 +307,9 @@ def series(args: argparse.Namespace) -> dict[str, Any]:
     folder = Path(args.dir) / "series"
     files = write_series_files(folder, args.files)
     with tempfile.TemporaryDirectory(prefix="exprhub-series-", dir=args.dir) as tmp:
-        runs = [timed_per_file(files, prefilled, Path(tmp)) for prefilled in args.prefilled]
+        runs = [
+            timed_per_file(files, prefilled, Path(tmp), args.tier) for prefilled in args.prefilled
+        ]
     verdict = {
         "samples_per_s": all(r["samples_per_s"] >= SERIES_TARGET for r in runs),
         "last_over_first": all(r["last_over_first"] <= DRIFT_TARGET for r in runs),
@@ -385,6 +392,12 @@ def main() -> None:
         help="samples on the platform before the import, one run each (default 0 10000)",
     )
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--no-tier",
+        dest="tier",
+        action="store_false",
+        help="new matrices written in both layouts at each append (the layout before #14)",
+    )
     args = parser.parse_args()
     Path(args.dir).mkdir(parents=True, exist_ok=True)
     result = series(args) if args.what == "series" else family(args)

@@ -372,3 +372,29 @@ def test_feature_rows_are_reused_only_while_sql_agrees(make_hub) -> None:  # typ
     assert hub.matrix_features("submitted/GPL900") == ["p1", "p2", "p3", "other-new"]
     _, values = hub.sample_values("GSM51")
     np.testing.assert_array_equal(values, [np.nan, 4, np.nan, 3])
+
+
+def test_compaction_due(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    matrix = store.open("m", create=True)
+    model = Model("float32")
+    build(matrix, model, [(10, 7)])
+    assert not store.compaction_due("m", 7)
+    build(matrix, model, [(10, 2)])
+    assert store.compaction_due("m", 9)
+    matrix.compact(model.n_rows, model.n_cols)
+    assert not store.compaction_due("m", 9)
+    make_store(tmp_path, append_tier=False).open("legacy", create=True)
+    assert not store.compaction_due("legacy", 100)
+
+
+def test_rows_for_maps_known_new_and_repeated_features() -> None:
+    from exprhub.hub.writer import _MatrixState
+    from exprhub.records.table import as_string_array
+
+    state = _MatrixState(1, "m", 3, 0, {"p1": 0, "p2": 1, "p3": 2})
+    ids = as_string_array(["p2", "new", "p1", "new", "other"])
+    assert state.rows_for(ids).tolist() == [1, 3, 0, 3, 4]
+    assert state.new_features == ["new", "other"]
+    assert state.rows_for(as_string_array(["other", "p3"])).tolist() == [4, 2]
+    assert state.n_rows == 5

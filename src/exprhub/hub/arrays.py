@@ -233,6 +233,20 @@ class MatrixStore:
         group = zarr.open_group(store=store, path=key, mode="r+")
         group.attrs.update({_MARKER_KEY: {"name": name, "version": version}})
 
+    def compaction_due(self, name: str, n_columns: int) -> bool:
+        """Whether matrix ``name`` has a complete stripe of committed columns (``n_columns``)
+        that :meth:`Matrix.compact` would copy; cheap (two small files read)."""
+        directory = self.root / _encode_name(name)
+        done = _read_compacted(directory)
+        if done is None:
+            return False
+        try:
+            meta = json.loads((directory / _BY_FEATURE / "zarr.json").read_bytes())
+            width = int(meta["chunk_grid"]["configuration"]["chunk_shape"][1])
+        except (OSError, ValueError, KeyError, IndexError, TypeError):
+            return True  # let compact() decide (and report what is wrong)
+        return n_columns // width * width > done
+
     def delete(self, name: str) -> None:
         """Delete matrix ``name`` (it disappears atomically, then its files are removed)."""
         key = _encode_name(name)

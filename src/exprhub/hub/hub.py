@@ -179,7 +179,8 @@ class Hub(RecordQueries):
             for extent in written:
                 self._written[extent.name] = extent
             for extent in written:
-                self._compact_quietly(extent.name, extent.n_rows, extent.n_columns, whole=False)
+                if self.store.compaction_due(extent.name, extent.n_columns):
+                    self._compact_quietly(extent.name, extent.n_rows, extent.n_columns)
 
     def known_features(
         self, name: str, matrix_id: int, n_rows: int
@@ -192,12 +193,12 @@ class Hub(RecordQueries):
             return None
         return dict(known.features), known.last_ids
 
-    def _compact_quietly(self, name: str, n_rows: int, n_columns: int, *, whole: bool) -> int:
-        """Compact one matrix after a committed write; a failure is logged, not raised (the
-        write is committed, and reads are correct without compaction; the next compaction
-        resumes)."""
+    def _compact_quietly(self, name: str, n_rows: int, n_columns: int) -> int:
+        """Compact the complete stripes of one matrix after a committed write; a failure is
+        logged, not raised (the write is committed, and reads are correct without compaction;
+        the next compaction resumes)."""
         try:
-            return self.store.open(name).compact(n_rows, n_columns, whole=whole)
+            return self.store.open(name).compact(n_rows, n_columns)
         except Exception as exc:  # reported, not raised: the committed write stands
             _log.warning("compaction of matrix %r failed (retried later): %s", name, exc)
             return 0

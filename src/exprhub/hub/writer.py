@@ -160,13 +160,16 @@ class _MatrixState:
             or (len(last[0]) == len(features) and strings_equal(last[0], features))
         ):
             return last[1]
-        index = np.empty(len(features), dtype=np.int64)
+        ids = features.tolist()
         lookup = self.features
-        for i, feature in enumerate(features.tolist()):
-            row = lookup.get(feature)
+        get = lookup.get
+        index = np.fromiter((get(f, -1) for f in ids), dtype=np.int64, count=len(ids))
+        # Features not seen before get new rows, in order (a repeated one, its first row).
+        for i in np.flatnonzero(index < 0).tolist():
+            feature = ids[i]
+            row = get(feature)
             if row is None:
-                row = self.n_rows
-                lookup[feature] = row
+                row = lookup[feature] = self.committed_rows + len(self.new_features)
                 self.new_features.append(feature)
             index[i] = row
         self._last = (features, index)
@@ -582,8 +585,14 @@ class HubWriter:
         for state in self._matrices.values():
             self._flush(state)
             first = state.recorded_features
-            for i, feature in enumerate(state.new_features[first:], start=first):
-                self._rows.add(s.matrix_rows, (state.id, state.committed_rows + i, feature))
+            base = state.committed_rows
+            self._rows.add_many(
+                s.matrix_rows,
+                [
+                    (state.id, base + i, feature)
+                    for i, feature in enumerate(state.new_features[first:], start=first)
+                ],
+            )
             state.recorded_features = len(state.new_features)
             self._rows.flush()
             new_columns = state.new_columns[state.recorded_columns :]
