@@ -398,3 +398,20 @@ def test_rows_for_maps_known_new_and_repeated_features() -> None:
     assert state.new_features == ["new", "other"]
     assert state.rows_for(as_string_array(["other", "p3"])).tolist() == [4, 2]
     assert state.n_rows == 5
+
+
+def test_long_lines_read_on_two_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from exprhub.hub import arrays
+
+    monkeypatch.setattr(arrays, "READ_THREADS", 2)
+    monkeypatch.setattr(arrays, "_PARALLEL_READ_CHUNKS", 2)
+    matrix = make_store(tmp_path).open("m", create=True)
+    model = Model("float32")
+    build(matrix, model, [(30, 20), (33, 21), (10, 9)], seed=12)
+    matrix.compact(model.n_rows, model.n_cols)
+    check_against(matrix, model)
+    # A chunk that cannot be decoded fails the read once both threads have stopped.
+    chunk = sorted((tmp_path / "m" / "by_feature").glob("c.0.*"))[-1]
+    chunk.write_bytes(b"not blosc")
+    with pytest.raises(Exception):  # noqa: B017 - whatever numcodecs raises
+        matrix.row(0, model.n_cols)

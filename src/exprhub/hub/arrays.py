@@ -21,6 +21,8 @@ import sys
 import threading
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -640,17 +642,50 @@ def _read_line(
     along = 1 - fixed_axis
     width = codec.shape[along]
     outer, inner = divmod(fixed, codec.shape[fixed_axis])
-    for j in range(start // width, (stop - 1) // width + 1):
-        key = codec.key((outer, j) if fixed_axis == 0 else (j, outer))
-        try:
-            data = (directory / key).read_bytes()
-        except FileNotFoundError:  # never written: NaN
-            continue
-        chunk = codec.view(data)
-        line = chunk[inner] if fixed_axis == 0 else chunk[:, inner]
-        lo, hi = max(start, j * width), min(stop, (j + 1) * width)
-        out[lo - start : hi - start] = line[lo - j * width : hi - j * width]
+
+    def read(chunks: range) -> None:
+        for j in chunks:
+            key = codec.key((outer, j) if fixed_axis == 0 else (j, outer))
+            try:
+                data = (directory / key).read_bytes()
+            except FileNotFoundError:  # never written: NaN
+                continue
+            chunk = codec.view(data)
+            line = chunk[inner] if fixed_axis == 0 else chunk[:, inner]
+            lo, hi = max(start, j * width), min(stop, (j + 1) * width)
+            out[lo - start : hi - start] = line[lo - j * width : hi - j * width]
+
+    first, last = start // width, (stop - 1) // width + 1
+    if last - first < _PARALLEL_READ_CHUNKS or READ_THREADS < 2:
+        read(range(first, last))
+        return out
+    # File reads and blosc decoding release the GIL: the chunks of a long line are shared
+    # with a second thread (disjoint parts of ``out``).
+    share = [range(first + w, last, READ_THREADS) for w in range(READ_THREADS)]
+    pending = [_reader_pool().submit(read, part) for part in share[1:]]
+    try:
+        read(share[0])
+    finally:
+        futures_wait(pending)  # nothing writes into ``out`` after this returns
+    for future in pending:
+        future.result()
     return out
+
+
+#: Threads reading the chunks of one long row (a row across 100,000 samples touches ~100
+#: feature-major chunk files plus the tail): the caller's thread and READ_THREADS - 1 others.
+READ_THREADS = min(2, os.cpu_count() or 1)
+_PARALLEL_READ_CHUNKS = 32
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _reader_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max(READ_THREADS - 1, 1), thread_name_prefix="exprhub-read")
+        return _pool
 
 
 def _read_compacted(directory: Path) -> int | None:
