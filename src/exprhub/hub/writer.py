@@ -162,16 +162,24 @@ class _MatrixState:
             return last[1]
         ids = features.tolist()
         lookup = self.features
-        get = lookup.get
-        index = np.fromiter((get(f, -1) for f in ids), dtype=np.int64, count=len(ids))
-        # Features not seen before get new rows, in order (a repeated one, its first row).
-        for i in np.flatnonzero(index < 0).tolist():
-            feature = ids[i]
-            row = get(feature)
-            if row is None:
-                row = lookup[feature] = self.committed_rows + len(self.new_features)
-                self.new_features.append(feature)
-            index[i] = row
+        if lookup:
+            get = lookup.get
+            index = np.fromiter((get(f, -1) for f in ids), dtype=np.int64, count=len(ids))
+            missing = np.flatnonzero(index < 0)
+        else:  # a new matrix: every feature is new
+            index = np.empty(len(ids), dtype=np.int64)
+            missing = np.arange(len(ids))
+        if missing.size:
+            # Features not seen before get new rows, in order (a repeated one, its first row).
+            new_ids = ids if missing.size == len(ids) else [ids[i] for i in missing.tolist()]
+            unique = list(dict.fromkeys(new_ids))
+            first = self.committed_rows + len(self.new_features)
+            added = dict(zip(unique, range(first, first + len(unique)), strict=True))
+            lookup.update(added)
+            self.new_features.extend(unique)
+            index[missing] = np.fromiter(
+                map(added.__getitem__, new_ids), dtype=np.int64, count=len(new_ids)
+            )
         self._last = (features, index)
         return index
 
