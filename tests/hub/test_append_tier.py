@@ -415,3 +415,17 @@ def test_long_lines_read_on_two_threads(tmp_path: Path, monkeypatch: pytest.Monk
     chunk.write_bytes(b"not blosc")
     with pytest.raises(Exception):  # noqa: B017 - whatever numcodecs raises
         matrix.row(0, model.n_cols)
+
+
+def test_append_after_another_object_shrank_the_matrix(tmp_path: Path) -> None:
+    """A Matrix object whose arrays are stale (another object rolled the capacity back)
+    re-reads the metadata before appending instead of writing beyond the arrays' shape."""
+    store = make_store(tmp_path)
+    first = store.open("m", create=True)
+    model = Model("float32")
+    build(first, model, [(10, 5)])
+    first.append_columns(5, np.ones((40, 40), dtype=np.float32))  # capacity grows
+    other = store.open("m")
+    other.discard_beyond(model.n_rows, model.n_cols)  # and shrinks back
+    build(first, model, [(12, 20)], seed=3)
+    check_against(MatrixStore(tmp_path).open("m"), model)

@@ -274,6 +274,7 @@ class Matrix:
         self._dir = store.root / key
         self._write_lock = threading.Lock()
         self._meta_lock = threading.Lock()
+        self._stamp = self._metadata_stamp()
         self._fm, self._sm = self._open_arrays(store._reader())
         self.dtype: np.dtype[Any] = np.dtype(self._fm.dtype)
         #: Whether the matrix has an append tier (see :meth:`compact`).
@@ -288,9 +289,23 @@ class Matrix:
         return fm, sm
 
     def _refresh(self) -> None:
+        stamp = self._metadata_stamp()
         fm, sm = self._open_arrays(self._store._reader())
         with self._meta_lock:
-            self._fm, self._sm = fm, sm
+            self._fm, self._sm, self._stamp = fm, sm, stamp
+
+    def _metadata_stamp(self) -> tuple[int, ...]:
+        """Identity of both arrays' metadata files (every rewrite replaces the file: a new
+        inode), to tell whether the arrays this object holds are still current."""
+        stamp: list[int] = []
+        for sub in (_BY_FEATURE, _BY_SAMPLE):
+            try:
+                st = os.stat(self._dir / sub / "zarr.json")
+            except FileNotFoundError:
+                stamp += [0, 0, 0]
+                continue
+            stamp += [st.st_ino, st.st_mtime_ns, st.st_size]
+        return tuple(stamp)
 
     def _arrays(self, n_rows: int = 0, n_columns: int = 0) -> tuple[zarr.Array, zarr.Array]:
         """Reader arrays, refreshed if the request is beyond the capacity we know of."""
@@ -355,7 +370,8 @@ class Matrix:
             # Opening the arrays for writing costs more than a small append's chunks: the
             # reader's arrays serve when no resize is due and this module writes the chunks.
             reopen = (
-                n > min(fm.shape[0], sm.shape[1])
+                self._metadata_stamp() != self._stamp  # resized by another object
+                or n > min(fm.shape[0], sm.shape[1])
                 or start_column + k > min(fm.shape[1], sm.shape[0])
                 or fm.shape != sm.shape[::-1]
                 or ChunkCodec.of(fm) is None
