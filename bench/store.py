@@ -5,6 +5,13 @@ then times warm-cache reads of one feature across all samples and of one sample 
 features, the cost of appending one sample versus a batch, and rollback. Prints a JSON summary
 with pass/fail against the targets (one row <= 50 ms, one sample <= 20 ms, medians and p95).
 
+With the append tier (the default for new matrices) the build compacts complete stripes after
+each batch, as the hub does after each write, and then appends ``--tail`` more columns in
+``--tail-batch``-column appends without compacting them (the state right after many small
+imports); the reads are timed in that state, and again after ``compact(whole=True)``.
+``--no-tier`` builds a matrix written in both layouts at every append (the layout before the
+append tier, with its chunk shapes).
+
 Usage::
 
     python bench/store.py                         # full size: 20,000 x 100,000
@@ -25,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from exprhub.hub.arrays import FEATURE_CHUNKS, SAMPLE_CHUNKS, MatrixStore
+from exprhub.hub.arrays import MatrixStore
 
 ROW_TARGET_MS = 50.0
 SAMPLE_TARGET_MS = 20.0
@@ -62,7 +69,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rng = np.random.default_rng(args.seed)
     workdir = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="exprhub-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    store = MatrixStore(workdir / "store")
+    store = MatrixStore(workdir / "store", append_tier=args.tier)
     if store.exists("bench"):
         store.delete("bench")
     matrix = store.open("bench", create=True, dtype="float32")
@@ -76,11 +83,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         values = _values(rng, base, k)
         t = time.perf_counter()
         matrix.append_columns(n_cols, values)
-        batch_seconds.append(time.perf_counter() - t)
         n_cols += k
+        matrix.compact(n_rows, n_cols)
+        batch_seconds.append(time.perf_counter() - t)
         if args.verbose:
             print(f"appended {n_cols}/{args.cols} in {batch_seconds[-1]:.2f}s", file=sys.stderr)
     build_s = time.perf_counter() - t_build
+    tail_seconds = []
+    tail_end = n_cols + args.tail
+    while n_cols < tail_end:  # many small imports, not compacted
+        k = min(args.tail_batch, tail_end - n_cols)
+        values = _values(rng, base, k)
+        t = time.perf_counter()
+        matrix.append_columns(n_cols, values)
+        tail_seconds.append(time.perf_counter() - t)
+        n_cols += k
 
     # Appending one sample, then rolling back (the committed extent stays n_cols).
     one_seconds, discard_seconds = [], []
@@ -94,10 +111,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     row_idx = rng.integers(0, n_rows, size=args.reads)
     col_idx = rng.integers(0, n_cols, size=args.reads)
+    uncompacted = n_cols - matrix.feature_columns(n_cols)
     first_rows = _time_reads(matrix.row, row_idx, n_cols)  # warms the page cache
     first_cols = _time_reads(matrix.column, col_idx, n_rows)
     row_times = _time_reads(matrix.row, row_idx, n_cols)
     col_times = _time_reads(matrix.column, col_idx, n_rows)
+    t = time.perf_counter()
+    matrix.compact(n_rows, n_cols, whole=True)
+    compact_whole_s = time.perf_counter() - t
+    _time_reads(matrix.row, row_idx, n_cols)
+    compacted_rows = _time_reads(matrix.row, row_idx, n_cols)
 
     gene_set = rng.choice(n_rows, size=min(100, n_rows), replace=False)
     samples = rng.choice(n_cols, size=min(100, n_cols), replace=False)
@@ -123,9 +146,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "shape": [n_rows, n_cols],
         "dtype": "float32",
-        "chunks": {"by_feature": list(FEATURE_CHUNKS), "by_sample": list(SAMPLE_CHUNKS)},
+        "append_tier": matrix.tiered,
+        "chunks": {"by_feature": list(matrix._fm.chunks), "by_sample": list(matrix._sm.chunks)},
         "batch_columns": args.batch,
         "build_s": round(build_s, 1),
+        "tail_appends": len(tail_seconds),
+        "tail_append_s_median": (
+            round(statistics.median(tail_seconds), 4) if tail_seconds else None
+        ),
+        "uncompacted_columns_at_read": uncompacted,
+        "compact_whole_s": round(compact_whole_s, 2),
+        "row_all_samples_after_compact_whole": _stats(compacted_rows),
         "append_batch_s_median": round(statistics.median(batch_seconds), 3),
         "append_per_sample_in_batch_ms": round(per_sample_batch * 1e3, 3),
         "append_one_sample_s_median": (
@@ -164,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rows", type=int, default=20_000, help="features (default 20000)")
     p.add_argument("--cols", type=int, default=100_000, help="samples (default 100000)")
     p.add_argument("--batch", type=int, default=2_000, help="columns per append (default 2000)")
+    p.add_argument("--tail", type=int, default=1_000, help="columns appended at the end")
+    p.add_argument("--tail-batch", type=int, default=20, help="columns per tail append")
+    p.add_argument(
+        "--no-tier", dest="tier", action="store_false", help="write both layouts at each append"
+    )
     p.add_argument("--reads", type=int, default=50, help="timed reads per pattern (default 50)")
     p.add_argument("--single-appends", type=int, default=3, help="one-sample appends to time")
     p.add_argument("--dir", help="work directory (default: a new temp dir under /tmp)")

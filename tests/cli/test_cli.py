@@ -148,3 +148,16 @@ def test_console_script_installed(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["counts"]["GSE"] == 0
+
+
+def test_compact_copies_every_column_and_is_repeatable(filled_hub, capsys):
+    code, out, _ = run(capsys, "compact", "--home", str(filled_hub), "--json")
+    assert code == 0
+    assert json.loads(out) == {"compacted_columns": {"dataset/GDS900": 2, "submitted/GPL900": 2}}
+    code, out, _ = run(capsys, "compact", "submitted/GPL900", "--home", str(filled_hub))
+    assert code == 0 and "submitted/GPL900: 0 columns compacted" in out
+    with Hub(filled_hub) as hub:
+        _, row = hub.feature_values("GPL900", "p1")
+    assert row.tolist() == [1.0, 5.0]
+    code, _, err = run(capsys, "compact", "nope", "--home", str(filled_hub))
+    assert code != 0 and "no matrix 'nope'" in err

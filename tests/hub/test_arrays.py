@@ -110,10 +110,13 @@ batches_strategy = st.lists(
     batches=batches_strategy,
     dtype=st.sampled_from(["float32", "float64"]),
     seed=st.integers(0, 2**16),
+    tier=st.booleans(),
 )
-def test_round_trip(tmp_path_factory: pytest.TempPathFactory, batches, dtype, seed) -> None:
+def test_round_trip(
+    tmp_path_factory: pytest.TempPathFactory, batches, dtype, seed, tier: bool
+) -> None:
     root = tmp_path_factory.mktemp("store")
-    store = make_store(root)
+    store = make_store(root, append_tier=tier)
     matrix = store.open("submitted/GPL96", create=True, dtype=dtype)
     model = Model(dtype)
     build(matrix, model, batches, seed)
@@ -279,7 +282,7 @@ def test_failure_mid_append_leaves_committed_bytes(
 def test_only_chunks_beyond_the_start_column_are_written_in_place(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = make_store(tmp_path)
+    store = make_store(tmp_path, append_tier=False)  # both layouts written by the append
     matrix = store.open("m", create=True)
     in_place: list[Path] = []
     replaced: list[Path] = []
@@ -356,9 +359,10 @@ CRASH_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.parametrize("tier", [True, False], ids=["append tier", "both layouts"])
 @pytest.mark.parametrize("fail_after", [0, 2, 9])
-def test_process_killed_mid_append(tmp_path: Path, fail_after: int) -> None:
-    store = make_store(tmp_path)
+def test_process_killed_mid_append(tmp_path: Path, fail_after: int, tier: bool) -> None:
+    store = make_store(tmp_path, append_tier=tier)
     matrix = store.open("m", create=True)
     model = Model("float32")
     build(matrix, model, [(10, 5), (12, 6)])
@@ -441,12 +445,14 @@ def test_chunk_files_are_the_ones_zarr_writes(
         build(matrix, model, batches, seed=3)
         matrix.append_columns(model.n_cols, nan_columns)
         model.append(model.n_cols, nan_columns)
+        matrix.compact(model.n_rows, model.n_cols, whole=True)
         matrix.append_columns(model.n_cols, random_values(8, (40, 9), "float32"))
         matrix.discard_beyond(model.n_rows, model.n_cols)
         check_against(matrix, model)
         return model
 
     ours = build_all(tmp_path / "ours")
+    assert (tmp_path / "ours" / "m" / "by_feature" / "c.0.0").exists()  # compacted, above
     monkeypatch.setattr(chunk_writer.ChunkCodec, "of", classmethod(lambda cls, array: None))
     theirs = build_all(tmp_path / "zarr")
     assert same(ours.data, theirs.data)
@@ -491,7 +497,7 @@ def test_matrix_with_nested_chunk_keys(tmp_path: Path, monkeypatch: pytest.Monke
     from exprhub.hub import arrays
 
     monkeypatch.setattr(arrays, "_CHUNK_KEY_SEPARATOR", "/")
-    matrix = make_store(tmp_path).open("m", create=True)
+    matrix = make_store(tmp_path, append_tier=False).open("m", create=True)
     monkeypatch.undo()
     model = Model("float32")
     build(matrix, model, [(10, 5), (13, 6)])

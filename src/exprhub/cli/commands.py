@@ -1,4 +1,4 @@
-"""Hub commands: init, info, show, ls."""
+"""Hub commands: init, info, compact, show, ls."""
 
 from __future__ import annotations
 
@@ -53,6 +53,28 @@ def info(home: HomeOption = None, json: JsonOption = False) -> None:
     console.print(f"original files kept: {data['files']}; matrices: {len(data['matrices'])}")
     versions = ", ".join(f"{k} {v}" for k, v in data["versions"].items())
     console.print(f"versions  {versions}")
+
+
+@app.command()
+def compact(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Matrices to compact (default: all).")
+    ] = None,
+    home: HomeOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Copy recently imported columns into the by-feature layout of the matrices.
+
+    Imports compact complete stripes of 1,024 samples on their own; this also copies the rest.
+    Safe to interrupt: run it again.
+    """
+    with open_hub(home) as hub:
+        done = hub.compact(names or None)
+    if json:
+        print_json({"compacted_columns": done})
+        return
+    for name, columns in done.items():
+        console.print(f"{name}: {columns} columns compacted", markup=False)
 
 
 @app.command()

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import sys
 import threading
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -29,12 +32,14 @@ import zarr
 from zarr.codecs import BloscCodec, BytesCodec
 from zarr.core.sync import sync
 
-from exprhub.hub.atomic_store import TMP_SUFFIX, AtomicLocalStore
-from exprhub.hub.chunk_writer import Region, write_regions
+from exprhub.hub.atomic_store import TMP_SUFFIX, AtomicLocalStore, sync_filesystem
+from exprhub.hub.chunk_writer import ChunkCodec, Region, write_regions
 from exprhub.hub.errors import HubError
 
 __all__ = [
     "FEATURE_CHUNKS",
+    "LEGACY_FEATURE_CHUNKS",
+    "LEGACY_SAMPLE_CHUNKS",
     "SAMPLE_CHUNKS",
     "AtomicLocalStore",
     "Matrix",
@@ -42,15 +47,23 @@ __all__ = [
     "MatrixStore",
 ]
 
-#: Chunk shape of the feature-major array: (features, samples).
-FEATURE_CHUNKS: tuple[int, int] = (16, 8192)
-#: Chunk shape of the sample-major array: (samples, features).
-SAMPLE_CHUNKS: tuple[int, int] = (8, 16384)
+#: Chunk shape of the feature-major array of new matrices: (features, samples).
+FEATURE_CHUNKS: tuple[int, int] = (32, 1024)
+#: Chunk shape of the sample-major array of new matrices: (samples, features).
+SAMPLE_CHUNKS: tuple[int, int] = (16, 2048)
+#: Chunk shapes of matrices written in both layouts at every append (before the append tier).
+LEGACY_FEATURE_CHUNKS: tuple[int, int] = (16, 8192)
+LEGACY_SAMPLE_CHUNKS: tuple[int, int] = (8, 16384)
 
 _BY_FEATURE = "by_feature"
 _BY_SAMPLE = "by_sample"
 _MARKER_KEY = "exprhub_matrix"
 _FORMAT_VERSION = 1
+# Matrices with an append tier (the feature-major copy lags behind, see docs/store.md).
+_TIERED_FORMAT_VERSION = 2
+# Per-matrix file holding how many leading columns the feature-major array holds; absent in
+# matrices without an append tier (every column is in both arrays).
+_COMPACTED = "compacted.json"
 _MIN_CAPACITY = 16
 # Chunk keys of new matrices: c.<i>.<j>, no directory per chunk row to create (matrices made
 # before keep c/<i>/<j>; both are read and written).
@@ -119,7 +132,14 @@ class MatrixStore:
     fsync
         Whether chunk writes are fsynced (durability across power loss, slower).
     feature_chunks, sample_chunks
-        Chunk shapes of matrices created from now on (existing matrices keep theirs).
+        Chunk shapes of matrices created from now on (existing matrices keep theirs); by
+        default :data:`FEATURE_CHUNKS` and :data:`SAMPLE_CHUNKS`, or the legacy shapes when
+        ``append_tier`` is off.
+    append_tier
+        Whether matrices created from now on have an append tier: appends write only the
+        sample-major array, and :meth:`Matrix.compact` copies columns into the feature-major
+        one later. Without it every append writes both arrays (existing matrices keep the way
+        they were created with).
     """
 
     def __init__(
@@ -127,13 +147,19 @@ class MatrixStore:
         root: Path,
         *,
         fsync: bool = False,
-        feature_chunks: tuple[int, int] = FEATURE_CHUNKS,
-        sample_chunks: tuple[int, int] = SAMPLE_CHUNKS,
+        feature_chunks: tuple[int, int] | None = None,
+        sample_chunks: tuple[int, int] | None = None,
+        append_tier: bool = True,
     ) -> None:
         self.root = Path(root)
         self.fsync = fsync
-        self.feature_chunks = feature_chunks
-        self.sample_chunks = sample_chunks
+        self.append_tier = append_tier
+        self.feature_chunks = feature_chunks or (
+            FEATURE_CHUNKS if append_tier else LEGACY_FEATURE_CHUNKS
+        )
+        self.sample_chunks = sample_chunks or (
+            SAMPLE_CHUNKS if append_tier else LEGACY_SAMPLE_CHUNKS
+        )
         self._store: AtomicLocalStore | None = None
 
     def _reader(self) -> AtomicLocalStore:
@@ -201,9 +227,27 @@ class MatrixStore:
                 chunk_key_encoding={"name": "default", "separator": _CHUNK_KEY_SEPARATOR},
                 config={"write_empty_chunks": False},
             )
+        version = _FORMAT_VERSION
+        if self.append_tier:
+            _write_compacted(store, directory, 0)
+            version = _TIERED_FORMAT_VERSION
         # The marker attribute is written last: it makes the matrix complete.
         group = zarr.open_group(store=store, path=key, mode="r+")
-        group.attrs.update({_MARKER_KEY: {"name": name, "version": _FORMAT_VERSION}})
+        group.attrs.update({_MARKER_KEY: {"name": name, "version": version}})
+
+    def compaction_due(self, name: str, n_columns: int) -> bool:
+        """Whether matrix ``name`` has a complete stripe of committed columns (``n_columns``)
+        that :meth:`Matrix.compact` would copy; cheap (two small files read)."""
+        directory = self.root / _encode_name(name)
+        done = _read_compacted(directory)
+        if done is None:
+            return False
+        try:
+            meta = json.loads((directory / _BY_FEATURE / "zarr.json").read_bytes())
+            width = int(meta["chunk_grid"]["configuration"]["chunk_shape"][1])
+        except (OSError, ValueError, KeyError, IndexError, TypeError):
+            return True  # let compact() decide (and report what is wrong)
+        return n_columns // width * width > done
 
     def delete(self, name: str) -> None:
         """Delete matrix ``name`` (it disappears atomically, then its files are removed)."""
@@ -230,8 +274,11 @@ class Matrix:
         self._dir = store.root / key
         self._write_lock = threading.Lock()
         self._meta_lock = threading.Lock()
+        self._stamp = self._metadata_stamp()
         self._fm, self._sm = self._open_arrays(store._reader())
         self.dtype: np.dtype[Any] = np.dtype(self._fm.dtype)
+        #: Whether the matrix has an append tier (see :meth:`compact`).
+        self.tiered = _read_compacted(self._dir) is not None
 
     # ------------------------------------------------------------------ internals
 
@@ -242,9 +289,23 @@ class Matrix:
         return fm, sm
 
     def _refresh(self) -> None:
+        stamp = self._metadata_stamp()
         fm, sm = self._open_arrays(self._store._reader())
         with self._meta_lock:
-            self._fm, self._sm = fm, sm
+            self._fm, self._sm, self._stamp = fm, sm, stamp
+
+    def _metadata_stamp(self) -> tuple[int, ...]:
+        """Identity of both arrays' metadata files (every rewrite replaces the file: a new
+        inode), to tell whether the arrays this object holds are still current."""
+        stamp: list[int] = []
+        for sub in (_BY_FEATURE, _BY_SAMPLE):
+            try:
+                st = os.stat(self._dir / sub / "zarr.json")
+            except FileNotFoundError:
+                stamp += [0, 0, 0]
+                continue
+            stamp += [st.st_ino, st.st_mtime_ns, st.st_size]
+        return tuple(stamp)
 
     def _arrays(self, n_rows: int = 0, n_columns: int = 0) -> tuple[zarr.Array, zarr.Array]:
         """Reader arrays, refreshed if the request is beyond the capacity we know of."""
@@ -287,6 +348,10 @@ class Matrix:
         ``values`` may be the transpose of a C-ordered (k x rows) array (samples assembled one
         by one): the sample-major layout is then written without a copy.
 
+        In a matrix with an append tier only the sample-major array is written (a cost in
+        proportion to ``values``); :meth:`compact` copies the columns into the feature-major
+        array later, and reads take the columns not compacted yet from the sample-major one.
+
         Chunks wholly beyond ``start_column`` hold no committed cell and are written in place,
         not atomically: until the caller commits, nobody should read them.
         """
@@ -301,8 +366,20 @@ class Matrix:
             return
         with self._write_lock:
             writer = AtomicLocalStore(self._store.root, fsync=self._store.fsync)
+            fm, sm = self._fm, self._sm
+            # Opening the arrays for writing costs more than a small append's chunks: the
+            # reader's arrays serve when no resize is due and this module writes the chunks.
+            reopen = (
+                self._metadata_stamp() != self._stamp  # resized by another object
+                or n > min(fm.shape[0], sm.shape[1])
+                or start_column + k > min(fm.shape[1], sm.shape[0])
+                or fm.shape != sm.shape[::-1]
+                or ChunkCodec.of(fm) is None
+                or ChunkCodec.of(sm) is None
+            )
             try:
-                fm, sm = self._open_arrays(writer)
+                if reopen:
+                    fm, sm = self._open_arrays(writer)
                 rows = max(fm.shape[0], sm.shape[1], n)
                 cols = max(fm.shape[1], sm.shape[0], start_column + k)
                 if rows > fm.shape[0] or cols > fm.shape[1] or (cols, rows) != sm.shape:
@@ -313,29 +390,31 @@ class Matrix:
                     # Chunks wholly beyond start_column (so beyond the committed extent)
                     # are written in place: discard_beyond deletes them unread.
                     beyond = sys.maxsize
-                    write_regions(
-                        [
+                    regions = [
+                        Region(
+                            sm,
+                            self._dir / _BY_SAMPLE,
+                            (start_column, 0),
+                            np.ascontiguousarray(data.T),
+                            uncommitted_from=(start_column, beyond),
+                        )
+                    ]
+                    if not self.tiered:  # the feature-major copy is written now, not compacted
+                        regions.append(
                             Region(
                                 fm,
                                 self._dir / _BY_FEATURE,
                                 (0, start_column),
                                 data,
                                 uncommitted_from=(beyond, start_column),
-                            ),
-                            Region(
-                                sm,
-                                self._dir / _BY_SAMPLE,
-                                (start_column, 0),
-                                np.ascontiguousarray(data.T),
-                                uncommitted_from=(start_column, beyond),
-                            ),
-                        ],
-                        writer,
-                    )
+                            )
+                        )
+                    write_regions(regions, writer)
             except BaseException:
                 writer.fence()
+                self._refresh()
                 raise
-            finally:
+            if reopen:
                 self._refresh()
 
     def discard_beyond(self, n_rows: int, n_columns: int) -> None:
@@ -355,11 +434,20 @@ class Matrix:
                 fm, sm = self._open_arrays(writer)
                 _remove_partials(self._dir)
                 new_rows, new_cols = _capacity_for(n_rows), _capacity_for(n_columns)
+                compacted = _read_compacted(self._dir)
+                if compacted is not None and compacted > n_columns:  # cut below the mark
+                    _write_compacted(writer, self._dir, n_columns)
+                    _clear_outside(fm, self._dir / _BY_FEATURE, (n_rows, n_columns), 1, writer)
+                elif compacted is not None:
+                    # Only compaction writes the feature-major array, and only committed
+                    # columns: what lies beyond its mark is a leftover nobody reads.
+                    _remove_chunks_from(self._dir / _BY_FEATURE, fm.chunks[1], compacted)
                 for arr, sub, extent, new_shape, axis in (
                     (fm, _BY_FEATURE, (n_rows, n_columns), (new_rows, new_cols), 1),
                     (sm, _BY_SAMPLE, (n_columns, n_rows), (new_cols, new_rows), 0),
                 ):
-                    _clear_outside(arr, self._dir / sub, extent, axis, writer)
+                    if compacted is None or arr is sm:
+                        _clear_outside(arr, self._dir / sub, extent, axis, writer)
                     # Growing metadata only: shrinking was done by _clear_outside.
                     sync(arr.async_array.resize(new_shape, delete_outside_chunks=False))
             except BaseException:
@@ -368,24 +456,97 @@ class Matrix:
             finally:
                 self._refresh()
 
+    def compact(self, n_rows: int, n_columns: int, *, whole: bool = False) -> int:
+        """Copy committed columns not yet in the feature-major array into it; return how
+        many were copied.
+
+        ``(n_rows, n_columns)`` is the committed extent. Without ``whole`` only complete
+        stripes of the feature-major chunk width are copied (each chunk file is then written
+        once, never rewritten); with it every committed column is. Matrices without an
+        append tier hold every column in both arrays already (0 is returned).
+
+        Crash safety: the chunks are written first (those holding columns compacted before
+        are replaced atomically, the others written in place), flushed to disk, and only then
+        is the mark of compacted columns moved, atomically; until it moves, reads take these
+        columns from the sample-major array. An interrupted compaction leaves files beyond
+        the mark, which the next compaction (or :meth:`discard_beyond`) deletes unread.
+        """
+        if n_rows < 0 or n_columns < 0:
+            raise ValueError(f"matrix {self.name!r}: negative extent ({n_rows}, {n_columns})")
+        if not self.tiered:
+            return 0
+        with self._write_lock:
+            done = _read_compacted(self._dir) or 0
+            width = self._fm.chunks[1]
+            target = n_columns if whole else n_columns // width * width
+            if target <= done:
+                return 0
+            writer = AtomicLocalStore(self._store.root, fsync=self._store.fsync)
+            try:
+                fm, sm = self._open_arrays(writer)
+                if n_rows > fm.shape[0] or target > fm.shape[1]:
+                    raise IndexError(
+                        f"matrix {self.name!r}: extent ({n_rows}, {n_columns}) is beyond "
+                        f"capacity {fm.shape}"
+                    )
+                directory = self._dir / _BY_FEATURE
+                _remove_partials(directory)
+                _remove_chunks_from(directory, width, done)
+                beyond = sys.maxsize
+                band = _compaction_band(fm.chunks[0], sm.chunks[1], width, self.dtype)
+                start = done
+                while start < target:
+                    stop = min((start // width + 1) * width, target)
+                    for r0 in range(0, n_rows, band):
+                        r1 = min(r0 + band, n_rows)
+                        values = np.asarray(sm[start:stop, r0:r1])
+                        region = Region(
+                            fm, directory, (r0, start), values.T, uncommitted_from=(beyond, done)
+                        )
+                        write_regions([region], writer)
+                    start = stop
+                sync_filesystem(directory)
+                _write_compacted(writer, self._dir, target)
+            except BaseException:
+                writer.fence()
+                raise
+            finally:
+                self._refresh()
+        return target - done
+
+    def feature_columns(self, n_columns: int) -> int:
+        """How many of the first ``n_columns`` columns the feature-major array holds (the
+        rest are read from the sample-major one)."""
+        compacted = _read_compacted(self._dir) if self.tiered else None
+        return n_columns if compacted is None else min(compacted, n_columns)
+
     # ------------------------------------------------------------------ reads
 
     def row(self, i: int, n_columns: int) -> np.ndarray:
         """Feature ``i`` across columns ``[0, n_columns)``."""
-        fm, _ = self._arrays(max(int(i) + 1, 0), n_columns)
+        fm, sm = self._arrays(max(int(i) + 1, 0), n_columns)
         i = self._check_index(i, fm.shape[0], "row")
-        return np.asarray(fm[i, :n_columns])
+        split = self.feature_columns(n_columns)
+        out = np.empty(n_columns, dtype=self.dtype)
+        out[:split] = _read_line(fm, self._dir / _BY_FEATURE, i, 0, split, fixed_axis=0)
+        out[split:] = _read_line(sm, self._dir / _BY_SAMPLE, i, split, n_columns, fixed_axis=1)
+        return out
 
     def rows(self, indices: Sequence[int] | np.ndarray, n_columns: int) -> np.ndarray:
         """Features ``indices`` across columns ``[0, n_columns)``, shape (len(indices), n)."""
-        fm, _ = self._arrays(_top(indices), n_columns)
-        return _take(fm, indices, n_columns, self.dtype, "row")
+        fm, sm = self._arrays(_top(indices), n_columns)
+        split = self.feature_columns(n_columns)
+        head = _take(fm, indices, split, self.dtype, "row")
+        if split == n_columns:
+            return head
+        tail = _take_across(sm, indices, split, n_columns, self.dtype)
+        return np.concatenate([head, tail], axis=1)
 
     def column(self, j: int, n_rows: int) -> np.ndarray:
         """Sample ``j``, rows ``[0, n_rows)``."""
         _, sm = self._arrays(n_rows, max(int(j) + 1, 0))
         j = self._check_index(j, sm.shape[0], "column")
-        return np.asarray(sm[j, :n_rows])
+        return _read_line(sm, self._dir / _BY_SAMPLE, j, 0, n_rows, fixed_axis=0)
 
     def columns(self, indices: Sequence[int] | np.ndarray, n_rows: int) -> np.ndarray:
         """Samples ``indices``, rows ``[0, n_rows)``, shape (n_rows, len(indices))."""
@@ -410,6 +571,13 @@ class Matrix:
         fm, sm = self._arrays(r1, c1)
         if r1 == r0 or c1 == c0:
             return np.empty((r1 - r0, c1 - c0), dtype=self.dtype)
+        split = min(max(self.feature_columns(c1), c0), c1)
+        if split < c1:  # columns not compacted are read from the sample-major array
+            tail = np.asarray(sm[split:c1, r0:r1]).T
+            if split == c0:
+                return np.ascontiguousarray(tail)
+            head = self.block(slice(r0, r1), slice(c0, split))
+            return np.concatenate([head, tail], axis=1)
         if _read_cost(fm.chunks, (r0, r1), (c0, c1), self.dtype) <= _read_cost(
             sm.chunks, (c0, c1), (r0, r1), self.dtype
         ):
@@ -451,6 +619,120 @@ def _take(
     else:
         got = np.asarray(arr.get_orthogonal_selection((uniq, slice(0, n))))
     return got if uniq.size == idx.size and np.array_equal(uniq, idx) else got[inverse]
+
+
+def _take_across(
+    arr: zarr.Array,
+    indices: Sequence[int] | np.ndarray,
+    start: int,
+    stop: int,
+    dtype: np.dtype[Any],
+) -> np.ndarray:
+    """Columns ``indices`` of ``arr`` over its rows ``[start, stop)``, shape
+    (len(indices), stop - start): features of a sample-major array across samples."""
+    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    if idx.size == 0 or stop <= start:
+        return np.empty((idx.size, max(stop - start, 0)), dtype=dtype)
+    if idx.min() < 0 or idx.max() >= arr.shape[1]:
+        bad = idx[(idx < 0) | (idx >= arr.shape[1])][0]
+        raise IndexError(f"row {bad} is outside [0, {arr.shape[1]})")
+    uniq, inverse = np.unique(idx, return_inverse=True)
+    got = np.asarray(arr.get_orthogonal_selection((slice(start, stop), uniq))).T
+    return got if uniq.size == idx.size and np.array_equal(uniq, idx) else got[inverse]
+
+
+def _read_line(
+    arr: zarr.Array, directory: Path, fixed: int, start: int, stop: int, *, fixed_axis: int
+) -> np.ndarray:
+    """``arr[fixed, start:stop]`` (``fixed_axis`` 0) or ``arr[start:stop, fixed]`` (1), read
+    chunk file by chunk file without zarr's per-chunk overhead (a row across 100,000 samples
+    touches ~100 feature-major chunks; see docs/store.md)."""
+    out = np.full(max(stop - start, 0), np.nan, dtype=arr.dtype)
+    if stop <= start:
+        return out
+    codec = ChunkCodec.of(arr)
+    if codec is None:
+        selection = (fixed, slice(start, stop)) if fixed_axis == 0 else (slice(start, stop), fixed)
+        out[:] = np.asarray(arr[selection])
+        return out
+    along = 1 - fixed_axis
+    width = codec.shape[along]
+    outer, inner = divmod(fixed, codec.shape[fixed_axis])
+
+    def read(chunks: range) -> None:
+        for j in chunks:
+            key = codec.key((outer, j) if fixed_axis == 0 else (j, outer))
+            try:
+                data = (directory / key).read_bytes()
+            except FileNotFoundError:  # never written: NaN
+                continue
+            chunk = codec.view(data)
+            line = chunk[inner] if fixed_axis == 0 else chunk[:, inner]
+            lo, hi = max(start, j * width), min(stop, (j + 1) * width)
+            out[lo - start : hi - start] = line[lo - j * width : hi - j * width]
+
+    first, last = start // width, (stop - 1) // width + 1
+    if last - first < _PARALLEL_READ_CHUNKS or READ_THREADS < 2:
+        read(range(first, last))
+        return out
+    # File reads and blosc decoding release the GIL: the chunks of a long line are shared
+    # with a second thread (disjoint parts of ``out``).
+    share = [range(first + w, last, READ_THREADS) for w in range(READ_THREADS)]
+    pending = [_reader_pool().submit(read, part) for part in share[1:]]
+    try:
+        read(share[0])
+    finally:
+        futures_wait(pending)  # nothing writes into ``out`` after this returns
+    for future in pending:
+        future.result()
+    return out
+
+
+#: Threads reading the chunks of one long row (a row across 100,000 samples touches ~100
+#: feature-major chunk files plus the tail): the caller's thread and READ_THREADS - 1 others.
+READ_THREADS = min(2, os.cpu_count() or 1)
+_PARALLEL_READ_CHUNKS = 32
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _reader_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max(READ_THREADS - 1, 1), thread_name_prefix="exprhub-read")
+        return _pool
+
+
+def _read_compacted(directory: Path) -> int | None:
+    """Columns held by the feature-major array of a matrix with an append tier, or None for
+    a matrix without one."""
+    try:
+        data = (directory / _COMPACTED).read_bytes()
+    except FileNotFoundError:
+        return None
+    return int(json.loads(data)["by_feature_columns"])
+
+
+def _write_compacted(store: AtomicLocalStore, directory: Path, columns: int) -> None:
+    """Set the mark of compacted columns (atomically)."""
+    store.write_file(
+        directory / _COMPACTED, json.dumps({"by_feature_columns": int(columns)}).encode()
+    )
+
+
+def _remove_chunks_from(array_dir: Path, width: int, column: int) -> None:
+    """Delete the chunk files of a feature-major array that start at or beyond ``column``."""
+    for (_, j), path in _chunk_files(array_dir):
+        if j * width >= column:
+            path.unlink(missing_ok=True)
+
+
+def _compaction_band(feature_rows: int, sample_rows: int, width: int, dtype: np.dtype[Any]) -> int:
+    """Rows copied at a time by a compaction: ~64 MB of values, a whole number of chunks of
+    both arrays along the feature axis (so no chunk is written twice)."""
+    step = math.lcm(feature_rows, sample_rows)
+    return max(step, (2**26 // (width * dtype.itemsize)) // step * step)
 
 
 def _read_cost(

@@ -38,6 +38,11 @@ class RowBuffer:
         self._rows.setdefault(table, []).append(row)
         self._count += 1
 
+    def add_many(self, table: Table, rows: list[tuple[Any, ...]]) -> None:
+        """Buffer rows of ``table``."""
+        self._rows.setdefault(table, []).extend(rows)
+        self._count += len(rows)
+
     def flush_if_full(self) -> None:
         """Send the buffered rows if there are more than the limit."""
         if self._count >= self.limit:

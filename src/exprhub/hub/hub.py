@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -32,7 +33,7 @@ from exprhub.hub.database import DatabaseError, connect, current_revision, migra
 from exprhub.hub.errors import HubError, HubNotFound
 from exprhub.hub.queries import RecordQueries
 from exprhub.hub.staging import Staging, read_staging
-from exprhub.hub.writer import HubWriter, submitted_matrix_name
+from exprhub.hub.writer import HubWriter, MatrixExtent, submitted_matrix_name
 from exprhub.records import (
     Annotation,
     Record,
@@ -44,6 +45,8 @@ HUB_FORMAT = 1
 MARKER = "hub.json"
 SQLITE_NAME = "exprhub.sqlite"
 DEFAULT_HOME = "exprhub-data"
+
+_log = logging.getLogger(__name__)
 
 
 def default_home() -> Path:
@@ -93,6 +96,10 @@ class Hub(RecordQueries):
         except DatabaseError as exc:
             raise HubError(str(exc)) from None
         self.store = MatrixStore(self.home / "matrices")
+        # The matrices written by this object's last transactions (feature rows, last ID
+        # column mapped): saves reading 20,000+ feature rows from SQL and mapping the IDs
+        # again for every file when many files of one platform are imported in a row.
+        self._written: dict[str, MatrixExtent] = {}
         self.tables = BlobDirectory(self.home / "tables", ".parquet")
         self.files = BlobDirectory(self.home / "files")
 
@@ -162,11 +169,63 @@ class Hub(RecordQueries):
                 writer.flush()
                 transaction.commit()
             except BaseException:
+                self._written.clear()
                 transaction.rollback()
                 writer.undo()
                 raise
             finally:
                 writer.staging.close()
+            written = writer.matrices()
+            for extent in written:
+                self._written[extent.name] = extent
+            for extent in written:
+                if self.store.compaction_due(extent.name, extent.n_columns):
+                    self._compact_quietly(extent.name, extent.n_rows, extent.n_columns)
+
+    def known_features(
+        self, name: str, matrix_id: int, n_rows: int
+    ) -> tuple[dict[str, int], tuple[np.ndarray, np.ndarray] | None] | None:
+        """Feature rows of a matrix as this object last committed them (a copy) and the last
+        ID column it mapped to rows, if the matrix's SQL row (``matrix_id``, ``n_rows``) still
+        says so; None otherwise."""
+        known = self._written.get(name)
+        if known is None or known.id != matrix_id or known.n_rows != n_rows:
+            return None
+        return dict(known.features), known.last_ids
+
+    def _compact_quietly(self, name: str, n_rows: int, n_columns: int) -> int:
+        """Compact the complete stripes of one matrix after a committed write; a failure is
+        logged, not raised (the write is committed, and reads are correct without compaction;
+        the next compaction resumes)."""
+        try:
+            return self.store.open(name).compact(n_rows, n_columns)
+        except Exception as exc:  # reported, not raised: the committed write stands
+            _log.warning("compaction of matrix %r failed (retried later): %s", name, exc)
+            return 0
+
+    def compact(self, names: Sequence[str] | None = None) -> dict[str, int]:
+        """Copy every committed column of the named matrices (default: all) that is only in
+        the append tier into the feature-major layout; return the columns copied per matrix.
+
+        Imports compact complete stripes on their own; this also copies the last, partial
+        stripe (useful before a burst of row reads). Safe to interrupt: rerun it.
+        """
+        with self._write_lock():
+            self._recover_interrupted_write()
+            with self.engine.connect() as connection:
+                query = select(s.matrices.c.name, s.matrices.c.n_rows, s.matrices.c.n_columns)
+                if names is not None:
+                    query = query.where(s.matrices.c.name.in_(list(names)))
+                extents = {r.name: (r.n_rows, r.n_columns) for r in connection.execute(query)}
+            missing = sorted(set(names or ()) - set(extents))
+            if missing:
+                raise HubError(f"no matrix {missing[0]!r} in the hub")
+            done = {}
+            for name, (n_rows, n_columns) in sorted(extents.items()):
+                if self.store.exists(name):
+                    matrix = self.store.open(name)
+                    done[name] = matrix.compact(n_rows, n_columns, whole=True)
+            return done
 
     def _recover_interrupted_write(self) -> None:
         """After a crash mid-write, cut the matrices it touched back to their committed

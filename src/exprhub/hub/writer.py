@@ -140,6 +140,9 @@ class _MatrixState:
     written_columns: int = 0
     pending: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)  # float32
     new_columns: list[tuple[int, str]] = field(default_factory=list)
+    # How many of new_features / new_columns have their SQL rows already (flush is repeatable).
+    recorded_features: int = 0
+    recorded_columns: int = 0
     _last: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
@@ -157,17 +160,41 @@ class _MatrixState:
             or (len(last[0]) == len(features) and strings_equal(last[0], features))
         ):
             return last[1]
-        index = np.empty(len(features), dtype=np.int64)
+        ids = features.tolist()
         lookup = self.features
-        for i, feature in enumerate(features.tolist()):
-            row = lookup.get(feature)
-            if row is None:
-                row = self.n_rows
-                lookup[feature] = row
-                self.new_features.append(feature)
-            index[i] = row
+        if lookup:
+            get = lookup.get
+            index = np.fromiter((get(f, -1) for f in ids), dtype=np.int64, count=len(ids))
+            missing = np.flatnonzero(index < 0)
+        else:  # a new matrix: every feature is new
+            index = np.empty(len(ids), dtype=np.int64)
+            missing = np.arange(len(ids))
+        if missing.size:
+            # Features not seen before get new rows, in order (a repeated one, its first row).
+            new_ids = ids if missing.size == len(ids) else [ids[i] for i in missing.tolist()]
+            unique = list(dict.fromkeys(new_ids))
+            first = self.committed_rows + len(self.new_features)
+            added = dict(zip(unique, range(first, first + len(unique)), strict=True))
+            lookup.update(added)
+            self.new_features.extend(unique)
+            index[missing] = np.fromiter(
+                map(added.__getitem__, new_ids), dtype=np.int64, count=len(new_ids)
+            )
         self._last = (features, index)
         return index
+
+
+@dataclass(frozen=True)
+class MatrixExtent:
+    """A matrix as a write left it: extent, the row of each feature, and the last ID column
+    mapped to rows (with its rows), which the next write of the same platform reuses."""
+
+    name: str
+    id: int
+    n_rows: int
+    n_columns: int
+    features: dict[str, int]
+    last_ids: tuple[np.ndarray, np.ndarray] | None
 
 
 class _IdColumns:
@@ -501,14 +528,21 @@ class HubWriter:
         if state is not None:
             return state
         row = self.connection.execute(select(s.matrices).where(s.matrices.c.name == name)).first()
-        if row is None:
+        known = self.hub.known_features(name, row.id, row.n_rows) if row is not None else None
+        features: dict[str, int]
+        last: tuple[np.ndarray, np.ndarray] | None = None
+        if row is not None and known is not None:  # a file imported just before, same matrix
+            matrix_id = row.id
+            features, last = known
+            committed = (row.n_rows, row.n_columns)
+        elif row is None:
             result = self.connection.execute(
                 insert(s.matrices).values(
                     name=name, kind=kind, owner_key=owner, dtype="float32", n_rows=0, n_columns=0
                 )
             )
             matrix_id = _inserted_id(result)
-            features: dict[str, int] = {}
+            features = {}
             committed = (0, 0)
         else:
             matrix_id = row.id
@@ -522,6 +556,7 @@ class HubWriter:
             }
             committed = (row.n_rows, row.n_columns)
         state = _MatrixState(matrix_id, name, committed[0], committed[1], features)
+        state._last = last
         self._matrices[name] = state
         return state
 
@@ -549,7 +584,9 @@ class HubWriter:
         state.pending.clear()
 
     def flush(self) -> None:
-        """Write pending tables, matrix columns and the matrices' new extents (before commit)."""
+        """Write pending tables, matrix columns and the matrices' new extents (before commit).
+
+        Calling it again writes only what was added since (nothing if nothing was)."""
         self._settle_kept_files()
         self._rows.flush()
         written = self._tables.results()
@@ -563,11 +600,21 @@ class HubWriter:
         self._tables.close()
         for state in self._matrices.values():
             self._flush(state)
-            for i, feature in enumerate(state.new_features):
-                self._rows.add(s.matrix_rows, (state.id, state.committed_rows + i, feature))
+            first = state.recorded_features
+            base = state.committed_rows
+            self._rows.add_many(
+                s.matrix_rows,
+                [
+                    (state.id, base + i, feature)
+                    for i, feature in enumerate(state.new_features[first:], start=first)
+                ],
+            )
+            state.recorded_features = len(state.new_features)
             self._rows.flush()
-            if state.new_columns:
-                keys = sorted({k for _, k in state.new_columns})
+            new_columns = state.new_columns[state.recorded_columns :]
+            state.recorded_columns = len(state.new_columns)
+            if new_columns:
+                keys = sorted({k for _, k in new_columns})
                 self.connection.execute(
                     update(s.matrix_columns)
                     .where(
@@ -576,7 +623,7 @@ class HubWriter:
                     )
                     .values(active=False)
                 )
-                latest = {k: c for c, k in state.new_columns}
+                latest = {k: c for c, k in new_columns}
                 self.connection.execute(
                     insert(s.matrix_columns),
                     [
@@ -586,7 +633,7 @@ class HubWriter:
                             "sample_key": k,
                             "active": latest[k] == c,
                         }
-                        for c, k in state.new_columns
+                        for c, k in new_columns
                     ],
                 )
             self.connection.execute(
@@ -597,6 +644,21 @@ class HubWriter:
                     n_columns=state.committed_columns + state.written_columns,
                 )
             )
+
+    def matrices(self) -> list[MatrixExtent]:
+        """Every matrix this writer wrote to, as of its last flush (as committed, once the
+        transaction has committed)."""
+        return [
+            MatrixExtent(
+                name,
+                state.id,
+                state.committed_rows + state.recorded_features,
+                state.committed_columns + state.written_columns,
+                state.features,
+                state._last,
+            )
+            for name, state in self._matrices.items()
+        ]
 
     def undo(self) -> None:
         """Remove what this writer put outside SQL (called after SQL rolled back)."""
