@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +19,7 @@ from fastapi.testclient import TestClient
 from exprhub.api import create_app
 from exprhub.api.jobs import JobContext, JobKind, JobLimits, JobManager, default_jobs
 from exprhub.hub import Hub
+from tests.serving import serving
 
 from .conftest import all_records, assert_error, wait_for_job
 
@@ -249,47 +247,6 @@ def test_results_of_unknown_jobs_are_removed_at_start(tmp_path):
 
 
 # ---------------------------------------------------------------------- a real server
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_up(port: int, process: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        assert process.poll() is None, process.stderr.read() if process.stderr else ""
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            assert time.monotonic() < deadline, "exprhub serve did not start"
-            time.sleep(0.2)
-
-
-@contextmanager
-def serving(home: Path, **env: str) -> Iterator[int]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "exprhub", "serve", "--home", str(home), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "NO_COLOR": "1", **env},
-    )
-    try:
-        wait_until_up(port, process)
-        yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr:
-            process.stderr.close()
-
-
 def request(port: int, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
@@ -340,7 +297,8 @@ def imported_home(tmp_path_factory, geo_fixtures) -> Path:
 @pytest.mark.slow
 def test_serve_bounds_bodies_and_cleans_up_after_a_restart(imported_home):
     env = {"EXPRHUB_MAX_BODY_BYTES": str(LIMIT)}
-    with serving(imported_home, **env) as port:
+    with serving(imported_home, env=env) as server:
+        port = server.port
         # Chunked: the body is refused as it streams in (the final chunk is never sent).
         head = (
             b"POST /api/v1/jobs HTTP/1.1\r\nHost: localhost\r\n"
@@ -371,7 +329,8 @@ def test_serve_bounds_bodies_and_cleans_up_after_a_restart(imported_home):
         assert state["status"] == "done", state
         result_dir = imported_home / "jobs" / job["id"]
         assert (result_dir / "GSE1623_family.soft").stat().st_size == state["result_bytes"]
-    with serving(imported_home, **env) as port:
+    with serving(imported_home, env=env) as server:
+        port = server.port
         assert not result_dir.exists()
         status, error = request(port, "GET", f"/api/v1/jobs/{job['id']}")
         assert status == 404 and error["error"]["code"] == "not_found"

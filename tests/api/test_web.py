@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ import pytest
 
 from exprhub.api import create_app
 from exprhub.hub import Hub
+from tests.serving import free_port
 
 from .conftest import N_HUMAN, N_MOUSE, all_records
 
@@ -45,12 +45,6 @@ if not CHROMIUM.exists():
 from playwright import sync_api  # noqa: E402  (after the Chromium check)
 
 expect = sync_api.expect
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from exprhub.hub.listing import MAX_LISTING_LIMIT, MAX_LISTING_OFFSET
 from exprhub.search.hub_index import HubSearch
 from exprhub.search.paging import MAX_SEARCH_END, MAX_SEARCH_OFFSET
 from tests.api.conftest import all_records
-from tests.cli.test_serve import free_port, wait_for
+from tests.serving import serving
 
 ENV = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
 
@@ -139,16 +139,8 @@ def _get(url: str) -> tuple[int, dict]:
 
 
 def test_served_hub_answers_after_a_huge_search_offset(home: Path):
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "exprhub", "serve", "--home", str(home), "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=ENV,
-    )
-    try:
-        wait_for(f"{base}/api/v1/stats", timeout=60)
+    with serving(home, env=ENV, timeout=60) as server:
+        base = server.base_url
         for query in ("a", "GSM[ETYP]"):  # a ranked page, and a page in accession order
             params = urllib.parse.urlencode({"q": query, "offset": 2_000_000_000})
             status, body = _get(f"{base}/api/v1/search?{params}")
@@ -158,11 +150,4 @@ def test_served_hub_answers_after_a_huge_search_offset(home: Path):
         assert status == 422 and body["error"]["code"] == "invalid_request", body
         status, body = _get(f"{base}/api/v1/search?q=liver")
         assert status == 200 and body["count"] > 0
-        assert process.poll() is None
-    finally:
-        process.terminate()
-        try:
-            process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+        assert server.process.poll() is None

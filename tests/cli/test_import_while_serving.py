@@ -11,11 +11,9 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +27,7 @@ from exprhub.cli import ingest, main
 from exprhub.hub import Hub
 from exprhub.ingest.importer import import_file
 from exprhub.search.hub_index import HubSearch
+from tests.serving import Server, serving
 
 #: Seconds any one request, command or server start may take before the test gives up.
 TIMEOUT = 120
@@ -37,23 +36,20 @@ TIMEOUT = 120
 @dataclass
 class Served:
     home: Path
-    port: int
-    log: Path
+    server: Server
+
+    @property
+    def port(self) -> int:
+        return self.server.port
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return self.server.url(path)
 
     def search(self, query: str) -> dict:  # type: ignore[type-arg]
         with urllib.request.urlopen(
             self.url(f"/api/v1/search?q={quote(query)}"), timeout=TIMEOUT
         ) as response:
             return dict(json.loads(response.read()))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def outside_write(home: Path, fixture: Path) -> None:
@@ -82,34 +78,12 @@ def served(tmp_path_factory, geo_fixtures) -> Iterator[Served]:
     home = root / "hub"
     assert exprhub("init", "--home", home).returncode == 0
     outside_write(home, geo_fixtures / "gemma/GSE2870_family.soft.gz")
-    server = Served(home, free_port(), root / "server.log")
-    command = [sys.executable, "-m", "exprhub", "serve", "--home", str(home), "--port"]
-    with server.log.open("w") as log:
-        process = subprocess.Popen(
-            [*command, str(server.port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "NO_COLOR": "1"},
-        )
-    try:
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            try:
-                if server.search("GSE2870[ACCN]")["count"] == 1:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, server.log.read_text()
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.3)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=30)
+
+    def indexed(server: Server) -> bool:
+        return Served(home, server).search("GSE2870[ACCN]")["count"] == 1
+
+    with serving(home, log=root / "server.log", ready=indexed, timeout=TIMEOUT) as server:
+        yield Served(home, server)
 
 
 def test_import_while_serving_succeeds_and_is_searchable(served, geo_fixtures):

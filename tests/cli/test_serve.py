@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 
 import pytest
 
 from exprhub.cli import main
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.serving import serving
 
 
 def wait_for(url: str, timeout: float = 60.0) -> bytes:
@@ -54,34 +45,23 @@ def test_demo_builds_hub_and_is_idempotent(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_demo_serves_pages_and_api(tmp_path):
-    port = free_port()
     home = tmp_path / "demo"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "exprhub",
-            "demo",
-            "--home",
-            str(home),
-            "--port",
-            str(port),
-            "--series",
-            "2",
-            "--samples",
-            "6",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-    try:
+    demo = ("demo", "--series", "2", "--samples", "6")
+    with serving(home, command=demo, timeout=180) as server:
+        port = server.port
         stats = json.loads(wait_for(f"http://127.0.0.1:{port}/api/v1/stats", timeout=180))
         assert stats["counts"]["GSE"] >= 2
         home_page = wait_for(f"http://127.0.0.1:{port}/").decode()
         assert "exprhub" in home_page
         found = json.loads(wait_for(f"http://127.0.0.1:{port}/api/v1/search?q=GSM%5BETYP%5D"))
         assert found["count"] >= 12
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+
+
+def test_serving_stops_the_server_when_the_block_fails(tmp_path):
+    home = tmp_path / "hub"
+    assert main(["init", "--home", str(home)]) == 0
+    with pytest.raises(RuntimeError, match="the test failed"), serving(home) as server:
+        assert json.loads(wait_for(server.url("/api/v1/stats")))["counts"] is not None
+        raise RuntimeError("the test failed")
+    assert server.process.returncode is not None
+    assert not server.log.exists()  # the default log is a temporary file

@@ -18,7 +18,7 @@ import pytest
 
 from exprhub.formats.detect import detect_format, open_reader
 from exprhub.formats.errors import FormatError, LimitExceeded
-from exprhub.formats.limits import Limits, parse_size
+from exprhub.formats.limits import Limits, check_line_and_cell_bytes, parse_size
 from exprhub.formats.source import open_binary
 from exprhub.records import Record
 
@@ -440,9 +440,9 @@ def test_bundle_within_limits_reads(tmp_path: Path) -> None:
 def test_bundle_table_waits_on_disk_beyond_memory_budget(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from exprhub.formats import miniml
+    from exprhub.formats import miniml_bundle
 
-    monkeypatch.setattr(miniml, "_HELD_BYTES", 16)
+    monkeypatch.setattr(miniml_bundle, "_HELD_BYTES", 16)
     path = tmp_path / "GSE1_family.xml.tgz"
     table = b"ID_REF\tVALUE\np1\t1.5\np2\t2.5\n"
     _bundle(path, iter([("GSM1-tbl-1.txt", table), ("GSE1_family.xml", miniml_document())]))
@@ -525,3 +525,28 @@ def test_iter_lines_line_without_end(tmp_path: Path) -> None:
     assert next(lines) == (1, "first")
     with pytest.raises(LimitExceeded, match=r"endless\.txt\.gz:2: .*EXPRHUB_MAX_LINE_BYTES"):
         next(lines)
+
+
+# --- the line and cell check shared by the SOFT and tab-separated table parsers ---------------
+
+
+@pytest.mark.parametrize("data", [b"a\tb\nc\td\n", bytearray(b"a\tb\r\nc\td\r\n")])
+def test_line_and_cell_check_passes_text_within_the_limits(data: bytes | bytearray) -> None:
+    check_line_and_cell_bytes(data, Limits(line_bytes=5, cell_bytes=2))
+
+
+@pytest.mark.parametrize(
+    ("data", "limits", "line", "words"),
+    [
+        (b"a\tb\n" + b"x" * 10 + b"\n", Limits(line_bytes=8), 2, "line longer than 8 bytes"),
+        (b"a\tb\nc\t" + b"y" * 5 + b"\n", Limits(cell_bytes=4), 2, "table cell longer than 4"),
+        (b"a\n\n" + b"z" * 5, Limits(cell_bytes=4, line_bytes=99), 3, "EXPRHUB_MAX_CELL_BYTES=4"),
+    ],
+)
+def test_line_and_cell_check_names_the_line_and_limit(
+    data: bytes, limits: Limits, line: int, words: str
+) -> None:
+    with pytest.raises(LimitExceeded) as caught:
+        check_line_and_cell_bytes(bytearray(data), limits)
+    assert caught.value.path is None and caught.value.line == line
+    assert words in caught.value.message

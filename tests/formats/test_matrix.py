@@ -11,13 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exprhub.formats.errors import FormatError
-from exprhub.formats.matrix import (
-    SeriesMatrixReader,
-    parse_tab_block,
-    read_series_matrix,
-    split_cells,
-    write_series_matrix,
-)
+from exprhub.formats.matrix import SeriesMatrixReader, read_series_matrix, write_series_matrix
+from exprhub.formats.tab_block import parse_tab_block, split_cells
 from exprhub.records import Sample, Series, Table
 
 
@@ -273,12 +268,12 @@ def test_round_trip_property(matrix: tuple[Series, list[Sample]], compress: bool
 
 @pytest.mark.parametrize("chunk", [1, 2, 3, 5, 7, 26, 27, 1000])
 def test_read_until_marker_across_blocks(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
-    from exprhub.formats import matrix
+    from exprhub.formats import tab_block
 
-    monkeypatch.setattr(matrix, "_CHUNK", chunk)
+    monkeypatch.setattr(tab_block, "_CHUNK", chunk)
     end = b"!series_matrix_table_end"
     for body in [b"", b"a\tb\n", b'a\tb\r\n"x"\t1\r\n', b'"x!series_matrix_table_end"\t1\n']:
-        data, found = matrix._read_until(io.BytesIO(body + end + b"\nrest\n"), end)
+        data, found = tab_block.read_until_marker(io.BytesIO(body + end + b"\nrest\n"), end)
         assert (data, found) == (body, True)
-        data, found = matrix._read_until(io.BytesIO(body), end)
+        data, found = tab_block.read_until_marker(io.BytesIO(body), end)
         assert (data, found) == (body, False)

@@ -11,8 +11,6 @@ import json
 import os
 import shutil
 import tempfile
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -27,6 +25,7 @@ from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
 from exprhub.api.errors import ApiError, error_response, excerpt, public_message
+from exprhub.api.etag_cache import EtagCache
 from exprhub.api.http_semantics import (
     ByteRange,
     RangeError,
@@ -368,32 +367,13 @@ class DownloadHead:
     headers: dict[str, str]
 
 
-class DownloadHeads:
+class DownloadHeads(EtagCache[DownloadHead]):
     """A bounded, thread-safe map from a download's ETag to its :class:`DownloadHead`, so a
     ``HEAD`` (or a ``Range`` beyond the end) of a download built before is answered without
     building it again. An ETag changes with any write to the hub, so entries stay current."""
 
     def __init__(self, size: int = 1024) -> None:
-        self.size = size
-        self._items: OrderedDict[str, DownloadHead] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, etag: str) -> DownloadHead | None:
-        """The head of the download with this ETag, if one was built."""
-        with self._lock:
-            head = self._items.get(etag)
-            if head is not None:
-                self._items.move_to_end(etag)
-            return head
-
-    def put(self, etag: str, head: DownloadHead) -> None:
-        """Remember a built download's head, dropping the least recently used beyond
-        ``size``."""
-        with self._lock:
-            self._items[etag] = head
-            self._items.move_to_end(etag)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+        super().__init__(size)
 
 
 def download_response(

@@ -7,8 +7,6 @@ the record route: ``exprhub.api.fastpath`` answers them with the same ``document
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from functools import partial
 from typing import Annotated, Any
 
@@ -18,6 +16,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from exprhub.api.deps import HubDep, Paging, PagingDep, page
 from exprhub.api.downloads import DownloadFormat, download_response, make_download
 from exprhub.api.errors import ERROR_RESPONSES, ApiError
+from exprhub.api.etag_cache import EtagCache
 from exprhub.api.service import TYPE_SEGMENTS, etag_for, etag_matches, record_document
 from exprhub.curate.sample_filter import listing_filter, parse_pair
 from exprhub.hub import Hub, RecordNotFound
@@ -45,29 +44,11 @@ def cache_headers(etag: str, cache_control: str) -> dict[str, str]:
     return {"ETag": etag, "Cache-Control": cache_control}
 
 
-class DocumentCache:
+class DocumentCache(EtagCache[bytes]):
     """A bounded, thread-safe map from a record document's ETag to its JSON bytes."""
 
     def __init__(self, size: int = 2048) -> None:
-        self.size = size
-        self._items: OrderedDict[str, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, etag: str) -> bytes | None:
-        """The cached document, if any (marked as recently used)."""
-        with self._lock:
-            body = self._items.get(etag)
-            if body is not None:
-                self._items.move_to_end(etag)
-            return body
-
-    def put(self, etag: str, body: bytes) -> None:
-        """Cache a document, dropping the least recently used beyond ``size``."""
-        with self._lock:
-            self._items[etag] = body
-            self._items.move_to_end(etag)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+        super().__init__(size)
 
 
 def record_etag(

@@ -17,7 +17,11 @@ import os
 import re
 from dataclasses import dataclass, fields
 
-__all__ = ["ENVIRONMENT", "Limits", "parse_size"]
+import numpy as np
+
+from exprhub.formats.errors import LimitExceeded
+
+__all__ = ["ENVIRONMENT", "Limits", "check_line_and_cell_bytes", "parse_size"]
 
 _KIB = 1 << 10
 _MIB = 1 << 20
@@ -125,3 +129,42 @@ class Limits:
     def describe(self, name: str) -> str:
         """How a limit is named in messages: ``EXPRHUB_MAX_LINE_BYTES=134217728``."""
         return f"{ENVIRONMENT[name]}={getattr(self, name)}"
+
+
+#: (limit, what it bounds, the bytes that end one) of the lengths checked in table text.
+_TABLE_RUNS = (
+    ("line_bytes", "line", b"\n"),
+    ("cell_bytes", "table cell", b"\n\t"),
+)
+
+
+def check_line_and_cell_bytes(data: bytes | bytearray, limits: Limits) -> None:
+    """Refuse tab-separated text holding a line or a cell longer than ``limits`` allow.
+
+    Only text longer than a limit is looked at for that limit.
+
+    Raises
+    ------
+    LimitExceeded
+        Without a file name (the caller adds it), with the line of the first longest line or
+        cell counted from the first line of ``data``.
+    """
+    for name, what, separators in _TABLE_RUNS:
+        limit = getattr(limits, name)
+        if len(data) <= limit:
+            continue
+        array = np.frombuffer(data, dtype=np.uint8)
+        is_end = array == separators[0]
+        for extra in separators[1:]:
+            is_end |= array == extra
+        ends = np.concatenate(([-1], np.flatnonzero(is_end), [len(data)]))
+        del is_end
+        lengths = np.diff(ends) - 1
+        longest = int(np.argmax(lengths))
+        if int(lengths[longest]) > limit:
+            at = int(ends[longest]) + 1
+            raise LimitExceeded(
+                None,
+                data.count(b"\n", 0, at) + 1,
+                f"{what} longer than {limit} bytes (limit {limits.describe(name)})",
+            )

@@ -29,10 +29,9 @@ XML is parsed with defusedxml: DTDs, entity declarations and external references
 (:class:`~exprhub.formats.errors.FormatError`). Bytes are decoded before parsing (UTF-8, line by
 line falling back to Windows-1252), since GEO files declaring UTF-8 may hold Windows-1252 bytes.
 
-A bundle is read once as a stream; table files are kept (in memory up to
-``_HELD_BYTES`` in all, beyond that in temporary files) only until the record naming them is
-next in document order. Lines, table cells and columns, attribute values, archive members and
-decompressed data beyond the reader's :class:`~exprhub.formats.limits.Limits` are refused with a
+A bundle is read once as a stream (see :mod:`exprhub.formats.miniml_bundle`). Lines, table
+cells and columns, attribute values, archive members and decompressed data beyond the reader's
+:class:`~exprhub.formats.limits.Limits` are refused with a
 :class:`~exprhub.formats.errors.LimitExceeded` naming the file (and member).
 """
 
@@ -40,91 +39,40 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
-import tarfile
-import tempfile
 import xml.etree.ElementTree as ET
-from collections import deque
 from collections.abc import Callable, Iterator
-from datetime import date
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import BinaryIO
 
 import defusedxml.ElementTree as DET
 from defusedxml import DefusedXmlException
 
-from exprhub.formats.archive import iter_members
 from exprhub.formats.errors import FormatError, LimitExceeded, ParseWarning
 from exprhub.formats.limits import Limits
-from exprhub.formats.matrix import parse_tab_block
+from exprhub.formats.miniml_bundle import (
+    PendingTable,
+    bundle_records,
+    is_tar,
+    member_key,
+    read_sibling_table,
+)
+from exprhub.formats.miniml_elements import (
+    MINIML_NAMESPACE,
+    Contact,
+    ascii_decimal,
+    geo_date,
+    local_name,
+    soft_field,
+    text_lines,
+)
 from exprhub.formats.source import decode_bytes, open_binary
+from exprhub.formats.tab_block import parse_tab_block
 from exprhub.records import Database, Platform, Record, Sample, Series, Table
 
 __all__ = ["MINIML_NAMESPACE", "MinimlReader", "is_tar", "read_miniml"]
 
-MINIML_NAMESPACE = "http://www.ncbi.nlm.nih.gov/geo/info/MINiML"
-
 _CLASSES: dict[str, type[Record]] = {"Platform": Platform, "Sample": Sample, "Series": Series}
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-#: MINiML element -> SOFT field name, where the plain lower-case/underscore rule is not it.
-_FIELDS = {
-    "Source": "source_name",
-    "Hybridization-Protocol": "hyb_protocol",
-    "Supplementary-Data": "supplementary_file",
-    "Platform-Ref": "platform_id",
-    "Sample-Ref": "sample_id",
-    "Series-Ref": "series_id",
-}
 _CHUNK = 1 << 20
-#: Bytes of a bundle's table files held in memory at most while they wait for their record;
-#: more go to temporary files.
-_HELD_BYTES = 1 << 26
-#: A count or position: ASCII digits, short enough for int() and any real table.
-_DECIMAL = re.compile(r"[0-9]{1,18}")
-
-
-def _local(tag: object) -> str:
-    return str(tag).rsplit("}", 1)[-1]
-
-
-def _field(name: str) -> str:
-    return _FIELDS.get(name, name.lower().replace("-", "_"))
-
-
-def _lines(element: ET.Element) -> list[str]:
-    """Text of an element as SOFT values: one per line, outer blank lines dropped."""
-    text = "".join(element.itertext()) if len(element) else (element.text or "")
-    text = text.strip()
-    return [line.strip() for line in text.split("\n")] if text else []
-
-
-def _decimal(text: str) -> int | None:
-    """``text`` as a non-negative integer if it is one written in ASCII digits (``str.isdigit``
-    also accepts ``'²'``, which ``int`` rejects), else None."""
-    text = text.strip()
-    return int(text) if _DECIMAL.fullmatch(text) else None
-
-
-def _geo_date(text: str) -> str:
-    """``2021-07-19`` -> ``Jul 19 2021``; other text unchanged."""
-    match = re.fullmatch(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*", text)
-    if not match:
-        return text.strip()
-    try:
-        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-    except ValueError:
-        return text.strip()
-    return f"{_MONTHS[day.month - 1]} {day.day:02d} {day.year}"
-
-
-def _member_key(file: str) -> str:
-    """The name a table file named by ``<External-Data>`` has in a bundle (its last part)."""
-    return PurePosixPath(file.replace("\\", "/")).name
-
-
-def is_tar(head: bytes) -> bool:
-    """Whether ``head`` (at least 262 bytes of decompressed data) starts a tar archive."""
-    return len(head) >= 262 and head[257:262] == b"ustar"
 
 
 class _TextReader:
@@ -184,98 +132,6 @@ class _TextReader:
         )
 
 
-class _Held:
-    """A bundle's table file kept until the record naming it is next: its bytes, or a
-    temporary file holding them."""
-
-    def __init__(self, handle: BinaryIO, size: int, in_memory: bool) -> None:
-        self.size = size
-        self.in_memory = in_memory
-        self._data: bytes | None = None
-        self._file: BinaryIO | None = None
-        if in_memory:
-            self._data = handle.read()
-        else:
-            self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
-            shutil.copyfileobj(handle, self._file, _CHUNK)
-
-    def read(self) -> bytes:
-        if self._data is not None:
-            return self._data
-        assert self._file is not None
-        self._file.seek(0)
-        return self._file.read()
-
-    def close(self) -> None:
-        self._data = None
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-
-class _Contact:
-    """A ``<Contributor>`` element: a person or an organization, with contact details."""
-
-    def __init__(self, element: ET.Element) -> None:
-        self.fields: dict[str, list[str]] = {}
-        self.person: tuple[str, str, str] | None = None
-        for child in element:
-            name = _local(child.tag)
-            if name == "Person":
-                parts = {_local(p.tag): (p.text or "") for p in child}
-                self.person = (
-                    parts.get("First", ""),
-                    parts.get("Middle", ""),
-                    parts.get("Last", ""),
-                )
-            elif name == "Address":
-                for part in child:
-                    key = _local(part.tag)
-                    key = (
-                        "zip/postal_code"
-                        if key in ("Zip-Code", "Postal-Code")
-                        else ("address" if key == "Line" else key.lower().replace("-", "_"))
-                    )
-                    self.fields.setdefault(key, []).extend(_lines(part))
-            else:
-                key = "institute" if name == "Organization" else _field(name)
-                self.fields.setdefault(key, []).extend(_lines(child))
-
-    @property
-    def name(self) -> str:
-        if self.person:
-            return ",".join(self.person)
-        return (self.fields.get("institute") or [""])[0]
-
-    def contact_attributes(self) -> list[tuple[str, str]]:
-        out = [("contact_name", self.name)]
-        for key in (
-            "email",
-            "phone",
-            "fax",
-            "laboratory",
-            "department",
-            "institute",
-            "address",
-            "city",
-            "state",
-            "zip/postal_code",
-            "country",
-            "web_link",
-        ):
-            out.extend((f"contact_{key}", v) for v in self.fields.get(key, []))
-        return out
-
-
-class _Pending:
-    """A record whose table is in an external file not read yet."""
-
-    def __init__(self, record: Record, file: str, rows: int | None) -> None:
-        self.record = record
-        self.file = file
-        self.rows = rows
-
-
 class MinimlReader:
     """Read GEO records from a MINiML document or a MINiML family bundle (``.tgz``).
 
@@ -297,7 +153,7 @@ class MinimlReader:
         self.path = Path(path)
         self.limits = limits or Limits.from_env()
         self.warnings: list[ParseWarning] = []
-        self._contacts: dict[str, _Contact] = {}
+        self._contacts: dict[str, Contact] = {}
         self._ids: dict[str, str] = {}
         self._sample_platforms: dict[str, list[str]] = {}
 
@@ -319,95 +175,31 @@ class MinimlReader:
             with open_binary(self.path, limits=self.limits) as stream:
                 bundle = is_tar(stream.read(512))
             if bundle:
-                yield from self._bundle_records()
+                yield from bundle_records(
+                    self.path,
+                    self.limits,
+                    parse_document=self._document,
+                    attach=self._attach,
+                    warn=self._warn,
+                )
                 return
             with open_binary(self.path, limits=self.limits) as stream:
                 yield from self._document(stream, str(self.path), self._sibling_table)
         except LimitExceeded as error:
             raise error.located(self.path) from None
 
-    def _sibling_table(self, pending: _Pending) -> None:
-        name = PurePosixPath(pending.file.replace("\\", "/")).name
-        candidates = [self.path.parent / name, self.path.parent / f"{name}.gz"]
-        limit = self.limits.member_bytes
-        for candidate in candidates:
-            if candidate.is_file():
-                with open_binary(candidate, limits=self.limits) as stream:
-                    data = stream.read(limit + 1)
-                if len(data) > limit:
-                    raise LimitExceeded(
-                        candidate,
-                        None,
-                        f"table file holds more than {limit} bytes "
-                        f"(limit {self.limits.describe('member_bytes')})",
-                    )
-                self._attach(pending, data, str(candidate))
-                return
-        self._warn(f"{pending.record.id}: table file {name} not found next to the document")
-
-    def _bundle_records(self) -> Iterator[Record]:
-        """Stream a tar bundle once: documents are parsed when reached, table files are kept
-        when reached (see :class:`_Held`), and records are yielded in document order, each
-        as soon as its tables are in, which are then attached."""
-        held: dict[str, _Held] = {}  # table files kept, by name
-        named: dict[int, list[_Pending]] = {}  # id(record) -> its external tables
-        wanted: dict[str, int] = {}  # table file -> records naming it not yet given it
-        queue: deque[Record] = deque()
-        in_memory = 0
-
-        def collect(pending: _Pending) -> None:
-            named.setdefault(id(pending.record), []).append(pending)
-            key = _member_key(pending.file)
-            wanted[key] = wanted.get(key, 0) + 1
-
-        def give(record: Record) -> None:
-            nonlocal in_memory
-            for pending in named.pop(id(record), []):
-                key = _member_key(pending.file)
-                wanted[key] -= 1
-                table = held.get(key)
-                if table is None:
-                    self._warn(f"{record.id}: table file {key} not found in the bundle")
-                    continue
-                self._attach(pending, table.read(), f"{self.path}!{key}")
-                if not wanted[key]:
-                    in_memory -= table.size if table.in_memory else 0
-                    table.close()
-                    del held[key]
-
-        def ready() -> Iterator[Record]:
-            while queue and all(_member_key(p.file) in held for p in named.get(id(queue[0]), ())):
-                record = queue.popleft()
-                give(record)
-                yield record
-
-        with open_binary(self.path, limits=self.limits) as raw:
-            try:
-                for member, handle in iter_members(raw, self.path, self.limits, "tar bundle"):
-                    if handle is None:
-                        continue
-                    key = PurePosixPath(member.name).name
-                    if key.lower().endswith(".xml"):
-                        source = f"{self.path}!{member.name}"
-                        queue.extend(self._document(handle, source, collect))  # type: ignore[arg-type]
-                    elif wanted.get(key) or key.lower().endswith(".txt"):
-                        fits = in_memory + member.size <= _HELD_BYTES
-                        held[key] = _Held(handle, member.size, fits)  # type: ignore[arg-type]
-                        in_memory += member.size if fits else 0
-                    yield from ready()
-            except tarfile.TarError as error:
-                raise FormatError(self.path, None, f"unreadable tar bundle ({error})") from None
-            finally:
-                for table in held.values():
-                    table.close()
-        while queue:
-            record = queue.popleft()
-            give(record)
-            yield record
+    def _sibling_table(self, pending: PendingTable) -> None:
+        found = read_sibling_table(self.path, pending.file, self.limits)
+        if found is None:
+            name = member_key(pending.file)
+            self._warn(f"{pending.record.id}: table file {name} not found next to the document")
+            return
+        candidate, data = found
+        self._attach(pending, data, str(candidate))
 
     # --- one document ---------------------------------------------------------------------
     def _document(
-        self, stream: BinaryIO, source: str, external: Callable[[_Pending], None]
+        self, stream: BinaryIO, source: str, external: Callable[[PendingTable], None]
     ) -> Iterator[Record]:
         parser = DET.iterparse(  # type: ignore[no-untyped-call]
             _TextReader(stream, self.limits, source),
@@ -450,7 +242,7 @@ class MinimlReader:
             raise FormatError(source, None, "empty document; expected a MINiML document")
 
     def _check_root(self, element: ET.Element, source: str) -> None:
-        name = _local(element.tag)
+        name = local_name(element.tag)
         if name == "MINiML":
             return
         if name == "eSummaryResult":
@@ -465,12 +257,12 @@ class MinimlReader:
         )
 
     def _top_level(
-        self, element: ET.Element, external: Callable[[_Pending], None]
+        self, element: ET.Element, external: Callable[[PendingTable], None]
     ) -> Record | None:
-        name = _local(element.tag)
+        name = local_name(element.tag)
         iid = element.get("iid", "")
         if name == "Contributor":
-            self._contacts[iid] = _Contact(element)
+            self._contacts[iid] = Contact(element)
             return None
         if name == "Database":
             return self._database(element, iid)
@@ -478,8 +270,10 @@ class MinimlReader:
         if cls is None:
             self._warn(f"ignored element <{name}>")
             return None
-        children = [_local(c.tag) for c in element]
-        accession = next((" ".join(_lines(c)) for c in element if _local(c.tag) == "Accession"), "")
+        children = [local_name(c.tag) for c in element]
+        accession = next(
+            (" ".join(text_lines(c)) for c in element if local_name(c.tag) == "Accession"), ""
+        )
         record_id = accession or iid
         self._ids[iid] = record_id
         if set(children) <= {"Accession"}:
@@ -495,9 +289,9 @@ class MinimlReader:
             "Email": "email",
         }
         for child in element:
-            key = keys.get(_local(child.tag))
+            key = keys.get(local_name(child.tag))
             if key:
-                for value in _lines(child):
+                for value in text_lines(child):
                     record.add(key, value)
         return record
 
@@ -506,7 +300,7 @@ class MinimlReader:
         cls: type[Record],
         record_id: str,
         element: ET.Element,
-        external: Callable[[_Pending], None],
+        external: Callable[[PendingTable], None],
     ) -> Record:
         record = cls(record_id)
         head: list[tuple[str, str]] = []
@@ -515,19 +309,19 @@ class MinimlReader:
         accession: list[tuple[str, str]] = []
         table_element: ET.Element | None = None
         for child in element:
-            name = _local(child.tag)
+            name = local_name(child.tag)
             if (
                 child.text
                 and len(child.text) > self.limits.attribute_bytes
                 and name != "Data-Table"
             ):
-                self._check_text(record_id, [(_field(name), child.text)])
+                self._check_text(record_id, [(soft_field(name), child.text)])
             if name == "Status":
                 head = self._status(child)
             elif name == "Title":
-                title = [("title", v) for v in _lines(child)]
+                title = [("title", v) for v in text_lines(child)]
             elif name == "Accession":
-                accession = [("geo_accession", v) for v in _lines(child)]
+                accession = [("geo_accession", v) for v in text_lines(child)]
             elif name == "Channel":
                 body.extend(self._channel(child))
             elif name == "Organism":
@@ -544,11 +338,11 @@ class MinimlReader:
                 body.append(("relation", f"{child.get('type', '')}: {child.get('target', '')}"))
             elif name in ("Platform-Ref", "Sample-Ref", "Series-Ref"):
                 ref = child.get("ref", "")
-                body.append((_field(name), self._ids.get(ref, ref)))
+                body.append((soft_field(name), self._ids.get(ref, ref)))
             elif name == "Data-Table":
                 table_element = child
             else:
-                body.extend((_field(name), v) for v in _lines(child))
+                body.extend((soft_field(name), v) for v in text_lines(child))
         if isinstance(record, Series):
             body = self._series_platforms(body)
         if isinstance(record, Sample):
@@ -589,18 +383,18 @@ class MinimlReader:
             )
 
     def _status(self, element: ET.Element) -> list[tuple[str, str]]:
-        dates = {_local(c.tag): " ".join(_lines(c)) for c in element}
+        dates = {local_name(c.tag): " ".join(text_lines(c)) for c in element}
         out: list[tuple[str, str]] = []
         if dates.get("Release-Date"):
-            out.append(("status", f"Public on {_geo_date(dates['Release-Date'])}"))
+            out.append(("status", f"Public on {geo_date(dates['Release-Date'])}"))
         if dates.get("Submission-Date"):
-            out.append(("submission_date", _geo_date(dates["Submission-Date"])))
+            out.append(("submission_date", geo_date(dates["Submission-Date"])))
         if dates.get("Last-Update-Date"):
-            out.append(("last_update_date", _geo_date(dates["Last-Update-Date"])))
+            out.append(("last_update_date", geo_date(dates["Last-Update-Date"])))
         return out
 
     def _organism(self, element: ET.Element, suffix: str) -> list[tuple[str, str]]:
-        out = [(f"organism{suffix}", v) for v in _lines(element)]
+        out = [(f"organism{suffix}", v) for v in text_lines(element)]
         taxid = element.get("taxid")
         if taxid:
             out.append((f"taxid{suffix}", taxid))
@@ -610,18 +404,18 @@ class MinimlReader:
         suffix = f"_ch{element.get('position', '1')}"
         out: list[tuple[str, str]] = []
         for child in element:
-            name = _local(child.tag)
+            name = local_name(child.tag)
             if name == "Organism":
                 out.extend(self._organism(child, suffix))
             elif name == "Characteristics":
                 tag = (child.get("tag") or "").strip()
-                for value in _lines(child):
+                for value in text_lines(child):
                     out.append((f"characteristics{suffix}", f"{tag}: {value}" if tag else value))
             else:
-                out.extend((f"{_field(name)}{suffix}", v) for v in _lines(child))
+                out.extend((f"{soft_field(name)}{suffix}", v) for v in text_lines(child))
         return out
 
-    def _contact(self, ref: str) -> _Contact | None:
+    def _contact(self, ref: str) -> Contact | None:
         contact = self._contacts.get(ref)
         if contact is None:
             self._warn(f"reference to unknown contributor {ref!r}")
@@ -641,19 +435,19 @@ class MinimlReader:
 
     # --- tables ---------------------------------------------------------------------------
     def _table(
-        self, record: Record, element: ET.Element, external: Callable[[_Pending], None]
+        self, record: Record, element: ET.Element, external: Callable[[PendingTable], None]
     ) -> None:
         columns: list[tuple[int, str, str]] = []
         for child in element:
-            name = _local(child.tag)
+            name = local_name(child.tag)
             if name == "Column":
-                parts = {_local(p.tag): " ".join(_lines(p)) for p in child}
+                parts = {local_name(p.tag): " ".join(text_lines(p)) for p in child}
                 description = parts.get("Description", "")
                 if parts.get("Link-Prefix"):
                     link = f'LINK_PRE:"{parts["Link-Prefix"]}"'
                     description = f"{description} {link}" if description else link
                 position = child.get("position", "")
-                order = _decimal(position)
+                order = ascii_decimal(position)
                 if order is None:
                     if position.strip():
                         self._warn(
@@ -665,9 +459,9 @@ class MinimlReader:
         columns.sort(key=lambda c: c[0])
         record.columns = [(name, description) for _, name, description in columns]
         for child in element:
-            name = _local(child.tag)
+            name = local_name(child.tag)
             rows_text = child.get("rows", "")
-            rows = _decimal(rows_text)
+            rows = ascii_decimal(rows_text)
             if rows is None and rows_text.strip():
                 self._warn(
                     f"{record.id}: <{name} rows={rows_text!r}> is not a row count "
@@ -679,12 +473,12 @@ class MinimlReader:
                 text = "".join(child.itertext())
                 text = re.sub(r"\A(?:[ \t]*\r?\n)+", "", text)
                 text = re.sub(r"(?:\r?\n[ \t]*)+\Z", "\n", text)
-                self._attach(_Pending(record, "", rows), text.encode("utf-8"))
+                self._attach(PendingTable(record, "", rows), text.encode("utf-8"))
             elif name == "External-Data":
-                file = " ".join(_lines(child))
-                external(_Pending(record, file, rows))
+                file = " ".join(text_lines(child))
+                external(PendingTable(record, file, rows))
 
-    def _attach(self, pending: _Pending, data: bytes, source: str | None = None) -> None:
+    def _attach(self, pending: PendingTable, data: bytes, source: str | None = None) -> None:
         record = pending.record
         names = [name for name, _ in record.columns]
         where = source or str(self.path)

@@ -1,16 +1,33 @@
-"""Element tables and building blocks of the MINiML writer (:mod:`exprhub.formats.miniml_writer`):
-which SOFT fields become which MINiML elements, contributors, and small XML helpers."""
+"""Element tables and building blocks of the MINiML reader (:mod:`exprhub.formats.miniml`) and
+writer (:mod:`exprhub.formats.miniml_writer`): which SOFT fields become which MINiML elements
+and back, contributors, and small XML helpers."""
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from datetime import date
 
 from exprhub.records.model import parse_geo_date
 
-__all__ = ["Unwritten"]
+__all__ = ["MINIML_NAMESPACE", "Contact", "Unwritten"]
 
+MINIML_NAMESPACE = "http://www.ncbi.nlm.nih.gov/geo/info/MINiML"
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+#: A count or position: ASCII digits, short enough for int() and any real table.
+_DECIMAL = re.compile(r"[0-9]{1,18}")
+#: MINiML element -> SOFT field name on reading, where the plain lower-case/underscore rule is
+#: not it.
+SOFT_FIELDS = {
+    "Source": "source_name",
+    "Hybridization-Protocol": "hyb_protocol",
+    "Supplementary-Data": "supplementary_file",
+    "Platform-Ref": "platform_id",
+    "Sample-Ref": "sample_id",
+    "Series-Ref": "series_id",
+}
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 CONTACT_ORDER = (
@@ -191,3 +208,81 @@ def supplementary_type(url: str) -> str:
             name = name[: -len(suffix)]
     stem, dot, ext = name.rpartition(".")
     return ext.upper() if dot and stem and ext.isalnum() else "unknown"
+
+
+# --- reading ---------------------------------------------------------------------------------
+def local_name(tag: object) -> str:
+    """An element's tag without its namespace."""
+    return str(tag).rsplit("}", 1)[-1]
+
+
+def soft_field(name: str) -> str:
+    """The SOFT field name a MINiML element is read as (``Source`` -> ``source_name``)."""
+    return SOFT_FIELDS.get(name, name.lower().replace("-", "_"))
+
+
+def text_lines(element: ET.Element) -> list[str]:
+    """Text of an element as SOFT values: one per line, outer blank lines dropped."""
+    text = "".join(element.itertext()) if len(element) else (element.text or "")
+    text = text.strip()
+    return [line.strip() for line in text.split("\n")] if text else []
+
+
+def ascii_decimal(text: str) -> int | None:
+    """``text`` as a non-negative integer if it is one written in ASCII digits (``str.isdigit``
+    also accepts ``'²'``, which ``int`` rejects), else None."""
+    text = text.strip()
+    return int(text) if _DECIMAL.fullmatch(text) else None
+
+
+def geo_date(text: str) -> str:
+    """``2021-07-19`` -> ``Jul 19 2021``; other text unchanged."""
+    match = re.fullmatch(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*", text)
+    if not match:
+        return text.strip()
+    try:
+        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return text.strip()
+    return f"{_MONTHS[day.month - 1]} {day.day:02d} {day.year}"
+
+
+class Contact:
+    """A ``<Contributor>`` element: a person or an organization, with contact details."""
+
+    def __init__(self, element: ET.Element) -> None:
+        self.fields: dict[str, list[str]] = {}
+        self.person: tuple[str, str, str] | None = None
+        for child in element:
+            name = local_name(child.tag)
+            if name == "Person":
+                parts = {local_name(p.tag): (p.text or "") for p in child}
+                self.person = (
+                    parts.get("First", ""),
+                    parts.get("Middle", ""),
+                    parts.get("Last", ""),
+                )
+            elif name == "Address":
+                for part in child:
+                    key = local_name(part.tag)
+                    key = (
+                        "zip/postal_code"
+                        if key in ("Zip-Code", "Postal-Code")
+                        else ("address" if key == "Line" else key.lower().replace("-", "_"))
+                    )
+                    self.fields.setdefault(key, []).extend(text_lines(part))
+            else:
+                key = "institute" if name == "Organization" else soft_field(name)
+                self.fields.setdefault(key, []).extend(text_lines(child))
+
+    @property
+    def name(self) -> str:
+        if self.person:
+            return ",".join(self.person)
+        return (self.fields.get("institute") or [""])[0]
+
+    def contact_attributes(self) -> list[tuple[str, str]]:
+        out = [("contact_name", self.name)]
+        for key in CONTACT_ORDER:
+            out.extend((f"contact_{key}", v) for v in self.fields.get(key, []))
+        return out

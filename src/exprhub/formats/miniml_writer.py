@@ -67,6 +67,7 @@ from exprhub.formats.miniml_elements import (
     BLOCKS,
     CHANNEL_ELEMENTS,
     CONTACT_ORDER,
+    MINIML_NAMESPACE,
     ORDER,
     PLATFORM_ELEMENTS,
     SAMPLE_ELEMENTS,
@@ -83,7 +84,6 @@ from exprhub.records.model import is_accession
 
 __all__ = ["MINIML_NAMESPACE", "Unwritten", "write_miniml"]
 
-MINIML_NAMESPACE = "http://www.ncbi.nlm.nih.gov/geo/info/MINiML"
 _HEADER = (
     '<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n\n<MINiML\n'
     f'   xmlns="{MINIML_NAMESPACE}"\n'

@@ -21,8 +21,6 @@ Lines, table cells and columns, and attribute values beyond the reader's
 from __future__ import annotations
 
 import re
-import threading
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +30,7 @@ import numpy as np
 
 from exprhub.formats.errors import FormatError, LimitExceeded, ParseWarning
 from exprhub.formats.limits import Limits
+from exprhub.formats.prefetch import Prefetch
 from exprhub.formats.soft_table import SLICE_BYTES, ColumnCache, TableParser
 from exprhub.formats.source import BLOCK_SIZE, decode_bytes, open_binary
 from exprhub.records import DataSet, Record, Subset, Table, record_class
@@ -59,81 +58,6 @@ _WHOLE_CELLS = 1 << 18
 #: parsed in pieces from there on, so a false declaration cannot make it be held whole.
 _WHOLE_BYTES = 1 << 25
 _BOM = b"\xef\xbb\xbf"
-
-
-class _Prefetch:
-    """Reads a stream ahead in a background thread, holding up to ``ahead`` bytes ready (or
-    two chunks, if that is more): the first ``span`` bytes in chunks of ``small`` bytes, the
-    rest in chunks of ``chunk`` bytes.
-
-    Decompression releases the GIL, so a gzip file is inflated while the previous piece is
-    being parsed. Errors raised while reading (a truncated gzip file) reach the reader.
-    """
-
-    def __init__(
-        self, stream: BinaryIO, chunk: int, span: int = 0, small: int = 0, ahead: int = 0
-    ) -> None:
-        self._stream = stream
-        self._chunk = chunk
-        self._small = small or chunk
-        self._span = span
-        self._ahead = ahead
-        self._ready: deque[bytes | BaseException] = deque()
-        self._ready_bytes = 0
-        self._changed = threading.Condition()
-        self._stop = False
-        self._done = False
-        self._thread: threading.Thread | None = None
-
-    def _run(self) -> None:
-        try:
-            while not self._stop:
-                size = self._small if self._span > 0 else self._chunk
-                data = self._stream.read(size)
-                self._span -= len(data)
-                self._put(data, max(self._ahead, 2 * size))
-                if not data:
-                    return
-        except BaseException as error:  # handed to the reading thread
-            self._put(error, 0)
-
-    def _put(self, item: bytes | BaseException, limit: int) -> None:
-        size = len(item) if isinstance(item, bytes) else 0
-        with self._changed:
-            while self._ready and self._ready_bytes + size > limit and not self._stop:
-                self._changed.wait()
-            self._ready.append(item)
-            self._ready_bytes += size
-            self._changed.notify_all()
-
-    def read(self, size: int = -1) -> bytes:
-        """The next chunk (of the prefetcher's size, whatever ``size`` asks), b"" at the end."""
-        if self._done:
-            return b""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, daemon=True)
-            self._thread.start()
-        with self._changed:
-            while not self._ready:
-                self._changed.wait()
-            item = self._ready.popleft()
-            if isinstance(item, bytes):
-                self._ready_bytes -= len(item)
-            self._changed.notify_all()
-        if isinstance(item, BaseException):
-            self._done = True
-            raise item
-        if not item:
-            self._done = True
-        return item
-
-    def close(self) -> None:
-        """Stop the background thread, if any (before the stream is closed)."""
-        with self._changed:
-            self._stop = True
-            self._changed.notify_all()
-        if self._thread is not None:
-            self._thread.join()
 
 
 class _Scanner:
@@ -381,7 +305,7 @@ class SoftReader:
         self.warnings = []
         self._cache = ColumnCache()
         with open_binary(self.path, buffered=False, limits=self.limits) as stream:
-            ahead = _Prefetch(stream, _READ_SIZE, _SMALL_SPAN, _SMALL_READ, _AHEAD_BYTES)
+            ahead = Prefetch(stream, _READ_SIZE, _SMALL_SPAN, _SMALL_READ, _AHEAD_BYTES)
             try:
                 yield from self._records(_Scanner(ahead, self.limits))  # type: ignore[arg-type]
             except LimitExceeded as error:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from exprhub.formats.errors import LimitExceeded
-from exprhub.formats.limits import Limits
+from exprhub.formats.limits import Limits, check_line_and_cell_bytes
 from exprhub.formats.soft_cells import (
     PAD,
     TEXT_CELL_BYTES,
@@ -186,7 +186,7 @@ class TableParser:
         """
         self._pieces += 1
         if len(piece) > self._check_above:
-            self._check_lengths(piece)
+            check_line_and_cell_bytes(piece, self._limits)
         if last and piece and not piece.endswith(b"\n"):
             piece.append(0x0A)
         if not piece.isascii():
@@ -268,28 +268,6 @@ class TableParser:
         self._names = header.decode("utf-8").split("\t")
         self._lines += 1
         return min(cut + 1, len(piece))
-
-    def _check_lengths(self, piece: bytearray) -> None:
-        """Raise LimitExceeded if a cell or line of ``piece`` is longer than the limits."""
-        array = np.frombuffer(piece, dtype=np.uint8)
-        checks = (
-            ("line_bytes", "line", array == 10),
-            ("cell_bytes", "table cell", (array == 10) | (array == 9)),
-        )
-        for name, what, is_end in checks:
-            limit = getattr(self._limits, name)
-            if len(piece) <= limit:
-                continue
-            ends = np.concatenate(([-1], np.flatnonzero(is_end), [len(piece)]))
-            lengths = np.diff(ends) - 1
-            longest = int(np.argmax(lengths))
-            if int(lengths[longest]) > limit:
-                at = int(ends[longest]) + 1
-                raise LimitExceeded(
-                    None,
-                    piece.count(b"\n", 0, at) + 1,
-                    f"{what} longer than {limit} bytes (limit {self._limits.describe(name)})",
-                )
 
     def _targets(self, n_rows: int) -> list[np.ndarray]:
         """Views of the next ``n_rows`` rows of every column (see :meth:`_Column.reserve`)."""
