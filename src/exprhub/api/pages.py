@@ -26,6 +26,7 @@ from exprhub.api.service import (
 )
 from exprhub.hub import Hub, RecordNotFound
 from exprhub.hub.listing import organism_counts
+from exprhub.ingest.export import RefinedCoverage, refined_coverage
 from exprhub.records import RecordType, Sample, Series, is_accession, normalize_accession
 from exprhub.search.paging import MAX_SEARCH_END
 
@@ -91,8 +92,22 @@ def _contributor(text: str) -> str:
     return " ".join(p.strip() for p in text.split(",") if p.strip())
 
 
-def downloads(record_type: RecordType, key: str, platforms: list[str] | None = None) -> list[dict]:
-    """Download links of a record."""
+def refined_coverage_of(hub: Hub, key: str) -> RefinedCoverage | None:
+    """Which of a record's samples are refined, waiting or failed (None for an unknown key)."""
+    try:
+        return refined_coverage(hub, key)
+    except RecordNotFound:
+        return None
+
+
+def downloads(
+    record_type: RecordType,
+    key: str,
+    platforms: list[str] | None = None,
+    coverage: RefinedCoverage | None = None,
+) -> list[dict]:
+    """Download links of a record; the refined matrix is offered only when ``coverage`` says
+    every sample is refined (otherwise its entry says why and what to run)."""
     from exprhub.api.downloads import available_formats
 
     names = {
@@ -120,7 +135,16 @@ def downloads(record_type: RecordType, key: str, platforms: list[str] | None = N
                     }
                 )
             continue
-        out.append({"label": names[fmt], "url": url, "available": fmt in available})
+        entry = {"label": names[fmt], "url": url, "available": fmt in available}
+        if fmt == "refined" and (coverage is None or not coverage.complete):
+            # the API answers 501/409 JSON here: a page never links to that
+            entry["available"] = False
+            entry["reason"] = (
+                coverage.summary()
+                if coverage is not None and coverage.samples
+                else "no samples of this record are in the hub"
+            )
+        out.append(entry)
     return out
 
 
@@ -305,6 +329,7 @@ def series_page(request: Request, acc: str, hub: HubDep) -> HTMLResponse:
     if not ctx["summary"].get("organisms"):  # GEO series name no organisms: use their samples'
         found = [o for row in rows for o in row.get("organisms", [])]
         ctx["summary"]["organisms"] = list(dict.fromkeys(found))
+    coverage = refined_coverage_of(hub, record.key)
     return render(
         request,
         "series.html",
@@ -317,8 +342,19 @@ def series_page(request: Request, acc: str, hub: HubDep) -> HTMLResponse:
         samples=rows,
         sample_total=len(samples),
         sample_limit=SERIES_SAMPLE_LIMIT,
-        downloads=downloads(RecordType.SERIES, record.key, platforms),
+        downloads=downloads(RecordType.SERIES, record.key, platforms, coverage),
+        coverage=coverage,
+        refined_waiting=_first_reason(coverage.waiting) if coverage else None,
+        refined_failed=_first_reason(coverage.failed) if coverage else None,
     )
+
+
+def _first_reason(reasons: dict[str, str]) -> tuple[str, str] | None:
+    """The first sample (by accession) of ``reasons`` and its reason, on one line."""
+    if not reasons:
+        return None
+    key, reason = sorted(reasons.items())[0]
+    return key, " ".join(reason.split())
 
 
 #: Genes shown in a sample's refined-values preview.
@@ -388,7 +424,9 @@ def sample_page(request: Request, acc: str, hub: HubDep) -> HTMLResponse:
         description=_joined(record.get_all("description")),
         preview=table_preview(record, PREVIEW_ROWS),
         columns=record.columns,
-        downloads=downloads(RecordType.SAMPLE, record.key),
+        downloads=downloads(
+            RecordType.SAMPLE, record.key, coverage=refined_coverage_of(hub, record.key)
+        ),
         refined=refined_view(hub, record.key),
     )
 
@@ -405,7 +443,9 @@ def platform_page(request: Request, acc: str, hub: HubDep) -> HTMLResponse:
         description=_joined(record.get_all("description")),
         preview=table_preview(record, PREVIEW_ROWS),
         columns=record.columns,
-        downloads=downloads(RecordType.PLATFORM, record.key),
+        downloads=downloads(
+            RecordType.PLATFORM, record.key, coverage=refined_coverage_of(hub, record.key)
+        ),
     )
 
 
@@ -417,15 +457,23 @@ def dataset_page(request: Request, acc: str, hub: HubDep) -> Response:
     ctx = _common(hub, acc, RecordType.DATASET)
     record = ctx["record"]
     groups: dict[str, list[Any]] = {}
+    in_hub: set[str] = set()
     for subset in dataset_subsets(hub, record.key):
         groups.setdefault(subset.subset_type, []).append(subset)
+        in_hub.update(k for k in subset.sample_ids if hub.has(k, RecordType.SAMPLE))
     return render(
         request,
         "dataset.html",
         **ctx,
         description=_joined(record.get_all("description")),
         subset_groups=groups,
-        downloads=downloads(RecordType.DATASET, record.key),
+        samples_in_hub=in_hub,
+        samples_missing=any(
+            k not in in_hub for g in groups.values() for s in g for k in s.sample_ids
+        ),
+        downloads=downloads(
+            RecordType.DATASET, record.key, coverage=refined_coverage_of(hub, record.key)
+        ),
     )
 
 

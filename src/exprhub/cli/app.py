@@ -41,8 +41,48 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (stable, do
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home",
+            help="Hub directory for the command (as the command's own --home).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """exprhub: GEO-style repository, refinery and curator for expression data."""
+    # main() hands a --home given before the command to the command itself; this option only
+    # documents it (and receives it when main() is bypassed, where it cannot be passed on)
+
+
+def home_after_command(args: list[str]) -> list[str]:
+    """``args`` with a ``--home DIR`` given before the command moved after the command name
+    (every command takes ``--home``), so ``exprhub --home DIR info`` works as
+    ``exprhub info --home DIR``; a ``--home`` given to the command itself still wins."""
+    leading: list[str] = []
+    home: list[str] = []
+    rest = list(args)
+    while rest and rest[0].startswith("-"):
+        token = rest.pop(0)
+        if token == "--home" and rest:
+            home = ["--home", rest.pop(0)]
+        elif token.startswith("--home="):
+            home = ["--home", token.split("=", 1)[1]]
+        else:
+            leading.append(token)
+    if not home or not rest:
+        return args
+    command: Any = typer.main.get_command(app)
+    path: list[str] = []
+    # duck-typed: Typer's groups are not always click.Group instances
+    while rest and rest[0] in getattr(command, "commands", {}):
+        path.append(rest[0])
+        command = command.commands[rest.pop(0)]
+    if not path or hasattr(command, "commands"):
+        return args  # no command named: let click report it
+    if not any("--home" in getattr(param, "opts", ()) for param in command.params):
+        raise click.UsageError(f"`exprhub {' '.join(path)}` takes no --home")
+    return [*leading, *path, *home, *rest]
 
 
 def print_json(data: Any) -> None:
@@ -64,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
+        args = home_after_command(args)
         code = app(args=args, prog_name="exprhub", standalone_mode=False)
     except (click.exceptions.Exit, typer.Exit) as exc:
         return int(exc.exit_code or 0)

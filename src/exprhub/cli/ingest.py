@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -64,15 +65,59 @@ def _record_progress() -> Progress:
     )
 
 
-def _print_results(results: list, json: bool) -> None:  # type: ignore[type-arg]
+#: Warnings of one file printed in full; more are summarized by kind (``--verbose``: all).
+WARNINGS_IN_FULL = 5
+#: Kinds of warning listed in a summary (with one example each).
+WARNING_KINDS_SHOWN = 10
+#: Characters of an example warning shown in a summary.
+WARNING_EXAMPLE_CHARS = 160
+
+_RECORD_PREFIX = re.compile(r"^(?:Platform|Sample|Series|DataSet|Subset|Annotation) \S+: ")
+_NUMBER = re.compile(r"\d+")
+
+
+def warning_kind(message: str) -> str:
+    """What a warning is about, without where: its message with the record it names and
+    its numbers left out (``table has N rows but N are declared ...``)."""
+    return _NUMBER.sub("N", _RECORD_PREFIX.sub("", message))
+
+
+def _warning_lines(path: Path, warnings: list[str], verbose: bool) -> list[str]:
+    """The lines that report a file's warnings: each one when few or ``verbose``, else a
+    count per kind with the first example of each."""
+    prefix = f"{path}:"
+    located = [w[len(prefix) :] if w.startswith(prefix) else w for w in warnings]
+    if verbose or len(located) <= WARNINGS_IN_FULL:
+        return [f"  warning: line {w}" if w[:1].isdigit() else f"  warning: {w}" for w in located]
+    kinds: dict[str, list[str]] = {}
+    for w in located:
+        line, _, message = w.partition(": ") if w[:1].isdigit() else ("", "", w)
+        kinds.setdefault(warning_kind(message), []).append(
+            f"line {line}: {message}" if line else message
+        )
+    lines = [f"  {len(located)} warnings (--verbose lists them all):"]
+    ranked = sorted(kinds.items(), key=lambda item: (-len(item[1]), item[0]))
+    for kind, examples in ranked[:WARNING_KINDS_SHOWN]:
+        example = examples[0]
+        if len(example) > WARNING_EXAMPLE_CHARS:
+            example = example[: WARNING_EXAMPLE_CHARS - 3] + "..."
+        lines.append(f"    {len(examples)} x {kind}")
+        lines.append(f"      first: {example}")
+    if len(ranked) > WARNING_KINDS_SHOWN:
+        rest = sum(len(e) for _, e in ranked[WARNING_KINDS_SHOWN:])
+        lines.append(f"    {rest} more of {len(ranked) - WARNING_KINDS_SHOWN} other kinds")
+    return lines
+
+
+def _print_results(results: list, json: bool, verbose: bool = False) -> None:  # type: ignore[type-arg]
     if json:
         print_json([r.to_dict() for r in results])
         return
     for r in results:
         outcomes = ", ".join(f"{n} {k}" for k, n in sorted(r.outcomes.items())) or "no records"
-        console.print(f"{r.path.name}: {r.format}, {outcomes}", markup=False)
-        for warning in r.warnings:
-            console.print(f"  warning: {warning}", style="yellow", markup=False)
+        console.print(f"{r.path.name}: {r.format}, {outcomes}", markup=False, soft_wrap=True)
+        for line in _warning_lines(r.path, r.warnings, verbose):
+            console.print(line, style="yellow", markup=False, soft_wrap=True)
 
 
 @app.command("import")
@@ -86,9 +131,12 @@ def import_command(
     ],
     home: HomeOption = None,
     json: JsonOption = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List every warning (default: a summary).")
+    ] = False,
 ) -> None:
     """Import GEO files or folders of them (format told by content; each file
-    all-or-nothing)."""
+    all-or-nothing). Many warnings of a file are summarized by kind (--verbose: all)."""
     from exprhub.ingest.importer import ImportFailed, import_files
 
     failures: list[str] = []
@@ -107,7 +155,7 @@ def import_command(
         if results:
             progress.update(task, description="indexing")
             _index_imported(hub)
-    _print_results(results, json)
+    _print_results(results, json, verbose)
     if failures:
         raise typer.Exit(1)
 
@@ -131,6 +179,9 @@ def fetch(
         ),
     ] = None,
     json: JsonOption = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List every warning (default: a summary).")
+    ] = False,
 ) -> None:
     """Download records from NCBI GEO, then import them (with their platforms' GEO
     annotation files, and a DataSet's or sample's platform when the hub lacks it)."""
@@ -165,7 +216,7 @@ def fetch(
         )
         if results:
             _index_imported(hub)
-    _print_results(results, json)
+    _print_results(results, json, verbose)
 
 
 @app.command()
@@ -228,11 +279,16 @@ def export(
                 f"error: {line}; nothing written: --allow-partial exports the "
                 f"{len(coverage.refined)} refined samples anyway\n"
             )
+    if format == "matrix" and len(written) > 1:
+        sys.stderr.write(
+            f"note: {accession} has {len(written)} platforms: one series matrix each, "
+            f"named after {output} (not {output.name} itself)\n"
+        )
     if json:
         print_json(data)
     else:
         for path in written:
-            console.print(f"wrote {path}", markup=False)
+            console.print(f"wrote {path}", markup=False, soft_wrap=True)
     if not complete and not written:
         raise typer.Exit(1)
 

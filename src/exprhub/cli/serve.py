@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,7 +24,46 @@ PortOption = Annotated[int, typer.Option(help="TCP port.")]
 SERVE_SYNC_WAIT = 5.0
 
 
+class ListenError(OSError):
+    """The server cannot listen on the address asked for (in use, not permitted, unknown)."""
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``, ready for the server to listen on.
+
+    Raises
+    ------
+    ListenError
+        When the address cannot be bound (one line naming it and why).
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ListenError(f"cannot listen on {host}:{port}: {exc}") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        # as uvicorn binds: lets a restart reuse a port left in TIME_WAIT, never a taken one
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        raise ListenError(
+            f"cannot listen on {host}:{port}: {reason.lower()} (choose another with --port)"
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
 def _serve(hub: Any, host: str, port: int) -> None:
+    sock = listening_socket(host, port)  # before anything is announced
+    try:
+        _serve_on(hub, host, port, sock)
+    finally:
+        sock.close()
+
+
+def _serve_on(hub: Any, host: str, port: int, sock: socket.socket) -> None:
     import uvicorn
 
     from exprhub.api.app import create_app
@@ -44,8 +84,9 @@ def _serve(hub: Any, host: str, port: int) -> None:
     console.print(
         f"exprhub serving {hub.home} at http://{host}:{port}/ (Ctrl-C stops)", markup=False
     )
+    config = uvicorn.Config(application, host=host, port=port, log_level="warning")
     try:
-        uvicorn.run(application, host=host, port=port, log_level="warning")
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
         engine.close()
 

@@ -11,8 +11,8 @@ characteristic matches by the layer that knows the harmonization (``exprhub.cura
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -38,7 +38,9 @@ __all__ = [
     "check_listing_page",
     "list_records",
     "organism_counts",
+    "sample_organisms_of_series",
     "series_organisms",
+    "with_series_organisms",
 ]
 
 # How records of one type are named when seen from a related record (the member side), and
@@ -264,7 +266,7 @@ def list_records(
     total = _TOTALS.get(hub, (record_type, flt), count)
     with hub.engine.connect() as connection:
         rows = [RecordSummary.from_row(r) for r in connection.execute(query)]
-    return total, rows
+    return total, with_series_organisms(hub, rows)
 
 
 def series_organisms(hub: Hub) -> dict[str, list[str]]:
@@ -283,15 +285,44 @@ def series_organisms(hub: Hub) -> dict[str, list[str]]:
     return out
 
 
-def _derived_series_organisms(connection: Any) -> dict[str, set[str]]:
-    """Organisms of the samples of each series that names none itself."""
+def with_series_organisms(hub: Hub, rows: list[RecordSummary]) -> list[RecordSummary]:
+    """``rows`` with each series that names no organism given those of its stored samples
+    (GEO series records rarely name organisms); other rows are returned as they are."""
+    bare = [r.key for r in rows if r.type == "GSE" and not r.organisms]
+    if not bare:
+        return rows
+    with hub.engine.connect() as connection:
+        derived = _derived_series_organisms(connection, bare)
+    return [
+        replace(r, organisms="; ".join(sorted(derived[r.key])))
+        if r.key in derived and derived[r.key] and r.type == "GSE" and not r.organisms
+        else r
+        for r in rows
+    ]
+
+
+def sample_organisms_of_series(connection: Any, keys: Sequence[str]) -> dict[str, list[str]]:
+    """Organisms of the stored samples of the series ``keys`` that name none themselves."""
+    derived = _derived_series_organisms(connection, keys)
+    return {key: sorted(names) for key, names in derived.items() if names}
+
+
+def _derived_series_organisms(
+    connection: Any, keys: Sequence[str] | None = None
+) -> dict[str, set[str]]:
+    """Organisms of the samples of each series (of ``keys``, or all) that names none itself."""
     # Such series are found first (few, usually none): joining from all relations would read
     # every relation of every sample.
-    bare = connection.execute(
-        select(s.records.c.id, s.records.c.key).where(
-            s.records.c.type == "GSE", s.records.c.organisms.is_(None)
-        )
-    ).all()
+    wanted = select(s.records.c.id, s.records.c.key).where(
+        s.records.c.type == "GSE", s.records.c.organisms.is_(None)
+    )
+    if keys is None:
+        bare = connection.execute(wanted).all()
+    else:
+        bare = []
+        for start in range(0, len(keys), _IN_CHUNK):
+            chunk = list(keys[start : start + _IN_CHUNK])
+            bare += connection.execute(wanted.where(s.records.c.key.in_(chunk))).all()
     derived: dict[str, set[str]] = {}
     sample = aliased(s.records)
     for start in range(0, len(bare), _IN_CHUNK):

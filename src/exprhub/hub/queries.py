@@ -325,6 +325,12 @@ class RecordQueries:
                     elif name == "sample_id":
                         samples = entry.setdefault("sample_ids", [])
                         samples += [x.strip() for x in value.split(",") if x.strip()]
+            bare = [k for k, v in out.items() if v["type"] == "GSE" and not v["organisms"]]
+            if bare:  # GEO series records rarely name organisms: their samples' stand in
+                from exprhub.hub.listing import sample_organisms_of_series
+
+                for key, names in sample_organisms_of_series(connection, bare).items():
+                    out[key]["organisms"] = names
         return out
 
     def records(
@@ -347,8 +353,11 @@ class RecordQueries:
             query = query.limit(limit)
         if offset:
             query = query.offset(offset)
+        from exprhub.hub.listing import with_series_organisms
+
         with self.engine.connect() as connection:
-            return [RecordSummary.from_row(r) for r in connection.execute(query)]
+            rows = [RecordSummary.from_row(r) for r in connection.execute(query)]
+        return with_series_organisms(self, rows)  # type: ignore[arg-type]
 
     def samples(self, *, limit: int | None = None, offset: int = 0) -> list[RecordSummary]:
         """Stored samples (GSM)."""

@@ -379,6 +379,7 @@ def write_refined_tsv(
     """Write the refined values of a sample, series, platform or DataSet as a genes x samples
     TSV (``gene_id``, ``symbol``, then one column per sample; empty for missing); return the
     number of samples written. ``samples``: only these (default: all of the accession's).
+    Values are written exactly: each reads back as the stored float32.
 
     Raises
     ------
@@ -398,11 +399,13 @@ def write_refined_tsv(
         for gene, symbol in gene_symbols(hub, tax).items():
             symbols.setdefault(gene, symbol)
     path = Path(target_path)
-    values = frame.to_numpy(dtype=np.float64)
+    values = frame.to_numpy(dtype=np.float32)
     with path.open("w", encoding="utf-8", newline="") as handle:
         handle.write("\t".join(["gene_id", "symbol", *frame.columns]) + "\n")
         for gene, row in zip(frame.index, values, strict=True):
-            cells = ["" if np.isnan(v) else f"{v:.6g}" for v in row.tolist()]
+            # str of a float32 is its shortest repr that reads back to the same float32
+            # (about 2 s per million values; "%.9g" is exact too, but longer)
+            cells = ["" if v != v else str(v) for v in row]
             handle.write("\t".join([str(gene), symbols.get(str(gene), ""), *cells]) + "\n")
     return int(frame.shape[1])
 

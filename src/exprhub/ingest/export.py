@@ -177,7 +177,8 @@ def export_record(
     """Export ``accession`` as ``format`` to ``target``; return the files written.
 
     A series matrix is one file per platform: with several platforms the platform is added to
-    the file name (``GSE1-GPL96_series_matrix.txt.gz``) as GEO does.
+    the file name (``GSE1-GPL96_series_matrix.txt.gz``) as GEO does (see
+    :func:`series_matrix_paths`); when one of them cannot be written, none is left.
 
     ``format="refined"`` writes the refined samples only. When some of the record's samples
     are not refined, nothing is written and :class:`PartialExport` is raised, unless
@@ -241,14 +242,34 @@ def _export_matrix(hub: Hub, accession: str, out: Path) -> list[Path]:
         by_platform.setdefault(sample.platform_id or "", []).append(sample)
     if not by_platform:
         raise HubError(f"{series.key} has no samples in the hub to write a series matrix of")
-    written = []
-    for platform, samples in sorted(by_platform.items()):
-        path = out
-        if len(by_platform) > 1:
-            name = out.name
-            stem = name.split("_series_matrix")[0] if "_series_matrix" in name else out.stem
-            rest = name[len(stem) :]
-            path = out.with_name(f"{stem}-{platform}{rest}")
-        write_series_matrix(series, samples, path)
+    paths = series_matrix_paths(out, sorted(by_platform))
+    written: list[Path] = []
+    for platform, path in paths.items():
+        existed = path.exists()
+        try:
+            write_series_matrix(series, by_platform[platform], path)
+        except BaseException:
+            # all files or none: no matrix of some platforms only, no half-written one
+            # (a file that could not even be opened is left as it was)
+            for done in written if existed else [*written, path]:
+                done.unlink(missing_ok=True)
+            raise
         written.append(path)
     return written
+
+
+def series_matrix_paths(out: str | Path, platforms: list[str]) -> dict[str, Path]:
+    """The file each platform's series matrix goes to when ``out`` is asked for: ``out``
+    itself for one platform; for several, ``out`` with ``-GPLnnn`` added as GEO names them
+    (``GSE1_series_matrix.txt.gz`` -> ``GSE1-GPL96_series_matrix.txt.gz``), else before the
+    file name's first suffix (``m.txt.gz`` -> ``m-GPL96.txt.gz``)."""
+    out = Path(out)
+    if len(platforms) <= 1:
+        return {platform: out for platform in platforms}
+    name = out.name
+    if "_series_matrix" in name:
+        stem = name.split("_series_matrix")[0]
+    else:
+        stem = name.split(".")[0] or name  # a leading dot is part of the stem
+    rest = name[len(stem) :]
+    return {platform: out.with_name(f"{stem}-{platform}{rest}") for platform in platforms}

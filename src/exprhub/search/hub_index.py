@@ -48,6 +48,7 @@ from sqlalchemy import select
 from exprhub.curate.harmonize import harmonize
 from exprhub.hub import Hub
 from exprhub.hub import schema as s
+from exprhub.hub.listing import sample_organisms_of_series
 from exprhub.records import Record, split_characteristic
 from exprhub.search import SearchDocument, SearchIndex, SearchResults, open_index
 from exprhub.search.document import IndexBusy, OutdatedIndex
@@ -301,12 +302,22 @@ class _Context:
                 .order_by(s.relations.c.source_id, s.relations.c.position)
             ):
                 relations[rid].setdefault(kind, []).append(target)
-        return [self._document(r, attributes[r.id], relations[r.id]) for r in rows]
+            bare_series = [r.key for r in rows if r.type == "GSE" and not r.organisms]
+            from_samples = sample_organisms_of_series(connection, bare_series)
+        return [
+            self._document(r, attributes[r.id], relations[r.id], from_samples.get(r.key, []))
+            for r in rows
+        ]
 
     def _document(
-        self, row: Any, attributes: list[tuple[str, str]], relations: dict[str, list[str]]
+        self,
+        row: Any,
+        attributes: list[tuple[str, str]],
+        relations: dict[str, list[str]],
+        sample_organisms: list[str],
     ) -> SearchDocument:
-        organisms = row.organisms.split("; ") if row.organisms else []
+        # a series record rarely names organisms: those of its samples stand in
+        organisms = row.organisms.split("; ") if row.organisms else list(sample_organisms)
         pdat = row.release_date or row.submission_date or row.last_update_date
         doc = SearchDocument(
             accession=row.key,
