@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -26,6 +23,7 @@ from exprhub.ingest.importer import import_file
 from exprhub.records import RecordType
 from exprhub.refine.executor import SerialExecutor
 from exprhub.refine.pipeline import RefineOptions, refine
+from tests.serving import serving_app
 
 pytestmark = pytest.mark.slow
 
@@ -76,29 +74,13 @@ def hub(tmp_path_factory, geo_fixtures) -> Iterator[Hub]:
 @pytest.fixture(scope="module")
 def server(hub) -> Iterator[str]:
     """The app as `exprhub serve` runs it: on the hub's search index."""
-    import uvicorn
-
     from exprhub.api.searching import IndexSearch
     from exprhub.search.hub_index import HubSearch
 
     engine = HubSearch(hub)
     engine.sync()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    app = create_app(hub, search=IndexSearch(engine, hub))
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=30)
+    with serving_app(create_app(hub, search=IndexSearch(engine, hub))) as url:
+        yield url
     engine.close()
 
 

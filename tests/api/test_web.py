@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import pytest
 
 from exprhub.api import create_app
 from exprhub.hub import Hub
-from tests.serving import free_port
+from tests.serving import serving_app
 
 from .conftest import N_HUMAN, N_MOUSE, all_records
 
@@ -67,27 +65,13 @@ def web_hub(tmp_path_factory, request) -> Iterator[Hub]:
 @pytest.fixture(scope="module")
 def server(web_hub):
     """The app as `exprhub serve` runs it: on the hub's real search index."""
-    import uvicorn
-
     from exprhub.api.searching import IndexSearch
     from exprhub.search.hub_index import HubSearch
 
     engine = HubSearch(web_hub)
     engine.sync()
-    port = free_port()
-    app = create_app(web_hub, search=IndexSearch(engine, web_hub))
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=30)
+    with serving_app(create_app(web_hub, search=IndexSearch(engine, web_hub))) as url:
+        yield url
     engine.close()
 
 

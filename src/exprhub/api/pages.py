@@ -140,7 +140,7 @@ def downloads(
             # the API answers 501/409 JSON here: a page never links to that
             entry["available"] = False
             entry["reason"] = (
-                coverage.summary()
+                coverage.summary().replace("`", "")  # plain text: the command is not code here
                 if coverage is not None and coverage.samples
                 else "no samples of this record are in the hub"
             )

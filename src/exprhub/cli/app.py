@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import click
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 app = typer.Typer(
     name="exprhub",
@@ -26,6 +28,29 @@ app = typer.Typer(
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+def download_progress() -> tuple[Progress, Callable[[str, int, int | None], None]]:
+    """A display of downloads (a bar per URL, on stderr when it is a terminal) and the
+    ``(url, bytes done, bytes in all)`` callback that feeds it."""
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
+    tasks: dict[str, Any] = {}
+
+    def on_bytes(url: str, done: int, total: int | None) -> None:
+        if url not in tasks:
+            tasks[url] = progress.add_task(url.rsplit("/", 1)[-1][:60], total=total)
+        progress.update(tasks[url], completed=done, total=total)
+
+    return progress, on_bytes
+
 
 HomeOption = Annotated[
     Path | None,

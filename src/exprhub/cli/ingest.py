@@ -9,16 +9,22 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
-    BarColumn,
-    DownloadColumn,
     Progress,
     SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
-    TransferSpeedColumn,
 )
 
-from exprhub.cli.app import HomeOption, JsonOption, app, console, err_console, open_hub, print_json
+from exprhub.cli.app import (
+    HomeOption,
+    JsonOption,
+    app,
+    console,
+    download_progress,
+    err_console,
+    open_hub,
+    print_json,
+)
 
 if TYPE_CHECKING:
     from exprhub.hub import Hub
@@ -188,21 +194,7 @@ def fetch(
     from exprhub.ingest.fetch import DEFAULT_BASE_URL
     from exprhub.ingest.fetch import fetch as fetch_records
 
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        console=err_console,
-        transient=True,
-        disable=not err_console.is_terminal,
-    )
-    tasks: dict[str, int] = {}
-
-    def on_bytes(url: str, done: int, total: int | None) -> None:
-        if url not in tasks:
-            tasks[url] = int(progress.add_task(url.rsplit("/", 1)[-1][:60], total=total))
-        progress.update(tasks[url], completed=done, total=total)  # type: ignore[arg-type]
+    progress, on_bytes = download_progress()
 
     with open_hub(home) as hub, progress:
         results = fetch_records(

@@ -11,7 +11,16 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from exprhub.cli.app import HomeOption, JsonOption, app, console, err_console, open_hub, print_json
+from exprhub.cli.app import (
+    HomeOption,
+    JsonOption,
+    app,
+    console,
+    download_progress,
+    err_console,
+    open_hub,
+    print_json,
+)
 
 genes_app = typer.Typer(
     help="NCBI gene references (gene_info, gene2ensembl, gene2accession).", no_args_is_help=True
@@ -277,26 +286,10 @@ def genes_fetch(
 ) -> None:
     """Download organisms' NCBI gene tables (gene_info, gene2ensembl, gene2accession), then
     import them."""
-    from rich.progress import DownloadColumn, TransferSpeedColumn
-
     from exprhub.ingest.fetch import DEFAULT_BASE_URL
     from exprhub.ingest.ncbi_genes import fetch_genes
 
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        console=err_console,
-        transient=True,
-        disable=not err_console.is_terminal,
-    )
-    tasks: dict[str, Any] = {}
-
-    def on_bytes(url: str, done: int, total: int | None) -> None:
-        if url not in tasks:
-            tasks[url] = progress.add_task(url.rsplit("/", 1)[-1][:60], total=total)
-        progress.update(tasks[url], completed=done, total=total)
+    progress, on_bytes = download_progress()
 
     reports = []
     with open_hub(home) as hub, progress:
