@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from exprhub.api import create_app
 from exprhub.hub import Hub
 from exprhub.records import DataSet, Platform, Record, Sample, Series, Subset, Table
+from tests.api.browser import browser, page  # noqa: F401  (fixtures of the browser tests)
 
 N_HUMAN = 30
 N_MOUSE = 2

@@ -9,7 +9,6 @@ Uses the system Chromium at /usr/bin/chromium; screenshots go to
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,24 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from exprhub.api import create_app
 from exprhub.hub import Hub, gene_accessions
 from exprhub.ingest.importer import import_file
 from exprhub.records import RecordType
 from exprhub.refine.executor import SerialExecutor
 from exprhub.refine.pipeline import RefineOptions, refine
-from tests.serving import serving_app
+from tests.api.browser import require_chromium, serve_hub, shot
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
-
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        pytest.fail("CI must run the browser tests: /usr/bin/chromium is missing", pytrace=False)
-    pytest.skip("Chromium is not installed at /usr/bin/chromium", allow_module_level=True)
+require_chromium()
 
 from playwright import sync_api  # noqa: E402  (after the Chromium check)
 
@@ -74,46 +65,8 @@ def hub(tmp_path_factory, geo_fixtures) -> Iterator[Hub]:
 @pytest.fixture(scope="module")
 def server(hub) -> Iterator[str]:
     """The app as `exprhub serve` runs it: on the hub's search index."""
-    from exprhub.api.searching import IndexSearch
-    from exprhub.search.hub_index import HubSearch
-
-    engine = HubSearch(hub)
-    engine.sync()
-    with serving_app(create_app(hub, search=IndexSearch(engine, hub))) as url:
+    with serve_hub(hub) as url:
         yield url
-    engine.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    outside: list[str] = []
-
-    def guard(route):
-        if route.request.url.startswith(server):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", guard)
-    pg = context.new_page()
-    yield pg
-    context.close()
-    assert outside == [], f"pages requested outside resources: {outside}"
-
-
-def shot(pg, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def test_fully_refined_series_says_so(page, server):

@@ -6,39 +6,20 @@ the main pages go to ``test-artifacts/screenshots/``.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from exprhub.api import create_app
 from exprhub.hub import Hub
-from tests.serving import serving_app
+from tests.api.browser import require_chromium, serve_hub, shot
 
 from .conftest import N_HUMAN, N_MOUSE, all_records
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        pytest.fail("CI must run the browser tests: /usr/bin/chromium is missing", pytrace=False)
-    pytest.skip("Chromium is not installed at /usr/bin/chromium", allow_module_level=True)
+require_chromium()
 
 from playwright import sync_api  # noqa: E402  (after the Chromium check)
 
@@ -65,57 +46,8 @@ def web_hub(tmp_path_factory, request) -> Iterator[Hub]:
 @pytest.fixture(scope="module")
 def server(web_hub):
     """The app as `exprhub serve` runs it: on the hub's real search index."""
-    from exprhub.api.searching import IndexSearch
-    from exprhub.search.hub_index import HubSearch
-
-    engine = HubSearch(web_hub)
-    engine.sync()
-    with serving_app(create_app(web_hub, search=IndexSearch(engine, web_hub))) as url:
+    with serve_hub(web_hub) as url:
         yield url
-    engine.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    outside: list[str] = []
-
-    def guard(route):
-        if route.request.url.startswith(server):
-            route.continue_()
-        else:  # the pages must work offline: nothing may leave the server
-            outside.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", guard)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.on(  # e.g. Content-Security-Policy violations
-        "console",
-        lambda msg: (
-            errors.append(msg.text)
-            if msg.type == "error" and "status of 404" not in msg.text
-            else None
-        ),
-    )
-    yield pg
-    context.close()
-    assert outside == [], f"pages requested outside resources: {outside}"
-    assert errors == [], f"JavaScript errors: {errors}"
-
-
-def shot(pg, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def test_home_shows_counts(page, server, web_hub):
