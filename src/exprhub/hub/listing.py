@@ -266,7 +266,7 @@ def list_records(
     total = _TOTALS.get(hub, (record_type, flt), count)
     with hub.engine.connect() as connection:
         rows = [RecordSummary.from_row(r) for r in connection.execute(query)]
-    return total, with_series_organisms(hub, rows)
+        return total, with_series_organisms(connection, rows)
 
 
 def series_organisms(hub: Hub) -> dict[str, list[str]]:
@@ -285,14 +285,14 @@ def series_organisms(hub: Hub) -> dict[str, list[str]]:
     return out
 
 
-def with_series_organisms(hub: Hub, rows: list[RecordSummary]) -> list[RecordSummary]:
+def with_series_organisms(connection: Any, rows: list[RecordSummary]) -> list[RecordSummary]:
     """``rows`` with each series that names no organism given those of its stored samples
-    (GEO series records rarely name organisms); other rows are returned as they are."""
+    (GEO series records rarely name organisms), read on ``connection``; other rows are
+    returned as they are."""
     bare = [r.key for r in rows if r.type == "GSE" and not r.organisms]
     if not bare:
         return rows
-    with hub.engine.connect() as connection:
-        derived = _derived_series_organisms(connection, bare)
+    derived = _derived_series_organisms(connection, bare)
     return [
         replace(r, organisms="; ".join(sorted(derived[r.key])))
         if r.key in derived and derived[r.key] and r.type == "GSE" and not r.organisms

@@ -357,7 +357,7 @@ class RecordQueries:
 
         with self.engine.connect() as connection:
             rows = [RecordSummary.from_row(r) for r in connection.execute(query)]
-        return with_series_organisms(self, rows)  # type: ignore[arg-type]
+            return with_series_organisms(connection, rows)
 
     def samples(self, *, limit: int | None = None, offset: int = 0) -> list[RecordSummary]:
         """Stored samples (GSM)."""
