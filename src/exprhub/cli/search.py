@@ -20,14 +20,6 @@ def query_error_line(err: QuerySyntaxError) -> str:
     return f"{err.reason} (at column {err.column} of the query)"
 
 
-def sync_index(hub) -> int:  # type: ignore[no-untyped-def]
-    """Bring the hub's search index up to date (after imports)."""
-    from exprhub.search.hub_index import HubSearch
-
-    with HubSearch(hub) as search:
-        return search.sync()
-
-
 @app.command()
 def search(
     query: Annotated[

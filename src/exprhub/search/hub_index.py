@@ -17,9 +17,9 @@ whoever takes the lock (the server's next search, the next import, ``exprhub ind
 them. Concretely:
 
 - :meth:`HubSearch.sync` (``exprhub index``) waits for the lock up to :data:`SYNC_WAIT` seconds,
-  then raises :class:`~exprhub.search.document.IndexBusy`;
-- :meth:`HubSearch.try_sync` (after ``exprhub import`` / ``fetch``, when the server starts)
-  returns None instead, and the caller says that the index will catch up;
+  then raises :class:`~exprhub.search.document.IndexBusy`; after ``exprhub import`` / ``fetch``
+  the CLI catches that (naming who writes the index) and says the index will catch up;
+- :meth:`HubSearch.try_sync` (when the server starts) returns None instead;
 - :meth:`HubSearch.search` first calls :meth:`HubSearch.catch_up`: when the hub changed, one
   thread of the process syncs while the others wait for it (single flight), each waiting at
   most :data:`SEARCH_WAIT` seconds, after which they answer from the last committed state. A
