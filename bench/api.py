@@ -114,15 +114,15 @@ def log(message: str) -> None:
 def bench_app() -> Any:
     """App factory for ``uvicorn --factory --workers N``: the hub at ``$EXPRHUB_BENCH_HOME``
     wired as ``exprhub serve`` wires it."""
-    from exprhub.api.app import create_app
     from exprhub.hub import Hub
     from exprhub.search.hub_index import HubSearch
+    from exprhub.web.app import create_app
 
     hub = Hub(os.environ[HOME_ENV])
     engine = HubSearch(hub)
     engine.sync()
     try:
-        from exprhub.api.searching import IndexSearch
+        from exprhub.web.searching import IndexSearch
     except ImportError:  # older wiring
         return create_app(hub, search=engine.as_service())  # type: ignore[attr-defined]
     return create_app(hub, search=IndexSearch(engine, hub))

@@ -151,7 +151,7 @@ class WriteCounter:
     """Counts the bytes the matrix store writes (chunk files and metadata)."""
 
     def __init__(self) -> None:
-        from exprhub.hub.atomic_store import AtomicLocalStore
+        from exprhub.storage.atomic_store import AtomicLocalStore
 
         self.bytes = 0
         counter = self
@@ -204,8 +204,8 @@ def import_run(
     """Import ``files`` in one call into a new hub (its platform given ``prefilled`` samples
     first); ``started`` receives the time the import began."""
     from exprhub.hub import Hub
-    from exprhub.hub.arrays import MatrixStore
     from exprhub.ingest.importer import import_files
+    from exprhub.storage.arrays import MatrixStore
 
     counter = WriteCounter()
     home = workdir / f"hub-{prefilled}-{tier}"

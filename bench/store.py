@@ -1,4 +1,4 @@
-"""Benchmark of the matrix store (exprhub.hub.arrays) on a simulated expression matrix.
+"""Benchmark of the matrix store (exprhub.storage.arrays) on a simulated expression matrix.
 
 Builds a rows x cols float32 matrix in batches of columns (log-normal values, ~0.5 % NaN),
 then times warm-cache reads of one feature across all samples and of one sample across all
@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from exprhub.hub.arrays import MatrixStore
+from exprhub.storage.arrays import MatrixStore
 
 ROW_TARGET_MS = 50.0
 SAMPLE_TARGET_MS = 20.0

@@ -24,8 +24,8 @@ from exprhub.hub import Hub
 from exprhub.hub.listing import MAX_LISTING_LIMIT, MAX_LISTING_OFFSET
 from exprhub.search.hub_index import HubSearch
 from exprhub.search.paging import MAX_SEARCH_END, MAX_SEARCH_OFFSET
-from tests.api.conftest import all_records
 from tests.serving import serving
+from tests.web.conftest import all_records
 
 ENV = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
 

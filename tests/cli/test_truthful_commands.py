@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from exprhub.api import create_app
 from exprhub.cli import main
 from exprhub.hub import Hub
 from exprhub.ingest.importer import import_file
+from exprhub.web import create_app
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from exprhub.hub.arrays import AtomicLocalStore, MatrixStore
-from tests.hub.test_arrays import (
+from exprhub.storage.arrays import AtomicLocalStore, MatrixStore
+from tests.storage.test_arrays import (
     SMALL,
     InjectedFailure,
     Model,
@@ -193,8 +193,8 @@ KILL_SCRIPT = textwrap.dedent(
     """
     import os, sys
     from pathlib import Path
-    from exprhub.hub import arrays
-    from exprhub.hub.arrays import AtomicLocalStore, MatrixStore
+    from exprhub.storage import arrays
+    from exprhub.storage.arrays import AtomicLocalStore, MatrixStore
 
     root, point, n_rows, n_cols = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     real_new = AtomicLocalStore.write_new_file
@@ -319,7 +319,7 @@ def test_hub_compact_names_and_errors(make_hub) -> None:  # type: ignore[no-unty
 def test_a_failed_compaction_after_a_write_keeps_the_write(
     make_hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    from exprhub.hub.arrays import Matrix
+    from exprhub.storage.arrays import Matrix
 
     hub = small_chunked(make_hub())
 
@@ -401,7 +401,7 @@ def test_rows_for_maps_known_new_and_repeated_features() -> None:
 
 
 def test_long_lines_read_on_two_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from exprhub.hub import arrays
+    from exprhub.storage import arrays
 
     monkeypatch.setattr(arrays, "READ_THREADS", 2)
     monkeypatch.setattr(arrays, "_PARALLEL_READ_CHUNKS", 2)

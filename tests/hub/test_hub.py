@@ -301,7 +301,7 @@ def test_failure_inside_array_write_leaves_no_trace(make_hub, monkeypatch):
     hub = make_hub()
     hub.put_records(all_records()[:3])
     before = hub_snapshot(hub)
-    from exprhub.hub import arrays
+    from exprhub.storage import arrays
 
     original = arrays.Matrix.append_columns
     calls = {"n": 0}

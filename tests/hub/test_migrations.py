@@ -10,9 +10,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
 from exprhub.hub import Hub
-from exprhub.hub.database import connect, current_revision, head_revision, migrate, sqlite_url
 from exprhub.hub.hub import MARKER, SQLITE_NAME
+from exprhub.hub.migrate import current_revision, head_revision, migrate
 from exprhub.hub.schema import listing_sort_key, metadata
+from exprhub.storage.database import connect, sqlite_url
 
 
 def test_migrations_match_declared_schema(tmp_path, database_url):

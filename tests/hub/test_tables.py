@@ -12,9 +12,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from exprhub.hub import Hub, blobs
-from exprhub.hub.bulk import RowBuffer
+from exprhub.hub import Hub
 from exprhub.records import Platform, RecordType, Sample, Table
+from exprhub.storage import blobs
+from exprhub.storage.bulk import RowBuffer
 from tests.hub.test_hub import crash_after_flush, hub_snapshot, make_sample
 
 N = 1200  # above SHARED_COLUMN_MIN_ROWS: the first column is stored apart
@@ -165,8 +166,8 @@ def test_replaced_twice_in_one_transaction_keeps_history(make_hub):
 
 def test_row_buffer_with_named_parameters(make_hub, monkeypatch):
     """Drivers with other parameter styles get their rows bound by SQLAlchemy."""
-    from exprhub.hub import bulk
     from exprhub.hub import schema as s
+    from exprhub.storage import bulk
 
     hub = make_hub()
     hub.put_records([make_sample("GSM1", ["1"], ["p1"])])

@@ -151,7 +151,7 @@ def test_http_refined_download_is_never_silently_partial(home):
     501."""
     from fastapi.testclient import TestClient
 
-    from exprhub.api import create_app
+    from exprhub.web import create_app
 
     with Hub(home) as hub, TestClient(create_app(hub)) as client:
         partial = client.get("/api/v1/series/GSE1623/download", params={"format": "refined"})

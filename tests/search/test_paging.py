@@ -19,8 +19,8 @@ from exprhub.search.paging import (
     MAX_SEARCH_OFFSET,
     check_search_page,
 )
-from tests.api.conftest import all_records
 from tests.search.conftest import corpus
+from tests.web.conftest import all_records
 
 OUT_OF_BOUNDS = [
     (20, 2_000_000_000, f"offset 2000000000 is too large: search results are paged up to "

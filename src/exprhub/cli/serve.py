@@ -66,9 +66,9 @@ def _serve(hub: Any, host: str, port: int) -> None:
 def _serve_on(hub: Any, host: str, port: int, sock: socket.socket) -> None:
     import uvicorn
 
-    from exprhub.api.app import create_app
-    from exprhub.api.searching import IndexSearch
     from exprhub.search.hub_index import HubSearch
+    from exprhub.web.app import create_app
+    from exprhub.web.searching import IndexSearch
 
     engine = HubSearch(hub)
     # the server holds the index's write lock only while a sync runs (see

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from exprhub.storage.errors import HubError
 
-class HubError(RuntimeError):
-    """A hub operation failed; the message is one readable line."""
+__all__ = ["HubError", "HubNotFound", "RecordNotFound"]
 
 
 class HubNotFound(HubError):

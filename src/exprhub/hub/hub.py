@@ -27,12 +27,9 @@ from sqlalchemy import Engine, func, select
 
 from exprhub import __version__
 from exprhub.hub import schema as s
-from exprhub.hub.arrays import MatrixStore
-from exprhub.hub.blobs import BlobDirectory, table_from_parquet
-from exprhub.hub.database import DatabaseError, connect, current_revision, migrate, sqlite_url
 from exprhub.hub.errors import HubError, HubNotFound
+from exprhub.hub.migrate import current_revision, migrate
 from exprhub.hub.queries import RecordQueries
-from exprhub.hub.staging import Staging, read_staging
 from exprhub.hub.writer import HubWriter, MatrixExtent, submitted_matrix_name
 from exprhub.records import (
     Annotation,
@@ -40,6 +37,10 @@ from exprhub.records import (
     RecordType,
     normalize_accession,
 )
+from exprhub.storage.arrays import MatrixStore
+from exprhub.storage.blobs import BlobDirectory, table_from_parquet
+from exprhub.storage.database import DatabaseError, connect, sqlite_url
+from exprhub.storage.staging import Staging, read_staging
 
 HUB_FORMAT = 1
 MARKER = "hub.json"

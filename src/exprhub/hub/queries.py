@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select
 
 from exprhub.hub import schema as s
-from exprhub.hub.blobs import BlobDirectory, table_from_parquet
 from exprhub.hub.errors import RecordNotFound
 from exprhub.records import (
     TYPE_CLASSES,
@@ -23,6 +22,7 @@ from exprhub.records import (
     Sample,
     normalize_accession,
 )
+from exprhub.storage.blobs import BlobDirectory, table_from_parquet
 
 #: A relation seen from its target: (source record type, relation kind) -> the kind of the
 #: source as the target names it.

@@ -25,8 +25,6 @@ import pyarrow as pa
 from sqlalchemy import Connection, CursorResult, bindparam, delete, insert, select, update
 
 from exprhub.hub import schema as s
-from exprhub.hub.bulk import RowBuffer
-from exprhub.hub.staging import Staging, TableQueue
 from exprhub.records import (
     Annotation,
     DataSet,
@@ -42,6 +40,8 @@ from exprhub.records import (
     to_float_uses_arrow,
 )
 from exprhub.records.table import ValueTally, to_stored_float
+from exprhub.storage.bulk import RowBuffer
+from exprhub.storage.staging import Staging, TableQueue
 
 if TYPE_CHECKING:
     from exprhub.hub.hub import Hub

@@ -8,7 +8,7 @@ from exprhub.hub.schema import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - the hub always passes a connection
-    raise RuntimeError("exprhub migrations must be run through exprhub.hub.database.migrate()")
+    raise RuntimeError("exprhub migrations must be run through exprhub.hub.migrate.migrate()")
 
 context.configure(
     connection=connection,

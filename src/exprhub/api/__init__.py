@@ -1,5 +1,0 @@
-"""exprhub.api: the FastAPI application (REST API under ``/api/v1`` and the web pages)."""
-
-from exprhub.api.app import create_app
-
-__all__ = ["create_app"]

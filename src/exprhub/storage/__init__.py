@@ -1,0 +1,8 @@
+"""The storage engine: knows nothing of GEO.
+
+Chunked numeric matrices with an append tier (:mod:`~exprhub.storage.arrays`), crash-safe
+writes (:mod:`~exprhub.storage.atomic_store`, :mod:`~exprhub.storage.chunk_writer`), data tables
+and original files by checksum (:mod:`~exprhub.storage.blobs`, :mod:`~exprhub.storage.staging`),
+and the SQL engine with bulk inserts (:mod:`~exprhub.storage.database`,
+:mod:`~exprhub.storage.bulk`). The record catalogue (:mod:`exprhub.hub`) is built on it.
+"""

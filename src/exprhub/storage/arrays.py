@@ -1,0 +1,778 @@
+"""Chunked on-disk store for expression matrices (features x samples).
+
+Each matrix is kept twice in Zarr v3: a feature-major array (rows = features, chunks of
+``FEATURE_CHUNKS``) for "one feature across all samples" and a sample-major array (rows =
+samples, chunks of ``SAMPLE_CHUNKS``) for "all features of one sample". Both are written on
+every append. Data is append-only: new columns go at positions the caller says are beyond the
+committed extent, and every chunk file is replaced atomically, so a crash never tears a chunk
+that holds committed data. The committed extent (rows, columns) is owned by the caller (SQL);
+this module never needs it except as arguments. See docs/store.md for the design and measured
+costs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import sys
+import threading
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+import numpy as np
+import zarr
+from zarr.codecs import BloscCodec, BytesCodec
+from zarr.core.sync import sync
+
+from exprhub.storage.atomic_store import TMP_SUFFIX, AtomicLocalStore, sync_filesystem
+from exprhub.storage.chunk_writer import ChunkCodec, Region, write_regions
+from exprhub.storage.errors import HubError
+
+__all__ = [
+    "FEATURE_CHUNKS",
+    "LEGACY_FEATURE_CHUNKS",
+    "LEGACY_SAMPLE_CHUNKS",
+    "SAMPLE_CHUNKS",
+    "AtomicLocalStore",
+    "Matrix",
+    "MatrixNotFound",
+    "MatrixStore",
+]
+
+#: Chunk shape of the feature-major array of new matrices: (features, samples).
+FEATURE_CHUNKS: tuple[int, int] = (32, 1024)
+#: Chunk shape of the sample-major array of new matrices: (samples, features).
+SAMPLE_CHUNKS: tuple[int, int] = (16, 2048)
+#: Chunk shapes of matrices written in both layouts at every append (before the append tier).
+LEGACY_FEATURE_CHUNKS: tuple[int, int] = (16, 8192)
+LEGACY_SAMPLE_CHUNKS: tuple[int, int] = (8, 16384)
+
+_BY_FEATURE = "by_feature"
+_BY_SAMPLE = "by_sample"
+_MARKER_KEY = "exprhub_matrix"
+_FORMAT_VERSION = 1
+# Matrices with an append tier (the feature-major copy lags behind, see docs/store.md).
+_TIERED_FORMAT_VERSION = 2
+# Per-matrix file holding how many leading columns the feature-major array holds; absent in
+# matrices without an append tier (every column is in both arrays).
+_COMPACTED = "compacted.json"
+_MIN_CAPACITY = 16
+# Chunk keys of new matrices: c.<i>.<j>, no directory per chunk row to create (matrices made
+# before keep c/<i>/<j>; both are read and written).
+_CHUNK_KEY_SEPARATOR = "."
+# Rough cost model used by Matrix.block to pick a layout (measured, see docs/store.md).
+_CHUNK_OVERHEAD_S = 0.25e-3
+_DECODE_BYTES_PER_S = 1.5e9
+
+
+class MatrixNotFound(HubError, KeyError):
+    """No matrix with the given name is in the store."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "matrix not found"
+
+
+def _capacity_for(n: int) -> int:
+    """Allocated length for ``n`` used cells: the next power of two, at least the minimum."""
+    n = max(int(n), _MIN_CAPACITY)
+    return 1 << (n - 1).bit_length()
+
+
+def _encode_name(name: str) -> str:
+    if not isinstance(name, str) or not name or name in (".", ".."):
+        raise ValueError(f"matrix name must be a non-empty string other than '.'/'..': {name!r}")
+    return quote(name, safe=" ()+,-=@[]_~")
+
+
+def _chunk_files(array_dir: Path) -> list[tuple[tuple[int, int], Path]]:
+    """Chunk files of a 2-d array as ((i, j), path): ``c.<i>.<j>`` (default key encoding with
+    '.', matrices created since the flat layout) or ``c/<i>/<j>`` (with '/', older ones)."""
+    out: list[tuple[tuple[int, int], Path]] = []
+    if not array_dir.is_dir():
+        return out
+    for entry in os.scandir(array_dir):
+        parts = entry.name.split(".")
+        numbered = len(parts) == 3 and parts[0] == "c" and parts[1].isdigit() and parts[2].isdigit()
+        if numbered and entry.is_file():
+            out.append(((int(parts[1]), int(parts[2])), Path(entry.path)))
+    base = array_dir / "c"
+    if not base.is_dir():
+        return out
+    for row_dir in os.scandir(base):
+        if not row_dir.is_dir() or not row_dir.name.isdigit():
+            continue
+        for entry in os.scandir(row_dir.path):
+            if entry.name.isdigit() and entry.is_file():
+                out.append(((int(row_dir.name), int(entry.name)), Path(entry.path)))
+    return out
+
+
+def _remove_partials(directory: Path) -> None:
+    for dirpath, _, filenames in os.walk(directory):
+        for fname in filenames:
+            if fname.startswith(".") and fname.endswith(TMP_SUFFIX):
+                Path(dirpath, fname).unlink(missing_ok=True)
+
+
+class MatrixStore:
+    """A directory of named matrices.
+
+    Parameters
+    ----------
+    root
+        Directory holding the matrices; created on demand.
+    fsync
+        Whether chunk writes are fsynced (durability across power loss, slower).
+    feature_chunks, sample_chunks
+        Chunk shapes of matrices created from now on (existing matrices keep theirs); by
+        default :data:`FEATURE_CHUNKS` and :data:`SAMPLE_CHUNKS`, or the legacy shapes when
+        ``append_tier`` is off.
+    append_tier
+        Whether matrices created from now on have an append tier: appends write only the
+        sample-major array, and :meth:`Matrix.compact` copies columns into the feature-major
+        one later. Without it every append writes both arrays (existing matrices keep the way
+        they were created with).
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        fsync: bool = False,
+        feature_chunks: tuple[int, int] | None = None,
+        sample_chunks: tuple[int, int] | None = None,
+        append_tier: bool = True,
+    ) -> None:
+        self.root = Path(root)
+        self.fsync = fsync
+        self.append_tier = append_tier
+        self.feature_chunks = feature_chunks or (
+            FEATURE_CHUNKS if append_tier else LEGACY_FEATURE_CHUNKS
+        )
+        self.sample_chunks = sample_chunks or (
+            SAMPLE_CHUNKS if append_tier else LEGACY_SAMPLE_CHUNKS
+        )
+        self._store: AtomicLocalStore | None = None
+
+    def _reader(self) -> AtomicLocalStore:
+        if self._store is None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._store = AtomicLocalStore(self.root, read_only=True)
+        return self._store
+
+    def names(self) -> list[str]:
+        """Names of all complete matrices, sorted."""
+        if not self.root.is_dir():
+            return []
+        out = []
+        for entry in os.scandir(self.root):
+            if entry.is_dir() and not entry.name.startswith(".") and self._complete(entry.name):
+                out.append(unquote(entry.name))
+        return sorted(out)
+
+    def _complete(self, key: str) -> bool:
+        try:
+            meta = json.loads((self.root / key / "zarr.json").read_bytes())
+        except (FileNotFoundError, NotADirectoryError, ValueError):
+            return False
+        return isinstance(meta, dict) and _MARKER_KEY in meta.get("attributes", {})
+
+    def exists(self, name: str) -> bool:
+        """Whether a complete matrix called ``name`` exists."""
+        return self._complete(_encode_name(name))
+
+    def open(self, name: str, *, create: bool = False, dtype: str = "float32") -> Matrix:
+        """Open matrix ``name``, creating it (empty) if ``create`` and it is missing.
+
+        ``dtype`` (a float type; NaN marks missing values) applies only on creation; opening an
+        existing matrix of another dtype with ``create=True`` raises ValueError.
+        """
+        key = _encode_name(name)
+        want = np.dtype(dtype)
+        if want.kind != "f":
+            raise ValueError(f"matrix {name!r}: dtype must be a float type, got {want}")
+        if not self._complete(key):
+            if not create:
+                raise MatrixNotFound(f"{self.root}: no matrix named {name!r}")
+            self._create(key, name, want)
+        matrix = Matrix(self, key, name)
+        if create and matrix.dtype != want:
+            raise ValueError(f"matrix {name!r} exists with dtype {matrix.dtype}, not {want}")
+        return matrix
+
+    def _create(self, key: str, name: str, dtype: np.dtype[Any]) -> None:
+        directory = self.root / key
+        if directory.exists():  # left over by an interrupted create
+            shutil.rmtree(directory)
+        store = AtomicLocalStore(self.root, fsync=self.fsync)
+        cap = _capacity_for(0)
+        for sub, chunks in ((_BY_FEATURE, self.feature_chunks), (_BY_SAMPLE, self.sample_chunks)):
+            zarr.create_array(
+                store=store,
+                name=f"{key}/{sub}",
+                shape=(cap, cap),
+                chunks=chunks,
+                dtype=dtype,
+                fill_value=np.nan,
+                serializer=BytesCodec(),
+                compressors=[BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")],
+                chunk_key_encoding={"name": "default", "separator": _CHUNK_KEY_SEPARATOR},
+                config={"write_empty_chunks": False},
+            )
+        version = _FORMAT_VERSION
+        if self.append_tier:
+            _write_compacted(store, directory, 0)
+            version = _TIERED_FORMAT_VERSION
+        # The marker attribute is written last: it makes the matrix complete.
+        group = zarr.open_group(store=store, path=key, mode="r+")
+        group.attrs.update({_MARKER_KEY: {"name": name, "version": version}})
+
+    def compaction_due(self, name: str, n_columns: int) -> bool:
+        """Whether matrix ``name`` has a complete stripe of committed columns (``n_columns``)
+        that :meth:`Matrix.compact` would copy; cheap (two small files read)."""
+        directory = self.root / _encode_name(name)
+        done = _read_compacted(directory)
+        if done is None:
+            return False
+        try:
+            meta = json.loads((directory / _BY_FEATURE / "zarr.json").read_bytes())
+            width = int(meta["chunk_grid"]["configuration"]["chunk_shape"][1])
+        except (OSError, ValueError, KeyError, IndexError, TypeError):
+            return True  # let compact() decide (and report what is wrong)
+        return n_columns // width * width > done
+
+    def delete(self, name: str) -> None:
+        """Delete matrix ``name`` (it disappears atomically, then its files are removed)."""
+        key = _encode_name(name)
+        directory = self.root / key
+        if not directory.exists():
+            raise MatrixNotFound(f"{self.root}: no matrix named {name!r}")
+        trash = self.root / f".deleted-{uuid.uuid4().hex}"
+        directory.rename(trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+class Matrix:
+    """One matrix, readable by feature or by sample.
+
+    Cells never written read as NaN. Reads take the committed extent from the caller. Reads are
+    safe from many threads; writes are serialised per object (the hub serialises writers).
+    """
+
+    def __init__(self, store: MatrixStore, key: str, name: str) -> None:
+        self.name = name
+        self._store = store
+        self._key = key
+        self._dir = store.root / key
+        self._write_lock = threading.Lock()
+        self._meta_lock = threading.Lock()
+        self._stamp = self._metadata_stamp()
+        self._fm, self._sm = self._open_arrays(store._reader())
+        self.dtype: np.dtype[Any] = np.dtype(self._fm.dtype)
+        #: Whether the matrix has an append tier (see :meth:`compact`).
+        self.tiered = _read_compacted(self._dir) is not None
+
+    # ------------------------------------------------------------------ internals
+
+    def _open_arrays(self, store: AtomicLocalStore) -> tuple[zarr.Array, zarr.Array]:
+        mode = "r" if store.read_only else "r+"
+        fm = zarr.open_array(store=store, path=f"{self._key}/{_BY_FEATURE}", mode=mode)
+        sm = zarr.open_array(store=store, path=f"{self._key}/{_BY_SAMPLE}", mode=mode)
+        return fm, sm
+
+    def _refresh(self) -> None:
+        stamp = self._metadata_stamp()
+        fm, sm = self._open_arrays(self._store._reader())
+        with self._meta_lock:
+            self._fm, self._sm, self._stamp = fm, sm, stamp
+
+    def _metadata_stamp(self) -> tuple[int, ...]:
+        """Identity of both arrays' metadata files (every rewrite replaces the file: a new
+        inode), to tell whether the arrays this object holds are still current."""
+        stamp: list[int] = []
+        for sub in (_BY_FEATURE, _BY_SAMPLE):
+            try:
+                st = os.stat(self._dir / sub / "zarr.json")
+            except FileNotFoundError:
+                stamp += [0, 0, 0]
+                continue
+            stamp += [st.st_ino, st.st_mtime_ns, st.st_size]
+        return tuple(stamp)
+
+    def _arrays(self, n_rows: int = 0, n_columns: int = 0) -> tuple[zarr.Array, zarr.Array]:
+        """Reader arrays, refreshed if the request is beyond the capacity we know of."""
+        fm, sm = self._fm, self._sm
+        if n_rows > min(fm.shape[0], sm.shape[1]) or n_columns > min(fm.shape[1], sm.shape[0]):
+            self._refresh()
+            fm, sm = self._fm, self._sm
+            rows, cols = min(fm.shape[0], sm.shape[1]), min(fm.shape[1], sm.shape[0])
+            if n_rows > rows or n_columns > cols:
+                raise IndexError(
+                    f"matrix {self.name!r}: extent ({n_rows}, {n_columns}) is beyond "
+                    f"capacity ({rows}, {cols})"
+                )
+        return fm, sm
+
+    @property
+    def capacity(self) -> tuple[int, int]:
+        """Allocated (rows, columns)."""
+        fm, sm = self._fm, self._sm
+        return min(fm.shape[0], sm.shape[1]), min(fm.shape[1], sm.shape[0])
+
+    @staticmethod
+    def _check_index(i: int, limit: int, what: str) -> int:
+        i = int(i)
+        if not 0 <= i < limit:
+            raise IndexError(f"{what} {i} is outside [0, {limit})")
+        return i
+
+    # ------------------------------------------------------------------ writes
+
+    def append_columns(self, start_column: int, values: np.ndarray) -> None:
+        """Write ``values`` (rows x k) at columns ``[start_column, start_column + k)``.
+
+        ``start_column`` must be the committed column count (or beyond): committed cells are
+        never rewritten with other values. Rows beyond the capacity grow it (geometrically) in
+        both layouts; rows of these columns not covered by ``values`` stay NaN. On failure the
+        exception propagates after all writes of this call have stopped; the caller then
+        restores the committed extent with :meth:`discard_beyond`.
+
+        ``values`` may be the transpose of a C-ordered (k x rows) array (samples assembled one
+        by one): the sample-major layout is then written without a copy.
+
+        In a matrix with an append tier only the sample-major array is written (a cost in
+        proportion to ``values``); :meth:`compact` copies the columns into the feature-major
+        array later, and reads take the columns not compacted yet from the sample-major one.
+
+        Chunks wholly beyond ``start_column`` hold no committed cell and are written in place,
+        not atomically: until the caller commits, nobody should read them.
+        """
+        data = np.asarray(values)
+        if data.ndim != 2:
+            raise ValueError(f"matrix {self.name!r}: values must be 2-d, got shape {data.shape}")
+        if start_column < 0:
+            raise ValueError(f"matrix {self.name!r}: start_column {start_column} is negative")
+        data = data.astype(self.dtype, copy=False)
+        n, k = data.shape
+        if k == 0 and n == 0:
+            return
+        with self._write_lock:
+            writer = AtomicLocalStore(self._store.root, fsync=self._store.fsync)
+            fm, sm = self._fm, self._sm
+            # Opening the arrays for writing costs more than a small append's chunks: the
+            # reader's arrays serve when no resize is due and this module writes the chunks.
+            reopen = (
+                self._metadata_stamp() != self._stamp  # resized by another object
+                or n > min(fm.shape[0], sm.shape[1])
+                or start_column + k > min(fm.shape[1], sm.shape[0])
+                or fm.shape != sm.shape[::-1]
+                or ChunkCodec.of(fm) is None
+                or ChunkCodec.of(sm) is None
+            )
+            try:
+                if reopen:
+                    fm, sm = self._open_arrays(writer)
+                rows = max(fm.shape[0], sm.shape[1], n)
+                cols = max(fm.shape[1], sm.shape[0], start_column + k)
+                if rows > fm.shape[0] or cols > fm.shape[1] or (cols, rows) != sm.shape:
+                    rows, cols = _capacity_for(rows), _capacity_for(cols)
+                    fm.resize((rows, cols))
+                    sm.resize((cols, rows))
+                if n and k:
+                    # Chunks wholly beyond start_column (so beyond the committed extent)
+                    # are written in place: discard_beyond deletes them unread.
+                    beyond = sys.maxsize
+                    regions = [
+                        Region(
+                            sm,
+                            self._dir / _BY_SAMPLE,
+                            (start_column, 0),
+                            np.ascontiguousarray(data.T),
+                            uncommitted_from=(start_column, beyond),
+                        )
+                    ]
+                    if not self.tiered:  # the feature-major copy is written now, not compacted
+                        regions.append(
+                            Region(
+                                fm,
+                                self._dir / _BY_FEATURE,
+                                (0, start_column),
+                                data,
+                                uncommitted_from=(beyond, start_column),
+                            )
+                        )
+                    write_regions(regions, writer)
+            except BaseException:
+                writer.fence()
+                self._refresh()
+                raise
+            if reopen:
+                self._refresh()
+
+    def discard_beyond(self, n_rows: int, n_columns: int) -> None:
+        """Restore the matrix to the committed extent ``(n_rows, n_columns)``.
+
+        Every cell outside the extent becomes unwritten (NaN), leftover temporary files are
+        removed and the capacity returns to the one the extent implies, so the matrix is as it
+        was before a failed transaction. Call it after any failed or interrupted append (also
+        on start-up after a crash) before appending again. Cost: deleting the chunks of the new
+        samples plus rewriting the chunks that straddle the committed sample edge.
+        """
+        if n_rows < 0 or n_columns < 0:
+            raise ValueError(f"matrix {self.name!r}: negative extent ({n_rows}, {n_columns})")
+        with self._write_lock:
+            writer = AtomicLocalStore(self._store.root, fsync=self._store.fsync)
+            try:
+                fm, sm = self._open_arrays(writer)
+                _remove_partials(self._dir)
+                new_rows, new_cols = _capacity_for(n_rows), _capacity_for(n_columns)
+                compacted = _read_compacted(self._dir)
+                if compacted is not None and compacted > n_columns:  # cut below the mark
+                    _write_compacted(writer, self._dir, n_columns)
+                    _clear_outside(fm, self._dir / _BY_FEATURE, (n_rows, n_columns), 1, writer)
+                elif compacted is not None:
+                    # Only compaction writes the feature-major array, and only committed
+                    # columns: what lies beyond its mark is a leftover nobody reads.
+                    _remove_chunks_from(self._dir / _BY_FEATURE, fm.chunks[1], compacted)
+                for arr, sub, extent, new_shape, axis in (
+                    (fm, _BY_FEATURE, (n_rows, n_columns), (new_rows, new_cols), 1),
+                    (sm, _BY_SAMPLE, (n_columns, n_rows), (new_cols, new_rows), 0),
+                ):
+                    if compacted is None or arr is sm:
+                        _clear_outside(arr, self._dir / sub, extent, axis, writer)
+                    # Growing metadata only: shrinking was done by _clear_outside.
+                    sync(arr.async_array.resize(new_shape, delete_outside_chunks=False))
+            except BaseException:
+                writer.fence()
+                raise
+            finally:
+                self._refresh()
+
+    def compact(self, n_rows: int, n_columns: int, *, whole: bool = False) -> int:
+        """Copy committed columns not yet in the feature-major array into it; return how
+        many were copied.
+
+        ``(n_rows, n_columns)`` is the committed extent. Without ``whole`` only complete
+        stripes of the feature-major chunk width are copied (each chunk file is then written
+        once, never rewritten); with it every committed column is. Matrices without an
+        append tier hold every column in both arrays already (0 is returned).
+
+        Crash safety: the chunks are written first (those holding columns compacted before
+        are replaced atomically, the others written in place), flushed to disk, and only then
+        is the mark of compacted columns moved, atomically; until it moves, reads take these
+        columns from the sample-major array. An interrupted compaction leaves files beyond
+        the mark, which the next compaction (or :meth:`discard_beyond`) deletes unread.
+        """
+        if n_rows < 0 or n_columns < 0:
+            raise ValueError(f"matrix {self.name!r}: negative extent ({n_rows}, {n_columns})")
+        if not self.tiered:
+            return 0
+        with self._write_lock:
+            done = _read_compacted(self._dir) or 0
+            width = self._fm.chunks[1]
+            target = n_columns if whole else n_columns // width * width
+            if target <= done:
+                return 0
+            writer = AtomicLocalStore(self._store.root, fsync=self._store.fsync)
+            try:
+                fm, sm = self._open_arrays(writer)
+                if n_rows > fm.shape[0] or target > fm.shape[1]:
+                    raise IndexError(
+                        f"matrix {self.name!r}: extent ({n_rows}, {n_columns}) is beyond "
+                        f"capacity {fm.shape}"
+                    )
+                directory = self._dir / _BY_FEATURE
+                _remove_partials(directory)
+                _remove_chunks_from(directory, width, done)
+                beyond = sys.maxsize
+                band = _compaction_band(fm.chunks[0], sm.chunks[1], width, self.dtype)
+                start = done
+                while start < target:
+                    stop = min((start // width + 1) * width, target)
+                    for r0 in range(0, n_rows, band):
+                        r1 = min(r0 + band, n_rows)
+                        values = np.asarray(sm[start:stop, r0:r1])
+                        region = Region(
+                            fm, directory, (r0, start), values.T, uncommitted_from=(beyond, done)
+                        )
+                        write_regions([region], writer)
+                    start = stop
+                sync_filesystem(directory)
+                _write_compacted(writer, self._dir, target)
+            except BaseException:
+                writer.fence()
+                raise
+            finally:
+                self._refresh()
+        return target - done
+
+    def feature_columns(self, n_columns: int) -> int:
+        """How many of the first ``n_columns`` columns the feature-major array holds (the
+        rest are read from the sample-major one)."""
+        compacted = _read_compacted(self._dir) if self.tiered else None
+        return n_columns if compacted is None else min(compacted, n_columns)
+
+    # ------------------------------------------------------------------ reads
+
+    def row(self, i: int, n_columns: int) -> np.ndarray:
+        """Feature ``i`` across columns ``[0, n_columns)``."""
+        fm, sm = self._arrays(max(int(i) + 1, 0), n_columns)
+        i = self._check_index(i, fm.shape[0], "row")
+        split = self.feature_columns(n_columns)
+        out = np.empty(n_columns, dtype=self.dtype)
+        out[:split] = _read_line(fm, self._dir / _BY_FEATURE, i, 0, split, fixed_axis=0)
+        out[split:] = _read_line(sm, self._dir / _BY_SAMPLE, i, split, n_columns, fixed_axis=1)
+        return out
+
+    def rows(self, indices: Sequence[int] | np.ndarray, n_columns: int) -> np.ndarray:
+        """Features ``indices`` across columns ``[0, n_columns)``, shape (len(indices), n)."""
+        fm, sm = self._arrays(_top(indices), n_columns)
+        split = self.feature_columns(n_columns)
+        head = _take(fm, indices, split, self.dtype, "row")
+        if split == n_columns:
+            return head
+        tail = _take_across(sm, indices, split, n_columns, self.dtype)
+        return np.concatenate([head, tail], axis=1)
+
+    def column(self, j: int, n_rows: int) -> np.ndarray:
+        """Sample ``j``, rows ``[0, n_rows)``."""
+        _, sm = self._arrays(n_rows, max(int(j) + 1, 0))
+        j = self._check_index(j, sm.shape[0], "column")
+        return _read_line(sm, self._dir / _BY_SAMPLE, j, 0, n_rows, fixed_axis=0)
+
+    def columns(self, indices: Sequence[int] | np.ndarray, n_rows: int) -> np.ndarray:
+        """Samples ``indices``, rows ``[0, n_rows)``, shape (n_rows, len(indices))."""
+        _, sm = self._arrays(n_rows, _top(indices))
+        return np.ascontiguousarray(_take(sm, indices, n_rows, self.dtype, "column").T)
+
+    def block(self, rows: slice, cols: slice) -> np.ndarray:
+        """Rectangular region ``[rows, cols]`` read from whichever layout is cheaper.
+
+        Open slice ends are bounded by the capacity; steps are not supported. While another
+        writer appends, chunks beyond the committed extent may be half-written (see
+        ``append_columns``): read only the committed extent then.
+        """
+        if rows.step not in (None, 1) or cols.step not in (None, 1):
+            raise ValueError(f"matrix {self.name!r}: block slices must have step 1")
+        cap_r, cap_c = self.capacity
+        r0, r1 = rows.start or 0, cap_r if rows.stop is None else rows.stop
+        c0, c1 = cols.start or 0, cap_c if cols.stop is None else cols.stop
+        if min(r0, r1, c0, c1) < 0:
+            raise ValueError(f"matrix {self.name!r}: negative block bounds {rows}, {cols}")
+        r1, c1 = max(r0, r1), max(c0, c1)
+        fm, sm = self._arrays(r1, c1)
+        if r1 == r0 or c1 == c0:
+            return np.empty((r1 - r0, c1 - c0), dtype=self.dtype)
+        split = min(max(self.feature_columns(c1), c0), c1)
+        if split < c1:  # columns not compacted are read from the sample-major array
+            tail = np.asarray(sm[split:c1, r0:r1]).T
+            if split == c0:
+                return np.ascontiguousarray(tail)
+            head = self.block(slice(r0, r1), slice(c0, split))
+            return np.concatenate([head, tail], axis=1)
+        if _read_cost(fm.chunks, (r0, r1), (c0, c1), self.dtype) <= _read_cost(
+            sm.chunks, (c0, c1), (r0, r1), self.dtype
+        ):
+            return np.asarray(fm[r0:r1, c0:c1])
+        return np.ascontiguousarray(np.asarray(sm[c0:c1, r0:r1]).T)
+
+    def nbytes_on_disk(self) -> int:
+        """Bytes used by this matrix's files."""
+        total = 0
+        for dirpath, _, filenames in os.walk(self._dir):
+            for fname in filenames:
+                with contextlib.suppress(FileNotFoundError):  # replaced meanwhile
+                    total += os.path.getsize(os.path.join(dirpath, fname))
+        return total
+
+    def __repr__(self) -> str:
+        return f"Matrix({self.name!r}, dtype={self.dtype}, capacity={self.capacity})"
+
+
+def _top(indices: Sequence[int] | np.ndarray) -> int:
+    """One past the largest index (0 if none), for capacity checks."""
+    idx = np.asarray(indices, dtype=np.int64)
+    return int(idx.max()) + 1 if idx.size else 0
+
+
+def _take(
+    arr: zarr.Array, indices: Sequence[int] | np.ndarray, n: int, dtype: np.dtype[Any], what: str
+) -> np.ndarray:
+    """Rows ``indices`` of ``arr`` over ``[0, n)``, reading each chunk once."""
+    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    if idx.size == 0 or n == 0:
+        return np.empty((idx.size, n), dtype=dtype)
+    if idx.min() < 0 or idx.max() >= arr.shape[0]:
+        bad = idx[(idx < 0) | (idx >= arr.shape[0])][0]
+        raise IndexError(f"{what} {bad} is outside [0, {arr.shape[0]})")
+    uniq, inverse = np.unique(idx, return_inverse=True)
+    if uniq.size == uniq[-1] - uniq[0] + 1:  # contiguous: a plain slice is cheaper
+        got = np.asarray(arr[int(uniq[0]) : int(uniq[-1]) + 1, :n])
+    else:
+        got = np.asarray(arr.get_orthogonal_selection((uniq, slice(0, n))))
+    return got if uniq.size == idx.size and np.array_equal(uniq, idx) else got[inverse]
+
+
+def _take_across(
+    arr: zarr.Array,
+    indices: Sequence[int] | np.ndarray,
+    start: int,
+    stop: int,
+    dtype: np.dtype[Any],
+) -> np.ndarray:
+    """Columns ``indices`` of ``arr`` over its rows ``[start, stop)``, shape
+    (len(indices), stop - start): features of a sample-major array across samples."""
+    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    if idx.size == 0 or stop <= start:
+        return np.empty((idx.size, max(stop - start, 0)), dtype=dtype)
+    if idx.min() < 0 or idx.max() >= arr.shape[1]:
+        bad = idx[(idx < 0) | (idx >= arr.shape[1])][0]
+        raise IndexError(f"row {bad} is outside [0, {arr.shape[1]})")
+    uniq, inverse = np.unique(idx, return_inverse=True)
+    got = np.asarray(arr.get_orthogonal_selection((slice(start, stop), uniq))).T
+    return got if uniq.size == idx.size and np.array_equal(uniq, idx) else got[inverse]
+
+
+def _read_line(
+    arr: zarr.Array, directory: Path, fixed: int, start: int, stop: int, *, fixed_axis: int
+) -> np.ndarray:
+    """``arr[fixed, start:stop]`` (``fixed_axis`` 0) or ``arr[start:stop, fixed]`` (1), read
+    chunk file by chunk file without zarr's per-chunk overhead (a row across 100,000 samples
+    touches ~100 feature-major chunks; see docs/store.md)."""
+    out = np.full(max(stop - start, 0), np.nan, dtype=arr.dtype)
+    if stop <= start:
+        return out
+    codec = ChunkCodec.of(arr)
+    if codec is None:
+        selection = (fixed, slice(start, stop)) if fixed_axis == 0 else (slice(start, stop), fixed)
+        out[:] = np.asarray(arr[selection])
+        return out
+    along = 1 - fixed_axis
+    width = codec.shape[along]
+    outer, inner = divmod(fixed, codec.shape[fixed_axis])
+
+    def read(chunks: range) -> None:
+        for j in chunks:
+            key = codec.key((outer, j) if fixed_axis == 0 else (j, outer))
+            try:
+                data = (directory / key).read_bytes()
+            except FileNotFoundError:  # never written: NaN
+                continue
+            chunk = codec.view(data)
+            line = chunk[inner] if fixed_axis == 0 else chunk[:, inner]
+            lo, hi = max(start, j * width), min(stop, (j + 1) * width)
+            out[lo - start : hi - start] = line[lo - j * width : hi - j * width]
+
+    first, last = start // width, (stop - 1) // width + 1
+    if last - first < _PARALLEL_READ_CHUNKS or READ_THREADS < 2:
+        read(range(first, last))
+        return out
+    # File reads and blosc decoding release the GIL: the chunks of a long line are shared
+    # with a second thread (disjoint parts of ``out``).
+    share = [range(first + w, last, READ_THREADS) for w in range(READ_THREADS)]
+    pending = [_reader_pool().submit(read, part) for part in share[1:]]
+    try:
+        read(share[0])
+    finally:
+        futures_wait(pending)  # nothing writes into ``out`` after this returns
+    for future in pending:
+        future.result()
+    return out
+
+
+#: Threads reading the chunks of one long row (a row across 100,000 samples touches ~100
+#: feature-major chunk files plus the tail): the caller's thread and READ_THREADS - 1 others.
+READ_THREADS = min(2, os.cpu_count() or 1)
+_PARALLEL_READ_CHUNKS = 32
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _reader_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max(READ_THREADS - 1, 1), thread_name_prefix="exprhub-read")
+        return _pool
+
+
+def _read_compacted(directory: Path) -> int | None:
+    """Columns held by the feature-major array of a matrix with an append tier, or None for
+    a matrix without one."""
+    try:
+        data = (directory / _COMPACTED).read_bytes()
+    except FileNotFoundError:
+        return None
+    return int(json.loads(data)["by_feature_columns"])
+
+
+def _write_compacted(store: AtomicLocalStore, directory: Path, columns: int) -> None:
+    """Set the mark of compacted columns (atomically)."""
+    store.write_file(
+        directory / _COMPACTED, json.dumps({"by_feature_columns": int(columns)}).encode()
+    )
+
+
+def _remove_chunks_from(array_dir: Path, width: int, column: int) -> None:
+    """Delete the chunk files of a feature-major array that start at or beyond ``column``."""
+    for (_, j), path in _chunk_files(array_dir):
+        if j * width >= column:
+            path.unlink(missing_ok=True)
+
+
+def _compaction_band(feature_rows: int, sample_rows: int, width: int, dtype: np.dtype[Any]) -> int:
+    """Rows copied at a time by a compaction: ~64 MB of values, a whole number of chunks of
+    both arrays along the feature axis (so no chunk is written twice)."""
+    step = math.lcm(feature_rows, sample_rows)
+    return max(step, (2**26 // (width * dtype.itemsize)) // step * step)
+
+
+def _read_cost(
+    chunks: tuple[int, ...], span0: tuple[int, int], span1: tuple[int, int], dtype: np.dtype[Any]
+) -> float:
+    """Estimated seconds to read ``span0 x span1`` from an array with ``chunks``."""
+    n0 = (span0[1] - 1) // chunks[0] - span0[0] // chunks[0] + 1
+    n1 = (span1[1] - 1) // chunks[1] - span1[0] // chunks[1] + 1
+    chunk_bytes = chunks[0] * chunks[1] * dtype.itemsize
+    return n0 * n1 * (_CHUNK_OVERHEAD_S + chunk_bytes / _DECODE_BYTES_PER_S)
+
+
+def _clear_outside(
+    arr: zarr.Array,
+    array_dir: Path,
+    extent: tuple[int, int],
+    sample_axis: int,
+    store: AtomicLocalStore,
+) -> None:
+    """Make every cell of ``arr`` outside ``[0, e0) x [0, e1)`` unwritten (NaN).
+
+    Chunks wholly outside the extent are deleted. Of the chunks straddling its edge, only
+    those straddling the sample edge are rewritten: appends write whole new samples only, so
+    cells beyond the feature edge within committed samples were never written.
+    """
+    e0, e1 = extent
+    c0, c1 = arr.chunks
+    s0, s1 = arr.shape
+    for (i, j), path in _chunk_files(array_dir):
+        if i * c0 >= e0 or j * c1 >= e1:
+            path.unlink(missing_ok=True)
+    end0 = min(-(-e0 // c0) * c0, s0)  # end of the chunk straddling e0
+    end1 = min(-(-e1 // c1) * c1, s1)
+    nan = np.array(np.nan, dtype=arr.dtype)
+    if sample_axis == 1 and e1 < end1 and e0:
+        region = Region(arr, array_dir, (0, e1), np.broadcast_to(nan, (end0, end1 - e1)))
+        write_regions([region], store)
+    elif sample_axis == 0 and e0 < end0 and e1:
+        region = Region(arr, array_dir, (e0, 0), np.broadcast_to(nan, (end0 - e0, end1)))
+        write_regions([region], store)
+    for sub in (array_dir / "c").glob("*"):  # chunk-row directories of the '/' layout
+        if sub.is_dir() and not any(sub.iterdir()):
+            sub.rmdir()

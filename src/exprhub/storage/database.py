@@ -1,0 +1,65 @@
+"""Database connections for the hub's metadata.
+
+SQLite (a file in the hub directory, WAL mode) is the embedded default; a PostgreSQL URL
+(``postgresql+psycopg://...``) selects the server database. The catalogue's schema and its
+migrations are the hub's (:mod:`exprhub.hub.migrate`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+
+class DatabaseError(RuntimeError):
+    """The metadata database cannot be reached or used."""
+
+
+def sqlite_url(path: Path) -> str:
+    """SQLAlchemy URL of a SQLite file."""
+    return f"sqlite:///{path.resolve()}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def connect(url: str) -> Engine:
+    """Create an engine for ``url`` (SQLite pragmas applied on every connection).
+
+    Raises
+    ------
+    DatabaseError
+        If the URL is malformed or names an unsupported database.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseError(f"invalid database URL {url!r}: {exc}") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, pool_size=16, max_overflow=32
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if backend == "postgresql":
+        try:
+            return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
+        except ModuleNotFoundError as exc:
+            raise DatabaseError(
+                f"PostgreSQL support needs the psycopg driver ({exc.name} is missing): "
+                "pip install 'exprhub[postgres]'"
+            ) from None
+    raise DatabaseError(
+        f"unsupported database {backend!r}; use sqlite:/// or postgresql+psycopg://"
+    )
