@@ -401,10 +401,10 @@ def test_rows_for_maps_known_new_and_repeated_features() -> None:
 
 
 def test_long_lines_read_on_two_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from exprhub.storage import arrays
+    from exprhub.storage import matrix_reads
 
-    monkeypatch.setattr(arrays, "READ_THREADS", 2)
-    monkeypatch.setattr(arrays, "_PARALLEL_READ_CHUNKS", 2)
+    monkeypatch.setattr(matrix_reads, "READ_THREADS", 2)
+    monkeypatch.setattr(matrix_reads, "_PARALLEL_READ_CHUNKS", 2)
     matrix = make_store(tmp_path).open("m", create=True)
     model = Model("float32")
     build(matrix, model, [(30, 20), (33, 21), (10, 9)], seed=12)

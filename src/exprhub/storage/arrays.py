@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import shutil
 import sys
 import threading
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import wait as futures_wait
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -32,9 +29,18 @@ import zarr
 from zarr.codecs import BloscCodec, BytesCodec
 from zarr.core.sync import sync
 
-from exprhub.storage.atomic_store import TMP_SUFFIX, AtomicLocalStore, sync_filesystem
+from exprhub.storage.atomic_store import AtomicLocalStore, sync_filesystem
 from exprhub.storage.chunk_writer import ChunkCodec, Region, write_regions
 from exprhub.storage.errors import HubError
+from exprhub.storage.matrix_files import (
+    clear_outside,
+    compaction_band,
+    read_compacted,
+    remove_chunks_from,
+    remove_partials,
+    write_compacted,
+)
+from exprhub.storage.matrix_reads import read_cost, read_line, take_across, take_rows, top_index
 
 __all__ = [
     "FEATURE_CHUNKS",
@@ -61,16 +67,10 @@ _MARKER_KEY = "exprhub_matrix"
 _FORMAT_VERSION = 1
 # Matrices with an append tier (the feature-major copy lags behind, see docs/store.md).
 _TIERED_FORMAT_VERSION = 2
-# Per-matrix file holding how many leading columns the feature-major array holds; absent in
-# matrices without an append tier (every column is in both arrays).
-_COMPACTED = "compacted.json"
 _MIN_CAPACITY = 16
 # Chunk keys of new matrices: c.<i>.<j>, no directory per chunk row to create (matrices made
 # before keep c/<i>/<j>; both are read and written).
 _CHUNK_KEY_SEPARATOR = "."
-# Rough cost model used by Matrix.block to pick a layout (measured, see docs/store.md).
-_CHUNK_OVERHEAD_S = 0.25e-3
-_DECODE_BYTES_PER_S = 1.5e9
 
 
 class MatrixNotFound(HubError, KeyError):
@@ -90,36 +90,6 @@ def _encode_name(name: str) -> str:
     if not isinstance(name, str) or not name or name in (".", ".."):
         raise ValueError(f"matrix name must be a non-empty string other than '.'/'..': {name!r}")
     return quote(name, safe=" ()+,-=@[]_~")
-
-
-def _chunk_files(array_dir: Path) -> list[tuple[tuple[int, int], Path]]:
-    """Chunk files of a 2-d array as ((i, j), path): ``c.<i>.<j>`` (default key encoding with
-    '.', matrices created since the flat layout) or ``c/<i>/<j>`` (with '/', older ones)."""
-    out: list[tuple[tuple[int, int], Path]] = []
-    if not array_dir.is_dir():
-        return out
-    for entry in os.scandir(array_dir):
-        parts = entry.name.split(".")
-        numbered = len(parts) == 3 and parts[0] == "c" and parts[1].isdigit() and parts[2].isdigit()
-        if numbered and entry.is_file():
-            out.append(((int(parts[1]), int(parts[2])), Path(entry.path)))
-    base = array_dir / "c"
-    if not base.is_dir():
-        return out
-    for row_dir in os.scandir(base):
-        if not row_dir.is_dir() or not row_dir.name.isdigit():
-            continue
-        for entry in os.scandir(row_dir.path):
-            if entry.name.isdigit() and entry.is_file():
-                out.append(((int(row_dir.name), int(entry.name)), Path(entry.path)))
-    return out
-
-
-def _remove_partials(directory: Path) -> None:
-    for dirpath, _, filenames in os.walk(directory):
-        for fname in filenames:
-            if fname.startswith(".") and fname.endswith(TMP_SUFFIX):
-                Path(dirpath, fname).unlink(missing_ok=True)
 
 
 class MatrixStore:
@@ -229,7 +199,7 @@ class MatrixStore:
             )
         version = _FORMAT_VERSION
         if self.append_tier:
-            _write_compacted(store, directory, 0)
+            write_compacted(store, directory, 0)
             version = _TIERED_FORMAT_VERSION
         # The marker attribute is written last: it makes the matrix complete.
         group = zarr.open_group(store=store, path=key, mode="r+")
@@ -239,7 +209,7 @@ class MatrixStore:
         """Whether matrix ``name`` has a complete stripe of committed columns (``n_columns``)
         that :meth:`Matrix.compact` would copy; cheap (two small files read)."""
         directory = self.root / _encode_name(name)
-        done = _read_compacted(directory)
+        done = read_compacted(directory)
         if done is None:
             return False
         try:
@@ -278,7 +248,7 @@ class Matrix:
         self._fm, self._sm = self._open_arrays(store._reader())
         self.dtype: np.dtype[Any] = np.dtype(self._fm.dtype)
         #: Whether the matrix has an append tier (see :meth:`compact`).
-        self.tiered = _read_compacted(self._dir) is not None
+        self.tiered = read_compacted(self._dir) is not None
 
     # ------------------------------------------------------------------ internals
 
@@ -432,22 +402,22 @@ class Matrix:
             writer = AtomicLocalStore(self._store.root, fsync=self._store.fsync)
             try:
                 fm, sm = self._open_arrays(writer)
-                _remove_partials(self._dir)
+                remove_partials(self._dir)
                 new_rows, new_cols = _capacity_for(n_rows), _capacity_for(n_columns)
-                compacted = _read_compacted(self._dir)
+                compacted = read_compacted(self._dir)
                 if compacted is not None and compacted > n_columns:  # cut below the mark
-                    _write_compacted(writer, self._dir, n_columns)
-                    _clear_outside(fm, self._dir / _BY_FEATURE, (n_rows, n_columns), 1, writer)
+                    write_compacted(writer, self._dir, n_columns)
+                    clear_outside(fm, self._dir / _BY_FEATURE, (n_rows, n_columns), 1, writer)
                 elif compacted is not None:
                     # Only compaction writes the feature-major array, and only committed
                     # columns: what lies beyond its mark is a leftover nobody reads.
-                    _remove_chunks_from(self._dir / _BY_FEATURE, fm.chunks[1], compacted)
+                    remove_chunks_from(self._dir / _BY_FEATURE, fm.chunks[1], compacted)
                 for arr, sub, extent, new_shape, axis in (
                     (fm, _BY_FEATURE, (n_rows, n_columns), (new_rows, new_cols), 1),
                     (sm, _BY_SAMPLE, (n_columns, n_rows), (new_cols, new_rows), 0),
                 ):
                     if compacted is None or arr is sm:
-                        _clear_outside(arr, self._dir / sub, extent, axis, writer)
+                        clear_outside(arr, self._dir / sub, extent, axis, writer)
                     # Growing metadata only: shrinking was done by _clear_outside.
                     sync(arr.async_array.resize(new_shape, delete_outside_chunks=False))
             except BaseException:
@@ -476,7 +446,7 @@ class Matrix:
         if not self.tiered:
             return 0
         with self._write_lock:
-            done = _read_compacted(self._dir) or 0
+            done = read_compacted(self._dir) or 0
             width = self._fm.chunks[1]
             target = n_columns if whole else n_columns // width * width
             if target <= done:
@@ -490,10 +460,10 @@ class Matrix:
                         f"capacity {fm.shape}"
                     )
                 directory = self._dir / _BY_FEATURE
-                _remove_partials(directory)
-                _remove_chunks_from(directory, width, done)
+                remove_partials(directory)
+                remove_chunks_from(directory, width, done)
                 beyond = sys.maxsize
-                band = _compaction_band(fm.chunks[0], sm.chunks[1], width, self.dtype)
+                band = compaction_band(fm.chunks[0], sm.chunks[1], width, self.dtype)
                 start = done
                 while start < target:
                     stop = min((start // width + 1) * width, target)
@@ -506,7 +476,7 @@ class Matrix:
                         write_regions([region], writer)
                     start = stop
                 sync_filesystem(directory)
-                _write_compacted(writer, self._dir, target)
+                write_compacted(writer, self._dir, target)
             except BaseException:
                 writer.fence()
                 raise
@@ -517,7 +487,7 @@ class Matrix:
     def feature_columns(self, n_columns: int) -> int:
         """How many of the first ``n_columns`` columns the feature-major array holds (the
         rest are read from the sample-major one)."""
-        compacted = _read_compacted(self._dir) if self.tiered else None
+        compacted = read_compacted(self._dir) if self.tiered else None
         return n_columns if compacted is None else min(compacted, n_columns)
 
     # ------------------------------------------------------------------ reads
@@ -528,30 +498,30 @@ class Matrix:
         i = self._check_index(i, fm.shape[0], "row")
         split = self.feature_columns(n_columns)
         out = np.empty(n_columns, dtype=self.dtype)
-        out[:split] = _read_line(fm, self._dir / _BY_FEATURE, i, 0, split, fixed_axis=0)
-        out[split:] = _read_line(sm, self._dir / _BY_SAMPLE, i, split, n_columns, fixed_axis=1)
+        out[:split] = read_line(fm, self._dir / _BY_FEATURE, i, 0, split, fixed_axis=0)
+        out[split:] = read_line(sm, self._dir / _BY_SAMPLE, i, split, n_columns, fixed_axis=1)
         return out
 
     def rows(self, indices: Sequence[int] | np.ndarray, n_columns: int) -> np.ndarray:
         """Features ``indices`` across columns ``[0, n_columns)``, shape (len(indices), n)."""
-        fm, sm = self._arrays(_top(indices), n_columns)
+        fm, sm = self._arrays(top_index(indices), n_columns)
         split = self.feature_columns(n_columns)
-        head = _take(fm, indices, split, self.dtype, "row")
+        head = take_rows(fm, indices, split, self.dtype, "row")
         if split == n_columns:
             return head
-        tail = _take_across(sm, indices, split, n_columns, self.dtype)
+        tail = take_across(sm, indices, split, n_columns, self.dtype)
         return np.concatenate([head, tail], axis=1)
 
     def column(self, j: int, n_rows: int) -> np.ndarray:
         """Sample ``j``, rows ``[0, n_rows)``."""
         _, sm = self._arrays(n_rows, max(int(j) + 1, 0))
         j = self._check_index(j, sm.shape[0], "column")
-        return _read_line(sm, self._dir / _BY_SAMPLE, j, 0, n_rows, fixed_axis=0)
+        return read_line(sm, self._dir / _BY_SAMPLE, j, 0, n_rows, fixed_axis=0)
 
     def columns(self, indices: Sequence[int] | np.ndarray, n_rows: int) -> np.ndarray:
         """Samples ``indices``, rows ``[0, n_rows)``, shape (n_rows, len(indices))."""
-        _, sm = self._arrays(n_rows, _top(indices))
-        return np.ascontiguousarray(_take(sm, indices, n_rows, self.dtype, "column").T)
+        _, sm = self._arrays(n_rows, top_index(indices))
+        return np.ascontiguousarray(take_rows(sm, indices, n_rows, self.dtype, "column").T)
 
     def block(self, rows: slice, cols: slice) -> np.ndarray:
         """Rectangular region ``[rows, cols]`` read from whichever layout is cheaper.
@@ -578,7 +548,7 @@ class Matrix:
                 return np.ascontiguousarray(tail)
             head = self.block(slice(r0, r1), slice(c0, split))
             return np.concatenate([head, tail], axis=1)
-        if _read_cost(fm.chunks, (r0, r1), (c0, c1), self.dtype) <= _read_cost(
+        if read_cost(fm.chunks, (r0, r1), (c0, c1), self.dtype) <= read_cost(
             sm.chunks, (c0, c1), (r0, r1), self.dtype
         ):
             return np.asarray(fm[r0:r1, c0:c1])
@@ -595,184 +565,3 @@ class Matrix:
 
     def __repr__(self) -> str:
         return f"Matrix({self.name!r}, dtype={self.dtype}, capacity={self.capacity})"
-
-
-def _top(indices: Sequence[int] | np.ndarray) -> int:
-    """One past the largest index (0 if none), for capacity checks."""
-    idx = np.asarray(indices, dtype=np.int64)
-    return int(idx.max()) + 1 if idx.size else 0
-
-
-def _take(
-    arr: zarr.Array, indices: Sequence[int] | np.ndarray, n: int, dtype: np.dtype[Any], what: str
-) -> np.ndarray:
-    """Rows ``indices`` of ``arr`` over ``[0, n)``, reading each chunk once."""
-    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
-    if idx.size == 0 or n == 0:
-        return np.empty((idx.size, n), dtype=dtype)
-    if idx.min() < 0 or idx.max() >= arr.shape[0]:
-        bad = idx[(idx < 0) | (idx >= arr.shape[0])][0]
-        raise IndexError(f"{what} {bad} is outside [0, {arr.shape[0]})")
-    uniq, inverse = np.unique(idx, return_inverse=True)
-    if uniq.size == uniq[-1] - uniq[0] + 1:  # contiguous: a plain slice is cheaper
-        got = np.asarray(arr[int(uniq[0]) : int(uniq[-1]) + 1, :n])
-    else:
-        got = np.asarray(arr.get_orthogonal_selection((uniq, slice(0, n))))
-    return got if uniq.size == idx.size and np.array_equal(uniq, idx) else got[inverse]
-
-
-def _take_across(
-    arr: zarr.Array,
-    indices: Sequence[int] | np.ndarray,
-    start: int,
-    stop: int,
-    dtype: np.dtype[Any],
-) -> np.ndarray:
-    """Columns ``indices`` of ``arr`` over its rows ``[start, stop)``, shape
-    (len(indices), stop - start): features of a sample-major array across samples."""
-    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
-    if idx.size == 0 or stop <= start:
-        return np.empty((idx.size, max(stop - start, 0)), dtype=dtype)
-    if idx.min() < 0 or idx.max() >= arr.shape[1]:
-        bad = idx[(idx < 0) | (idx >= arr.shape[1])][0]
-        raise IndexError(f"row {bad} is outside [0, {arr.shape[1]})")
-    uniq, inverse = np.unique(idx, return_inverse=True)
-    got = np.asarray(arr.get_orthogonal_selection((slice(start, stop), uniq))).T
-    return got if uniq.size == idx.size and np.array_equal(uniq, idx) else got[inverse]
-
-
-def _read_line(
-    arr: zarr.Array, directory: Path, fixed: int, start: int, stop: int, *, fixed_axis: int
-) -> np.ndarray:
-    """``arr[fixed, start:stop]`` (``fixed_axis`` 0) or ``arr[start:stop, fixed]`` (1), read
-    chunk file by chunk file without zarr's per-chunk overhead (a row across 100,000 samples
-    touches ~100 feature-major chunks; see docs/store.md)."""
-    out = np.full(max(stop - start, 0), np.nan, dtype=arr.dtype)
-    if stop <= start:
-        return out
-    codec = ChunkCodec.of(arr)
-    if codec is None:
-        selection = (fixed, slice(start, stop)) if fixed_axis == 0 else (slice(start, stop), fixed)
-        out[:] = np.asarray(arr[selection])
-        return out
-    along = 1 - fixed_axis
-    width = codec.shape[along]
-    outer, inner = divmod(fixed, codec.shape[fixed_axis])
-
-    def read(chunks: range) -> None:
-        for j in chunks:
-            key = codec.key((outer, j) if fixed_axis == 0 else (j, outer))
-            try:
-                data = (directory / key).read_bytes()
-            except FileNotFoundError:  # never written: NaN
-                continue
-            chunk = codec.view(data)
-            line = chunk[inner] if fixed_axis == 0 else chunk[:, inner]
-            lo, hi = max(start, j * width), min(stop, (j + 1) * width)
-            out[lo - start : hi - start] = line[lo - j * width : hi - j * width]
-
-    first, last = start // width, (stop - 1) // width + 1
-    if last - first < _PARALLEL_READ_CHUNKS or READ_THREADS < 2:
-        read(range(first, last))
-        return out
-    # File reads and blosc decoding release the GIL: the chunks of a long line are shared
-    # with a second thread (disjoint parts of ``out``).
-    share = [range(first + w, last, READ_THREADS) for w in range(READ_THREADS)]
-    pending = [_reader_pool().submit(read, part) for part in share[1:]]
-    try:
-        read(share[0])
-    finally:
-        futures_wait(pending)  # nothing writes into ``out`` after this returns
-    for future in pending:
-        future.result()
-    return out
-
-
-#: Threads reading the chunks of one long row (a row across 100,000 samples touches ~100
-#: feature-major chunk files plus the tail): the caller's thread and READ_THREADS - 1 others.
-READ_THREADS = min(2, os.cpu_count() or 1)
-_PARALLEL_READ_CHUNKS = 32
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _reader_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max(READ_THREADS - 1, 1), thread_name_prefix="exprhub-read")
-        return _pool
-
-
-def _read_compacted(directory: Path) -> int | None:
-    """Columns held by the feature-major array of a matrix with an append tier, or None for
-    a matrix without one."""
-    try:
-        data = (directory / _COMPACTED).read_bytes()
-    except FileNotFoundError:
-        return None
-    return int(json.loads(data)["by_feature_columns"])
-
-
-def _write_compacted(store: AtomicLocalStore, directory: Path, columns: int) -> None:
-    """Set the mark of compacted columns (atomically)."""
-    store.write_file(
-        directory / _COMPACTED, json.dumps({"by_feature_columns": int(columns)}).encode()
-    )
-
-
-def _remove_chunks_from(array_dir: Path, width: int, column: int) -> None:
-    """Delete the chunk files of a feature-major array that start at or beyond ``column``."""
-    for (_, j), path in _chunk_files(array_dir):
-        if j * width >= column:
-            path.unlink(missing_ok=True)
-
-
-def _compaction_band(feature_rows: int, sample_rows: int, width: int, dtype: np.dtype[Any]) -> int:
-    """Rows copied at a time by a compaction: ~64 MB of values, a whole number of chunks of
-    both arrays along the feature axis (so no chunk is written twice)."""
-    step = math.lcm(feature_rows, sample_rows)
-    return max(step, (2**26 // (width * dtype.itemsize)) // step * step)
-
-
-def _read_cost(
-    chunks: tuple[int, ...], span0: tuple[int, int], span1: tuple[int, int], dtype: np.dtype[Any]
-) -> float:
-    """Estimated seconds to read ``span0 x span1`` from an array with ``chunks``."""
-    n0 = (span0[1] - 1) // chunks[0] - span0[0] // chunks[0] + 1
-    n1 = (span1[1] - 1) // chunks[1] - span1[0] // chunks[1] + 1
-    chunk_bytes = chunks[0] * chunks[1] * dtype.itemsize
-    return n0 * n1 * (_CHUNK_OVERHEAD_S + chunk_bytes / _DECODE_BYTES_PER_S)
-
-
-def _clear_outside(
-    arr: zarr.Array,
-    array_dir: Path,
-    extent: tuple[int, int],
-    sample_axis: int,
-    store: AtomicLocalStore,
-) -> None:
-    """Make every cell of ``arr`` outside ``[0, e0) x [0, e1)`` unwritten (NaN).
-
-    Chunks wholly outside the extent are deleted. Of the chunks straddling its edge, only
-    those straddling the sample edge are rewritten: appends write whole new samples only, so
-    cells beyond the feature edge within committed samples were never written.
-    """
-    e0, e1 = extent
-    c0, c1 = arr.chunks
-    s0, s1 = arr.shape
-    for (i, j), path in _chunk_files(array_dir):
-        if i * c0 >= e0 or j * c1 >= e1:
-            path.unlink(missing_ok=True)
-    end0 = min(-(-e0 // c0) * c0, s0)  # end of the chunk straddling e0
-    end1 = min(-(-e1 // c1) * c1, s1)
-    nan = np.array(np.nan, dtype=arr.dtype)
-    if sample_axis == 1 and e1 < end1 and e0:
-        region = Region(arr, array_dir, (0, e1), np.broadcast_to(nan, (end0, end1 - e1)))
-        write_regions([region], store)
-    elif sample_axis == 0 and e0 < end0 and e1:
-        region = Region(arr, array_dir, (e0, 0), np.broadcast_to(nan, (end0 - e0, end1)))
-        write_regions([region], store)
-    for sub in (array_dir / "c").glob("*"):  # chunk-row directories of the '/' layout
-        if sub.is_dir() and not any(sub.iterdir()):
-            sub.rmdir()

@@ -1,1 +1,0 @@
-"""exprhub.analyze."""
