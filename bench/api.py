@@ -1,16 +1,16 @@
 """Benchmark the REST API under a real load generator on loopback.
 
-Builds (or reuses, ``--home``) a demo hub of simulated GEO records, starts ``exprhub serve``
-on 127.0.0.1 as a separate process (one uvicorn worker; ``--workers N`` instead runs
-``uvicorn --workers N`` on a bench-local app factory, since ``exprhub serve`` has no such
-option), waits until it answers, then drives it with ``wrk`` and a Lua script rotating over
-many URLs. Scenarios (``--scenarios``):
+Builds (or reuses, ``--home``) a demo hub of simulated GEO records, starts ``exprhub serve
+[--workers N]`` on 127.0.0.1 as a separate process (one uvicorn worker by default), waits until
+it answers, then drives it with ``wrk`` and a Lua script rotating over many URLs. Scenarios
+(``--scenarios``):
 
 - ``records``: every record document (``/api/v1/samples/GSM…``, ``/series/GSE…``,
   ``/platforms/GPL…``, ``/gds/GDS…``), shuffled;
 - ``samples``, ``series``, ``platforms``: one record type each;
 - ``etag``: the records again with ``If-None-Match`` set to their current ETag (expect 304);
 - ``search``: ``/api/v1/search?q=…`` with words, fielded terms and facets;
+- ``mixed``: record documents and searches interleaved (one search per four records);
 - ``baseline``: ``/api`` (no database: the HTTP and framework cost every request pays;
   ``/api/v1/processors`` was part of it until 2026-11-27, but it runs a GROUP BY over the
   refined samples and costs more than a record document).
@@ -18,12 +18,15 @@ many URLs. Scenarios (``--scenarios``):
 For each: requests/s, p50/p90/p99 latency, status counts, socket errors, the server's CPU
 time per request and ``rps_per_server_core`` (1000 / CPU ms per request: the throughput one
 fully available core would give, a figure that holds when other jobs share the machine).
-Target: ``records`` >= 300 requests/s on 2 cores. Falls back to an asyncio + httpx load
-generator in a separate process when ``wrk`` is missing. Prints a JSON summary on stdout
-(progress goes to stderr).
+Target: ``records`` >= 300 requests/s on 2 cores. The multi-user load test (issue 13) is
+``--workers 4 --connections 50 --scenarios records,search,mixed``: its verdict
+(``load_test.pass``) is 0 socket errors and only expected statuses in every scenario, with the
+p99 latencies recorded. Falls back to an asyncio + httpx load generator in a separate process
+when ``wrk`` is missing. Prints a JSON summary on stdout (progress goes to stderr).
 
     python bench/api.py                                # 20 series x 24 samples, 20 s each
     python bench/api.py --home /tmp/hub --duration 10 --scenarios records,etag
+    python bench/api.py --workers 4 --connections 50 --scenarios records,search,mixed
 """
 
 from __future__ import annotations
@@ -46,10 +49,11 @@ from typing import Any
 import httpx
 
 TARGET_RPS = 300.0
-SCENARIOS = ("records", "samples", "series", "platforms", "etag", "search", "baseline")
+SCENARIOS = ("records", "samples", "series", "platforms", "etag", "search", "mixed", "baseline")
 BASELINE_PATHS = ["/api"]
 RECORD_SEGMENTS = ("samples", "series", "platforms", "gds")
-HOME_ENV = "EXPRHUB_BENCH_HOME"
+#: Records per search in the ``mixed`` scenario.
+RECORDS_PER_SEARCH = 4
 
 LUA = r"""
 local paths = {%(paths)s}
@@ -111,23 +115,6 @@ def log(message: str) -> None:
     print(f"[bench/api] {message}", file=sys.stderr, flush=True)
 
 
-def bench_app() -> Any:
-    """App factory for ``uvicorn --factory --workers N``: the hub at ``$EXPRHUB_BENCH_HOME``
-    wired as ``exprhub serve`` wires it."""
-    from exprhub.hub import Hub
-    from exprhub.search.hub_index import HubSearch
-    from exprhub.web.app import create_app
-
-    hub = Hub(os.environ[HOME_ENV])
-    engine = HubSearch(hub)
-    engine.sync()
-    try:
-        from exprhub.web.searching import IndexSearch
-    except ImportError:  # older wiring
-        return create_app(hub, search=engine.as_service())  # type: ignore[attr-defined]
-    return create_app(hub, search=IndexSearch(engine, hub))
-
-
 def build_hub(home: Path, series: int, samples: int, platforms: int, seed: int) -> dict[str, Any]:
     """Reuse the hub at ``home`` if there is one, else build a demo hub there; its record
     counts."""
@@ -161,16 +148,8 @@ class Server:
     def __init__(self, home: Path, port: int, workers: int) -> None:
         self.base = f"http://127.0.0.1:{port}"
         env = dict(os.environ)
-        if workers > 1:
-            env[HOME_ENV] = str(home)
-            cmd = [
-                sys.executable, "-m", "uvicorn", "--factory", "api:bench_app",
-                "--app-dir", str(Path(__file__).resolve().parent), "--host", "127.0.0.1",
-                "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-            ]  # fmt: skip
-        else:
-            cmd = [sys.executable, "-m", "exprhub", "serve", "--home", str(home)]
-            cmd += ["--port", str(port)]
+        cmd = [sys.executable, "-m", "exprhub", "serve", "--home", str(home)]
+        cmd += ["--port", str(port), "--workers", str(workers)]
         self.command = cmd
         self.log = tempfile.TemporaryFile()  # noqa: SIM115  (closed in stop)
         self.proc = subprocess.Popen(
@@ -408,6 +387,15 @@ def scenario_paths(
     """The URLs a scenario rotates over (records shuffled so types interleave)."""
     if name == "search":
         return search
+    if name == "mixed":
+        documents = [p for segment in RECORD_SEGMENTS for p in records[segment]]
+        rng.shuffle(documents)
+        mixed: list[str] = []
+        for i, path in enumerate(documents):
+            mixed.append(path)
+            if i % RECORDS_PER_SEARCH == RECORDS_PER_SEARCH - 1:
+                mixed.append(search[(i // RECORDS_PER_SEARCH) % len(search)])
+        return mixed
     if name == "baseline":
         return list(BASELINE_PATHS)
     if name in ("records", "etag"):
@@ -488,6 +476,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             summary["records_rps"] = results["records"]["rps"]
             summary["records_p99_ms"] = results["records"]["latency_ms"]["p99"]
             summary["pass"] = results["records"]["pass"]
+        summary["load_test"] = load_test_verdict(results, args)
         summary["load_average_after"] = list(os.getloadavg())
     finally:
         if server is not None:
@@ -497,6 +486,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     return summary
+
+
+def load_test_verdict(results: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """The multi-user load test's figures: errors (socket errors plus unexpected statuses) and
+    p99 latency per scenario; ``pass`` when there is no error at all."""
+    errors = {
+        name: sum(result["socket_errors"].values()) + result["unexpected_statuses"]
+        for name, result in results.items()
+    }
+    return {
+        "workers": args.workers,
+        "connections": args.connections,
+        "requests": sum(result["requests"] for result in results.values()),
+        "errors": errors,
+        "p99_ms": {name: result["latency_ms"]["p99"] for name, result in results.items()},
+        "rps": {name: result["rps"] for name, result in results.items()},
+        "pass": not any(errors.values()),
+    }
 
 
 def loadgen_main(spec_path: str, out_path: str) -> None:
@@ -520,7 +527,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--port", type=int, default=0, help="server port (default: a free one)")
     parser.add_argument(
-        "--workers", type=int, default=1, help="uvicorn worker processes (>1: uvicorn --workers)"
+        "--workers", type=int, default=1, help="server processes (exprhub serve --workers)"
     )
     parser.add_argument("--duration", type=int, default=20, help="seconds per scenario (20)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")

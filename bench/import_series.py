@@ -183,7 +183,7 @@ def prefill(hub: Any, files: list[Path], columns: int) -> None:
     """Give the platform ``columns`` samples before the measured import: the platform record
     and ``columns`` synthetic sample columns, written through the hub writer."""
     from exprhub.formats.soft import SoftReader
-    from exprhub.hub.writer import submitted_matrix_name
+    from exprhub.hub import submitted_matrix_name
     from exprhub.records import Platform
 
     platform = next(r for r in SoftReader(files[0]).records() if isinstance(r, Platform))
@@ -191,11 +191,11 @@ def prefill(hub: Any, files: list[Path], columns: int) -> None:
     rng = np.random.default_rng(1)
     with hub.writer() as writer:
         writer.put(platform)
-        state = writer._matrix(submitted_matrix_name(platform.key), "submitted", platform.key)
+        state = writer.matrix(submitted_matrix_name(platform.key), "submitted", platform.key)
         rows = state.rows_for(ids)
         for j in range(columns):
             values = np.round(rng.lognormal(6.0, 1.5, size=len(rows)), 1).astype(np.float32)
-            writer._add_column(state, f"GSM8{j:07d}", rows, values)
+            writer.add_column(state, f"GSM8{j:07d}", rows, values)
 
 
 def import_run(

@@ -26,9 +26,9 @@ from pathlib import Path
 
 from exprhub.hub import Hub
 from exprhub.ingest.importer import import_file
-from exprhub.ingest.simulate import simulate
 from exprhub.refine.executor import LocalExecutor
 from exprhub.refine.pipeline import RefineOptions, import_genes, refine
+from exprhub.simulate import simulate
 
 
 def main() -> None:

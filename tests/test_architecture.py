@@ -27,7 +27,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"records", "paging"}),
     frozenset({"formats"}),
     frozenset({"storage"}),
-    frozenset({"hub"}),
+    frozenset({"hub", "transfer"}),
     frozenset({"curate"}),
     frozenset({"ingest", "refine", "simulate"}),
     frozenset({"search", "analysis", "bundles"}),

@@ -9,7 +9,7 @@ from typing import Any
 
 from exprhub.hub import Hub
 from exprhub.ingest.importer import import_files
-from exprhub.ingest.simulate import SimulationManifest, simulate
+from exprhub.simulate import SimulationManifest, simulate
 
 #: Simulated files that are GEO records (the rest are gene references and count tables).
 GEO_KINDS = ("family_soft", "gds_soft", "series_matrix")
@@ -64,7 +64,7 @@ def _refine(
     hub: Hub, files: Path, manifest: SimulationManifest, report: Callable[[str], None]
 ) -> dict[str, Any]:
     from exprhub.refine.pipeline import refine
-    from exprhub.refine.pipeline_plan import import_genes
+    from exprhub.refine.store import import_genes
 
     report("importing the gene reference")
     gene_info = [str(files / f.path) for f in manifest.files_of_kind("gene_info")]

@@ -23,7 +23,8 @@ from urllib.parse import quote
 
 import pytest
 
-from exprhub.cli import ingest, main
+from exprhub.api import intake
+from exprhub.cli import main
 from exprhub.hub import Hub
 from exprhub.ingest.importer import import_file
 from exprhub.search.hub_index import HubSearch
@@ -188,7 +189,7 @@ def test_import_says_when_the_index_will_catch_up(tmp_path, geo_fixtures, capsys
     index is behind, and the next search catches up."""
     home = tmp_path / "hub"
     assert main(["init", "--home", str(home)]) == 0
-    monkeypatch.setattr(ingest, "IMPORT_SYNC_WAIT", 0.0)
+    monkeypatch.setattr(intake, "INDEX_SYNC_WAIT", 0.0)
     hub = Hub(home)
     try:
         with HubSearch(hub) as holder, holder.index.writing():

@@ -9,9 +9,9 @@ import pytest
 import exprhub.cli.refine  # noqa: F401  (registers the commands)
 from exprhub.cli import main
 from exprhub.hub import Hub
-from exprhub.hub import refined as store
 from exprhub.ingest.importer import import_file
-from exprhub.ingest.simulate import simulate
+from exprhub.refine import store
+from exprhub.simulate import simulate
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:

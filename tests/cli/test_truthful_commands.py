@@ -123,9 +123,9 @@ def test_refined_tsv_reads_back_exactly(tmp_path, geo_fixtures, capsys):
     import numpy as np
     import pandas as pd
 
-    from exprhub.hub.refined import refined_matrix
     from exprhub.refine.executor import SerialExecutor
     from exprhub.refine.pipeline import RefineOptions, refine
+    from exprhub.refine.store import refined_matrix
 
     home = tmp_path / "hub"
     with Hub.init(home) as hub:
@@ -172,7 +172,7 @@ def test_import_of_a_chopped_family_summarizes_warnings(tmp_path, geo_fixtures, 
 
 
 def test_series_matrix_file_names_follow_output():
-    from exprhub.ingest.export import series_matrix_paths
+    from exprhub.bundles.export import series_matrix_paths
 
     assert series_matrix_paths("d/GSE781_series_matrix.txt.gz", ["GPL96"]) == {
         "GPL96": Path("d/GSE781_series_matrix.txt.gz")

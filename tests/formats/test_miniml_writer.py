@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from exprhub.formats.miniml import read_miniml
 from exprhub.formats.miniml_writer import MINIML_NAMESPACE, write_miniml
 from exprhub.formats.soft import read_soft
-from exprhub.ingest.simulate import simulate
 from exprhub.records import Database, DataSet, Platform, Record, Sample, Series, Table
+from exprhub.simulate import simulate
 
 NS = f"{{{MINIML_NAMESPACE}}}"
 

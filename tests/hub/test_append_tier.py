@@ -389,10 +389,10 @@ def test_compaction_due(tmp_path: Path) -> None:
 
 
 def test_rows_for_maps_known_new_and_repeated_features() -> None:
-    from exprhub.hub.writer import _MatrixState
+    from exprhub.hub import MatrixBuffer
     from exprhub.records.table import as_string_array
 
-    state = _MatrixState(1, "m", 3, 0, {"p1": 0, "p2": 1, "p3": 2})
+    state = MatrixBuffer(1, "m", 3, 0, {"p1": 0, "p2": 1, "p3": 2})
     ids = as_string_array(["p2", "new", "p1", "new", "other"])
     assert state.rows_for(ids).tolist() == [1, 3, 0, 3, 4]
     assert state.new_features == ["new", "other"]

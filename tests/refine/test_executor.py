@@ -15,11 +15,11 @@ import time
 import pytest
 
 from exprhub.hub import Hub
-from exprhub.hub import refined as store
 from exprhub.ingest.importer import import_file
-from exprhub.ingest.simulate import simulate
+from exprhub.refine import store
 from exprhub.refine.executor import LocalExecutor, SerialExecutor, make_executor
 from exprhub.refine.pipeline import RefineOptions, import_genes, refine
+from exprhub.simulate import simulate
 
 
 def _results(executor, items):

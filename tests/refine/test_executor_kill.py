@@ -20,8 +20,8 @@ import pytest
 
 from exprhub.cli import main
 from exprhub.hub import Hub
-from exprhub.hub import refined as store
 from exprhub.ingest.importer import import_file
+from exprhub.refine import store
 from exprhub.refine.executor import LocalExecutor, WorkerDied
 from exprhub.refine.pipeline_work import GeneJob, GeneResult, compute_gene_level
 

@@ -18,8 +18,8 @@ import pytest
 
 from exprhub.cli import main
 from exprhub.hub import Hub
-from exprhub.hub import refined as store
 from exprhub.ingest.importer import import_file
+from exprhub.refine import store
 from exprhub.refine.executor import SerialExecutor
 from exprhub.refine.mapping import split_multi
 from exprhub.refine.pipeline import RefineOptions, import_gene_accessions, refine

@@ -176,8 +176,8 @@ def test_read_gene2accession(tmp_path: Path) -> None:
 
 def test_accession_links_are_stored_per_organism(tmp_path: Path) -> None:
     from exprhub.hub import Hub
-    from exprhub.hub import gene_accessions as links
     from exprhub.refine.pipeline import import_gene_accessions, ncbi_file_kind
+    from exprhub.refine.store import gene_accessions as links
 
     path = tmp_path / "gene2accession"
     path.write_text(GENE2ACCESSION)

@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 
 from exprhub.hub import Hub
-from exprhub.hub import refined as store
 from exprhub.ingest.importer import import_file
-from exprhub.ingest.simulate import simulate
+from exprhub.refine import store
 from exprhub.refine.executor import SerialExecutor
 from exprhub.refine.pipeline import (
     RefineOptions,
@@ -20,6 +19,7 @@ from exprhub.refine.pipeline import (
     import_genes,
     refine,
 )
+from exprhub.simulate import simulate
 
 
 def _refine(hub: Hub, *accessions: str, **options) -> dict:

@@ -115,3 +115,46 @@ def test_miniml_download(client, tmp_path):
     records = read_miniml(path)
     assert sum(isinstance(x, Sample) for x in records) == N_HUMAN + N_MOUSE
     assert {x.key for x in records if x.type is RecordType.SERIES} == {"GSE900"}
+
+
+def test_every_offered_format_downloads_as_the_registry_says(client):
+    """Media type and file name of each download come from the file kind registry."""
+    from exprhub.formats.kinds import GZIP_MEDIA_TYPE, KINDS
+    from exprhub.web.service import formats_for
+
+    records = {
+        RecordType.SERIES: ("series", "GSE900"),
+        RecordType.SAMPLE: ("samples", "GSM7"),
+        RecordType.PLATFORM: ("platforms", "GPL900"),
+        RecordType.DATASET: ("gds", "GDS900"),
+    }
+    for record_type, (segment, key) in records.items():
+        for fmt in formats_for(record_type):
+            kind = KINDS.by_option(fmt)
+            if fmt == "refined":
+                continue  # nothing is refined in this hub (test_download_errors)
+            platform = "GPL900" if fmt == "matrix" else None
+            name = kind.file_name(key, record_type, platform=platform)
+            url = f"/api/v1/{segment}/{key}/download?format={fmt}"
+            r = client.get(url)
+            assert r.status_code == 200, (url, r.text)
+            assert r.headers["content-type"] == kind.media_type, url
+            assert f'filename="{name}"' in r.headers["content-disposition"], url
+            packed = client.get(f"{url}&gzip=true")
+            assert packed.headers["content-type"] == GZIP_MEDIA_TYPE, url
+            assert f'filename="{name}.gz"' in packed.headers["content-disposition"], url
+            assert gzip.decompress(packed.content) == r.content, url
+
+
+def test_a_kind_without_a_writer_answers_501(client, monkeypatch):
+    import dataclasses
+
+    from exprhub.formats.kinds import KINDS
+    from exprhub.web import downloads
+
+    unwritten = dataclasses.replace(KINDS["miniml"], write=None)
+    monkeypatch.setattr(downloads, "KINDS", KINDS.with_kind(unwritten))
+    error = assert_error(client.get("/api/v1/samples/GSM6?format=miniml"), 501)
+    assert error["code"] == "format_unavailable" and "miniml" in error["message"]
+    assert "miniml" not in downloads.available_formats()
+    assert client.get("/api/v1/samples/GSM6?format=soft").status_code == 200

@@ -1,6 +1,6 @@
 """Bounds of the API: request body size (413), short error excerpts, the job quota (429),
 result expiry (410) and removal of orphaned results when a server starts, in process and
-through a real ``exprhub serve``."""
+through a real ``exprhub serve``; jobs and their results outlive a restart."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -115,15 +116,18 @@ def writing(size: int) -> JobKind:
 
 
 @contextmanager
-def jobs_client(hub, limits: JobLimits, clock: Clock | None = None) -> Iterator[TestClient]:
-    root = Path(hub.home) / "jobs-limits"
-    manager = JobManager(hub, limits=limits, clock=clock or Clock(), output_root=root)
-    manager.register(writing(100))
-    with TestClient(create_app(hub, jobs=manager)) as c:
-        yield c
+def jobs_client(
+    tmp_path: Path, limits: JobLimits, clock: Clock | None = None
+) -> Iterator[TestClient]:
+    """A client of an app on a hub of its own (jobs are counted per hub)."""
+    with Hub.init(tmp_path / "jobs-hub") as hub:
+        manager = JobManager(hub, limits=limits, clock=clock or Clock())
+        manager.register(writing(100))
+        with TestClient(create_app(hub, jobs=manager)) as c:
+            yield c
 
 
-def test_too_many_active_jobs_answer_429(small_hub):
+def test_too_many_active_jobs_answer_429(tmp_path):
     release = threading.Event()
 
     def waiting(context: JobContext, params: dict) -> dict:
@@ -131,7 +135,7 @@ def test_too_many_active_jobs_answer_429(small_hub):
             raise RuntimeError("never released")
         return {}
 
-    with jobs_client(small_hub, JobLimits(max_active=2)) as c:
+    with jobs_client(tmp_path, JobLimits(max_active=2)) as c:
         c.app.state.jobs.register(JobKind("wait", waiting, "waits for the test"))
         first = c.post("/api/v1/jobs", json={"kind": "wait"}).json()["id"]
         c.post("/api/v1/jobs", json={"kind": "wait"})
@@ -148,8 +152,8 @@ def test_too_many_active_jobs_answer_429(small_hub):
         assert c.post("/api/v1/jobs", json={"kind": "wait"}).status_code == 202
 
 
-def test_result_bytes_quota(small_hub):
-    with jobs_client(small_hub, JobLimits(max_result_bytes=250)) as c:
+def test_result_bytes_quota(tmp_path):
+    with jobs_client(tmp_path, JobLimits(max_result_bytes=250)) as c:
         first = c.post("/api/v1/jobs", json={"kind": "write"}).json()["id"]
         assert wait_for_job(c, first)["result_bytes"] == 100
         too_big = c.post("/api/v1/jobs", json={"kind": "write", "params": {"size": 200}}).json()
@@ -167,9 +171,9 @@ def test_result_bytes_quota(small_hub):
         assert c.post("/api/v1/jobs", json={"kind": "write"}).status_code == 202
 
 
-def test_finished_jobs_expire(small_hub):
+def test_finished_jobs_expire(tmp_path):
     clock = Clock()
-    with jobs_client(small_hub, JobLimits(result_ttl=600), clock) as c:
+    with jobs_client(tmp_path, JobLimits(result_ttl=600), clock) as c:
         manager = c.app.state.jobs
         job_id = c.post("/api/v1/jobs", json={"kind": "write"}).json()["id"]
         status = wait_for_job(c, job_id)
@@ -227,8 +231,10 @@ def test_results_of_unknown_jobs_are_removed_at_start(tmp_path):
     stray.mkdir(parents=True, exist_ok=True)
     (stray / "GSE1_family.soft").write_text("left by a previous process\n")
     (root / "exprhub-dl-stray").mkdir(exist_ok=True)
+    (root / ".lock").write_text("")  # the in-memory job manager's lock, before 0007
     with TestClient(create_app(small_hub)) as first:
         assert not stray.exists() and not (root / "exprhub-dl-stray").exists()
+        assert not (root / ".lock").exists()
         job_id = first.post(
             "/api/v1/jobs", json={"kind": "export", "params": {"accession": "GSM2"}}
         ).json()["id"]
@@ -240,9 +246,14 @@ def test_results_of_unknown_jobs_are_removed_at_start(tmp_path):
         assert other.start() == [] and kept.is_dir()
         other.shutdown()
         assert first.get(f"/api/v1/jobs/{job_id}/files/GSM2.soft").status_code == 200
+    # The job is in the hub: a later server keeps its results and serves them.
+    stray.mkdir()
     manager = default_jobs(small_hub)
-    assert manager.start() == [kept] and not kept.exists()
+    assert manager.start() == [stray] and kept.is_dir()
+    assert manager.get(job_id) is not None
     manager.shutdown()
+    with TestClient(create_app(small_hub)) as later:
+        assert later.get(f"/api/v1/jobs/{job_id}/files/GSM2.soft").status_code == 200
     small_hub.close()
 
 
@@ -295,7 +306,7 @@ def imported_home(tmp_path_factory, geo_fixtures) -> Path:
 
 
 @pytest.mark.slow
-def test_serve_bounds_bodies_and_cleans_up_after_a_restart(imported_home):
+def test_serve_bounds_bodies_and_keeps_jobs_over_a_restart(imported_home):
     env = {"EXPRHUB_MAX_BODY_BYTES": str(LIMIT)}
     with serving(imported_home, env=env) as server:
         port = server.port
@@ -329,8 +340,16 @@ def test_serve_bounds_bodies_and_cleans_up_after_a_restart(imported_home):
         assert state["status"] == "done", state
         result_dir = imported_home / "jobs" / job["id"]
         assert (result_dir / "GSE1623_family.soft").stat().st_size == state["result_bytes"]
+    stray = imported_home / "jobs" / "exprhub-dl-stray"
+    stray.mkdir()
     with serving(imported_home, env=env) as server:
         port = server.port
+        assert not stray.exists() and result_dir.is_dir()
+        status, again = request(port, "GET", f"/api/v1/jobs/{job['id']}")
+        assert status == 200 and again == state
+        with urllib.request.urlopen(server.url(state["result_url"])) as response:
+            result = json.loads(response.read())["result"]
+        with urllib.request.urlopen(server.url(result["download_url"])) as response:
+            assert len(response.read()) == state["result_bytes"]
+        assert request(port, "DELETE", f"/api/v1/jobs/{job['id']}")[0] == 204
         assert not result_dir.exists()
-        status, error = request(port, "GET", f"/api/v1/jobs/{job['id']}")
-        assert status == 404 and error["error"]["code"] == "not_found"

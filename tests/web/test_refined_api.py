@@ -23,7 +23,7 @@ def refined(tmp_path_factory):
 
 
 def done_sample(hub):
-    from exprhub.hub.refined import refine_states
+    from exprhub.refine.store import refine_states
 
     states = refine_states(hub, [s.key for s in hub.samples()])
     return next(k for k, st in sorted(states.items()) if st.status == "done")
@@ -56,7 +56,7 @@ def test_provenance_and_refined_download(refined):
 
 def test_unrefined_sample_is_a_clear_error(refined):
     hub, client = refined
-    from exprhub.hub.refined import refine_states
+    from exprhub.refine.store import refine_states
 
     states = refine_states(hub, [s.key for s in hub.samples()])
     failed = [k for k, st in states.items() if st.status != "done"]

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from exprhub.hub import Hub, gene_accessions
+from exprhub.hub import Hub
 from exprhub.ingest.importer import import_file
 from exprhub.records import RecordType
 from exprhub.refine.executor import SerialExecutor
 from exprhub.refine.pipeline import RefineOptions, refine
+from exprhub.refine.store import gene_accessions
 from tests.web.browser import require_chromium, serve_hub, shot
 
 pytestmark = pytest.mark.slow

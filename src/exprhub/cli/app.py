@@ -10,12 +10,15 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+if TYPE_CHECKING:
+    from exprhub.api import Hub
 
 app = typer.Typer(
     name="exprhub",
@@ -110,14 +113,19 @@ def home_after_command(args: list[str]) -> list[str]:
     return [*leading, *path, *home, *rest]
 
 
+def print_notice(message: str) -> None:
+    """One ``note:`` line on stderr (something the user should know; not a failure)."""
+    err_console.print(f"note: {message}", markup=False, soft_wrap=True)
+
+
 def print_json(data: Any) -> None:
     """Print JSON to stdout (sorted keys off: key order is part of the documented shape)."""
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
-def open_hub(home: Path | None):  # type: ignore[no-untyped-def]
-    """Open an existing hub (one readable error if there is none)."""
-    from exprhub.hub import Hub
+def open_hub(home: Path | None) -> Hub:
+    """Open an existing hub through the Python API (one readable error if there is none)."""
+    from exprhub.api import Hub
 
     return Hub(home)
 

@@ -23,7 +23,7 @@ def init(
     json: JsonOption = False,
 ) -> None:
     """Create a hub (or bring an existing one's schema up to date)."""
-    from exprhub.hub import Hub
+    from exprhub.api import Hub
 
     with Hub.init(home, database_url=database_url) as hub:
         info = hub.info()
@@ -88,10 +88,8 @@ def show(
 ) -> None:
     """Show one record: key facts, relations and every attribute."""
     if provenance:
-        from exprhub.hub.refined import provenance as refined_provenance
-
         with open_hub(home) as hub:
-            print_json(refined_provenance(hub, accession))
+            print_json(hub.provenance(accession))
         return
     with open_hub(home) as hub:
         data = hub.summary(accession)
@@ -143,12 +141,9 @@ def list_records(
     json: JsonOption = False,
 ) -> None:
     """List the records in the hub, optionally filtered (filters need --type)."""
-    from exprhub.curate.sample_filter import listing_filter, parse_pair
-    from exprhub.hub.listing import check_listing_page
-    from exprhub.hub.listing import list_records as hub_list_records
+    from exprhub.curate.sample_filter import parse_pair
     from exprhub.records import RecordType
 
-    check_listing_page(limit, offset)
     rtype = RecordType.parse(type) if type else None
     filtered = organism or platform or series or characteristic or label
     if filtered and rtype is None:
@@ -156,18 +151,16 @@ def list_records(
     if (characteristic or label) and rtype is not RecordType.SAMPLE:
         raise ValueError("--characteristic and --label filter samples: use --type gsm")
     with open_hub(home) as hub:
-        if rtype is None:
-            rows = hub.records(rtype, limit=limit, offset=offset)
-        else:
-            flt = listing_filter(
-                hub,
-                organism=organism,
-                platform=platform,
-                series=series,
-                characteristics=[parse_pair(c) for c in characteristic or []],
-                labels=[parse_pair(x, "label") for x in label or []],
-            )
-            rows = hub_list_records(hub, rtype, flt, limit=limit, offset=offset)[1]
+        rows = hub.records(
+            rtype,
+            limit=limit,
+            offset=offset,
+            organism=organism,
+            platform=platform,
+            series=series,
+            characteristics=[parse_pair(c) for c in characteristic or []],
+            labels=[parse_pair(x, "label") for x in label or []],
+        )
     if json:
         print_json([r.as_dict() for r in rows])
         return

@@ -24,39 +24,11 @@ from exprhub.cli.app import (
     err_console,
     open_hub,
     print_json,
+    print_notice,
 )
 
 if TYPE_CHECKING:
-    from exprhub.hub import Hub
-
-
-#: Seconds an import waits for another process's index sync before leaving the indexing of
-#: its records to the next sync.
-IMPORT_SYNC_WAIT = 10.0
-
-
-def _index_imported(hub: Hub) -> None:
-    """Bring the search index up to date after an import; never fails the import.
-
-    The records are committed in the hub by now, and the index is derived from them: when
-    another process is writing the index, or indexing fails, the next sync (the server's next
-    search, the next import, ``exprhub index``) indexes them, and this says so.
-    """
-    from exprhub.search.document import IndexBusy
-    from exprhub.search.hub_index import HubSearch
-
-    try:
-        with HubSearch(hub) as search:
-            search.sync(wait=IMPORT_SYNC_WAIT)
-        return
-    except IndexBusy as exc:  # names the index and who writes it
-        reason = str(exc)
-    except Exception as exc:  # the import is committed: report, do not fail it
-        reason = " ".join(str(exc).splitlines()) or type(exc).__name__
-    sys.stderr.write(
-        f"note: records imported; search index not updated yet ({reason}); the server's next "
-        "search or `exprhub index` will index them\n"
-    )
+    from exprhub.ingest.importer import ImportFailed
 
 
 def _record_progress() -> Progress:
@@ -143,8 +115,6 @@ def import_command(
 ) -> None:
     """Import GEO files or folders of them (format told by content; each file
     all-or-nothing). Many warnings of a file are summarized by kind (--verbose: all)."""
-    from exprhub.ingest.importer import ImportFailed, import_files
-
     failures: list[str] = []
 
     def failed(path: Path, exc: ImportFailed) -> None:
@@ -157,10 +127,9 @@ def import_command(
         def advance(path: Path, n: int) -> None:
             progress.update(task, description=path.name, completed=n)
 
-        results = import_files(hub, paths, on_record=advance, on_error=failed)
-        if results:
-            progress.update(task, description="indexing")
-            _index_imported(hub)
+        results = hub.import_files(
+            paths, on_record=advance, on_error=failed, on_notice=print_notice
+        )
     _print_results(results, json, verbose)
     if failures:
         raise typer.Exit(1)
@@ -191,23 +160,17 @@ def fetch(
 ) -> None:
     """Download records from NCBI GEO, then import them (with their platforms' GEO
     annotation files, and a DataSet's or sample's platform when the hub lacks it)."""
-    from exprhub.ingest.fetch import DEFAULT_BASE_URL
-    from exprhub.ingest.fetch import fetch as fetch_records
-
     progress, on_bytes = download_progress()
 
     with open_hub(home) as hub, progress:
-        results = fetch_records(
-            hub,
+        results = hub.fetch(
             accessions,
-            base_url=base_url or DEFAULT_BASE_URL,
+            base_url=base_url,
             format="annot" if annot else format,
             progress=on_bytes,
             annotations=annot is not False,
-            on_notice=lambda message: err_console.print(f"note: {message}", markup=False),
+            on_notice=print_notice,
         )
-        if results:
-            _index_imported(hub)
     _print_results(results, json, verbose)
 
 
@@ -234,18 +197,13 @@ def export(
     """
     import warnings
 
-    from exprhub.ingest.export import (
-        PartialExport,
-        PartialExportWarning,
-        export_record,
-        refined_coverage,
-    )
+    from exprhub.bundles.export import PartialExport, PartialExportWarning
 
     coverage = None
     with open_hub(home) as hub, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PartialExportWarning)
         try:
-            written = export_record(hub, accession, format, output, allow_partial=allow_partial)
+            written = hub.export(accession, output, format=format, allow_partial=allow_partial)
         except PartialExport as partial:
             written, coverage = [], partial.coverage
         for warning in caught:
@@ -257,7 +215,7 @@ def export(
                 )
         complete = coverage is None
         if format == "refined" and coverage is None:
-            coverage = refined_coverage(hub, accession)
+            coverage = hub.refined_coverage(accession)
     data: dict[str, object] = {"accession": accession, "format": format}
     data["files"] = [str(p) for p in written]
     if coverage is not None:
@@ -296,7 +254,7 @@ def simulate(
     json: JsonOption = False,
 ) -> None:
     """Write realistic simulated GEO files (family SOFT, series matrix, GDS, RNA-seq)."""
-    from exprhub.ingest.simulate import simulate as run_simulation
+    from exprhub.simulate import simulate as run_simulation
 
     with console.status("simulating GEO files", spinner="dots"):
         manifest = run_simulation(

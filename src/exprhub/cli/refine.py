@@ -120,63 +120,36 @@ def refine_command(
 
     SIGTERM/SIGINT stop the workers and exit 128 + signal; running it again resumes.
     """
-    from exprhub.refine.executor import make_executor
-    from exprhub.refine.pipeline import RefineOptions, refine
-
-    options = RefineOptions(
-        skip_qn=skip_qn,
-        min_target_samples=min_target_samples,
-        force=force,
-        batch_size=batch_size,
-        commit_size=commit_size,
-    )
+    if reads and transcriptome is None:
+        raise typer.BadParameter("--reads needs --transcriptome FASTA")
     columns = (
         TextColumn("{task.description:<10}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with _stop_on_signals(), open_hub(home) as hub:
-        if quant or quant_dir or reads:
-            from exprhub.refine.pipeline_rnaseq import (
-                collect_quant_files,
-                collect_reads,
-                quantify_reads,
-                refine_rnaseq,
+    bar = Progress(*columns, console=err_console, transient=True, disable=json)
+    try:
+        with _stop_on_signals(), open_hub(home) as hub:
+            report = hub.refine(
+                accessions or [],
+                workers=workers,
+                scheduler=scheduler,
+                skip_qn=skip_qn,
+                min_target_samples=min_target_samples,
+                batch_size=batch_size,
+                commit_size=commit_size,
+                force=force,
+                quant=quant,
+                quant_dir=quant_dir,
+                reads=reads,
+                transcriptome=transcriptome,
+                tx2gene=tx2gene,
+                progress=_progress_callback(bar),
             )
-
-            files = collect_quant_files(quant or [], quant_dir) if quant or quant_dir else {}
-            failed: dict[str, str] = {}
-            with make_executor(scheduler, workers) as executor:
-                if reads:
-                    if transcriptome is None:
-                        raise typer.BadParameter("--reads needs --transcriptome FASTA")
-                    found, failed = quantify_reads(
-                        hub, collect_reads(reads), transcriptome, executor=executor
-                    )
-                    files.update(found)
-                report = refine_rnaseq(
-                    hub,
-                    files,
-                    tx2gene=tx2gene,
-                    executor=executor,
-                    options=options,
-                    failed_before=failed,
-                )
-        else:
-            bar = Progress(*columns, console=err_console, transient=True, disable=json)
-            try:
-                with make_executor(scheduler, workers) as executor:
-                    report = refine(
-                        hub,
-                        accessions or [],
-                        executor=executor,
-                        options=options,
-                        progress=_progress_callback(bar),
-                    )
-            finally:
-                if bar.live.is_started:
-                    bar.stop()
+    finally:
+        if bar.live.is_started:
+            bar.stop()
     data = report.to_dict()
     if json:
         print_json(data)
@@ -225,8 +198,8 @@ def genes_import(
     gene2accession links GenBank / RefSeq accessions to genes, so that platforms whose only
     gene column holds accessions (GB_ACC, GB_LIST) can be refined. NCBI's file holds every
     organism: without --tax-id only those whose gene_info the hub holds are kept."""
-    from exprhub.hub.genes import gene_counts
     from exprhub.refine.pipeline import import_gene_accessions, import_genes, ncbi_file_kind
+    from exprhub.refine.store import gene_counts
 
     by_kind: dict[str, list[str]] = {"gene_info": [], "gene2ensembl": [], "gene2accession": []}
     for path in files:
@@ -287,7 +260,7 @@ def genes_fetch(
     """Download organisms' NCBI gene tables (gene_info, gene2ensembl, gene2accession), then
     import them."""
     from exprhub.ingest.fetch import DEFAULT_BASE_URL
-    from exprhub.ingest.ncbi_genes import fetch_genes
+    from exprhub.refine.ncbi_genes import fetch_genes
 
     progress, on_bytes = download_progress()
 
@@ -317,8 +290,7 @@ def genes_fetch(
 @genes_app.command("ls")
 def genes_list(home: HomeOption = None, json: JsonOption = False) -> None:
     """Genes stored per organism and source (and accession -> gene links from gene2accession)."""
-    from exprhub.hub.gene_accessions import accession_counts
-    from exprhub.hub.refined import gene_counts
+    from exprhub.refine.store import accession_counts, gene_counts
 
     with open_hub(home) as hub:
         counts = gene_counts(hub)
@@ -343,7 +315,7 @@ def qn_targets(
     json: JsonOption = False,
 ) -> None:
     """List the quantile-normalization targets (per organism and value kind)."""
-    from exprhub.hub.refined import targets
+    from exprhub.refine.store import targets
 
     with open_hub(home) as hub:
         rows = [t.as_dict() for t in targets(hub, current_only=not all_versions)]

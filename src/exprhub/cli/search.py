@@ -34,12 +34,10 @@ def search(
 ) -> None:
     """Search the hub's records (fields: ALL ACCN TITL DESC ORGN ETYP GTYP VTYP PTYP PLAT AUTH
     PDAT NSAM and label fields such as sex, tissue, disease)."""
-    from exprhub.search.hub_index import HubSearch
-
     check_search_page(limit, offset)  # before opening anything: a clear error, fast
-    with open_hub(home) as hub, HubSearch(hub) as engine:
+    with open_hub(home) as hub:
         try:
-            results = engine.search(query, limit=limit, offset=offset)
+            results = hub.search(query, limit=limit, offset=offset)
         except QuerySyntaxError as err:
             raise ValueError(query_error_line(err)) from None
     if json:
@@ -72,14 +70,12 @@ def index(
     json: JsonOption = False,
 ) -> None:
     """Bring the search index up to date with the hub."""
-    from exprhub.search.hub_index import HubSearch
-
-    with open_hub(home) as hub, HubSearch(hub) as engine:
-        written = engine.sync(full=full)
-        total = engine.index.count()
+    with open_hub(home) as hub:
+        done = hub.update_index(full=full)
     if json:
-        print_json({"indexed": written, "documents": total, "location": engine.location})
+        print_json(asdict(done))
     else:
         console.print(
-            f"indexed {written} records; {total} documents in {engine.location}", markup=False
+            f"indexed {done.indexed} records; {done.documents} documents in {done.location}",
+            markup=False,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +21,13 @@ from exprhub.cli.app import (
 
 HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option(help="TCP port.")]
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        help="Server processes (uvicorn workers) sharing the address; jobs and the search "
+        "index are shared through the hub.",
+    ),
+]
 #: Seconds the server waits at start for another process's sync before serving anyway.
 SERVE_SYNC_WAIT = 5.0
 
@@ -55,12 +63,48 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _serve(hub: Any, host: str, port: int) -> None:
+def _serve(hub: Any, host: str, port: int, workers: int = 1) -> None:
     sock = listening_socket(host, port)  # before anything is announced
     try:
-        _serve_on(hub, host, port, sock)
+        if workers > 1:
+            _serve_processes(hub, host, port, sock, workers)
+        else:
+            _serve_on(hub, host, port, sock)
     finally:
         sock.close()
+
+
+def _serve_processes(hub: Any, host: str, port: int, sock: socket.socket, workers: int) -> None:
+    """Serve with ``workers`` uvicorn worker processes, each building its app with
+    ``exprhub.web.app.app_from_environment`` from the hub location set here."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from exprhub.search.hub_index import HubSearch
+    from exprhub.web.app import max_body_bytes_from_environment
+    from exprhub.web.job_limits import JobLimits
+
+    # limits checked here, so a wrong one is one line and not a failure in every worker
+    JobLimits.from_environment()
+    max_body_bytes_from_environment()
+    # The index is opened (created, or rebuilt when outdated) once, before the workers open it.
+    HubSearch(hub).close()
+    os.environ["EXPRHUB_HOME"] = str(Path(hub.home).resolve())
+    os.environ["EXPRHUB_DATABASE_URL"] = hub.database_url
+    console.print(
+        f"exprhub serving {hub.home} at http://{host}:{port}/ with {workers} worker processes "
+        "(Ctrl-C stops)",
+        markup=False,
+    )
+    config = uvicorn.Config(
+        "exprhub.web.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
+    Multiprocess(config, sockets=[sock]).run()
 
 
 def _serve_on(hub: Any, host: str, port: int, sock: socket.socket) -> None:
@@ -96,10 +140,13 @@ def serve(
     home: HomeOption = None,
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
+    workers: WorkersOption = 1,
 ) -> None:
     """Serve a hub: web pages at / and the REST API under /api/v1 (docs at /api/docs)."""
+    if workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {workers}")
     with open_hub(home) as hub:
-        _serve(hub, host, port)
+        _serve(hub, host, port, workers)
 
 
 @app.command()

@@ -1,7 +1,8 @@
 """Tell GEO file formats apart by content and open the matching reader.
 
 The kind of a file is decided from its first bytes after gunzip (and, for tar bundles, from the
-members), never from its name:
+members), never from its name, by the detectors of the file kind registry
+(:data:`~exprhub.formats.kinds.KINDS`); each kind's reader there reads it:
 
 ``"soft"``
     SOFT text: ``^SERIES = ...``, ``^SAMPLE=GSM1``, ``^DATASET``, ``^database`` ... lines (family,
@@ -22,42 +23,20 @@ raises :class:`~exprhub.formats.errors.FormatError`. Detection and the readers w
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
 
-from exprhub.formats.archive import iter_members
 from exprhub.formats.errors import FormatError, ParseWarning
+from exprhub.formats.file_head import FileHead, read_head
+from exprhub.formats.kinds import KINDS, RecordReader
 from exprhub.formats.limits import Limits
-from exprhub.formats.source import open_binary
 from exprhub.records import Record
 
 __all__ = ["FORMATS", "RecordReader", "detect_format", "open_reader", "read_records"]
 
-#: The kinds :func:`detect_format` returns.
-FORMATS = ("soft", "annot", "series-matrix", "miniml", "miniml-bundle")
-
-_EXPECTED = (
-    "expected a GEO SOFT file (^SERIES/^PLATFORM/^SAMPLE/^DATASET lines), a GEO .annot file "
-    "(^Annotation), a series matrix (!Series_ rows with tab-separated quoted values), a MINiML "
-    "XML document or a MINiML .tgz bundle"
-)
-_HEAD = 64 * 1024
-_SOFT_ENTITY = re.compile(r"^\^\s*(database|series|platform|sample|dataset|subset)\b", re.I)
-_SOFT_ATTRIBUTE = re.compile(r"^!\s*\w+\s*=")
-_MATRIX_ROW = re.compile(r"^!(series|sample)_\w*\t", re.I)
-_XML_ROOT = re.compile(r"<([A-Za-z_][\w.:-]*)")
-
-
-class RecordReader(Protocol):
-    """What every format reader offers."""
-
-    warnings: list[ParseWarning]
-
-    def records(self) -> Iterator[Record]:
-        """Yield the records of the file."""
-        ...
+#: The kinds :func:`detect_format` returns (the detectable kinds of
+#: :data:`~exprhub.formats.kinds.KINDS`).
+FORMATS = tuple(kind.name for kind in KINDS.detectable())
 
 
 def detect_format(path: str | Path, limits: Limits | None = None) -> str:
@@ -76,67 +55,30 @@ def detect_format(path: str | Path, limits: Limits | None = None) -> str:
         If the file is empty, unreadable, or none of the known formats, or (as
         :class:`~exprhub.formats.errors.LimitExceeded`) a tar archive exceeds ``limits``.
     """
-    limits = limits or Limits.from_env()
-    with open_binary(path, limits=limits) as stream:
-        head = stream.read(_HEAD)
-    if not head.strip():
-        raise FormatError(path, None, f"empty file; {_EXPECTED}")
-    if len(head) >= 262 and head[257:262] == b"ustar":
-        return _bundle_kind(Path(path), limits)
-    return _text_kind(path, head)
+    head = read_head(path, limits or Limits.from_env())
+    if not head.data.strip():
+        raise FormatError(path, None, f"empty file; expected {KINDS.expected()}")
+    kind = KINDS.detect(head)
+    if kind is not None:
+        return kind.name
+    raise FormatError(path, None, _refusal(head))
 
 
-def _text_kind(path: str | Path, head: bytes) -> str:
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    stripped = text.lstrip()
-    if stripped.startswith("<"):
-        return _xml_kind(path, stripped)
-    for line in text.splitlines():
-        line = line.strip("\r")
-        if not line.strip() or line.startswith("#"):
-            continue
-        if line.lower().startswith("^annotation"):
-            return "annot"
-        if _SOFT_ENTITY.match(line):
-            return "soft"
-        if _MATRIX_ROW.match(line):
-            return "series-matrix"
-        if _SOFT_ATTRIBUTE.match(line):
-            return "soft"
-        break
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")[:60]
-    raise FormatError(path, None, f"unrecognised content starting {first!r}; {_EXPECTED}")
-
-
-def _xml_kind(path: str | Path, text: str) -> str:
-    body = re.sub(r"<\?.*?\?>|<!--.*?-->", "", text, flags=re.S)
-    body = re.sub(r"<!DOCTYPE[^>\[]*(\[.*?\])?\s*>", "", body, flags=re.S | re.I)
-    match = _XML_ROOT.search(body)
-    root = match.group(1).rsplit(":", 1)[-1] if match else ""
-    if root == "MINiML":
-        return "miniml"
-    if root == "eSummaryResult":
-        raise FormatError(
-            path,
-            None,
+def _refusal(head: FileHead) -> str:
+    """Why no kind accepts ``head``: what the file seems to be, and what was expected."""
+    if head.xml_root == "eSummaryResult":
+        return (
             "this is an Entrez eSummary result (search hits), not a GEO record file; "
-            "download the record itself as SOFT, MINiML or series matrix",
+            "download the record itself as SOFT, MINiML or series matrix"
         )
-    raise FormatError(path, None, f"XML document with root <{root or '?'}>; {_EXPECTED}")
-
-
-def _bundle_kind(path: Path, limits: Limits) -> str:
-    with open_binary(path, limits=limits) as raw:
-        for member, handle in iter_members(raw, path, limits):
-            if handle is None or not member.name.lower().endswith(".xml"):
-                continue
-            try:
-                kind = _text_kind(f"{path}!{member.name}", handle.read(_HEAD))
-            except FormatError:
-                continue
-            if kind == "miniml":
-                return "miniml-bundle"
-    raise FormatError(path, None, f"tar archive without a MINiML document; {_EXPECTED}")
+    if head.is_tar:
+        found = "tar archive without a MINiML document"
+    elif head.xml_root is not None:
+        found = f"XML document with root <{head.xml_root or '?'}>"
+    else:
+        first = next((line for line in head.text.splitlines() if line.strip()), "")[:60]
+        found = f"unrecognised content starting {first!r}"
+    return f"{found}; expected {KINDS.expected()}"
 
 
 def open_reader(
@@ -160,20 +102,12 @@ def open_reader(
         If the format is not recognised.
     """
     limits = limits or Limits.from_env()
-    kind = kind or detect_format(path, limits)
-    if kind in ("soft", "annot"):
-        from exprhub.formats.soft import SoftReader
-
-        return SoftReader(path, limits)  # type: ignore[no-any-return]
-    if kind == "series-matrix":
-        from exprhub.formats.matrix import SeriesMatrixReader
-
-        return SeriesMatrixReader(path, limits)
-    if kind in ("miniml", "miniml-bundle"):
-        from exprhub.formats.miniml import MinimlReader
-
-        return MinimlReader(path, limits)
-    raise FormatError(path, None, f"unknown format {kind!r}; expected one of {', '.join(FORMATS)}")
+    name = kind or detect_format(path, limits)
+    entry = KINDS.get(name)
+    if entry is None or entry.read is None:
+        known = ", ".join(k.name for k in KINDS.readable())
+        raise FormatError(path, None, f"unknown format {name!r}; expected one of {known}")
+    return entry.read(path, limits)
 
 
 def read_records(

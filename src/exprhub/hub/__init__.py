@@ -1,9 +1,43 @@
-"""The one layer that persists: metadata in SQL, matrices in a chunked array store, data
-tables and original files by checksum."""
+"""The record catalogue: metadata in SQL, matrices in the chunked array store
+(:mod:`exprhub.storage`), data tables and original files by checksum.
+
+The hub is the only layer above the storage engine that talks SQL: everything above it reads
+and writes through the functions below, never through the schema.
+
+Writing
+    :meth:`Hub.writer` yields a :class:`HubWriter` (one transaction): records
+    (:meth:`HubWriter.put`), annotations, original files, and matrix columns
+    (:meth:`HubWriter.matrix`, :meth:`HubWriter.add_column`,
+    :meth:`HubWriter.deactivate_columns`). The refinery's tables are written by the
+    functions of :mod:`exprhub.hub.refinery_tables`, given the writer.
+
+Reading records
+    Every read of stored records goes through these (the place where record visibility is
+    to be enforced):
+
+    * :class:`~exprhub.hub.queries.RecordQueries` (inherited by :class:`Hub`):
+      ``record``, ``has``, ``related``, ``summary`` / ``record_and_summary``, ``revision``,
+      ``latest_write``, ``briefs``, ``records`` / ``samples``, ``counts``, ``history``,
+      ``sample_facts``, ``record_origin``, ``platform_table_tag`` (all through the private
+      ``_find_row`` / ``_load`` or their own query on ``records``), and
+      :meth:`~exprhub.hub.matrix_queries.MatrixQueries.samples_of` built on them;
+    * :mod:`exprhub.hub.listing`: ``list_records``, ``organism_counts``,
+      ``series_organisms``, ``characteristic_keys``;
+    * :mod:`exprhub.hub.index_feed`: ``changed_records``, ``platform_fields`` (the search
+      index's source);
+    * :meth:`Hub.annotation` (platform annotations).
+
+Reading values
+    :class:`~exprhub.hub.matrix_queries.MatrixQueries` (inherited by :class:`Hub`):
+    ``matrix_shape``, ``matrix_features``, ``matrix_samples``, ``sample_matrices``,
+    ``current_columns``, ``read_columns``, ``sample_values``, ``feature_values``; the
+    refinery's rows through :mod:`exprhub.hub.refinery_tables`.
+"""
 
 from exprhub.hub.errors import HubError, HubNotFound, RecordNotFound
-from exprhub.hub.hub import Hub, default_home
-from exprhub.hub.queries import RecordSummary
+from exprhub.hub.hub import Hub, commit_code, default_home
+from exprhub.hub.matrix_writes import MatrixBuffer, dataset_matrix_name, submitted_matrix_name
+from exprhub.hub.queries import RecordSummary, SampleFacts
 from exprhub.hub.writer import HubWriter, PutOutcome
 
 __all__ = [
@@ -11,8 +45,13 @@ __all__ = [
     "HubError",
     "HubNotFound",
     "HubWriter",
+    "MatrixBuffer",
     "PutOutcome",
     "RecordNotFound",
     "RecordSummary",
+    "SampleFacts",
+    "commit_code",
+    "dataset_matrix_name",
     "default_home",
+    "submitted_matrix_name",
 ]

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import numpy as np
@@ -28,13 +29,13 @@ from sqlalchemy import Engine, func, select
 from exprhub import __version__
 from exprhub.hub import schema as s
 from exprhub.hub.errors import HubError, HubNotFound
+from exprhub.hub.matrix_queries import MatrixQueries
+from exprhub.hub.matrix_writes import MatrixExtent
 from exprhub.hub.migrate import current_revision, migrate
-from exprhub.hub.queries import RecordQueries
-from exprhub.hub.writer import HubWriter, MatrixExtent, submitted_matrix_name
+from exprhub.hub.writer import HubWriter
 from exprhub.records import (
     Annotation,
     Record,
-    RecordType,
     normalize_accession,
 )
 from exprhub.storage.arrays import MatrixStore
@@ -55,7 +56,7 @@ def default_home() -> Path:
     return Path(os.environ.get("EXPRHUB_HOME") or DEFAULT_HOME)
 
 
-class Hub(RecordQueries):
+class Hub(MatrixQueries):
     """A gene expression hub stored in a directory.
 
     Parameters
@@ -338,71 +339,17 @@ class Hub(RecordQueries):
             data,
         )
 
-    # ------------------------------------------------------------------ values
-    def _matrix_row(self, name: str) -> Any:
-        with self.engine.connect() as connection:
-            row = connection.execute(select(s.matrices).where(s.matrices.c.name == name)).first()
-        if row is None:
-            raise HubError(f"no matrix {name!r} in the hub")
-        return row
 
-    def matrix_features(self, name: str) -> list[str]:
-        """Row labels (probe or gene IDs) of a matrix, in row order."""
-        row = self._matrix_row(name)
-        with self.engine.connect() as connection:
-            return list(
-                connection.execute(
-                    select(s.matrix_rows.c.feature)
-                    .where(s.matrix_rows.c.matrix_id == row.id)
-                    .order_by(s.matrix_rows.c.row)
-                ).scalars()
-            )
+def commit_code() -> frozenset[CodeType]:
+    """Code objects of the hub's commit path: the body of :meth:`Hub.writer` (commit,
+    rollback, undo) and the recovery of an interrupted write.
 
-    def matrix_samples(self, name: str) -> list[tuple[str, int]]:
-        """``(sample key, column)`` of the current columns of a matrix, in column order."""
-        row = self._matrix_row(name)
-        with self.engine.connect() as connection:
-            return [
-                (k, c)
-                for k, c in connection.execute(
-                    select(s.matrix_columns.c.sample_key, s.matrix_columns.c.column)
-                    .where(s.matrix_columns.c.matrix_id == row.id, s.matrix_columns.c.active)
-                    .order_by(s.matrix_columns.c.column)
-                )
-            ]
-
-    def sample_values(self, key: str) -> tuple[list[str], np.ndarray]:
-        """The submitted values of one sample as ``(feature ids, values)`` from its
-        platform's matrix (NaN where the sample has no value)."""
-        sample = self._find_row(key, RecordType.SAMPLE)
-        with self.engine.connect() as connection:
-            found = connection.execute(
-                select(s.matrices.c.name, s.matrices.c.n_rows, s.matrix_columns.c.column)
-                .join(s.matrix_columns, s.matrix_columns.c.matrix_id == s.matrices.c.id)
-                .where(
-                    s.matrix_columns.c.sample_key == sample.key,
-                    s.matrix_columns.c.active,
-                    s.matrices.c.kind == "submitted",
-                )
-            ).first()
-        if found is None:
-            raise HubError(f"{sample.key} has no stored values (no data table in the hub)")
-        name, n_rows, column = found
-        values = self.store.open(name).column(column, n_rows)
-        return self.matrix_features(name), values
-
-    def feature_values(self, platform: str, feature: str) -> tuple[list[str], np.ndarray]:
-        """One probe across every sample of a platform: ``(sample keys, values)``."""
-        name = submitted_matrix_name(normalize_accession(platform))
-        matrix = self._matrix_row(name)
-        with self.engine.connect() as connection:
-            row = connection.execute(
-                select(s.matrix_rows.c.row).where(
-                    s.matrix_rows.c.matrix_id == matrix.id, s.matrix_rows.c.feature == feature
-                )
-            ).scalar_one_or_none()
-        if row is None:
-            raise HubError(f"{feature!r} is not a feature of {platform}")
-        samples = self.matrix_samples(name)
-        values = self.store.open(name).row(row, matrix.n_columns)
-        return [k for k, _ in samples], values[[c for _, c in samples]]
+    An exception raised inside them by a signal handler could undo files of a transaction
+    that just committed; a handler that stops work by raising checks the frames it
+    interrupts against these first.
+    """
+    codes = {Hub._recover_interrupted_write.__code__}
+    body = getattr(Hub.writer, "__wrapped__", None)
+    if body is not None:
+        codes.add(body.__code__)
+    return frozenset(codes)

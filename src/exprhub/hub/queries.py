@@ -4,7 +4,7 @@ listings, counts and history. :class:`~exprhub.hub.Hub` inherits these queries."
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +39,8 @@ _REVERSE_RELATIONS = {
     ("GSE", "platform"): "series",
 }
 _INCOMING_KINDS = sorted({kind for _, kind in _REVERSE_RELATIONS})
+#: Keys or ids per ``IN (...)`` list.
+_KEY_CHUNK = 500
 
 
 def _key_or_accession(key: str, type: RecordType | None) -> ColumnElement[bool]:
@@ -101,6 +103,34 @@ SUMMARY_COLUMNS = (
     s.records.c.last_update_date,
     s.records.c.version,
 )
+
+
+@dataclass(frozen=True)
+class SampleFacts:
+    """What the refinery plans a sample from (see :meth:`RecordQueries.sample_facts`).
+
+    Attributes
+    ----------
+    key
+        The sample's key.
+    version
+        The stored version (1 for the first import, +1 per newer replacement).
+    source_sha256
+        SHA-256 of the original file the sample was read from, if kept.
+    organisms
+        The organisms the sample names.
+    attributes
+        The first value of each attribute asked for that the sample has, by attribute key.
+    series
+        The series the sample names, in file order.
+    """
+
+    key: str
+    version: int
+    source_sha256: str | None
+    organisms: list[str]
+    attributes: dict[str, str]
+    series: list[str]
 
 
 class RecordQueries:
@@ -176,6 +206,97 @@ class RecordQueries:
         except RecordNotFound:
             return False
         return True
+
+    def sample_facts(
+        self, keys: Collection[str], attributes: Sequence[str] = ()
+    ) -> dict[str, SampleFacts]:
+        """Version, source file, organisms, some attributes and series of the stored samples
+        among ``keys``, by key (keys of no stored sample are absent).
+
+        Parameters
+        ----------
+        keys
+            Sample keys.
+        attributes
+            Attribute keys as stored (``"Sample_taxid_ch1"``...) whose first value to read.
+        """
+        wanted = sorted(set(keys))
+        rows: dict[str, Any] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), _KEY_CHUNK):
+                for r in connection.execute(
+                    select(
+                        s.records.c.id,
+                        s.records.c.key,
+                        s.records.c.version,
+                        s.records.c.source_sha256,
+                        s.records.c.organisms,
+                    ).where(
+                        s.records.c.type == RecordType.SAMPLE.value,
+                        s.records.c.key.in_(wanted[start : start + _KEY_CHUNK]),
+                    )
+                ):
+                    rows[r.key] = r
+            ids = {r.id: k for k, r in rows.items()}
+            found: dict[str, dict[str, str]] = {}
+            series: dict[str, list[str]] = {}
+            id_list = list(ids)
+            for start in range(0, len(id_list), _KEY_CHUNK):
+                chunk = id_list[start : start + _KEY_CHUNK]
+                if attributes:
+                    for rid, k, v in connection.execute(
+                        select(s.attributes.c.record_id, s.attributes.c.key, s.attributes.c.value)
+                        .where(
+                            s.attributes.c.record_id.in_(chunk),
+                            s.attributes.c.key.in_(list(attributes)),
+                        )
+                        .order_by(s.attributes.c.record_id, s.attributes.c.position)
+                    ):
+                        found.setdefault(ids[rid], {}).setdefault(k, v)
+                for rid, target in connection.execute(
+                    select(s.relations.c.source_id, s.relations.c.target_key)
+                    .where(s.relations.c.source_id.in_(chunk), s.relations.c.kind == "series")
+                    .order_by(s.relations.c.source_id, s.relations.c.position)
+                ):
+                    series.setdefault(ids[rid], []).append(target)
+        return {
+            key: SampleFacts(
+                key,
+                r.version,
+                r.source_sha256,
+                r.organisms.split("; ") if r.organisms else [],
+                found.get(key, {}),
+                series.get(key, []),
+            )
+            for key, r in rows.items()
+        }
+
+    def record_origin(self, key: str) -> tuple[str | None, int] | None:
+        """``(source file SHA-256, version)`` of the record whose key is ``key`` (exactly),
+        None when there is none."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(s.records.c.source_sha256, s.records.c.version)
+                .where(s.records.c.key == key)
+                .order_by(s.records.c.id)
+            ).first()
+        return (row.source_sha256, row.version) if row is not None else None
+
+    def platform_table_tag(self, key: str) -> str:
+        """A tag of the stored data tables of a platform (its record's and its GEO
+        annotation's): it changes when either table is replaced."""
+        with self.engine.connect() as connection:
+            ref = connection.execute(
+                select(s.records.c.table_ref).where(
+                    s.records.c.key == key, s.records.c.type == RecordType.PLATFORM.value
+                )
+            ).scalar()
+            annot = connection.execute(
+                select(s.platform_annotations.c.table_ref).where(
+                    s.platform_annotations.c.platform_key == key
+                )
+            ).scalar()
+        return f"{ref}:{annot}"
 
     def related(self, key: str, *, connection: Connection | None = None) -> dict[str, list[str]]:
         """Records related to ``key``, by relation kind, in both directions

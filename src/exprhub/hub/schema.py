@@ -7,10 +7,12 @@ two so they cannot drift apart.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -228,4 +230,28 @@ refined_samples = Table(
     Column("document", Text, nullable=False),
     Column("refined_at", DateTime(timezone=True), nullable=False),
     Index(None, "tax_id", "value_kind", "status"),
+)
+
+# ------------------------------------------------------------------- web server jobs (0007)
+
+#: Background jobs of the web server (see ``exprhub.hub.jobs``); result files live under the
+#: hub directory, not here.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(100), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("progress", Float, nullable=False),
+    Column("message", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("result", Text, nullable=True),
+    Column("result_bytes", BigInteger, nullable=False),
+    Column("worker", String(255), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Index(None, "status", "created_at"),
 )

@@ -5,6 +5,10 @@ and matrix columns written through it become visible together when the block end
 all. SQL is the commit point; array columns are appended beyond the committed extent and
 table/original files are content-addressed, so undoing a failed write means rolling back SQL,
 cutting matrices back to their committed extent and deleting the files this writer created.
+
+The matrix side (buffers of new columns, their SQL rows, undo) is
+:mod:`exprhub.hub.matrix_writes`; :class:`HubWriter` is its one public face
+(:meth:`HubWriter.matrix`, :meth:`HubWriter.add_column`, :meth:`HubWriter.deactivate_columns`).
 """
 
 from __future__ import annotations
@@ -14,17 +18,24 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import wait as futures_wait
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import Connection, CursorResult, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from exprhub.hub import schema as s
+from exprhub.hub.matrix_writes import (
+    MatrixBuffer,
+    MatrixExtent,
+    MatrixWrites,
+    dataset_matrix_name,
+    inserted_id,
+    submitted_matrix_name,
+)
 from exprhub.records import (
     Annotation,
     DataSet,
@@ -46,11 +57,6 @@ from exprhub.storage.staging import Staging, TableQueue
 if TYPE_CHECKING:
     from exprhub.hub.hub import Hub
 
-#: Flush pending matrix columns to the array store after this many samples (an append
-#: rewrites every feature-major chunk of the column stripe it touches, whatever its width,
-#: so fewer, wider appends are much cheaper; 1024 x 54,675 probes is 224 MB of buffer).
-FLUSH_COLUMNS = 1024
-
 _RECORD_ROW = select(s.records).where(
     s.records.c.type == bindparam("type"), s.records.c.key == bindparam("key")
 )
@@ -64,22 +70,6 @@ class PutOutcome(StrEnum):
     UNCHANGED = "unchanged"
     TABLE_ATTACHED = "table-attached"
     OLDER = "older-kept-newer"
-
-
-def submitted_matrix_name(platform_key: str) -> str:
-    """Name of the matrix of submitter-supplied values of one platform."""
-    return f"submitted/{platform_key}"
-
-
-def dataset_matrix_name(dataset_key: str) -> str:
-    """Name of the matrix of a curated DataSet's values."""
-    return f"dataset/{dataset_key}"
-
-
-def _inserted_id(result: CursorResult[Any]) -> int:
-    key = result.inserted_primary_key
-    assert key is not None
-    return int(key[0])
 
 
 def record_relations(record: Record) -> list[tuple[str, str]]:
@@ -125,76 +115,6 @@ def record_document(record: Record) -> str:
         {"id": record.id, "attributes": record.attributes, "columns": record.columns},
         ensure_ascii=False,
     )
-
-
-@dataclass
-class _MatrixState:
-    """A matrix as this transaction sees it: committed extent plus pending additions."""
-
-    id: int
-    name: str
-    committed_rows: int
-    committed_columns: int
-    features: dict[str, int]
-    new_features: list[str] = field(default_factory=list)
-    written_columns: int = 0
-    pending: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)  # float32
-    new_columns: list[tuple[int, str]] = field(default_factory=list)
-    # How many of new_features / new_columns have their SQL rows already (flush is repeatable).
-    recorded_features: int = 0
-    recorded_columns: int = 0
-    _last: tuple[np.ndarray, np.ndarray] | None = None
-
-    @property
-    def n_rows(self) -> int:
-        return self.committed_rows + len(self.new_features)
-
-    def rows_for(self, features: np.ndarray) -> np.ndarray:
-        """Row index of each feature, adding rows for features not seen before.
-
-        Samples of one platform nearly always list the same IDs in the same order, so the
-        previous answer is reused when the IDs are identical."""
-        last = self._last
-        if last is not None and (
-            last[0] is features
-            or (len(last[0]) == len(features) and strings_equal(last[0], features))
-        ):
-            return last[1]
-        ids = features.tolist()
-        lookup = self.features
-        if lookup:
-            get = lookup.get
-            index = np.fromiter((get(f, -1) for f in ids), dtype=np.int64, count=len(ids))
-            missing = np.flatnonzero(index < 0)
-        else:  # a new matrix: every feature is new
-            index = np.empty(len(ids), dtype=np.int64)
-            missing = np.arange(len(ids))
-        if missing.size:
-            # Features not seen before get new rows, in order (a repeated one, its first row).
-            new_ids = ids if missing.size == len(ids) else [ids[i] for i in missing.tolist()]
-            unique = list(dict.fromkeys(new_ids))
-            first = self.committed_rows + len(self.new_features)
-            added = dict(zip(unique, range(first, first + len(unique)), strict=True))
-            lookup.update(added)
-            self.new_features.extend(unique)
-            index[missing] = np.fromiter(
-                map(added.__getitem__, new_ids), dtype=np.int64, count=len(new_ids)
-            )
-        self._last = (features, index)
-        return index
-
-
-@dataclass(frozen=True)
-class MatrixExtent:
-    """A matrix as a write left it: extent, the row of each feature, and the last ID column
-    mapped to rows (with its rows), which the next write of the same platform reuses."""
-
-    name: str
-    id: int
-    n_rows: int
-    n_columns: int
-    features: dict[str, int]
-    last_ids: tuple[np.ndarray, np.ndarray] | None
 
 
 class _IdColumns:
@@ -271,9 +191,9 @@ class HubWriter:
         self.now = datetime.now(UTC)
         self.staging = Staging(hub.home)
         self._tables = TableQueue(hub.tables, self.staging)
-        self._matrices: dict[str, _MatrixState] = {}
         self._ids = _IdColumns()
         self._rows = RowBuffer(connection)
+        self._matrices = MatrixWrites(hub, connection, self.staging, self._rows)
         self._kept: list[KeptFile] = []
         self.outcomes: list[tuple[str, str, PutOutcome]] = []
         #: ``(record key, column, tally)`` of value columns holding cells that are neither
@@ -398,7 +318,7 @@ class HubWriter:
                 "updated_at": self.now,
             },
         )
-        record_id = _inserted_id(result)
+        record_id = inserted_id(result)
         if source_sha256 is None and isinstance(source, KeptFile):
             source.waiting.append(record_id)
         rows = self._rows
@@ -504,84 +424,24 @@ class HubWriter:
         if table.n_cols == 0:
             return converted
         if isinstance(record, Platform):
-            state = self._matrix(submitted_matrix_name(record.key), "submitted", record.key)
+            state = self.matrix(submitted_matrix_name(record.key), "submitted", record.key)
             state.rows_for(table.columns[0])
         elif isinstance(record, Sample):
             platform = record.platform_id
             if platform is None or not table.has("VALUE"):
                 return converted
-            state = self._matrix(submitted_matrix_name(platform), "submitted", platform)
+            state = self.matrix(submitted_matrix_name(platform), "submitted", platform)
             rows = state.rows_for(table.columns[0])
-            self._add_column(state, record.key, rows, values("VALUE"))
+            self.add_column(state, record.key, rows, values("VALUE"))
         elif isinstance(record, DataSet):
             samples = [n for n in table.names if n.upper().startswith("GSM")]
             if not samples:
                 return converted
-            state = self._matrix(dataset_matrix_name(record.key), "dataset", record.key)
+            state = self.matrix(dataset_matrix_name(record.key), "dataset", record.key)
             rows = state.rows_for(table.columns[0])
             for name in samples:
-                self._add_column(state, normalize_accession(name), rows, values(name))
+                self.add_column(state, normalize_accession(name), rows, values(name))
         return converted
-
-    def _matrix(self, name: str, kind: str, owner: str) -> _MatrixState:
-        state = self._matrices.get(name)
-        if state is not None:
-            return state
-        row = self.connection.execute(select(s.matrices).where(s.matrices.c.name == name)).first()
-        known = self.hub.known_features(name, row.id, row.n_rows) if row is not None else None
-        features: dict[str, int]
-        last: tuple[np.ndarray, np.ndarray] | None = None
-        if row is not None and known is not None:  # a file imported just before, same matrix
-            matrix_id = row.id
-            features, last = known
-            committed = (row.n_rows, row.n_columns)
-        elif row is None:
-            result = self.connection.execute(
-                insert(s.matrices).values(
-                    name=name, kind=kind, owner_key=owner, dtype="float32", n_rows=0, n_columns=0
-                )
-            )
-            matrix_id = _inserted_id(result)
-            features = {}
-            committed = (0, 0)
-        else:
-            matrix_id = row.id
-            features = {
-                f: r
-                for f, r in self.connection.execute(
-                    select(s.matrix_rows.c.feature, s.matrix_rows.c.row).where(
-                        s.matrix_rows.c.matrix_id == matrix_id
-                    )
-                )
-            }
-            committed = (row.n_rows, row.n_columns)
-        state = _MatrixState(matrix_id, name, committed[0], committed[1], features)
-        state._last = last
-        self._matrices[name] = state
-        return state
-
-    def _add_column(
-        self, state: _MatrixState, sample_key: str, rows: np.ndarray, values: np.ndarray
-    ) -> None:
-        state.pending.append((sample_key, rows, np.asarray(values, dtype=np.float32)))
-        if len(state.pending) >= FLUSH_COLUMNS:
-            self._flush(state)
-
-    def _flush(self, state: _MatrixState) -> None:
-        if not state.pending:
-            return
-        # Assembled sample by sample (contiguous rows), handed over transposed: the
-        # sample-major layout is written from it without a copy.
-        block = np.full((len(state.pending), state.n_rows), np.nan, dtype=np.float32)
-        for j, (_, rows, values) in enumerate(state.pending):
-            block[j, rows] = values
-        start = state.committed_columns + state.written_columns
-        self.staging.matrix(state.name)
-        self.hub.store.open(state.name, create=True).append_columns(start, block.T)
-        for j, (sample_key, _, _) in enumerate(state.pending):
-            state.new_columns.append((start + j, sample_key))
-        state.written_columns += len(state.pending)
-        state.pending.clear()
 
     def flush(self) -> None:
         """Write pending tables, matrix columns and the matrices' new extents (before commit).
@@ -598,81 +458,68 @@ class HubWriter:
                 [{"rid": rid, "ref": digest} for rid, digest in written],
             )
         self._tables.close()
-        for state in self._matrices.values():
-            self._flush(state)
-            first = state.recorded_features
-            base = state.committed_rows
-            self._rows.add_many(
-                s.matrix_rows,
-                [
-                    (state.id, base + i, feature)
-                    for i, feature in enumerate(state.new_features[first:], start=first)
-                ],
-            )
-            state.recorded_features = len(state.new_features)
-            self._rows.flush()
-            new_columns = state.new_columns[state.recorded_columns :]
-            state.recorded_columns = len(state.new_columns)
-            if new_columns:
-                keys = sorted({k for _, k in new_columns})
-                self.connection.execute(
-                    update(s.matrix_columns)
-                    .where(
-                        s.matrix_columns.c.matrix_id == state.id,
-                        s.matrix_columns.c.sample_key.in_(keys),
-                    )
-                    .values(active=False)
-                )
-                latest = {k: c for c, k in new_columns}
-                self.connection.execute(
-                    insert(s.matrix_columns),
-                    [
-                        {
-                            "matrix_id": state.id,
-                            "column": c,
-                            "sample_key": k,
-                            "active": latest[k] == c,
-                        }
-                        for c, k in new_columns
-                    ],
-                )
-            self.connection.execute(
-                update(s.matrices)
-                .where(s.matrices.c.id == state.id)
-                .values(
-                    n_rows=state.n_rows,
-                    n_columns=state.committed_columns + state.written_columns,
-                )
-            )
+        self._matrices.flush()
+
+    def matrix(self, name: str, kind: str, owner: str | None) -> MatrixBuffer:
+        """The matrix called ``name`` as this transaction sees it, created if it is new.
+
+        Parameters
+        ----------
+        name
+            The matrix's name (``submitted/<platform>``, ``genes/<tax id>/<value kind>``...).
+        kind
+            What the matrix holds (``submitted``, ``dataset``, ``gene-level``, ``refined``);
+            used when the matrix is created.
+        owner
+            Key of the record or group the matrix belongs to; used when it is created.
+
+        Returns
+        -------
+        MatrixBuffer
+            The matrix's committed extent plus what this transaction added; its
+            :meth:`~exprhub.hub.matrix_writes.MatrixBuffer.rows_for` maps features to rows.
+        """
+        return self._matrices.matrix(name, kind, owner)
+
+    def add_column(
+        self, matrix: MatrixBuffer, sample_key: str, rows: np.ndarray, values: np.ndarray
+    ) -> None:
+        """Add one sample's values as a new column of ``matrix``.
+
+        The column becomes the sample's current column of the matrix when the writer flushes
+        (an earlier column of the sample in the same matrix stops being current).
+
+        Parameters
+        ----------
+        matrix
+            From :meth:`matrix`.
+        sample_key
+            The sample the column belongs to.
+        rows
+            The row of each value, from ``matrix.rows_for(features)``.
+        values
+            The values (stored as float32; rows not given are NaN).
+        """
+        self._matrices.add_column(matrix, sample_key, rows, values)
+
+    def deactivate_columns(self, sample_key: str, kind: str, *, keep: MatrixBuffer) -> None:
+        """Make the sample's current columns in the other committed matrices of ``kind`` (all
+        but ``keep``) no longer current, so that the sample has one current column among the
+        matrices of that kind (a refined sample moves when its organism or value kind changes).
+        """
+        self._matrices.deactivate_elsewhere(sample_key, kind, keep)
 
     def matrices(self) -> list[MatrixExtent]:
         """Every matrix this writer wrote to, as of its last flush (as committed, once the
         transaction has committed)."""
-        return [
-            MatrixExtent(
-                name,
-                state.id,
-                state.committed_rows + state.recorded_features,
-                state.committed_columns + state.written_columns,
-                state.features,
-                state._last,
-            )
-            for name, state in self._matrices.items()
-        ]
+        return self._matrices.extents()
 
     def undo(self) -> None:
         """Remove what this writer put outside SQL (called after SQL rolled back)."""
         self._tables.close()
         for kept in self._kept:
             kept.wait()
-        for state in self._matrices.values():
-            if self.hub.store.exists(state.name):
-                if state.committed_rows == 0 and state.committed_columns == 0:
-                    self.hub.store.delete(state.name)
-                else:
-                    self.hub.store.open(state.name).discard_beyond(
-                        state.committed_rows, state.committed_columns
-                    )
+        self._matrices.undo()
         for digest in self.staging.tables:
             self.hub.tables.remove(digest)
         for digest in self.staging.files:

@@ -1,6 +1,6 @@
-"""exprhub.refine: the numerical core of the refinery.
+"""exprhub.refine: the refinery.
 
-Pure functions on numpy arrays and records (no hub, no database):
+The numerical core, pure functions on numpy arrays and records (no hub, no database):
 
 * :mod:`~exprhub.refine.qn` -- quantile-normalization targets and normalization
   (agrees with R preprocessCore ``normalize.quantiles.use.target``);
@@ -10,6 +10,11 @@ Pure functions on numpy arrays and records (no hub, no database):
   gene2accession);
 * :mod:`~exprhub.refine.tximport` -- transcript -> gene summarization (agrees with R tximport);
 * :mod:`~exprhub.refine.salmon` -- running Salmon.
+
+On the hub: :mod:`~exprhub.refine.store` (what the refinery stores, on the hub's public API),
+:mod:`~exprhub.refine.pipeline` (a refine run; ``pipeline_plan``, ``pipeline_work``,
+``pipeline_rnaseq``, ``executor``) and :mod:`~exprhub.refine.ncbi_genes` (downloading an
+organism's NCBI gene reference).
 """
 
 from exprhub.refine.genes import (

@@ -89,13 +89,9 @@ _stop = _StopRequest()
 def _commit_code() -> set[CodeType]:
     """Code of the hub's transaction (commit, rollback, crash recovery): an exception raised
     inside it by a signal could undo files of a transaction that just committed."""
-    from exprhub.hub import Hub
+    from exprhub.hub import commit_code
 
-    writer = getattr(Hub.writer, "__wrapped__", None)
-    codes = {Hub._recover_interrupted_write.__code__}
-    if writer is not None:
-        codes.add(writer.__code__)
-    return codes
+    return set(commit_code())
 
 
 def _inside(frame: FrameType | None, codes: set[CodeType]) -> bool:

@@ -33,15 +33,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 
-from exprhub.hub import Hub
-from exprhub.hub import gene_accessions as accessions_store
-from exprhub.hub import refined as store
-from exprhub.hub import schema as s
-from exprhub.hub.refined import RefineState
-from exprhub.hub.writer import HubWriter
+from exprhub.hub import Hub, HubWriter
 from exprhub.records import normalize_accession
+from exprhub.refine import store
 from exprhub.refine.executor import Executor, SerialExecutor
 from exprhub.refine.genes import GeneReference
 from exprhub.refine.pipeline_plan import (
@@ -49,13 +44,8 @@ from exprhub.refine.pipeline_plan import (
     PlatformPlan,
     SampleInput,
     chunks,
-    gene_reference,
-    import_gene_accessions,
-    import_genes,
-    ncbi_file_kind,
     plan_platform,
     plan_samples,
-    reference_digest,
     resolve_samples,
     table_ref,
 )
@@ -74,6 +64,14 @@ from exprhub.refine.pipeline_work import (
     tool_versions,
 )
 from exprhub.refine.qn import build_target
+from exprhub.refine.store import RefineState
+from exprhub.refine.store.genes import (
+    gene_reference,
+    import_gene_accessions,
+    import_genes,
+    ncbi_file_kind,
+    reference_digest,
+)
 
 __all__ = [
     "PROCESSOR",
@@ -169,9 +167,7 @@ def refine(
         if smp.tax_id is not None and smp.tax_id not in refs:
             refs[smp.tax_id] = gene_reference(hub, smp.tax_id)
             ref_digests[smp.tax_id] = (
-                reference_digest(refs[smp.tax_id])
-                + ":"
-                + accessions_store.accession_digest(hub, smp.tax_id)
+                reference_digest(refs[smp.tax_id]) + ":" + store.accession_digest(hub, smp.tax_id)
             )
         if smp.platform and smp.platform not in platform_refs:
             platform_refs[smp.platform] = table_ref(hub, smp.platform) or ""
@@ -336,7 +332,7 @@ def _write_gene_level(
                     )
                     for g in plan.genes
                 ]
-                store.add_platform_genes(writer, tax, rows)
+                store.add_missing_genes(writer, tax, rows)
             _write_batch(writer, part, res, report)
 
 
@@ -352,18 +348,15 @@ def _write_batch(
         store.write_sample_column(
             writer,
             store.gene_matrix_name(smp.tax_id, kind),
-            "gene-level",
+            store.GENE_LEVEL_KIND,
             key,
             res.genes,
             res.values[:, j],
         )
-        state = _state(smp, "gene-level", kind)
-        state = RefineState(
-            **{
-                **state.__dict__,
-                "values_sha256": res.values_sha[key],
-                "genes_observed": res.observed[key],
-            }
+        state = dataclasses.replace(
+            _state(smp, "gene-level", kind),
+            values_sha256=res.values_sha[key],
+            genes_observed=res.observed[key],
         )
         states.append((state, {**res.documents[key], "organism": smp.organism}))
     for key, message in res.failed.items():
@@ -423,7 +416,7 @@ def _ensure_target(
 
     def columns() -> Iterator[np.ndarray]:
         for block in chunks(ids, 256):
-            _, found, values = store.read_sample_columns(hub, name, list(block))
+            _, found, values = hub.read_columns(name, list(block))
             if list(found) != list(block):
                 raise ValueError(f"gene-level values missing for {sorted(set(block) - set(found))}")
             for j in range(values.shape[1]):
@@ -501,8 +494,8 @@ def _phase_normalize(
 
     def jobs() -> Iterator[QNJob]:
         for tax, kind, target, block in work:
-            _, found, values = store.read_sample_columns(
-                hub, store.gene_matrix_name(tax, kind), [st.sample_key for st in block]
+            _, found, values = hub.read_columns(
+                store.gene_matrix_name(tax, kind), [st.sample_key for st in block]
             )
             assert found == [st.sample_key for st in block]
             yield QNJob(target.values if target is not None else None, values)
@@ -553,14 +546,14 @@ def _write_normalized(
     if kind == "rna-seq" and target is None and opts.skip_qn:
         values = np.exp2(values.astype(np.float64)) - 1.0  # deliver lengthScaledTPM
         qn["delivered"] = "lengthScaledTPM"
-    documents = _documents(hub, [st.sample_key for st in block])
+    documents = store.refine_documents(hub, [st.sample_key for st in block])
     states: list[tuple[RefineState, dict[str, Any]]] = []
     with hub.writer() as writer:
         for j, st in enumerate(block):
             store.write_sample_column(
                 writer,
                 store.refined_matrix_name(tax, kind),
-                "refined",
+                store.REFINED_KIND,
                 st.sample_key,
                 features,
                 values[:, j],
@@ -570,25 +563,8 @@ def _write_normalized(
             doc["refined_sha256"] = hashlib.sha256(
                 np.ascontiguousarray(values[:, j], dtype="<f4").tobytes()
             ).hexdigest()
-            new = RefineState(
-                **{
-                    **st.__dict__,
-                    "status": "done",
-                    "qn_target_sha256": target.sha256 if target else None,
-                }
+            new = dataclasses.replace(
+                st, status="done", qn_target_sha256=target.sha256 if target else None
             )
             states.append((new, doc))
         store.put_refine_states(writer, states)
-
-
-def _documents(hub: Hub, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    with hub.engine.connect() as connection:
-        for chunk in chunks(list(keys), 500):
-            for key, doc in connection.execute(
-                select(s.refined_samples.c.sample_key, s.refined_samples.c.document).where(
-                    s.refined_samples.c.sample_key.in_(chunk)
-                )
-            ):
-                out[key] = json.loads(doc)
-    return out

@@ -1,34 +1,19 @@
 """Planning a refine run: which samples, where their values are, and how each platform's
-probes map to genes; plus the organism gene references stored in the hub.
+probes map to genes (the gene references themselves: :mod:`exprhub.refine.store.genes`).
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 
-from exprhub.formats.errors import FormatError
 from exprhub.hub import Hub
-from exprhub.hub import gene_accessions as accessions_store
-from exprhub.hub import refined as store
-from exprhub.hub import schema as s
 from exprhub.records import RecordType, Table
-from exprhub.refine.genes import (
-    Gene,
-    GeneReference,
-    read_gene2accession,
-    read_gene2ensembl,
-    read_gene_info,
-    strip_accession_version,
-)
+from exprhub.refine.genes import GeneReference, strip_accession_version
 from exprhub.refine.mapping import (
     GENE_COLUMNS,
     ProbeMap,
@@ -38,125 +23,12 @@ from exprhub.refine.mapping import (
     split_multi,
 )
 from exprhub.refine.pipeline_work import PlatformPlan, RefineOptions, SampleInput
+from exprhub.refine.store import GeneRow
+from exprhub.refine.store import gene_accessions as accessions_store
+from exprhub.refine.store.genes import genes_fetch_command, tax_id_for
 
 _SYMBOL_COLUMNS = ("gene symbol", "gene_symbol", "symbol", "ilmn_gene")
 _TITLE_COLUMNS = ("gene title", "gene_title", "gene name", "description")
-
-# ------------------------------------------------------------------------------ genes
-
-
-def import_genes(
-    hub: Hub,
-    gene_info: Sequence[str],
-    gene2ensembl: Sequence[str] = (),
-    tax_ids: Sequence[int] | None = None,
-) -> dict[int, int]:
-    """Import NCBI ``gene_info`` (and ``gene2ensembl``) files; each organism found replaces
-    that organism's stored NCBI genes. Returns genes stored per tax id."""
-    by_tax: dict[int, dict[str, Gene]] = {}
-    for path in gene_info:
-        for gene in read_gene_info(path, tax_ids):
-            by_tax.setdefault(gene.tax_id, {})[gene.gene_id] = gene
-    extra: dict[tuple[int, str], list[str]] = {}
-    for path in gene2ensembl:
-        for tax, gene_id, ensembl in read_gene2ensembl(path, tax_ids):
-            extra.setdefault((tax, gene_id), []).append(ensembl)
-    out: dict[int, int] = {}
-    with hub.writer() as writer:
-        for tax, genes in sorted(by_tax.items()):
-            rows = []
-            for g in genes.values():
-                ens = list(g.ensembl_ids)
-                ens += [e for e in extra.get((tax, g.gene_id), []) if e not in ens]
-                rows.append(
-                    store.GeneRow(
-                        tax,
-                        g.gene_id,
-                        g.symbol,
-                        g.synonyms,
-                        tuple(ens),
-                        g.description,
-                        g.type_of_gene,
-                        "gene_info",
-                    )
-                )
-            out[tax] = store.replace_genes(writer, tax, rows)
-    return out
-
-
-def import_gene_accessions(
-    hub: Hub, gene2accession: Sequence[str], tax_ids: Sequence[int] | None = None
-) -> dict[int, int]:
-    """Import NCBI ``gene2accession`` files; each organism found replaces that organism's
-    stored accession -> gene links. Returns distinct links stored per tax id."""
-    by_tax: dict[int, set[tuple[str, str]]] = {}
-    for path in gene2accession:
-        for tax, gene_id, accession in read_gene2accession(path, tax_ids):
-            by_tax.setdefault(tax, set()).add((accession, gene_id))
-    return {
-        tax: accessions_store.replace_accessions(hub, tax, pairs)
-        for tax, pairs in sorted(by_tax.items())
-    }
-
-
-def ncbi_file_kind(path: str | Path) -> str:
-    """``"gene_info"``, ``"gene2ensembl"`` or ``"gene2accession"``, from the file's header.
-
-    Raises
-    ------
-    FormatError
-        When the header is neither.
-    """
-    path = Path(path)
-    with path.open("rb") as raw:
-        magic = raw.read(2)
-    opener = gzip.open if magic == b"\x1f\x8b" else open
-    with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
-        header = handle.readline()
-    if "Ensembl_gene_identifier" in header:
-        return "gene2ensembl"
-    if "RNA_nucleotide_accession" in header and "GeneID" in header:
-        return "gene2accession"
-    if "Symbol" in header and "GeneID" in header:
-        return "gene_info"
-    raise FormatError(
-        path, 1, "expected an NCBI gene_info, gene2ensembl or gene2accession header line"
-    )
-
-
-def gene_reference(hub: Hub, tax_id: int, *, ncbi_only: bool = True) -> GeneReference | None:
-    """The organism's gene reference from the hub (None when no NCBI genes are stored)."""
-    rows = store.gene_rows(hub, tax_id, source="gene_info" if ncbi_only else None)
-    if not rows:
-        return None
-    return GeneReference.from_genes(
-        tax_id,
-        (
-            Gene(
-                r.gene_id,
-                r.symbol,
-                tax_id,
-                r.synonyms,
-                r.ensembl_ids,
-                r.description,
-                r.type_of_gene,
-            )
-            for r in rows
-        ),
-    )
-
-
-def reference_digest(ref: GeneReference | None) -> str:
-    if ref is None:
-        return "none"
-    h = hashlib.sha256()
-    for gene_id in sorted(ref.genes):
-        g = ref.genes[gene_id]
-        h.update(
-            f"{gene_id}\t{g.symbol}\t{'|'.join(g.synonyms)}\t{'|'.join(g.ensembl_ids)}\n".encode()
-        )
-    return h.hexdigest()
-
 
 # ------------------------------------------------------------------------------ planning
 
@@ -170,63 +42,23 @@ def resolve_samples(hub: Hub, accessions: Sequence[str]) -> list[str]:
     if not accessions:
         keys = [r.key for r in hub.records(RecordType.SAMPLE)]
         for gds in hub.records(RecordType.DATASET):
-            keys += store.samples_for_accession(hub, gds.key)
+            keys += hub.samples_of(gds.key)
     else:
         keys = []
         for acc in accessions:
-            keys += store.samples_for_accession(hub, acc)
+            keys += hub.samples_of(acc)
     return list(dict.fromkeys(keys))
 
 
+#: The sample attributes a plan reads.
+_PLAN_ATTRIBUTES = ("Sample_channel_count", "Sample_taxid_ch1", "Sample_platform_id")
+
+
 def plan_samples(hub: Hub, keys: Sequence[str]) -> list[SampleInput]:
-    wanted = set(keys)
-    with hub.engine.connect() as connection:
-        records = {}
-        for chunk in chunks(sorted(wanted), 500):
-            for r in connection.execute(
-                select(
-                    s.records.c.id,
-                    s.records.c.key,
-                    s.records.c.version,
-                    s.records.c.source_sha256,
-                    s.records.c.organisms,
-                ).where(s.records.c.type == "GSM", s.records.c.key.in_(chunk))
-            ):
-                records[r.key] = r
-        ids = {r.id: k for k, r in records.items()}
-        attrs: dict[str, dict[str, str]] = {}
-        series: dict[str, list[str]] = {}
-        for chunk in chunks(list(ids), 500):
-            for rid, k, v in connection.execute(
-                select(s.attributes.c.record_id, s.attributes.c.key, s.attributes.c.value).where(
-                    s.attributes.c.record_id.in_(chunk),
-                    s.attributes.c.key.in_(
-                        ["Sample_channel_count", "Sample_taxid_ch1", "Sample_platform_id"]
-                    ),
-                )
-            ):
-                attrs.setdefault(ids[rid], {}).setdefault(k, v)
-            for rid, target in connection.execute(
-                select(s.relations.c.source_id, s.relations.c.target_key)
-                .where(s.relations.c.source_id.in_(chunk), s.relations.c.kind == "series")
-                .order_by(s.relations.c.source_id, s.relations.c.position)
-            ):
-                series.setdefault(ids[rid], []).append(target)
-        sources: dict[str, dict[str, tuple[str, str, int]]] = {}
-        for name, kind, owner, key, column in connection.execute(
-            select(
-                s.matrices.c.name,
-                s.matrices.c.kind,
-                s.matrices.c.owner_key,
-                s.matrix_columns.c.sample_key,
-                s.matrix_columns.c.column,
-            )
-            .join(s.matrix_columns, s.matrix_columns.c.matrix_id == s.matrices.c.id)
-            .where(s.matrix_columns.c.active, s.matrices.c.kind.in_(["submitted", "dataset"]))
-            .order_by(s.matrices.c.name)
-        ):
-            if key in wanted:
-                sources.setdefault(key, {}).setdefault(kind, (name, owner, column))
+    """What the refinery knows of each sample before refining it: organism, batch, where its
+    values are (its platform's matrix, else a DataSet's), and why it cannot be refined."""
+    facts = hub.sample_facts(keys, _PLAN_ATTRIBUTES)
+    sources = hub.current_columns(keys, ("submitted", "dataset"))
     datasets: dict[str, Any] = {}
     out = []
     for key in keys:
@@ -235,15 +67,15 @@ def plan_samples(hub: Hub, keys: Sequence[str]) -> list[SampleInput]:
         if gds and gds not in datasets:
             datasets[gds] = hub.record(gds, RecordType.DATASET, table=False)
         ds = datasets.get(gds) if gds else None
-        rec = records.get(key)
-        a = attrs.get(key, {})
+        rec = facts.get(key)
+        a = rec.attributes if rec is not None else {}
         organism = ""
         if rec is not None and rec.organisms:
-            organism = rec.organisms.split("; ")[0]
+            organism = rec.organisms[0]
         elif ds is not None and ds.organisms:
             organism = ds.organisms[0]
         tax = a.get("Sample_taxid_ch1", "").strip()
-        tax_id = int(tax) if tax.isdigit() else store.tax_id_for(organism)
+        tax_id = int(tax) if tax.isdigit() else tax_id_for(organism)
         cc = a.get("Sample_channel_count", "").strip()
         platform: str | None
         if "submitted" in src:
@@ -258,7 +90,7 @@ def plan_samples(hub: Hub, keys: Sequence[str]) -> list[SampleInput]:
             matrix, platform, column, sha, version = None, None, -1, None, 0
         if ds is not None and not cc:
             cc = (ds.get("channel_count") or "").strip()
-        batch = (series.get(key) or [gds or key])[0]
+        batch = ((rec.series if rec is not None else []) or [gds or key])[0]
         sample = SampleInput(
             key,
             batch,
@@ -282,24 +114,13 @@ def plan_samples(hub: Hub, keys: Sequence[str]) -> list[SampleInput]:
 
 
 def _record_sha(hub: Hub, key: str) -> tuple[str | None, int]:
-    with hub.engine.connect() as connection:
-        row = connection.execute(
-            select(s.records.c.source_sha256, s.records.c.version).where(s.records.c.key == key)
-        ).first()
-    return (row.source_sha256, row.version) if row is not None else (None, 0)
+    return hub.record_origin(key) or (None, 0)
 
 
 def table_ref(hub: Hub, key: str) -> str | None:
-    with hub.engine.connect() as connection:
-        ref = connection.execute(
-            select(s.records.c.table_ref).where(s.records.c.key == key, s.records.c.type == "GPL")
-        ).scalar()
-        annot = connection.execute(
-            select(s.platform_annotations.c.table_ref).where(
-                s.platform_annotations.c.platform_key == key
-            )
-        ).scalar()
-    return f"{ref}:{annot}"
+    """A tag of the platform's stored tables (record and annotation): part of the input
+    checksum of its samples."""
+    return hub.platform_table_tag(key)
 
 
 def _find_column(table: Table, names: Sequence[str]) -> str | None:
@@ -319,20 +140,6 @@ class MissingInput(ValueError):
         super().__init__(f"{reason}; run `{command}`")
         self.reason = reason
         self.command = command
-
-
-def organism_name(tax_id: int | None) -> str | None:
-    """The organism name of a tax id in ``ORGANISM_TAX_IDS`` (``"Homo sapiens"``), else None."""
-    for name, tax in store.ORGANISM_TAX_IDS.items():
-        if tax == tax_id:
-            return name[0].upper() + name[1:]
-    return None
-
-
-def genes_fetch_command(tax_id: int | None) -> str:
-    """The command that downloads and imports an organism's NCBI gene reference."""
-    name = organism_name(tax_id)
-    return f'exprhub genes fetch "{name}"' if name else f"exprhub genes fetch {tax_id}"
 
 
 AccessionLookup = Callable[[set[str]], dict[str, tuple[str, ...]]]
@@ -551,9 +358,7 @@ def plan_platform(
     return PlatformPlan(platform, matrix, features, pmap, categories, info, genes)
 
 
-def _platform_genes(
-    table: Table, column: str, pmap: ProbeMap, platform: str
-) -> list[store.GeneRow]:
+def _platform_genes(table: Table, column: str, pmap: ProbeMap, platform: str) -> list[GeneRow]:
     sym_col = _find_column(table, _SYMBOL_COLUMNS)
     title_col = _find_column(table, _TITLE_COLUMNS)
     if not table.has("ID"):
@@ -561,14 +366,14 @@ def _platform_genes(
     probes = table.column("ID").tolist()
     syms = table.column(sym_col).tolist() if sym_col else [""] * len(probes)
     titles = table.column(title_col).tolist() if title_col else [""] * len(probes)
-    seen: dict[str, store.GeneRow] = {}
+    seen: dict[str, GeneRow] = {}
     for probe, sym, title in zip(probes, syms, titles, strict=True):
         genes = pmap.genes.get(probe.strip(), ())
         if len(genes) != 1 or genes[0] in seen:
             continue
         symbols = split_multi(sym)
         titles_ = [t.strip() for t in title.split("///") if t.strip()]
-        seen[genes[0]] = store.GeneRow(
+        seen[genes[0]] = GeneRow(
             0,
             genes[0],
             symbols[0] if len(symbols) == 1 else "",

@@ -21,12 +21,11 @@ from typing import Any
 import numpy as np
 
 from exprhub.hub import Hub
-from exprhub.hub import refined as store
-from exprhub.hub.refined import RefineState
 from exprhub.records import RecordType, normalize_accession
+from exprhub.refine import store
 from exprhub.refine.executor import Executor, SerialExecutor
 from exprhub.refine.pipeline import RefineReport, _phase_normalize
-from exprhub.refine.pipeline_plan import gene_reference, plan_samples, reference_digest
+from exprhub.refine.pipeline_plan import plan_samples
 from exprhub.refine.pipeline_work import (
     RNASEQ_PROCESSOR,
     RNASEQ_VERSION,
@@ -34,6 +33,8 @@ from exprhub.refine.pipeline_work import (
     tool_versions,
 )
 from exprhub.refine.salmon import SalmonIndex, build_index, kmer_for_read_length, quant
+from exprhub.refine.store import RefineState
+from exprhub.refine.store.genes import gene_reference, reference_digest
 from exprhub.refine.tximport import CountsFromAbundance, read_tx2gene, tximport
 
 __all__ = ["RNASEQ_PROCESSOR", "RNASEQ_VERSION", "collect_quant_files", "refine_rnaseq"]
@@ -270,7 +271,7 @@ def refine_rnaseq(
                 store.write_sample_column(
                     writer,
                     store.gene_matrix_name(smp0.tax_id, "rna-seq"),
-                    "gene-level",
+                    store.GENE_LEVEL_KIND,
                     key,
                     labels,
                     matrix[:, j],

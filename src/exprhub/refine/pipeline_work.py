@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 
 from exprhub import __version__
-from exprhub.hub.refined import GeneRow
 from exprhub.refine.mapping import ProbeMap, collapse_to_genes
 from exprhub.refine.qn import normalize_to_target
 from exprhub.refine.scale import ScaleDecision, detect_scale, to_log2
+from exprhub.refine.store import GeneRow
 
 PROCESSOR = "exprhub-refinery"
 #: Bump when a change alters refined values: every sample is then refined again.

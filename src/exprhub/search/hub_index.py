@@ -25,6 +25,9 @@ them. Concretely:
   most :data:`SEARCH_WAIT` seconds, after which they answer from the last committed state. A
   search never fails because the index is being written.
 
+The hub is read through :mod:`exprhub.hub.index_feed` (records changed since the watermark,
+platform facts) and :meth:`exprhub.hub.Hub.latest_write`.
+
 Readers always read the last committed index state: tantivy searchers reload when another
 process commits, PostgreSQL readers see committed transactions.
 
@@ -43,12 +46,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from exprhub.curate.harmonize import harmonize
 from exprhub.hub import Hub
-from exprhub.hub import schema as s
-from exprhub.hub.listing import sample_organisms_of_series
+from exprhub.hub.index_feed import FeedRecord, changed_records, platform_fields
 from exprhub.records import Record, split_characteristic
 from exprhub.search import SearchDocument, SearchIndex, SearchResults, open_index
 from exprhub.search.document import IndexBusy, OutdatedIndex
@@ -217,18 +217,13 @@ class HubSearch:
         """:meth:`sync` once the write lock is held."""
         mark = None if full else self._watermark()
         latest = self.hub.latest_write()
-        query = select(s.records).where(s.records.c.type.in_(INDEXED_TYPES))
-        if mark is not None:
-            query = query.where(s.records.c.updated_at > datetime.fromisoformat(mark))
-        with self.hub.engine.connect() as connection:
-            rows = connection.execute(query.order_by(s.records.c.id)).fetchall()
+        since = datetime.fromisoformat(mark) if mark is not None else None
         written = 0
-        context = _Context(self.hub) if rows else None
-        for start in range(0, len(rows), BATCH):
-            batch = rows[start : start + BATCH]
-            assert context is not None
-            docs = context.documents(batch)
-            written += self.index.add(docs)
+        context: _Context | None = None
+        for batch in changed_records(self.hub, INDEXED_TYPES, since, batch=BATCH):
+            if context is None:
+                context = _Context(self.hub)
+            written += self.index.add([context.document(r) for r in batch])
             if progress is not None:
                 progress(written)
         self.index.commit()
@@ -270,54 +265,20 @@ class _Context:
     """Look-ups shared by a sync: platform technology and organisms."""
 
     def __init__(self, hub: Hub) -> None:
-        self.hub = hub
         self.platform_tech: dict[str, str] = {}
         self.platform_organisms: dict[str, list[str]] = {}
-        with hub.engine.connect() as connection:
-            for key, akey, value in connection.execute(
-                select(s.records.c.key, s.attributes.c.key, s.attributes.c.value)
-                .join(s.attributes, s.attributes.c.record_id == s.records.c.id)
-                .where(s.records.c.type == "GPL")
-            ):
-                name = Record.field_name(akey)
-                if name == "technology":
-                    self.platform_tech.setdefault(key, value)
-                elif name == "organism":
-                    self.platform_organisms.setdefault(key, []).append(value)
+        for key, fields in platform_fields(hub, ("technology", "organism")).items():
+            if fields.get("technology"):
+                self.platform_tech[key] = fields["technology"][0]
+            if fields.get("organism"):
+                self.platform_organisms[key] = fields["organism"]
 
-    def documents(self, rows: Sequence[Any]) -> list[SearchDocument]:
-        ids = [r.id for r in rows]
-        attributes: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}
-        relations: dict[int, dict[str, list[str]]] = {i: {} for i in ids}
-        with self.hub.engine.connect() as connection:
-            for rid, key, value in connection.execute(
-                select(s.attributes.c.record_id, s.attributes.c.key, s.attributes.c.value)
-                .where(s.attributes.c.record_id.in_(ids))
-                .order_by(s.attributes.c.record_id, s.attributes.c.position)
-            ):
-                attributes[rid].append((key, value))
-            for rid, kind, target in connection.execute(
-                select(s.relations.c.source_id, s.relations.c.kind, s.relations.c.target_key)
-                .where(s.relations.c.source_id.in_(ids))
-                .order_by(s.relations.c.source_id, s.relations.c.position)
-            ):
-                relations[rid].setdefault(kind, []).append(target)
-            bare_series = [r.key for r in rows if r.type == "GSE" and not r.organisms]
-            from_samples = sample_organisms_of_series(connection, bare_series)
-        return [
-            self._document(r, attributes[r.id], relations[r.id], from_samples.get(r.key, []))
-            for r in rows
-        ]
-
-    def _document(
-        self,
-        row: Any,
-        attributes: list[tuple[str, str]],
-        relations: dict[str, list[str]],
-        sample_organisms: list[str],
-    ) -> SearchDocument:
+    def document(self, row: FeedRecord) -> SearchDocument:
+        """The search document of one record."""
+        attributes = row.attributes
+        relations = row.relations
         # a series record rarely names organisms: those of its samples stand in
-        organisms = row.organisms.split("; ") if row.organisms else list(sample_organisms)
+        organisms = list(row.organisms) if row.organisms else list(row.sample_organisms)
         pdat = row.release_date or row.submission_date or row.last_update_date
         doc = SearchDocument(
             accession=row.key,

@@ -4,7 +4,7 @@ interactive docs at ``/api/docs`` and the web pages, all served offline from the
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from starlette.responses import FileResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exprhub import __version__
-from exprhub.hub import Hub, HubError, RecordNotFound
+from exprhub.hub import Hub, HubError, RecordNotFound, default_home
 from exprhub.web import pages, routes_jobs, routes_records, routes_search
 from exprhub.web.downloads import DownloadHeads, RangedFileResponse
 from exprhub.web.errors import (
@@ -33,14 +33,17 @@ from exprhub.web.errors import (
 )
 from exprhub.web.fastpath import RecordDocumentFastPath
 from exprhub.web.http_semantics import BodySizeLimit, BodyTooLarge, HeadAsGet
-from exprhub.web.jobs import JobLimits, JobManager, default_jobs, integer_setting
-from exprhub.web.searching import NaiveSearch, SearchService
+from exprhub.web.job_limits import JobLimits, integer_setting
+from exprhub.web.jobs import JobManager, default_jobs
+from exprhub.web.searching import IndexSearch, NaiveSearch, SearchService
 
 STATIC = Path(__file__).parent / "static"
 DEFAULT_CACHE_CONTROL = "public, max-age=60, must-revalidate"
 
 #: Default largest request body, in bytes (``EXPRHUB_MAX_BODY_BYTES``): 1 MiB.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+#: Seconds a worker process waits at start for another process's index sync before serving.
+STARTUP_SYNC_WAIT = 5.0
 
 DESCRIPTION = """\
 The exprhub REST API: GEO-style records (Series, Samples, Platforms, curated DataSets),
@@ -57,8 +60,9 @@ Limits of this server (set by environment variables when it starts):
 - jobs: at most {max_active} queued or running (`EXPRHUB_MAX_ACTIVE_JOBS`, default 16) and
   {max_result_bytes} bytes of results kept (`EXPRHUB_MAX_RESULT_BYTES`, default 2 GiB); beyond
   them submissions answer 429; a finished job and its files are kept {result_ttl} s
-  (`EXPRHUB_JOB_TTL_SECONDS`, default 86400), then answer 410 Gone. Results of jobs from before
-  a restart are removed when the server starts.
+  (`EXPRHUB_JOB_TTL_SECONDS`, default 86400), then answer 410 Gone. Jobs are kept in the hub:
+  they survive a restart, except that a job running when its server process stopped fails
+  ("interrupted by a server restart").
 
 Every `GET` route also answers `HEAD` (same status and headers, no body). Downloads take one
 or more byte ranges (`Range: bytes=0-1023`, 206 with `Content-Range`); a malformed `Range`
@@ -161,6 +165,7 @@ def create_app(
     jobs: JobManager | None = None,
     cache_control: str = DEFAULT_CACHE_CONTROL,
     max_body_bytes: int | None = None,
+    on_close: Sequence[Callable[[], None]] = (),
 ) -> FastAPI:
     """The exprhub web application serving ``hub``.
 
@@ -179,6 +184,8 @@ def create_app(
     max_body_bytes
         Largest request body accepted on any route (default: ``EXPRHUB_MAX_BODY_BYTES``, else
         1 MiB); larger ones answer 413.
+    on_close
+        Called in order when the app shuts down, after the job manager.
 
     Raises
     ------
@@ -193,6 +200,8 @@ def create_app(
         manager.start()
         yield
         manager.shutdown()
+        for close in on_close:
+            close()
 
     limits = manager.limits
     description = DESCRIPTION.format(
@@ -299,3 +308,28 @@ def create_app(
         return Response((STATIC / "favicon.svg").read_bytes(), media_type="image/svg+xml")
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker process of ``exprhub serve --workers N`` (a uvicorn ``--factory``).
+
+    It serves the hub at ``$EXPRHUB_HOME`` (metadata in ``$EXPRHUB_DATABASE_URL`` when set),
+    which ``exprhub serve`` sets before it starts the workers, with the hub's search index.
+    Before serving, the worker brings the index up to date if the hub changed since the last
+    sync (:meth:`exprhub.search.hub_index.HubSearch.catch_up`): one process syncs while the
+    others wait for it up to :data:`STARTUP_SYNC_WAIT` seconds, then serve in any case. Jobs
+    are shared by all workers through the hub (see :mod:`exprhub.web.jobs`).
+
+    Raises
+    ------
+    exprhub.hub.HubError
+        When there is no hub there.
+    ValueError
+        When a limit set in the environment is not a whole number.
+    """
+    from exprhub.search.hub_index import HubSearch
+
+    hub = Hub(default_home())
+    engine = HubSearch(hub)
+    engine.catch_up(wait=STARTUP_SYNC_WAIT)
+    return create_app(hub, search=IndexSearch(engine, hub), on_close=(engine.close, hub.close))

@@ -1,7 +1,10 @@
 """Record downloads: SOFT, MINiML, series matrix, TSV tables and JSON documents.
 
-Writers are imported when first used, so a build without one of them still serves the others
-(the missing one answers 501).
+The formats are the file kinds of :data:`~exprhub.formats.kinds.KINDS` with an ``option``:
+their media types, file names and writers come from there, and a record type is offered the
+kinds that hold it (:func:`~exprhub.web.service.formats_for`). Writers are imported when first
+used, so a kind whose writer is missing (not in the registry entry, or not importable) answers
+501 while the others are served.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
+from exprhub.bundles.export import family
+from exprhub.formats.kinds import GZIP_MEDIA_TYPE, KINDS, Contents, FileKind
 from exprhub.hub import Hub, HubError, RecordNotFound
-from exprhub.records import Record, RecordType, Sample, Series, Table
+from exprhub.records import Record, RecordType, Sample, Series
 from exprhub.web.errors import ApiError, error_response, excerpt, public_message
 from exprhub.web.etag_cache import EtagCache
 from exprhub.web.http_semantics import (
@@ -37,26 +42,14 @@ from exprhub.web.http_semantics import (
 )
 from exprhub.web.service import formats_for, record_document
 
-
-class DownloadFormat(StrEnum):
-    """Formats a record can be downloaded in."""
-
-    SOFT = "soft"
-    MINIML = "miniml"
-    MATRIX = "matrix"
-    JSON = "json"
-    TSV = "tsv"
-    REFINED = "refined"
-
-
-_MEDIA = {
-    DownloadFormat.SOFT: "text/plain; charset=utf-8",
-    DownloadFormat.MINIML: "application/xml",
-    DownloadFormat.MATRIX: "text/plain; charset=utf-8",
-    DownloadFormat.JSON: "application/json",
-    DownloadFormat.TSV: "text/tab-separated-values; charset=utf-8",
-    DownloadFormat.REFINED: "text/tab-separated-values; charset=utf-8",
-}
+#: Formats a record can be downloaded in: the ``option`` of every written kind of the
+#: registry (``DownloadFormat("soft")`` ...). An enum, so that the API validates and documents
+#: the ``format`` parameter; its members come from the registry, so a new kind is offered
+#: without a change here.
+DownloadFormat = StrEnum(  # type: ignore[misc]
+    "DownloadFormat",
+    [(str(kind.option).upper(), str(kind.option)) for kind in KINDS.written()],
+)
 
 
 @dataclass
@@ -72,73 +65,37 @@ class Download:
         shutil.rmtree(self.path.parent, ignore_errors=True)
 
 
-def _writer(fmt: DownloadFormat) -> Callable[..., Any]:
-    try:
-        if fmt is DownloadFormat.SOFT:
-            from exprhub.formats.soft import write_soft
-
-            return write_soft
-        if fmt is DownloadFormat.MINIML:
-            from exprhub.formats.miniml_writer import write_miniml
-
-            return write_miniml
-        if fmt is DownloadFormat.MATRIX:
-            from exprhub.formats.matrix import write_series_matrix
-
-            return write_series_matrix
-    except ImportError:
-        pass
-    raise ApiError(
-        501,
-        "format_unavailable",
-        f"this exprhub build cannot write {fmt.value} files yet",
-        {"format": fmt.value},
-    )
-
-
 def available_formats() -> set[str]:
-    """Download formats this build can write (the JSON and TSV ones always)."""
-    out = {DownloadFormat.JSON.value, DownloadFormat.TSV.value, DownloadFormat.REFINED.value}
-    for fmt in (DownloadFormat.SOFT, DownloadFormat.MINIML, DownloadFormat.MATRIX):
+    """Download formats this build can write: the registry kinds with a writer, and those
+    written here (JSON documents) or by the refinery (refined values)."""
+    out = set()
+    for kind in KINDS.written():
         try:
-            _writer(fmt)
+            _writer(kind)
         except ApiError:
             continue
-        out.add(fmt.value)
+        out.add(str(kind.option))
     return out
 
 
-def write_table_tsv(table: Table | None, path: Path) -> None:
-    """Write a record's data table as TSV with a header row (empty file when there is none)."""
-    with path.open("w", encoding="utf-8", newline="\n") as handle:
-        if table is None:
-            return
-        handle.write("\t".join(table.names) + "\n")
-        for row in table.rows():
-            handle.write("\t".join(row) + "\n")
+def _writer(kind: FileKind) -> Callable[[Iterable[Record], Path], None] | None:
+    """The kind's writer (None for JSON documents and refined values, written here).
 
-
-def family_records(hub: Hub, series: Series) -> Iterable[Record]:
-    """A series followed by its stored platforms and samples, with their tables (the records
-    of a GEO family file). Records are loaded one at a time."""
-    yield hub.record(series.key, RecordType.SERIES, table=True)
-    related = hub.related(series.key)
-    for kind, record_type in (("platform", RecordType.PLATFORM), ("sample", RecordType.SAMPLE)):
-        for key in related.get(kind, []):
-            try:
-                yield hub.record(key, record_type, table=True)
-            except RecordNotFound:
-                continue
-
-
-def dataset_records(hub: Hub, key: str) -> Iterable[Record]:
-    """A DataSet with its table, followed by its subsets (a GDS SOFT file's records)."""
-    yield hub.record(key, RecordType.DATASET, table=True)
-    for subset in hub.related(key).get("subset", []):
-        try:
-            yield hub.record(subset, RecordType.SUBSET, table=False)
-        except RecordNotFound:
-            continue
+    Raises
+    ------
+    ApiError
+        501 when this build cannot write the kind.
+    """
+    if kind.contents in (Contents.DOCUMENT, Contents.REFINED):
+        return None
+    if kind.write is not None:
+        return kind.write
+    raise ApiError(
+        501,
+        "format_unavailable",
+        f"this exprhub build cannot write {kind.option} files yet",
+        {"format": kind.option},
+    )
 
 
 def series_matrix_samples(
@@ -183,43 +140,52 @@ def make_download(
     hub: Hub,
     key: str,
     record_type: RecordType,
-    fmt: DownloadFormat,
+    fmt: str,
     *,
     platform: str | None = None,
     compress: bool = False,
     directory: Path | None = None,
 ) -> Download:
-    """Write one record in ``fmt`` to a new temporary directory (or ``directory``).
+    """Write one record in the format ``fmt`` (a :class:`DownloadFormat`) to a new temporary
+    directory (or ``directory``).
 
     Raises
     ------
     ApiError
-        For a format the record type does not offer, a missing writer (501), data not refined
-        yet (501) or values a format cannot hold (422).
+        For a format the record type does not offer or that cannot be compressed (400), a
+        missing writer (501), data not refined yet (501) or values a format cannot hold (422).
     RecordNotFound
         If the record is not in the hub.
     """
     record = hub.record(key, record_type, table=False)
     offered = formats_for(record_type)
-    if fmt.value not in offered:
+    option = str(fmt)
+    if option not in offered:
         raise ApiError(
             400,
             "unsupported_format",
-            f"a {record_type.label} cannot be downloaded as {fmt.value}; "
+            f"a {record_type.label} cannot be downloaded as {option}; "
             f"offered: {', '.join(offered)}",
-            {"format": fmt.value, "offered": offered},
+            {"format": option, "offered": offered},
         )
-    own = (DownloadFormat.JSON, DownloadFormat.TSV, DownloadFormat.REFINED)
-    writer = None if fmt in own else _writer(fmt)
+    kind = KINDS.by_option(option)
+    if compress and not kind.compressible:
+        raise ApiError(
+            400,
+            "unsupported_format",
+            f"a {kind.title} file is compressed already; leave out gzip",
+            {"format": option},
+        )
+    writer = _writer(kind)
     folder = Path(tempfile.mkdtemp(prefix="exprhub-dl-", dir=directory))
     try:
-        path = _write(hub, record, record_type, fmt, writer, folder, platform)
+        path = _write(hub, record, record_type, kind, writer, folder, platform)
         if compress:
             path = _gzip_file(path)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    media = "application/gzip" if compress else _MEDIA[fmt]
+    media = GZIP_MEDIA_TYPE if compress else kind.media_type
     return Download(path, path.name, media)
 
 
@@ -227,72 +193,67 @@ def _write(
     hub: Hub,
     record: Record,
     record_type: RecordType,
-    fmt: DownloadFormat,
-    writer: Callable[..., Any] | None,
+    kind: FileKind,
+    writer: Callable[[Iterable[Record], Path], None] | None,
     folder: Path,
     platform: str | None,
 ) -> Path:
     key = record.key
-    if fmt is DownloadFormat.JSON:
-        path = folder / f"{key}.json"
+    if kind.contents is Contents.DOCUMENT:
+        path = folder / kind.file_name(key, record_type)
         document = record_document(hub, key, record_type)
         path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         return path
-    if fmt is DownloadFormat.TSV:
-        path = folder / f"{key}.tsv"
-        write_table_tsv(hub.record(key, record_type, table=True).table, path)
-        return path
-    if fmt is DownloadFormat.REFINED:
-        from exprhub.hub.refined import write_refined_tsv
-        from exprhub.ingest.export import refined_coverage
-
-        coverage = refined_coverage(hub, key)
-        if not coverage.refined:
-            raise ApiError(
-                501, "not_refined", f"{coverage.summary()}; nothing to download", coverage.to_dict()
-            )
-        if not coverage.complete:
-            # as `exprhub export --format refined`: never a silently partial matrix
-            raise ApiError(409, "partially_refined", coverage.summary(), coverage.to_dict())
-        path = folder / f"{key}_refined.tsv"
-        try:
-            write_refined_tsv(hub, key, path, samples=coverage.refined)
-        except HubError as exc:
-            raise ApiError(501, "not_refined", public_message(exc), {"accession": key}) from None
-        return path
+    if kind.contents is Contents.REFINED:
+        return _write_refined(hub, key, folder / kind.file_name(key, record_type))
     assert writer is not None
+    records: Iterable[Record]
+    name_platform = None
+    if kind.contents is Contents.PLATFORM_SAMPLES:
+        assert isinstance(record, Series)
+        chosen, samples, platforms = series_matrix_samples(hub, record, platform)
+        name_platform = chosen if len(platforms) > 1 else None
+        records = [record, *samples]
+    elif kind.contents is Contents.TABLE:
+        records = [hub.record(key, record_type, table=True)]
+    else:
+        records = family(hub, key, record_type)
+    path = folder / kind.file_name(key, record_type, platform=name_platform)
     try:
-        if fmt is DownloadFormat.MATRIX:
-            assert isinstance(record, Series)
-            chosen, samples, platforms = series_matrix_samples(hub, record, platform)
-            name = f"{key}-{chosen}" if len(platforms) > 1 and chosen else key
-            path = folder / f"{name}_series_matrix.txt"
-            series = hub.record(key, RecordType.SERIES, table=False)
-            writer(series, samples, path)
-            return path
-        records: Iterable[Record]
-        if isinstance(record, Series):
-            records = family_records(hub, record)
-            stem = f"{key}_family"
-        elif record_type is RecordType.DATASET:
-            records = dataset_records(hub, key)
-            stem = key
-        else:
-            records = [hub.record(key, record_type, table=True)]
-            stem = key
-        if fmt is DownloadFormat.MINIML:
-            records = list(records)
-        suffix = ".soft" if fmt is DownloadFormat.SOFT else ".xml"
-        path = folder / f"{stem}{suffix}"
         writer(records, path)
-        return path
+    except ImportError:
+        raise ApiError(
+            501,
+            "format_unavailable",
+            f"this exprhub build cannot write {kind.option} files yet",
+            {"format": kind.option},
+        ) from None
     except ValueError as exc:
         raise ApiError(
             422,
             "cannot_write",
-            f"{key} cannot be written as {fmt.value}: {exc}",
-            {"format": fmt.value},
+            f"{key} cannot be written as {kind.option}: {exc}",
+            {"format": kind.option},
         ) from None
+    return path
+
+
+def _write_refined(hub: Hub, key: str, path: Path) -> Path:
+    from exprhub.refine.store import refined_coverage, write_refined_tsv
+
+    coverage = refined_coverage(hub, key)
+    if not coverage.refined:
+        raise ApiError(
+            501, "not_refined", f"{coverage.summary()}; nothing to download", coverage.to_dict()
+        )
+    if not coverage.complete:
+        # as `exprhub export --format refined`: never a silently partial matrix
+        raise ApiError(409, "partially_refined", coverage.summary(), coverage.to_dict())
+    try:
+        write_refined_tsv(hub, key, path, samples=coverage.refined)
+    except HubError as exc:
+        raise ApiError(501, "not_refined", public_message(exc), {"accession": key}) from None
+    return path
 
 
 def range_api_error(exc: RangeError) -> ApiError:

@@ -15,8 +15,8 @@ from fastapi.templating import Jinja2Templates
 from exprhub import __version__
 from exprhub.hub import Hub, RecordNotFound
 from exprhub.hub.listing import organism_counts
-from exprhub.ingest.export import RefinedCoverage, refined_coverage
 from exprhub.records import RecordType, Sample, Series, is_accession, normalize_accession
+from exprhub.refine.store import RefinedCoverage, refined_coverage
 from exprhub.search.paging import MAX_SEARCH_END
 from exprhub.web.deps import FacetSelection, HubDep, SearchDep
 from exprhub.web.downloads import table_preview
@@ -108,16 +108,10 @@ def downloads(
 ) -> list[dict]:
     """Download links of a record; the refined matrix is offered only when ``coverage`` says
     every sample is refined (otherwise its entry says why and what to run)."""
+    from exprhub.formats.kinds import KINDS
     from exprhub.web.downloads import available_formats
 
-    names = {
-        "soft": "SOFT" + (" (family)" if record_type is RecordType.SERIES else ""),
-        "miniml": "MINiML (XML)",
-        "matrix": "Series matrix",
-        "tsv": "Data table (TSV)",
-        "refined": "Refined genes x samples (TSV)",
-        "json": "JSON",
-    }
+    names = {fmt: KINDS.by_option(fmt).title_for(record_type) for fmt in formats_for(record_type)}
     segment = {"GSE": "series", "GSM": "samples", "GPL": "platforms", "GDS": "gds"}[
         record_type.value
     ]
@@ -363,7 +357,7 @@ REFINED_PREVIEW = 12
 
 def refined_view(hub: Hub, key: str) -> dict[str, Any] | None:
     """Provenance and the most highly expressed refined genes of a sample, if refined."""
-    from exprhub.hub.refined import gene_symbols, provenance, refined_matrix
+    from exprhub.refine.store import gene_symbols, provenance, refined_matrix
 
     try:
         document = provenance(hub, key)

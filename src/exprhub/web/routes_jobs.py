@@ -1,8 +1,10 @@
 """REST routes for background jobs: submit, poll, fetch the result and its files, delete.
 
-The queue is bounded (see ``exprhub.web.jobs.JobLimits``): too many queued or running jobs, or
-results filling their quota, answer 429; a finished job is kept for a time to live, then
-answers 410 Gone.
+The queue is bounded (see ``exprhub.web.job_limits.JobLimits``): too many queued or running
+jobs, or results filling their quota, answer 429; a finished job is kept for a time to live,
+then answers 410 Gone. Jobs are kept in the hub (``exprhub.hub.jobs``), so any server process
+answers for any job and jobs survive a restart (see ``exprhub.web.jobs`` for what happens to a
+job that was running then).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from pydantic import BaseModel, Field
 from exprhub.web.deps import JobsDep
 from exprhub.web.downloads import RangedFileResponse
 from exprhub.web.errors import ERROR_RESPONSES, ApiError, ErrorBody, excerpt
-from exprhub.web.jobs import Job, JobManager, JobParamsError, JobQuotaExceeded, JobStatus
+from exprhub.web.job_limits import JobQuotaExceeded
+from exprhub.web.jobs import Job, JobManager, JobParamsError, JobStatus
 
 Responses = dict[int | str, dict[str, Any]]
 

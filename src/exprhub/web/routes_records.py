@@ -195,7 +195,7 @@ def _add_record_routes(record_type: RecordType, segment: str) -> None:
         acc: str,
         request: Request,
         hub: HubDep,
-        fmt: Annotated[DownloadFormat, Query(alias="format")] = DownloadFormat.SOFT,
+        fmt: Annotated[DownloadFormat, Query(alias="format")] = DownloadFormat("soft"),
         platform: PlatformQuery = None,
         gzip: GzipQuery = False,
         if_none_match: IfNoneMatch = None,
@@ -353,7 +353,7 @@ def stats(hub: HubDep) -> dict[str, Any]:
 def processors(request: Request, hub: HubDep, p: PagingDep) -> dict[str, Any]:
     """Processors that refined samples in this hub (``name``, ``version``, ``samples``,
     ``tools`` with versions), as refine.bio lists them."""
-    from exprhub.hub.refined import processors as hub_processors
+    from exprhub.refine.store import processors as hub_processors
 
     items = hub_processors(hub)
     return page(request, items[p.offset : p.offset + p.limit], len(items), p)
@@ -363,7 +363,7 @@ def processors(request: Request, hub: HubDep, p: PagingDep) -> dict[str, Any]:
 def qn_targets(request: Request, hub: HubDep, p: PagingDep) -> dict[str, Any]:
     """Per-organism and value-kind QN reference targets (``organism``, ``value_kind``,
     ``version``, ``sha256``, ``platform``, ``n_samples``, ``sample_ids``, ``current``)."""
-    from exprhub.hub.refined import targets
+    from exprhub.refine.store import targets
 
     items = [t.as_dict() for t in targets(hub)]
     return page(request, items[p.offset : p.offset + p.limit], len(items), p)
@@ -378,6 +378,6 @@ def qn_targets(request: Request, hub: HubDep, p: PagingDep) -> dict[str, Any]:
 def sample_provenance(acc: str, hub: HubDep) -> dict[str, Any]:
     """Processor and version, parameters, input checksums, tool versions, mapping statistics,
     scale decision and the QN target of a refined sample (404 if it was not refined)."""
-    from exprhub.hub.refined import provenance
+    from exprhub.refine.store import provenance
 
     return provenance(hub, acc)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from exprhub.formats.kinds import KINDS
 from exprhub.hub import Hub, RecordNotFound
 from exprhub.records import DataSet, Record, RecordType, Sample, Series, Subset
 
@@ -185,12 +186,9 @@ def record_document(
 
 
 def formats_for(record_type: RecordType) -> list[str]:
-    """Download formats offered for a record type."""
-    if record_type is RecordType.SERIES:
-        return ["soft", "miniml", "matrix", "refined", "json"]
-    if record_type is RecordType.DATASET:
-        return ["soft", "tsv", "refined", "json"]
-    return ["soft", "miniml", "tsv", "refined", "json"]
+    """Download formats offered for a record type: the options of the registry's file kinds
+    that hold it (:meth:`~exprhub.formats.kinds.FileKinds.offered_for`), in registry order."""
+    return [str(kind.option) for kind in KINDS.offered_for(record_type)]
 
 
 def etag_for(summary: dict[str, Any], *extra: str) -> str:

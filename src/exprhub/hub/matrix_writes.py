@@ -1,0 +1,356 @@
+"""Matrix columns written inside a hub transaction (the matrix side of :class:`HubWriter`).
+
+A matrix is a named 2-D float32 array in the array store (features x samples) plus SQL rows
+naming its features (``matrix_rows``) and its columns (``matrix_columns``, one current column
+per sample). Inside a transaction a matrix is a :class:`MatrixBuffer`: its committed extent
+plus the features and columns added since. Columns are appended beyond the committed extent,
+so undoing a failed write cuts the arrays back to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import Connection, CursorResult, insert, select, update
+
+from exprhub.hub import schema as s
+from exprhub.records import strings_equal
+from exprhub.storage.bulk import RowBuffer
+from exprhub.storage.staging import Staging
+
+if TYPE_CHECKING:
+    from exprhub.hub.hub import Hub
+
+__all__ = [
+    "FLUSH_COLUMNS",
+    "MatrixBuffer",
+    "MatrixExtent",
+    "MatrixWrites",
+    "dataset_matrix_name",
+    "submitted_matrix_name",
+]
+
+#: Flush pending matrix columns to the array store after this many samples (an append
+#: rewrites every feature-major chunk of the column stripe it touches, whatever its width,
+#: so fewer, wider appends are much cheaper; 1024 x 54,675 probes is 224 MB of buffer).
+FLUSH_COLUMNS = 1024
+
+
+def submitted_matrix_name(platform_key: str) -> str:
+    """Name of the matrix of submitter-supplied values of one platform."""
+    return f"submitted/{platform_key}"
+
+
+def dataset_matrix_name(dataset_key: str) -> str:
+    """Name of the matrix of a curated DataSet's values."""
+    return f"dataset/{dataset_key}"
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """Primary key of the row an ``INSERT`` added."""
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _as_features(features: Sequence[str] | np.ndarray) -> np.ndarray:
+    if isinstance(features, np.ndarray):
+        return features
+    return np.asarray(list(features), dtype=object)
+
+
+@dataclass
+class MatrixBuffer:
+    """A matrix as one transaction sees it: the committed extent plus pending additions.
+
+    Obtained from :meth:`HubWriter.matrix`; :meth:`rows_for` gives the rows of features and
+    :meth:`HubWriter.add_column` adds a sample's column.
+
+    Attributes
+    ----------
+    id
+        The matrix's SQL id.
+    name
+        The matrix's name (``submitted/GPL570``, ``refined/9606/intensity``).
+    committed_rows, committed_columns
+        Its extent when the transaction began.
+    features
+        Row of each feature, those added in this transaction included.
+    """
+
+    id: int
+    name: str
+    committed_rows: int
+    committed_columns: int
+    features: dict[str, int]
+    new_features: list[str] = field(default_factory=list)
+    written_columns: int = 0
+    pending: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)  # float32
+    new_columns: list[tuple[int, str]] = field(default_factory=list)
+    # How many of new_features / new_columns have their SQL rows already (flush is repeatable).
+    recorded_features: int = 0
+    recorded_columns: int = 0
+    #: The last features mapped to rows (as an array) and their rows.
+    last_ids: tuple[np.ndarray, np.ndarray] | None = None
+    # The object last passed to rows_for (a list, say), answered by identity next time.
+    _last_given: object = field(default=None, repr=False)
+
+    @property
+    def n_rows(self) -> int:
+        """Rows of the matrix, those added in this transaction included."""
+        return self.committed_rows + len(self.new_features)
+
+    def rows_for(self, features: Sequence[str] | np.ndarray) -> np.ndarray:
+        """Row index of each feature, adding rows for features not seen before.
+
+        Samples of one platform nearly always list the same IDs in the same order, so the
+        previous answer is reused when the IDs are identical; passing the very same (unchanged)
+        sequence object again reuses it without comparing the IDs.
+
+        Parameters
+        ----------
+        features
+            Feature IDs (probe or gene IDs), a string array or a sequence of strings.
+
+        Returns
+        -------
+        numpy.ndarray
+            The row of each feature (int64); a feature listed twice gets its first row.
+        """
+        last = self.last_ids
+        if last is not None and (last[0] is features or self._last_given is features):
+            return last[1]
+        ids_array = _as_features(features)
+        if (
+            last is not None
+            and len(last[0]) == len(ids_array)
+            and strings_equal(last[0], ids_array)
+        ):
+            self._last_given = features
+            return last[1]
+        ids = ids_array.tolist()
+        lookup = self.features
+        if lookup:
+            get = lookup.get
+            index = np.fromiter((get(f, -1) for f in ids), dtype=np.int64, count=len(ids))
+            missing = np.flatnonzero(index < 0)
+        else:  # a new matrix: every feature is new
+            index = np.empty(len(ids), dtype=np.int64)
+            missing = np.arange(len(ids))
+        if missing.size:
+            # Features not seen before get new rows, in order (a repeated one, its first row).
+            new_ids = ids if missing.size == len(ids) else [ids[i] for i in missing.tolist()]
+            unique = list(dict.fromkeys(new_ids))
+            first = self.committed_rows + len(self.new_features)
+            added = dict(zip(unique, range(first, first + len(unique)), strict=True))
+            lookup.update(added)
+            self.new_features.extend(unique)
+            index[missing] = np.fromiter(
+                map(added.__getitem__, new_ids), dtype=np.int64, count=len(new_ids)
+            )
+        self.last_ids = (ids_array, index)
+        self._last_given = features
+        return index
+
+
+@dataclass(frozen=True)
+class MatrixExtent:
+    """A matrix as a write left it: extent, the row of each feature, and the last ID column
+    mapped to rows (with its rows), which the next write of the same platform reuses."""
+
+    name: str
+    id: int
+    n_rows: int
+    n_columns: int
+    features: dict[str, int]
+    last_ids: tuple[np.ndarray, np.ndarray] | None
+
+
+class MatrixWrites:
+    """The matrices one :class:`~exprhub.hub.HubWriter` writes to (see the module docs).
+
+    Parameters
+    ----------
+    hub
+        The hub written to.
+    connection
+        The transaction's connection.
+    staging
+        The write's staging record (matrices touched, for crash recovery).
+    rows
+        The transaction's buffer of bulk-inserted rows.
+    """
+
+    def __init__(self, hub: Hub, connection: Connection, staging: Staging, rows: RowBuffer) -> None:
+        self.hub = hub
+        self.connection = connection
+        self.staging = staging
+        self.rows = rows
+        self.buffers: dict[str, MatrixBuffer] = {}
+        # Committed matrices of each kind, read once per transaction (see deactivate_elsewhere).
+        self._ids_of_kind: dict[str, list[int]] = {}
+
+    def matrix(self, name: str, kind: str, owner: str | None) -> MatrixBuffer:
+        """The matrix called ``name``, created (of ``kind``, owned by ``owner``) if new."""
+        state = self.buffers.get(name)
+        if state is not None:
+            return state
+        row = self.connection.execute(select(s.matrices).where(s.matrices.c.name == name)).first()
+        known = self.hub.known_features(name, row.id, row.n_rows) if row is not None else None
+        features: dict[str, int]
+        last: tuple[np.ndarray, np.ndarray] | None = None
+        if row is not None and known is not None:  # a file imported just before, same matrix
+            matrix_id = row.id
+            features, last = known
+            committed = (row.n_rows, row.n_columns)
+        elif row is None:
+            result = self.connection.execute(
+                insert(s.matrices).values(
+                    name=name, kind=kind, owner_key=owner, dtype="float32", n_rows=0, n_columns=0
+                )
+            )
+            matrix_id = inserted_id(result)
+            features = {}
+            committed = (0, 0)
+        else:
+            matrix_id = row.id
+            features = {
+                f: r
+                for f, r in self.connection.execute(
+                    select(s.matrix_rows.c.feature, s.matrix_rows.c.row).where(
+                        s.matrix_rows.c.matrix_id == matrix_id
+                    )
+                )
+            }
+            committed = (row.n_rows, row.n_columns)
+        state = MatrixBuffer(matrix_id, name, committed[0], committed[1], features)
+        state.last_ids = last
+        self.buffers[name] = state
+        return state
+
+    def add_column(
+        self, state: MatrixBuffer, sample_key: str, rows: np.ndarray, values: np.ndarray
+    ) -> None:
+        """Queue one sample's values (at ``rows``) as a new column of the matrix."""
+        state.pending.append((sample_key, rows, np.asarray(values, dtype=np.float32)))
+        if len(state.pending) >= FLUSH_COLUMNS:
+            self._write_pending(state)
+
+    def deactivate_elsewhere(self, sample_key: str, kind: str, keep: MatrixBuffer) -> None:
+        """Make the sample's columns in the other matrices of ``kind`` not current.
+
+        The matrices of a kind are those committed when this transaction first asked for
+        the kind."""
+        other = self._ids_of_kind.get(kind)
+        if other is None:
+            other = self._ids_of_kind[kind] = [
+                i
+                for (i,) in self.connection.execute(
+                    select(s.matrices.c.id).where(s.matrices.c.kind == kind)
+                )
+                if i != keep.id
+            ]
+        if other:
+            self.connection.execute(
+                update(s.matrix_columns)
+                .where(
+                    s.matrix_columns.c.sample_key == sample_key,
+                    s.matrix_columns.c.matrix_id.in_(other),
+                    s.matrix_columns.c.matrix_id != keep.id,
+                )
+                .values(active=False)
+            )
+
+    def _write_pending(self, state: MatrixBuffer) -> None:
+        if not state.pending:
+            return
+        # Assembled sample by sample (contiguous rows), handed over transposed: the
+        # sample-major layout is written from it without a copy.
+        block = np.full((len(state.pending), state.n_rows), np.nan, dtype=np.float32)
+        for j, (_, rows, values) in enumerate(state.pending):
+            block[j, rows] = values
+        start = state.committed_columns + state.written_columns
+        self.staging.matrix(state.name)
+        self.hub.store.open(state.name, create=True).append_columns(start, block.T)
+        for j, (sample_key, _, _) in enumerate(state.pending):
+            state.new_columns.append((start + j, sample_key))
+        state.written_columns += len(state.pending)
+        state.pending.clear()
+
+    def flush(self) -> None:
+        """Write pending columns, new feature and column rows and the new extents (repeatable:
+        a second call writes only what was added since)."""
+        for state in self.buffers.values():
+            self._write_pending(state)
+            first = state.recorded_features
+            base = state.committed_rows
+            self.rows.add_many(
+                s.matrix_rows,
+                [
+                    (state.id, base + i, feature)
+                    for i, feature in enumerate(state.new_features[first:], start=first)
+                ],
+            )
+            state.recorded_features = len(state.new_features)
+            self.rows.flush()
+            new_columns = state.new_columns[state.recorded_columns :]
+            state.recorded_columns = len(state.new_columns)
+            if new_columns:
+                keys = sorted({k for _, k in new_columns})
+                self.connection.execute(
+                    update(s.matrix_columns)
+                    .where(
+                        s.matrix_columns.c.matrix_id == state.id,
+                        s.matrix_columns.c.sample_key.in_(keys),
+                    )
+                    .values(active=False)
+                )
+                latest = {k: c for c, k in new_columns}
+                self.connection.execute(
+                    insert(s.matrix_columns),
+                    [
+                        {
+                            "matrix_id": state.id,
+                            "column": c,
+                            "sample_key": k,
+                            "active": latest[k] == c,
+                        }
+                        for c, k in new_columns
+                    ],
+                )
+            self.connection.execute(
+                update(s.matrices)
+                .where(s.matrices.c.id == state.id)
+                .values(
+                    n_rows=state.n_rows,
+                    n_columns=state.committed_columns + state.written_columns,
+                )
+            )
+
+    def extents(self) -> list[MatrixExtent]:
+        """Every matrix written to, as of the last flush."""
+        return [
+            MatrixExtent(
+                name,
+                state.id,
+                state.committed_rows + state.recorded_features,
+                state.committed_columns + state.written_columns,
+                state.features,
+                state.last_ids,
+            )
+            for name, state in self.buffers.items()
+        ]
+
+    def undo(self) -> None:
+        """Cut every matrix written to back to its committed extent (after SQL rolled back)."""
+        for state in self.buffers.values():
+            if self.hub.store.exists(state.name):
+                if state.committed_rows == 0 and state.committed_columns == 0:
+                    self.hub.store.delete(state.name)
+                else:
+                    self.hub.store.open(state.name).discard_beyond(
+                        state.committed_rows, state.committed_columns
+                    )
