@@ -32,7 +32,7 @@ def hub(tmp_path_factory, geo_fixtures, module_database_url):
 def _labels_one_by_one(hub: Hub) -> dict[str, dict[str, set[str]]]:
     """sample -> harmonized field -> values, from each stored record."""
     out = {}
-    for summary in hub.samples():
+    for summary in hub.records(RecordType.SAMPLE):
         sample = hub.record(summary.key, RecordType.SAMPLE, table=False)
         assert isinstance(sample, Sample)
         pairs = [p for ch in range(1, sample.channel_count + 1) for p in sample.characteristics(ch)]
@@ -68,7 +68,7 @@ def test_labels_combine_with_other_filters(hub):
     both = listing_filter(hub, labels=[("sex", "male")], organism="Mus musculus")
     total, rows = list_records(hub, RecordType.SAMPLE, both)
     males = list_records(hub, RecordType.SAMPLE, listing_filter(hub, labels=[("sex", "m")]))[1]
-    mice = {s.key for s in hub.samples() if s.organisms == "Mus musculus"}
+    mice = {s.key for s in hub.records(RecordType.SAMPLE) if s.organisms == "Mus musculus"}
     assert {r.key for r in rows} == {r.key for r in males} & mice
     assert total == len(rows)
     none = listing_filter(hub, labels=[("sex", "male"), ("sex", "female")], series="GSE3791")

@@ -44,7 +44,7 @@ def test_listings_refuse_pages_out_of_bounds(hub: Hub, limit, offset, message):
     with pytest.raises(PagingError, match=re.escape(message)):
         hub.records(limit=limit, offset=offset)
     with pytest.raises(PagingError, match=re.escape(message)):
-        hub.samples(limit=limit, offset=offset)
+        hub.records(RecordType.SAMPLE, limit=limit, offset=offset)
 
 
 def test_the_largest_offset_and_limit_are_served(hub: Hub):

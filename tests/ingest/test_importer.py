@@ -242,7 +242,7 @@ def test_import_without_the_extension_stores_the_same(geo_fixtures, tmp_path, mo
     def imported(home):
         with Hub.init(home) as hub:
             digest = import_file(hub, path).sha256
-            keys = [s.key for s in hub.samples()]
+            keys = [s.key for s in hub.records(RecordType.SAMPLE)]
             values = {}
             for key in keys:
                 features, column = hub.sample_values(key)

@@ -332,7 +332,7 @@ class Hub(IntakeHub):
         )
         return list_records(self, rtype, flt, limit=limit, offset=offset)[1]
 
-    def samples(  # type: ignore[override]  # a DataFrame here; the catalogue's list is records("gsm")
+    def samples(
         self,
         *,
         organism: str | None = None,

@@ -17,7 +17,7 @@ Reading records
 
     * :class:`~exprhub.hub.queries.RecordQueries` (inherited by :class:`Hub`):
       ``record``, ``has``, ``related``, ``summary`` / ``record_and_summary``, ``revision``,
-      ``latest_write``, ``briefs``, ``records`` / ``samples``, ``counts``, ``history``,
+      ``latest_write``, ``briefs``, ``records``, ``counts``, ``history``,
       ``sample_facts``, ``record_origin``, ``platform_table_tag`` (all through the private
       ``_find_row`` / ``_load`` or their own query on ``records``), and
       :meth:`~exprhub.hub.matrix_queries.MatrixQueries.samples_of` built on them;

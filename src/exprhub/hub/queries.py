@@ -480,10 +480,6 @@ class RecordQueries:
             rows = [RecordSummary.from_row(r) for r in connection.execute(query)]
             return with_series_organisms(connection, rows)
 
-    def samples(self, *, limit: int | None = None, offset: int = 0) -> list[RecordSummary]:
-        """Stored samples (GSM)."""
-        return self.records(RecordType.SAMPLE, limit=limit, offset=offset)
-
     def counts(self) -> dict[str, int]:
         """Number of stored records of each type."""
         with self.engine.connect() as connection:
