@@ -112,10 +112,10 @@ def test_skip_qn_delivers_gene_level_values(tmp_path, simulated):
     hub.close()
 
 
-def test_qn_target_versions_and_retarget(tmp_path, simulated):
+def test_qn_target_versions_and_retarget(tmp_path, simulated, database_url):
     """Refining a second series leaves the first one's values alone (they keep target v1);
     ``retarget`` builds v2, moves every sample to it and says so; v1 stays reproducible."""
-    hub = _sim_hub(tmp_path, simulated)
+    hub = _sim_hub(tmp_path, simulated, database_url)
     first_series = [f"GSM{90000001 + i}" for i in range(8)]
     second_series = [f"GSM{90000009 + i}" for i in range(8)]
     first = _refine(hub, "GSE900001")
