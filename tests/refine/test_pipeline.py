@@ -178,7 +178,12 @@ def test_recomputed_gene_level_keeps_its_target_version(tmp_path, simulated):
     hub = _sim_hub(tmp_path, simulated)
     _refine(hub, "GSE900001")
     _refine(hub, "GSE900002")
-    _refine(hub, "GSE900002", retarget=True)  # v2 built; only the second series moves
+    scoped = _refine(hub, "GSE900002", retarget=True)  # v2 built; only the second series moves
+    assert [(m["from_version"], m["to_version"], m["samples"]) for m in scoped["moves"]] == [
+        (1, 2, 8)
+    ]
+    [notice] = scoped["target_notices"]  # the first series is still on v1, and it says so
+    assert notice["samples_not_on_current"] == {"v1": 8} and not notice["newer_target_differs"]
     assert store.provenance(hub, "GSM90000001")["qn_target_version"] == 1
     assert store.provenance(hub, "GSM90000009")["qn_target_version"] == 2
     before = store.refined_matrix(hub, ["GSM90000001"])

@@ -54,6 +54,7 @@ def test_second_series_leaves_first_values_until_retarget(home, capsys):
         under_v1 = hub.expression(gds_samples, values="refined")
         v1_provenance = hub.provenance(gds_samples[0])
     assert v1_provenance["qn_target_version"] == 1
+    assert under_v1.attrs["provenance"][gds_samples[0]]["qn_target_version"] == 1
     # a real value of the first series, exactly as delivered under v1
     gene = str(under_v1.index[len(under_v1) // 2])
     value = under_v1.loc[gene, gds_samples[0]]
@@ -85,6 +86,7 @@ def test_second_series_leaves_first_values_until_retarget(home, capsys):
 
     with exprhub.Hub(home) as hub:
         retargeted = hub.expression(gds_samples, values="refined")
+        assert retargeted.attrs["provenance"][gds_samples[0]]["qn_target_version"] == 2
         assert retargeted.loc[gene, gds_samples[0]] != value
         provenance = hub.provenance(gds_samples[0])
         assert provenance["qn_target_version"] == 2

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from exprhub.refine.store import (
     provenance,
+    qn_assignments,
     refine_states,
     refined_matrix,
     samples_for_accession,
@@ -20,6 +21,7 @@ from exprhub.refine.store import (
 
 __all__ = [
     "provenance",
+    "qn_assignments",
     "refine_states",
     "refined_matrix",
     "refined_with_target",

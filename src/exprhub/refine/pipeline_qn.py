@@ -344,13 +344,12 @@ def _destinations(
         # delivered: stays on its version, also when its gene-level values were recomputed
         if st.status == "gene-level" or st.qn_target_sha256 != a.target_sha256:
             out.append((st, stored(a.target_version) if a.target_version is not None else None))
-    if current is not None and not opts.retarget:
-        after = dict(assignments)
+    if current is not None:
+        after = dict(assignments)  # as they will be once ``out`` is written
         for st, target in out:
-            if st.sample_key not in after:
-                after[st.sample_key] = QNAssignment(
-                    st.sample_key, tax, kind, target.version if target else None, None, ""
-                )
+            after[st.sample_key] = QNAssignment(
+                st.sample_key, tax, kind, target.version if target else None, None, ""
+            )
         notice = _notice(tax, organism, kind, current, reference, members, after)
         if notice is not None:
             report.target_notices.append(notice)
