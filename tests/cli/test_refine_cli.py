@@ -78,6 +78,8 @@ def test_refine_json_then_qn_targets(home, sim, capsys):
         "seconds",
         "waiting",
         "missing",
+        "moves",
+        "target_notices",
     ]
     assert report["samples"] == 12 and report["failed"] == {}
     code, out, _ = run(capsys, "qn-targets", "--home", str(home), "--json")
@@ -98,6 +100,14 @@ def test_refine_skip_qn_text_output(home, capsys):
     assert code == 0 and "6 samples: 6 mapped to genes, 6 normalized" in out
     code, out, _ = run(capsys, "qn-targets", "--home", str(home), "--json")
     assert json.loads(out) == []
+
+
+def test_refine_retarget_with_skip_qn_is_one_line_error(home, capsys):
+    code, out, err = run(
+        capsys, "refine", "--retarget", "--skip-qn", "--home", str(home), "--workers", "0"
+    )
+    assert code != 0 and out == ""
+    assert err.strip() == "error: --retarget and --skip-qn contradict each other: give one of them"
 
 
 def test_refine_unknown_accession_is_one_line_error(home, capsys):

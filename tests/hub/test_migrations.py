@@ -84,3 +84,51 @@ def test_old_hub_is_migrated_with_its_data(tmp_path, database_url):
         (key, listing_sort_key(key)) for key in ("GSM1", "naïve sample 10")
     ]
     hub.close()
+
+
+def test_refined_samples_keep_their_qn_target_after_upgrade(tmp_path, database_url):
+    """0008: every refined sample of a normalized kind is assigned the target version it was
+    normalized to (by digest), a sample delivered without QN none, log ratios nothing."""
+    from exprhub.hub.qn_history import qn_assignments
+
+    home = tmp_path / "old"
+    home.mkdir()
+    (home / MARKER).write_text('{"format": 1}')
+    engine = connect(database_url or sqlite_url(home / SQLITE_NAME))
+    migrate(engine, "0007")
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        for version, digest, current in ((1, "a" * 64, False), (2, "b" * 64, True)):
+            connection.execute(
+                text(
+                    "INSERT INTO qn_targets (tax_id, organism, value_kind, version, sha256, "
+                    "length, n_samples, platform_key, sample_ids, target_values, current, "
+                    "created_at) VALUES (9606, 'Homo sapiens', 'intensity', :v, :d, 1, 1, "
+                    "'GPL96', '[]', :values, :c, :t)"
+                ),
+                {"v": version, "d": digest, "values": b"\0" * 8, "c": current, "t": now},
+            )
+        rows = (
+            ("GSM1", "intensity", "a" * 64),
+            ("GSM2", "intensity", "b" * 64),
+            ("GSM3", "intensity", None),
+            ("GSM4", "log-ratio", None),
+        )
+        for key, kind, digest in rows:
+            connection.execute(
+                text(
+                    "INSERT INTO refined_samples (sample_key, status, tax_id, value_kind, "
+                    "processor, processor_version, input_sha256, qn_target_sha256, document, "
+                    "refined_at) VALUES (:k, 'done', 9606, :kind, 'p', '1', 'x', :d, '{}', :t)"
+                ),
+                {"k": key, "kind": kind, "d": digest, "t": now},
+            )
+    engine.dispose()
+    with Hub(home, database_url=database_url) as hub:
+        assert current_revision(hub.engine) == head_revision()
+        assigned = qn_assignments(hub)
+    assert {k: (a.target_version, a.target_sha256) for k, a in assigned.items()} == {
+        "GSM1": (1, "a" * 64),
+        "GSM2": (2, "b" * 64),
+        "GSM3": (None, None),
+    }

@@ -19,6 +19,7 @@ from exprhub.refine.pipeline import (
     import_genes,
     refine,
 )
+from exprhub.refine.pipeline_qn import refined_with_target
 from exprhub.simulate import simulate
 
 
@@ -111,23 +112,94 @@ def test_skip_qn_delivers_gene_level_values(tmp_path, simulated):
     hub.close()
 
 
-def test_qn_target_versions_and_renormalization(tmp_path, simulated):
-    hub = _sim_hub(tmp_path, simulated)
+def test_qn_target_versions_and_retarget(tmp_path, simulated, database_url):
+    """Refining a second series leaves the first one's values alone (they keep target v1);
+    ``retarget`` builds v2, moves every sample to it and says so; v1 stays reproducible."""
+    hub = _sim_hub(tmp_path, simulated, database_url)
+    first_series = [f"GSM{90000001 + i}" for i in range(8)]
+    second_series = [f"GSM{90000009 + i}" for i in range(8)]
     first = _refine(hub, "GSE900001")
-    assert first["targets"][0]["version"] == 1 and first["targets"][0]["n_samples"] == 8
+    [v1] = first["targets"]
+    assert v1["version"] == 1 and v1["n_samples"] == 8 and v1["built"]
+    under_v1 = store.refined_matrix(hub, first_series)
     second = _refine(hub, "GSE900002")
     [target] = second["targets"]
-    assert target["version"] == 2 and target["n_samples"] == 16
-    # the first series was normalized again to the new target
-    assert second["normalized"] == 16
+    assert target["version"] == 1 and not target["built"]
+    assert second["normalized"] == 8 and second["moves"] == []
+    # the first series' values did not change, not by one bit
+    assert store.refined_matrix(hub, first_series).equals(under_v1)
+    assert store.provenance(hub, "GSM90000009")["qn_target_version"] == 1
+    [notice] = second["target_notices"]
+    assert notice["current_version"] == 1 and notice["target_samples"] == 8
+    assert notice["reference_samples"] == 16 and notice["samples_refined_since"] == 8
+    assert notice["newer_target_differs"] and notice["command"] == "exprhub refine --retarget"
+    assert [(t.version, t.current) for t in store.targets(hub)] == [(1, True)]
+
+    moved = _refine(hub, retarget=True)
+    [v2] = moved["targets"]
+    assert v2["version"] == 2 and v2["n_samples"] == 16 and v2["built"]
+    assert [
+        (m["from_version"], m["to_version"], m["samples"], m["reason"]) for m in moved["moves"]
+    ] == [(1, 2, 16, "retarget")]
+    assert moved["target_notices"] == []
+    after = store.refined_matrix(hub, first_series)
+    assert not after.equals(under_v1)
     prov = store.provenance(hub, "GSM90000001")
-    assert prov["qn"]["target_version"] == 2
-    listed = store.targets(hub)
-    assert [(t.version, t.current) for t in listed] == [(1, False), (2, True)]
+    assert prov["qn_target_version"] == 2 and prov["qn"]["target_version"] == 2
+    assert prov["qn"]["moved_from_version"] == 1 and prov["qn"]["moved_by"] == "retarget"
+    assert [(m["from_version"], m["to_version"]) for m in prov["qn_target_moves"]] == [(1, 2)]
+    listed = store.target_listing(hub)
+    assert [(t["version"], t["current"], t["samples_using"]) for t in listed] == [
+        (1, False, 0),
+        (2, True, 16),
+    ]
+    [history] = store.target_moves(hub, with_samples=True)
+    assert history.samples == 16 and history.sample_ids == tuple(
+        sorted(first_series + second_series)
+    )
+    # every version stays: the v1 values are regenerated bit for bit, v2 ones too
+    again_v1 = refined_with_target(hub, first_series, 1)
+    assert again_v1.loc[under_v1.index].equals(under_v1)
+    assert refined_with_target(hub, first_series, 2).loc[after.index].equals(after)
     # normalized samples share the target's distribution
     frame = store.refined_matrix(hub, ["GSM90000001", "GSM90000016"])
     a, b = (np.sort(frame[c].dropna().to_numpy()) for c in frame.columns)
     assert a.size == b.size and np.mean(np.isclose(a, b, atol=1e-4)) > 0.95  # up to ties
+    # a second retarget with nothing new moves nothing
+    still = _refine(hub, retarget=True)
+    assert still["moves"] == [] and still["targets"][0]["version"] == 2
+    assert len(store.targets(hub)) == 2
+    hub.close()
+
+
+def test_recomputed_gene_level_keeps_its_target_version(tmp_path, simulated):
+    """A delivered sample refined again (``force``) after a newer target exists is normalized
+    to the version it had, not to the newer one; ``skip_qn`` is a move, announced."""
+    hub = _sim_hub(tmp_path, simulated)
+    _refine(hub, "GSE900001")
+    _refine(hub, "GSE900002")
+    scoped = _refine(hub, "GSE900002", retarget=True)  # v2 built; only the second series moves
+    assert [(m["from_version"], m["to_version"], m["samples"]) for m in scoped["moves"]] == [
+        (1, 2, 8)
+    ]
+    [notice] = scoped["target_notices"]  # the first series is still on v1, and it says so
+    assert notice["samples_not_on_current"] == {"v1": 8} and not notice["newer_target_differs"]
+    assert store.provenance(hub, "GSM90000001")["qn_target_version"] == 1
+    assert store.provenance(hub, "GSM90000009")["qn_target_version"] == 2
+    before = store.refined_matrix(hub, ["GSM90000001"])
+    forced = _refine(hub, "GSM90000001", force=True)
+    assert forced["gene_level"] == 1 and forced["normalized"] == 1 and forced["moves"] == []
+    assert store.provenance(hub, "GSM90000001")["qn_target_version"] == 1
+    assert store.refined_matrix(hub, ["GSM90000001"]).equals(before)
+    [notice] = forced["target_notices"]
+    assert notice["samples_not_on_current"] == {"v1": 8}
+    skipped = _refine(hub, "GSM90000001", skip_qn=True)
+    assert [(m["from_version"], m["to_version"], m["reason"]) for m in skipped["moves"]] == [
+        (1, None, "skip-qn")
+    ]
+    assert store.provenance(hub, "GSM90000001")["qn_target_version"] is None
+    with pytest.raises(ValueError, match="contradict"):
+        _refine(hub, retarget=True, skip_qn=True)
     hub.close()
 
 
@@ -394,8 +466,17 @@ def test_rnaseq_from_quant_files(tmp_path, simulated):
         row = frame.loc[ref.resolve(ensembl)]
         assert np.allclose(row.to_numpy(), expected.counts[i], rtol=1e-5, atol=1e-3)
 
-    report = refine_rnaseq(hub, files, tx2gene=tx2gene, executor=SerialExecutor()).to_dict()
+    # delivered without QN, the samples keep that until asked to move (then it is announced)
+    kept = refine_rnaseq(hub, files, tx2gene=tx2gene, executor=SerialExecutor()).to_dict()
+    assert kept["normalized"] == 0 and kept["moves"] == []
+    assert kept["target_notices"][0]["samples_not_on_current"] == {"none": 8}
+    report = refine_rnaseq(
+        hub, files, tx2gene=tx2gene, executor=SerialExecutor(), options=RefineOptions(retarget=True)
+    ).to_dict()
     assert report["gene_level"] == 0  # quantifications unchanged: only normalization reruns
+    assert [(m["from_version"], m["to_version"], m["samples"]) for m in report["moves"]] == [
+        (None, 1, 8)
+    ]
     [target] = report["targets"]
     assert target["value_kind"] == "rna-seq" and target["n_samples"] == 8
     prov = store.provenance(hub, series.samples[0])

@@ -216,6 +216,7 @@ def _refined(hub: Hub, samples: list[str]) -> tuple[pd.DataFrame, dict[str, str]
         else:
             missing[key] = f"{state.status}: {state.message}" if state.message else state.status
     provenance = {}
+    assignments = refinery.qn_assignments(hub, [str(k) for k in frame.columns])
     for key in frame.columns:
         state = states.get(str(key))
         if state is None:
@@ -227,6 +228,9 @@ def _refined(hub: Hub, samples: list[str]) -> tuple[pd.DataFrame, dict[str, str]
             "tax_id": state.tax_id,
             "value_kind": state.value_kind,
             "qn_target_sha256": state.qn_target_sha256,
+            "qn_target_version": (
+                assignments[str(key)].target_version if str(key) in assignments else None
+            ),
             "input_sha256": state.input_sha256,
             "values_sha256": state.values_sha256,
         }

@@ -81,6 +81,7 @@ class Hub(IntakeHub):
         batch_size: int = 128,
         commit_size: int = 256,
         force: bool = False,
+        retarget: bool = False,
         quant: Mapping[str, str | Path] | Sequence[str] | None = None,
         quant_dir: str | Path | None = None,
         reads: Mapping[str, str | Path | Sequence[str | Path]] | Sequence[str] | None = None,
@@ -112,6 +113,13 @@ class Hub(IntakeHub):
             Samples committed together (at least a batch).
         force
             Refine again even when the provenance is current.
+        retarget
+            Move the samples to the current quantile-normalization target of their organism
+            and value kind, first building a new target version when its reference samples
+            changed. Without it, a sample once delivered keeps the target version it was
+            normalized to, whatever else is refined (docs/refine.md, "Values that never change
+            silently"); the report's ``moves`` says how many samples moved from which version
+            to which, ``target_notices`` when a retarget would change something.
         quant
             RNA-seq: Salmon ``quant.sf`` files by sample (refines these samples from them), as
             a mapping or ``"GSM=path"`` strings.
@@ -150,6 +158,7 @@ class Hub(IntakeHub):
             skip_qn=skip_qn,
             min_target_samples=min_target_samples,
             force=force,
+            retarget=retarget,
             batch_size=batch_size,
             commit_size=commit_size,
         )
@@ -199,6 +208,31 @@ class Hub(IntakeHub):
                 options=options,
                 failed_before=failed,
             )
+
+    def qn_targets(self, *, all_versions: bool = True) -> list[dict[str, object]]:
+        """Quantile-normalization target versions by organism, value kind and version:
+        digest, sample count and ids, creation time, whether current, and ``samples_using``
+        (samples normalized to it now). Every version ever built is kept."""
+        return refinery.target_listing(self, current_only=not all_versions)
+
+    def qn_target_moves(self, *, samples: bool = False) -> list[dict[str, object]]:
+        """Every move of samples between target versions (``exprhub refine --retarget``,
+        ``--skip-qn``), oldest first: run, organism, value kind, from and to version (``None``:
+        no target), reason, how many samples (and which, if ``samples``)."""
+        return [move.as_dict() for move in refinery.target_moves(self, with_samples=samples)]
+
+    def refined_with_target(self, samples: str | Sequence[str], version: int) -> pd.DataFrame:
+        """Refined values of ``samples`` as normalized to QN target ``version`` of their
+        organism and value kind (genes x samples, float32): regenerates, bit for bit, the
+        values they had under an earlier version.
+
+        Raises
+        ------
+        ValueError
+            When a sample has no gene-level values or there is no such target version.
+        """
+        keys = [samples] if isinstance(samples, str) else list(samples)
+        return refinery.refined_with_target(self, keys, version)
 
     def provenance(self, sample: str) -> dict[str, object]:
         """How a sample was refined: status, processor and version, parameters, checksums,

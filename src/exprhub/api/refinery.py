@@ -7,6 +7,39 @@ changes one import here.
 
 from __future__ import annotations
 
-from exprhub.refine.store import provenance, refine_states, refined_matrix, samples_for_accession
+from typing import TYPE_CHECKING
 
-__all__ = ["provenance", "refine_states", "refined_matrix", "samples_for_accession"]
+from exprhub.refine.store import (
+    provenance,
+    qn_assignments,
+    refine_states,
+    refined_matrix,
+    samples_for_accession,
+    target_listing,
+    target_moves,
+)
+
+__all__ = [
+    "provenance",
+    "qn_assignments",
+    "refine_states",
+    "refined_matrix",
+    "refined_with_target",
+    "samples_for_accession",
+    "target_listing",
+    "target_moves",
+]
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import pandas as pd
+
+    from exprhub.hub import Hub
+
+
+def refined_with_target(hub: Hub, samples: Sequence[str], version: int) -> pd.DataFrame:
+    """:func:`exprhub.refine.pipeline_qn.refined_with_target` (imported when first used)."""
+    from exprhub.refine.pipeline_qn import refined_with_target as regenerate
+
+    return regenerate(hub, samples, version)

@@ -90,6 +90,14 @@ def refine_command(
     force: Annotated[
         bool, typer.Option("--force", help="Refine again even when provenance is current.")
     ] = False,
+    retarget: Annotated[
+        bool,
+        typer.Option(
+            "--retarget",
+            help="Move the samples to the current QN target (built anew when its reference "
+            "samples changed); without it refined samples keep their target version.",
+        ),
+    ] = False,
     quant: Annotated[
         list[str] | None,
         typer.Option("--quant", help="RNA-seq: GSM=path/quant.sf (repeatable)."),
@@ -140,6 +148,7 @@ def refine_command(
                 batch_size=batch_size,
                 commit_size=commit_size,
                 force=force,
+                retarget=retarget,
                 quant=quant,
                 quant_dir=quant_dir,
                 reads=reads,
@@ -161,10 +170,23 @@ def refine_command(
         f"{len(data['failed'])} failed{waiting} ({data['seconds']} s, {data['executor']['kind']})"
     )
     for target in data["targets"]:
+        built = " (new)" if target.get("built") else ""
         console.print(
-            f"QN target {target['organism']} {target['value_kind']} v{target['version']}: "
-            f"{target['n_samples']} samples, {target['length']} values, {target['sha256'][:12]}"
+            f"QN target {target['organism']} {target['value_kind']} v{target['version']}{built}: "
+            f"{target['n_samples']} samples, {target['length']} values, {target['sha256'][:12]}",
+            markup=False,
         )
+    for move in data.get("moves", []):
+        n = move["samples"]
+        console.print(
+            f"moved {n} sample{'s' if n != 1 else ''} of {move['organism']} "
+            f"{move['value_kind']} from QN target {_version(move['from_version'])} to "
+            f"{_version(move['to_version'])} ({_MOVE_REASONS.get(move['reason'], move['reason'])})",
+            markup=False,
+            soft_wrap=True,
+        )
+    for notice in data.get("target_notices", []):
+        console.print(_notice_line(notice), markup=False, soft_wrap=True)
     for notice in data.get("missing", []):
         n = notice["samples"]
         err_console.print(
@@ -179,6 +201,29 @@ def refine_command(
     for message, keys in by_message.items():
         shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
         err_console.print(f"failed {shown}: {message}", markup=False, soft_wrap=True)
+
+
+_MOVE_REASONS = {"retarget": "--retarget", "skip-qn": "--skip-qn"}
+
+
+def _version(version: int | None) -> str:
+    return "none" if version is None else f"v{version}"
+
+
+def _notice_line(notice: dict[str, Any]) -> str:
+    """One line saying what `exprhub refine --retarget` would change."""
+    what = f"QN target {notice['organism']} {notice['value_kind']} v{notice['current_version']}"
+    parts = [f"{what} was built from {notice['target_samples']} samples"]
+    if notice["newer_target_differs"]:
+        parts.append(
+            f"{notice['reference_samples']} reference samples now "
+            f"({notice['samples_refined_since']} refined since) would build a new version"
+        )
+    behind = notice["samples_not_on_current"]
+    if behind:
+        counts = ", ".join(f"{n} on {label}" for label, n in behind.items())
+        parts.append(f"samples not on v{notice['current_version']}: {counts}")
+    return "; ".join(parts) + f": run `{notice['command']}` to move them (values change)"
 
 
 @genes_app.command("import")
@@ -312,25 +357,52 @@ def qn_targets(
     all_versions: Annotated[
         bool, typer.Option("--all", help="Older versions too (default: current only).")
     ] = False,
+    history: Annotated[
+        bool,
+        typer.Option("--history", help="The moves of samples between target versions instead."),
+    ] = False,
     json: JsonOption = False,
 ) -> None:
-    """List the quantile-normalization targets (per organism and value kind)."""
-    from exprhub.refine.store import targets
-
+    """List the quantile-normalization targets (per organism and value kind) and how many
+    samples use each version; --history lists the moves between versions."""
     with open_hub(home) as hub:
-        rows = [t.as_dict() for t in targets(hub, current_only=not all_versions)]
+        if history:
+            moves = hub.qn_target_moves(samples=json)
+        else:
+            rows = hub.qn_targets(all_versions=all_versions)
+    if history:
+        if json:
+            print_json(moves)
+            return
+        table = RichTable("moved at", "tax id", "kind", "from", "to", "samples", "reason", "run")
+        for m in moves:
+            table.add_row(
+                str(m["moved_at"])[:19],
+                str(m["tax_id"]),
+                str(m["value_kind"]),
+                _version(m["from_version"]),  # type: ignore[arg-type]
+                _version(m["to_version"]),  # type: ignore[arg-type]
+                str(m["samples"]),
+                str(m["reason"]),
+                str(m["run_id"])[:12],
+            )
+        console.print(table)
+        return
     if json:
         print_json(rows)
         return
-    table = RichTable("organism", "kind", "version", "samples", "length", "platform", "sha256")
+    table = RichTable(
+        "organism", "kind", "version", "built from", "in use", "length", "created", "sha256"
+    )
     for t in rows:
         table.add_row(
-            t["organism"],
-            t["value_kind"],
-            str(t["version"]) + ("" if t["current"] else " (old)"),
-            str(t["n_samples"]),
+            str(t["organism"]),
+            str(t["value_kind"]),
+            f"v{t['version']}" + ("" if t["current"] else " (old)"),
+            f"{t['n_samples']} samples" + (f" of {t['platform']}" if t["platform"] else ""),
+            str(t["samples_using"]),
             str(t["length"]),
-            t["platform"] or "",
-            t["sha256"][:16],
+            str(t["created_at"])[:19],
+            str(t["sha256"])[:16],
         )
     console.print(table)

@@ -232,6 +232,40 @@ refined_samples = Table(
     Index(None, "tax_id", "value_kind", "status"),
 )
 
+# ---------------------------------------------------------- QN target assignments (0008)
+
+#: The QN target version each delivered sample of a normalized value kind is normalized to
+#: (``target_version`` NULL: delivered without a target). Changed only by an explicit
+#: ``refine --retarget`` or ``--skip-qn``; gene-level rewrites of the sample leave it alone.
+qn_assignments = Table(
+    "qn_assignments",
+    metadata,
+    Column("sample_key", String(255), primary_key=True),
+    Column("tax_id", Integer, nullable=False),
+    Column("value_kind", String(32), nullable=False),
+    Column("target_version", Integer, nullable=True),
+    Column("target_sha256", String(64), nullable=True),
+    Column("assigned_at", DateTime(timezone=True), nullable=False),
+    Index(None, "tax_id", "value_kind", "target_version"),
+)
+
+#: One row per sample that moved from one target version to another (NULL: no target).
+qn_target_moves = Table(
+    "qn_target_moves",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), nullable=False),
+    Column("sample_key", String(255), nullable=False),
+    Column("tax_id", Integer, nullable=False),
+    Column("value_kind", String(32), nullable=False),
+    Column("from_version", Integer, nullable=True),
+    Column("to_version", Integer, nullable=True),
+    Column("reason", String(32), nullable=False),
+    Column("moved_at", DateTime(timezone=True), nullable=False),
+    Index(None, "sample_key"),
+    Index(None, "run_id"),
+)
+
 # ------------------------------------------------------------------- web server jobs (0007)
 
 #: Background jobs of the web server (see ``exprhub.hub.jobs``); result files live under the

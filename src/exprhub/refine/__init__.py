@@ -13,8 +13,8 @@ The numerical core, pure functions on numpy arrays and records (no hub, no datab
 
 On the hub: :mod:`~exprhub.refine.store` (what the refinery stores, on the hub's public API),
 :mod:`~exprhub.refine.pipeline` (a refine run; ``pipeline_plan``, ``pipeline_work``,
-``pipeline_rnaseq``, ``executor``) and :mod:`~exprhub.refine.ncbi_genes` (downloading an
-organism's NCBI gene reference).
+``pipeline_qn``, ``pipeline_rnaseq``, ``executor``) and :mod:`~exprhub.refine.ncbi_genes`
+(downloading an organism's NCBI gene reference).
 """
 
 from exprhub.refine.genes import (

@@ -9,12 +9,14 @@ Three phases (see docs/refine.md, "Pipeline"):
    annotation or gene reference is missing wait, see ``RefineReport``),
    scale detection per series and per sample (GEO2R rule; the GDS value type when the sample is
    in a DataSet), log2, probes collapsed to genes by their mean. Stored in ``genes/<tax>/<kind>``.
-2. **QN targets** (parent): per organism and value kind that is normalized (intensities and
-   RNA-seq, never log ratios), the mean of the sorted gene-level vectors of the reference
-   samples (those of the most-sampled platform, at least ``min_target_samples``). A new
-   version is stored only when the reference samples changed.
-3. **Normalization** (per batch, in workers): every sample of the organism and value kind
-   normalized to the current target into ``refined/<tax>/<kind>``.
+2. **QN targets** (parent, :mod:`exprhub.refine.pipeline_qn`): per organism and value kind
+   that is normalized (intensities and RNA-seq, never log ratios), the mean of the sorted
+   gene-level vectors of the reference samples (those of the most-sampled platform, at least
+   ``min_target_samples``). The first version is built when enough samples exist; later
+   versions only on ``retarget``. Versions are immutable and all kept.
+3. **Normalization** (per batch, in workers): new samples normalized to the current target,
+   delivered samples to the version they were normalized to (``retarget`` moves them to the
+   current one, announced), into ``refined/<tax>/<kind>``.
 
 Each batch is committed on its own (``hub.writer()``), so a killed run resumes where it
 stopped; a sample whose provenance is current (same processor version, input checksum and QN
@@ -27,12 +29,9 @@ import dataclasses
 import hashlib
 import json
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
-
-import numpy as np
 
 from exprhub.hub import Hub, HubWriter
 from exprhub.records import normalize_accession
@@ -49,21 +48,18 @@ from exprhub.refine.pipeline_plan import (
     resolve_samples,
     table_ref,
 )
+from exprhub.refine.pipeline_qn import phase_normalize
 from exprhub.refine.pipeline_work import (
     PROCESSOR,
     PROCESSOR_VERSION,
     QN_KINDS,
     RNASEQ_PROCESSOR,
-    TARGET_LABEL,
     GeneJob,
     GeneResult,
-    QNJob,
     RefineOptions,
     compute_gene_level,
-    compute_normalized,
     tool_versions,
 )
-from exprhub.refine.qn import build_target
 from exprhub.refine.store import RefineState
 from exprhub.refine.store.genes import (
     gene_reference,
@@ -101,6 +97,14 @@ class RefineReport:
     ``waiting`` holds the samples that wait for something the hub lacks (a platform record,
     its GEO annotation, an organism's gene reference), with the reason; ``missing`` says it
     once per platform: ``{"platform", "tax_id", "reason", "command", "samples"}``.
+
+    ``targets`` are the QN targets of the organisms and value kinds the run touched
+    (``built``: this run made the version current). ``moves`` says how many already delivered
+    samples moved from one target version to another (``None``: no target) and why
+    (``retarget``, ``skip-qn``): ``{"tax_id", "organism", "value_kind", "from_version",
+    "to_version", "samples", "reason", "run_id"}``. ``target_notices`` says, per organism and
+    value kind, when a newer target would differ from the current one or samples are not on it
+    (the ``command`` that moves them).
     """
 
     samples: int = 0
@@ -113,6 +117,8 @@ class RefineReport:
     seconds: float = 0.0
     waiting: dict[str, str] = field(default_factory=dict)
     missing: list[dict[str, Any]] = field(default_factory=list)
+    moves: list[dict[str, Any]] = field(default_factory=list)
+    target_notices: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -197,7 +203,7 @@ def refine(
     _phase_gene_level(hub, todo, refs, ex, opts, report, progress)
     touched = {(smp.tax_id, smp.organism) for smp in samples if smp.tax_id is not None}
     touched_: set[tuple[int | None, str]] = set(touched)
-    _phase_normalize(hub, keys, touched_, ex, opts, report, progress)
+    phase_normalize(hub, keys, touched_, ex, opts, report, progress)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
@@ -391,180 +397,5 @@ def _error_doc(message: str) -> dict[str, Any]:
     return {"error": message, "tools": tool_versions()}
 
 
-def _reference_set(states: list[RefineState]) -> tuple[str | None, list[RefineState]]:
-    platforms = Counter(st.platform_key for st in states)
-    if not platforms:
-        return None, []
-    top = sorted(platforms.items(), key=lambda kv: (-kv[1], kv[0] or ""))[0][0]
-    return top, sorted(
-        (st for st in states if st.platform_key == top), key=lambda st: st.sample_key
-    )
-
-
-def _ensure_target(
-    hub: Hub, tax: int, organism: str, kind: str, states: list[RefineState], opts: RefineOptions
-) -> store.StoredTarget | None:
-    current = store.current_target(hub, tax, kind)
-    platform, reference = _reference_set(states)
-    ids = [st.sample_key for st in reference]
-    if len(ids) < max(opts.min_target_samples, 1):
-        return current
-    if current is not None and list(current.sample_ids) == ids:
-        return current
-    name = store.gene_matrix_name(tax, kind)
-    length = max(st.genes_observed or 0 for st in reference)
-
-    def columns() -> Iterator[np.ndarray]:
-        for block in chunks(ids, 256):
-            _, found, values = hub.read_columns(name, list(block))
-            if list(found) != list(block):
-                raise ValueError(f"gene-level values missing for {sorted(set(block) - set(found))}")
-            for j in range(values.shape[1]):
-                yield values[:, j]
-
-    target = build_target(
-        columns(),
-        opts.min_target_samples,
-        length=length,
-        sample_ids=ids,
-        organism=organism,
-        value_kind=kind,
-        version=TARGET_LABEL,
-    )
-    with hub.writer() as writer:
-        store.store_target(
-            writer,
-            tax_id=tax,
-            organism=organism,
-            value_kind=kind,
-            sha256=target.sha256,
-            values=target.values,
-            sample_ids=ids,
-            platform_key=platform,
-        )
-    return store.current_target(hub, tax, kind)
-
-
-def _phase_normalize(
-    hub: Hub,
-    keys: Sequence[str],
-    touched: set[tuple[int | None, str]],
-    ex: Executor,
-    opts: RefineOptions,
-    report: RefineReport,
-    progress: Progress | None,
-) -> None:
-    requested = set(keys)
-    all_states = store.refine_states(hub)
-    organisms = {tax: org for tax, org in touched if tax is not None}
-    groups: dict[tuple[int, str], list[RefineState]] = {}
-    for st in all_states.values():
-        if st.status in ("gene-level", "done") and st.tax_id is not None and st.value_kind:
-            groups.setdefault((st.tax_id, st.value_kind), []).append(st)
-    work: list[tuple[int, str, store.StoredTarget | None, list[RefineState]]] = []
-    for (tax, kind), members in sorted(groups.items()):
-        if tax not in organisms:
-            continue
-        target = None
-        if kind in QN_KINDS and not opts.skip_qn:
-            target = _ensure_target(hub, tax, organisms[tax], kind, members, opts)
-            if target is not None:
-                report.targets.append(target.as_dict())
-        digest = target.sha256 if target is not None else None
-        if opts.skip_qn or kind not in QN_KINDS:
-            pending = [
-                st
-                for st in members
-                if st.sample_key in requested
-                and (st.status == "gene-level" or st.qn_target_sha256 is not None)
-            ]
-        else:
-            pending = [
-                st for st in members if st.status == "gene-level" or st.qn_target_sha256 != digest
-            ]
-        report.current += sum(1 for st in members if st.sample_key in requested) - sum(
-            1 for st in pending if st.sample_key in requested
-        )
-        size = max(opts.batch_size, opts.commit_size)
-        for block in chunks(sorted(pending, key=lambda st: st.sample_key), size):
-            work.append((tax, kind, target, list(block)))
-    total = sum(len(w[3]) for w in work)
-    if progress:
-        progress("normalize", 0, total)
-
-    def jobs() -> Iterator[QNJob]:
-        for tax, kind, target, block in work:
-            _, found, values = hub.read_columns(
-                store.gene_matrix_name(tax, kind), [st.sample_key for st in block]
-            )
-            assert found == [st.sample_key for st in block]
-            yield QNJob(target.values if target is not None else None, values)
-
-    features: dict[str, list[str]] = {}
-    for index, outcome in ex.map_unordered(compute_normalized, jobs()):
-        tax, kind, target, block = work[index]
-        if isinstance(outcome, BaseException):
-            for st in block:
-                report.failed[st.sample_key] = f"normalization failed: {outcome}"
-            continue
-        name = store.gene_matrix_name(tax, kind)
-        if name not in features:
-            features[name] = hub.matrix_features(name)
-        _write_normalized(hub, tax, kind, target, block, features[name], outcome, opts)
-        report.normalized += len(block)
-        if progress:
-            progress("normalize", len(block), total)
-
-
-def _write_normalized(
-    hub: Hub,
-    tax: int,
-    kind: str,
-    target: store.StoredTarget | None,
-    block: list[RefineState],
-    features: list[str],
-    values: np.ndarray,
-    opts: RefineOptions,
-) -> None:
-    if target is not None:
-        qn: dict[str, Any] = {
-            "applied": True,
-            "target_version": target.version,
-            "target_sha256": target.sha256,
-            "target_samples": target.n_samples,
-            "target_platform": target.platform_key,
-        }
-    elif opts.skip_qn:
-        qn = {"applied": False, "reason": "--skip-qn"}
-    elif kind not in QN_KINDS:
-        qn = {"applied": False, "reason": f"{kind} values are not quantile-normalized"}
-    else:
-        qn = {
-            "applied": False,
-            "reason": f"fewer than {opts.min_target_samples} reference samples for a QN target",
-        }
-    if kind == "rna-seq" and target is None and opts.skip_qn:
-        values = np.exp2(values.astype(np.float64)) - 1.0  # deliver lengthScaledTPM
-        qn["delivered"] = "lengthScaledTPM"
-    documents = store.refine_documents(hub, [st.sample_key for st in block])
-    states: list[tuple[RefineState, dict[str, Any]]] = []
-    with hub.writer() as writer:
-        for j, st in enumerate(block):
-            store.write_sample_column(
-                writer,
-                store.refined_matrix_name(tax, kind),
-                store.REFINED_KIND,
-                st.sample_key,
-                features,
-                values[:, j],
-            )
-            doc = documents.get(st.sample_key, {})
-            doc["qn"] = qn
-            doc["refined_sha256"] = hashlib.sha256(
-                np.ascontiguousarray(values[:, j], dtype="<f4").tobytes()
-            ).hexdigest()
-            new = dataclasses.replace(
-                st, status="done", qn_target_sha256=target.sha256 if target else None
-            )
-            states.append((new, doc))
-        store.put_refine_states(writer, states)
+#: Phases 2 and 3 under their former name (``exprhub.refine.pipeline_rnaseq`` calls it).
+_phase_normalize = phase_normalize

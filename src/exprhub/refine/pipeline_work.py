@@ -53,6 +53,10 @@ class RefineOptions:
         Finished batches are committed together once they hold this many samples.
     force
         Refine again even when the provenance is current (failed samples included).
+    retarget
+        Move the requested samples to the current QN target of their organism and value kind,
+        built anew first when its reference samples changed (see
+        :mod:`exprhub.refine.pipeline_qn`); without it, delivered samples keep their version.
     """
 
     skip_qn: bool = False
@@ -63,6 +67,11 @@ class RefineOptions:
     batch_size: int = 128
     commit_size: int = 256
     force: bool = False
+    retarget: bool = False
+
+    def __post_init__(self) -> None:
+        if self.retarget and self.skip_qn:
+            raise ValueError("--retarget and --skip-qn contradict each other: give one of them")
 
     def params(self) -> dict[str, Any]:
         """The parameters that shape gene-level values."""

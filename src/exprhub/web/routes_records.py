@@ -361,11 +361,27 @@ def processors(request: Request, hub: HubDep, p: PagingDep) -> dict[str, Any]:
 
 @router.get("/qn_targets", tags=["Refinery"], summary="Quantile normalization targets")
 def qn_targets(request: Request, hub: HubDep, p: PagingDep) -> dict[str, Any]:
-    """Per-organism and value-kind QN reference targets (``organism``, ``value_kind``,
-    ``version``, ``sha256``, ``platform``, ``n_samples``, ``sample_ids``, ``current``)."""
-    from exprhub.refine.store import targets
+    """Every per-organism and value-kind QN target version, immutable and kept
+    (``organism``, ``value_kind``, ``version``, ``sha256``, ``platform``, ``n_samples``,
+    ``sample_ids``, ``created_at``, ``current``, ``samples_using``: samples normalized to it
+    now, ``samples_without_target``)."""
+    from exprhub.refine.store import target_listing
 
-    items = [t.as_dict() for t in targets(hub)]
+    items = target_listing(hub)
+    return page(request, items[p.offset : p.offset + p.limit], len(items), p)
+
+
+@router.get(
+    "/qn_targets/moves", tags=["Refinery"], summary="Samples moved between QN target versions"
+)
+def qn_target_moves(request: Request, hub: HubDep, p: PagingDep) -> dict[str, Any]:
+    """Each move of samples from one target version to another (``exprhub refine
+    --retarget`` or ``--skip-qn``), oldest first: ``run_id``, ``tax_id``, ``value_kind``,
+    ``from_version``, ``to_version`` (null: no target), ``reason``, ``samples``,
+    ``moved_at``."""
+    from exprhub.refine.store import target_moves
+
+    items = [m.as_dict() for m in target_moves(hub)]
     return page(request, items[p.offset : p.offset + p.limit], len(items), p)
 
 

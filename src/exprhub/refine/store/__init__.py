@@ -11,10 +11,26 @@ program's one entry to refinery storage:
   an organism's gene reference;
 * :mod:`~exprhub.refine.store.gene_accessions` -- accession -> gene links (gene2accession).
 
+QN target versions, which version each sample is normalized to and the moves between versions
+are rows of :mod:`exprhub.hub.qn_history`, re-exported here.
+
 The rows of the refinery's tables (genes, QN targets, refined samples) are read and written
 by the hub functions re-exported here.
 """
 
+from exprhub.hub.qn_history import (
+    QNAssignment,
+    TargetMove,
+    assign_targets,
+    make_target_current,
+    qn_assignments,
+    record_target_moves,
+    sample_target_moves,
+    target_by_digest,
+    target_moves,
+    target_usage,
+    target_version,
+)
 from exprhub.hub.refinery_tables import (
     GeneRow,
     RefineState,
@@ -59,6 +75,7 @@ from exprhub.refine.store.refined import (
     refined_matrix,
     refined_matrix_name,
     samples_for_accession,
+    target_listing,
     write_refined_tsv,
     write_sample_column,
 )
@@ -68,12 +85,15 @@ __all__ = [
     "ORGANISM_TAX_IDS",
     "REFINED_KIND",
     "GeneRow",
+    "QNAssignment",
     "RefineState",
     "RefinedCoverage",
     "StoredTarget",
+    "TargetMove",
     "accession_counts",
     "accession_digest",
     "add_missing_genes",
+    "assign_targets",
     "current_target",
     "gene_counts",
     "gene_matrix_name",
@@ -85,11 +105,14 @@ __all__ = [
     "has_accessions",
     "import_gene_accessions",
     "import_genes",
+    "make_target_current",
     "ncbi_file_kind",
     "organism_name",
     "processors",
     "provenance",
     "put_refine_states",
+    "qn_assignments",
+    "record_target_moves",
     "reference_digest",
     "refine_documents",
     "refine_states",
@@ -98,8 +121,14 @@ __all__ = [
     "refined_matrix_name",
     "replace_accessions",
     "replace_genes",
+    "sample_target_moves",
     "samples_for_accession",
     "store_target",
+    "target_by_digest",
+    "target_listing",
+    "target_moves",
+    "target_usage",
+    "target_version",
     "targets",
     "tax_id_for",
     "write_refined_tsv",

@@ -24,11 +24,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from exprhub.hub import Hub, HubError, HubWriter, RecordNotFound
+from exprhub.hub.qn_history import qn_assignments, sample_target_moves, target_usage
 from exprhub.hub.refinery_tables import (
     gene_symbols,
     processor_summaries,
     refine_states,
     refined_sample,
+    targets,
 )
 from exprhub.records import normalize_accession
 
@@ -44,6 +46,7 @@ __all__ = [
     "refined_matrix",
     "refined_matrix_name",
     "samples_for_accession",
+    "target_listing",
     "write_refined_tsv",
     "write_sample_column",
 ]
@@ -187,7 +190,8 @@ def write_refined_tsv(
 
 def provenance(hub: Hub, gsm: str) -> dict[str, Any]:
     """How a sample was refined: status, processor, parameters, checksums, tool versions, QN
-    target, mapping statistics and scale decision, JSON-ready.
+    target (``qn_target_version``, ``qn_target_sha256``, and ``qn_target_moves`` when the
+    sample moved between versions), mapping statistics and scale decision, JSON-ready.
 
     Raises
     ------
@@ -212,6 +216,11 @@ def provenance(hub: Hub, gsm: str) -> dict[str, Any]:
         "checksums": {"input_sha256": row.input_sha256, "values_sha256": row.values_sha256},
         "qn_target_sha256": row.qn_target_sha256,
     }
+    assignment = qn_assignments(hub, [key]).get(key)
+    out["qn_target_version"] = assignment.target_version if assignment is not None else None
+    moves = sample_target_moves(hub, key)
+    if moves:
+        out["qn_target_moves"] = moves
     out.update({k: v for k, v in found.document.items() if k not in out})
     return out
 
@@ -228,3 +237,17 @@ def processors(hub: Hub) -> list[dict[str, Any]]:
         }
         for summary in processor_summaries(hub)
     ]
+
+
+def target_listing(hub: Hub, *, current_only: bool = False) -> list[dict[str, Any]]:
+    """Stored QN target versions (JSON-ready, by organism, value kind and version), each with
+    ``samples_using``: how many samples are normalized to it now. Per organism and value kind,
+    ``samples_without_target`` counts the samples delivered without a target."""
+    usage = target_usage(hub)
+    out = []
+    for target in targets(hub, current_only=current_only):
+        row = target.as_dict()
+        row["samples_using"] = usage.get((target.tax_id, target.value_kind, target.version), 0)
+        row["samples_without_target"] = usage.get((target.tax_id, target.value_kind, None), 0)
+        out.append(row)
+    return out
