@@ -55,8 +55,8 @@ class Hub(IntakeHub):
     """A gene expression hub stored in a directory: its records, values, refinery and search.
 
     Everything ``exprhub.hub.Hub`` reads (``record``, ``related``, ``summary``,
-    ``counts``, ``history``, ``sample_values`` ...) plus importing, fetching, refining and
-    searching, and pandas DataFrames of sample metadata and expression values.
+    ``counts``, ``history``, ``conflicts``, ``sample_values`` ...) plus importing, fetching,
+    refining and searching, and pandas DataFrames of sample metadata and expression values.
 
     Parameters
     ----------
