@@ -361,7 +361,6 @@ class RecordQueries:
                 "relations": relations,
                 "attributes": [[k, v] for k, v in record.attributes],
                 "columns": [[n, d] for n, d in record.columns],
-                "conflicts": conflicts,
             }
         )
         if isinstance(record, Sample):
@@ -369,6 +368,7 @@ class RecordQueries:
                 f"ch{ch}": [[k, v] for k, v in record.characteristics(ch)]
                 for ch in range(1, record.channel_count + 1)
             }
+        data["conflicts"] = conflicts
         return record, data
 
     def revision(self, key: str, type: RecordType | None = None) -> str:
