@@ -136,3 +136,11 @@ def test_an_index_with_other_label_names_is_rebuilt(tmp_path, database_url, geo_
         with HubSearch(hub) as engine:
             assert engine.index.schema.labels == LABELS
             assert engine.rebuilding is None
+
+
+def test_the_python_api_takes_the_same_names(home):
+    with Hub(home) as hub:
+        for name in ("strain", "genotype", "genetic_information"):
+            assert set(hub.samples(labels={name: "CD1"}).index) == CD1
+        with pytest.raises(ValueError, match="unknown label 'colour'"):
+            hub.samples(labels={"colour": "red"})

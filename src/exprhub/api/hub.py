@@ -296,7 +296,9 @@ class Hub(IntakeHub):
             ``["tissue=liver"]``), compared ignoring case.
         labels
             Samples with these harmonized labels (``{"sex": "female"}`` also matches a
-            characteristic ``gender: F``).
+            characteristic ``gender: F``); label names are search's
+            (:data:`exprhub.curate.harmonize.LABELS`: ``strain`` means
+            ``genetic_information``, ``tissue`` and ``cell_type`` ``specimen_part``).
 
         Returns
         -------
