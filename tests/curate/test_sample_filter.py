@@ -76,7 +76,9 @@ def test_labels_combine_with_other_filters(hub):
 
 
 def test_bad_labels_and_pairs():
-    with pytest.raises(ValueError, match="unknown label 'colour'; labels are: age, cell_line"):
+    with pytest.raises(
+        ValueError, match="unknown label 'colour'; labels are: age, age_group, cell_line, cell_type"
+    ):
         label_field("colour")
     assert parse_pair("age = 23 years") == ("age", "23 years")
     assert parse_pair("tissue:liver") == ("tissue", "liver")

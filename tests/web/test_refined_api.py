@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from exprhub.demo import build_demo
 from exprhub.hub import Hub
+from exprhub.records import RecordType
 from exprhub.web import create_app
 from tests.web.conftest import assert_error
 
@@ -25,7 +26,7 @@ def refined(tmp_path_factory):
 def done_sample(hub):
     from exprhub.refine.store import refine_states
 
-    states = refine_states(hub, [s.key for s in hub.samples()])
+    states = refine_states(hub, [s.key for s in hub.records(RecordType.SAMPLE)])
     return next(k for k, st in sorted(states.items()) if st.status == "done")
 
 
@@ -58,7 +59,7 @@ def test_unrefined_sample_is_a_clear_error(refined):
     hub, client = refined
     from exprhub.refine.store import refine_states
 
-    states = refine_states(hub, [s.key for s in hub.samples()])
+    states = refine_states(hub, [s.key for s in hub.records(RecordType.SAMPLE)])
     failed = [k for k, st in states.items() if st.status != "done"]
     assert failed  # the simulated RNA-seq samples carry no values to refine
     response = client.get(f"/api/v1/samples/{failed[0]}/download", params={"format": "refined"})

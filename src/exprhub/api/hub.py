@@ -55,8 +55,8 @@ class Hub(IntakeHub):
     """A gene expression hub stored in a directory: its records, values, refinery and search.
 
     Everything ``exprhub.hub.Hub`` reads (``record``, ``related``, ``summary``,
-    ``counts``, ``history``, ``sample_values`` ...) plus importing, fetching, refining and
-    searching, and pandas DataFrames of sample metadata and expression values.
+    ``counts``, ``history``, ``conflicts``, ``sample_values`` ...) plus importing, fetching,
+    refining and searching, and pandas DataFrames of sample metadata and expression values.
 
     Parameters
     ----------
@@ -330,7 +330,9 @@ class Hub(IntakeHub):
             ``["tissue=liver"]``), compared ignoring case.
         labels
             Samples with these harmonized labels (``{"sex": "female"}`` also matches a
-            characteristic ``gender: F``).
+            characteristic ``gender: F``); label names are search's
+            (:data:`exprhub.curate.harmonize.LABELS`: ``strain`` means
+            ``genetic_information``, ``tissue`` and ``cell_type`` ``specimen_part``).
 
         Returns
         -------

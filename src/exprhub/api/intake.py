@@ -41,11 +41,15 @@ class IndexSummary:
         Documents in the index now.
     location
         Where the index is (a directory or a PostgreSQL URL).
+    rebuilt
+        Why every record was re-indexed (an index written by another version of exprhub),
+        or None.
     """
 
     indexed: int
     documents: int
     location: str
+    rebuilt: str | None = None
 
 
 def _notify(on_notice: NoticeCallback | None, message: str, stacklevel: int) -> None:
@@ -203,6 +207,8 @@ class IntakeHub(CatalogueHub):
         try:
             with HubSearch(self) as search:
                 search.sync(wait=INDEX_SYNC_WAIT)
+            if search.rebuilt:
+                _notify(on_notice, search.rebuilt, stacklevel=3)
             return
         except IndexBusy as exc:  # names the index and who writes it
             reason = str(exc)
@@ -228,6 +234,6 @@ class IntakeHub(CatalogueHub):
 
         with HubSearch(self) as engine:
             written = engine.sync(full=full)
-            return IndexSummary(written, engine.index.count(), engine.location)
+            return IndexSummary(written, engine.index.count(), engine.location, engine.rebuilt)
 
     # ------------------------------------------------------------------ listings

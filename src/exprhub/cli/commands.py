@@ -111,6 +111,12 @@ def show(
         console.print(
             f"{'table':<17} {data['table']['rows']} rows x {data['table']['columns']} columns"
         )
+    for conflict in data.get("conflicts", []):
+        console.print(
+            f"{'conflict':<17} version {conflict['version']}: {conflict['message']}",
+            markup=False,
+            soft_wrap=True,
+        )
     attrs = RichTable("attribute", "value", show_lines=False)
     for key, value in data["attributes"]:
         attrs.add_row(key, value)

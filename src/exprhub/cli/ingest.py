@@ -93,7 +93,11 @@ def _print_results(results: list, json: bool, verbose: bool = False) -> None:  #
         return
     for r in results:
         outcomes = ", ".join(f"{n} {k}" for k, n in sorted(r.outcomes.items())) or "no records"
+        if r.conflicts:
+            outcomes += f" ({len(r.conflicts)} kept the stored table, see below)"
         console.print(f"{r.path.name}: {r.format}, {outcomes}", markup=False, soft_wrap=True)
+        for conflict in r.conflicts:
+            console.print(f"  conflict: {conflict}", style="red", markup=False, soft_wrap=True)
         for line in _warning_lines(r.path, r.warnings, verbose):
             console.print(line, style="yellow", markup=False, soft_wrap=True)
 

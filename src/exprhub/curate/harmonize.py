@@ -2,12 +2,15 @@
 
 Submitters name the same thing many ways (``sex``, ``gender``, ``Sex``, ``subject gender``);
 :func:`harmonize` maps characteristic keys onto one vocabulary of fields (sex, age,
-specimen_part, genetic_information, disease, disease_stage, cell_line, treatment, race,
-subject, developmental_stage, compound, time) and normalizes the values: lower-cased and
+age_group, specimen_part, genetic_information, disease, disease_stage, cell_line, treatment,
+race, subject, developmental_stage, compound, time) and normalizes the values: lower-cased and
 stripped, several values sorted and joined with ``;``, sex spelled ``female`` / ``male``.
 
 A key matches in the plain form and as ``characteristic[s] [key]``, ``comment[s] [key]`` or
 ``factor value [key]``, with spaces, underscores, hyphens or nothing between words.
+
+:data:`LABELS` is the one vocabulary of label names users give (the fields plus
+:data:`LABEL_ALIASES` such as ``tissue``, ``cell_type``, ``strain``), in search and listings.
 """
 
 from __future__ import annotations
@@ -29,6 +32,14 @@ SOURCE_KEYS: dict[str, tuple[str, ...]] = {
         "age at diagnosis",
         "age at diagnosis years",
         "age at diagnosis (years)",
+    ),
+    "age_group": (
+        "age group",
+        "age category",
+        "age class",
+        "age range",
+        "age bracket",
+        "age cohort",
     ),
     "specimen_part": (
         "organism part",
@@ -202,8 +213,58 @@ def harmonize(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     return {f: ";".join(sorted(collected[f])) for f in FIELDS if f in collected}
 
 
-#: Other names accepted for harmonized fields (the search index's ``tissue`` label).
-LABEL_ALIASES: dict[str, str] = {"tissue": "specimen_part"}
+#: Other names of harmonized fields, accepted wherever a label is (they mean the field:
+#: ``cell_type=hepatocyte`` matches a sample's ``specimen_part``, whatever key it came from).
+LABEL_ALIASES: dict[str, str] = {
+    "tissue": "specimen_part",
+    "cell_type": "specimen_part",
+    "strain": "genetic_information",
+    "genotype": "genetic_information",
+}
+
+#: The one vocabulary of label names: every harmonized field and every alias. Search's label
+#: fields (``female[sex]``), ``exprhub ls --label``, ``Hub.samples(labels=...)`` and the
+#: listings API all take exactly these. The order is the search index's: an index stores its
+#: label list, and one built with another list is rebuilt.
+LABELS: tuple[str, ...] = (
+    "sex",
+    "age",
+    "age_group",
+    "tissue",
+    "specimen_part",
+    "cell_type",
+    "cell_line",
+    "disease",
+    "disease_stage",
+    "treatment",
+    "compound",
+    "genetic_information",
+    "strain",
+    "genotype",
+    "developmental_stage",
+    "race",
+    "time",
+    "subject",
+)
+if set(LABELS) != {*FIELDS, *LABEL_ALIASES} or len(set(LABELS)) != len(LABELS):
+    raise RuntimeError("LABELS must list every harmonized field and alias once")
+
+
+def sample_labels(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Every label (:data:`LABELS`, aliases included) of a sample's ``(key, value)``
+    characteristics, each with its normalized values; labels without a value are left out.
+
+    An alias carries its field's values (``strain: C57BL/6`` gives ``genetic_information``,
+    ``strain`` and ``genotype`` the value ``c57bl/6``), so that a label name finds the same
+    samples in search as in listings.
+    """
+    fields = harmonize(pairs)
+    out: dict[str, list[str]] = {}
+    for name in LABELS:
+        value = fields.get(LABEL_ALIASES.get(name, name))
+        if value:
+            out[name] = value.split(";")
+    return out
 
 
 def label_field(name: str) -> str:
@@ -214,11 +275,10 @@ def label_field(name: str) -> str:
     ValueError
         If ``name`` is not a harmonized field; the message lists the fields.
     """
-    key = name.strip().lower().replace(" ", "_")
+    key = re.sub(r"[\s\-]+", "_", name.strip().lower())
     key = LABEL_ALIASES.get(key, key)
     if key not in FIELDS:
-        known = ", ".join(sorted({*FIELDS, *LABEL_ALIASES}))
-        raise ValueError(f"unknown label {name!r}; labels are: {known}")
+        raise ValueError(f"unknown label {name!r}; labels are: {', '.join(sorted(LABELS))}")
     return key
 
 

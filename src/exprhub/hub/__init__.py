@@ -18,8 +18,8 @@ Reading records
     * :class:`~exprhub.hub.queries.RecordQueries` (inherited by :class:`Hub`):
       ``record``, ``has``, ``related``, ``summary`` / ``record_and_summary``, ``revision``,
       ``latest_write``, ``briefs``, ``records``, ``counts``, ``history``,
-      ``sample_facts``, ``record_origin``, ``platform_table_tag`` (all through the private
-      ``_find_row`` / ``_load`` or their own query on ``records``), and
+      ``conflicts``, ``sample_facts``, ``record_origin``, ``platform_table_tag`` (all through
+      the private ``_find_row`` / ``_load`` or their own query on ``records``), and
       :meth:`~exprhub.hub.matrix_queries.MatrixQueries.samples_of` built on them;
     * :mod:`exprhub.hub.listing`: ``list_records``, ``organism_counts``,
       ``series_organisms``, ``characteristic_keys``;

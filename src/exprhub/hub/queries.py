@@ -348,6 +348,7 @@ class RecordQueries:
             row = self._find_row(key, type, connection)
             record = self._load(row, table=False, connection=connection)
             relations = self.related(row.key, connection=connection)
+            conflicts = self.conflicts(row.key, connection=connection)
         data = record.summary()
         data.update(
             {
@@ -367,6 +368,7 @@ class RecordQueries:
                 f"ch{ch}": [[k, v] for k, v in record.characteristics(ch)]
                 for ch in range(1, record.channel_count + 1)
             }
+        data["conflicts"] = conflicts
         return record, data
 
     def revision(self, key: str, type: RecordType | None = None) -> str:
@@ -490,6 +492,28 @@ class RecordQueries:
                 )
             }
         return {t.value: int(found.get(t.value, 0)) for t in RecordType}
+
+    def conflicts(self, key: str, *, connection: Connection | None = None) -> list[dict[str, Any]]:
+        """What imports refused to replace in a record (an incomplete table arriving with a
+        newer version while the stored table had more rows), oldest first."""
+        wanted = normalize_accession(key)
+        query = (
+            select(s.record_conflicts)
+            .where(s.record_conflicts.c.key == wanted)
+            .order_by(s.record_conflicts.c.id)
+        )
+        with self._reading(connection) as reading:
+            rows = reading.execute(query).fetchall()
+        return [
+            {
+                "version": r.version,
+                "kind": r.kind,
+                "message": r.message,
+                "source_sha256": r.source_sha256,
+                "recorded_at": r.recorded_at.isoformat(),
+            }
+            for r in rows
+        ]
 
     def history(self, key: str) -> list[dict[str, Any]]:
         """Earlier versions of a record that newer imports replaced, oldest first."""

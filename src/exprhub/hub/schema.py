@@ -125,6 +125,23 @@ record_history = Table(
     Index(None, "type", "key"),
 )
 
+#: What an import refused to replace (0009): an incomplete data table arriving with a newer
+#: version of a record whose stored table has more rows; the newer metadata is stored, the
+#: stored table kept, and the conflict recorded here and shown with the record.
+record_conflicts = Table(
+    "record_conflicts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("type", String(8), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("source_sha256", String(64), nullable=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index(None, "type", "key"),
+)
+
 files = Table(
     "files",
     metadata,

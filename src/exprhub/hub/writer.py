@@ -117,6 +117,45 @@ def record_document(record: Record) -> str:
     )
 
 
+#: ``record_conflicts.kind`` of a newer record whose incomplete table was not stored.
+INCOMPLETE_TABLE = "incomplete-table"
+
+
+def declared_rows(record: Record) -> int | None:
+    """The number of table rows a record declares (``data_row_count``, or a DataSet's
+    ``feature_count``), None when it declares none or not a number."""
+    for name in ("data_row_count", "feature_count"):
+        value = record.get(name)
+        if value is not None:
+            try:
+                return int(value.strip())
+            except ValueError:
+                return None
+    return None
+
+
+def incomplete_table_conflict(
+    record: Record, stored_rows: int | None, stored_version: int
+) -> str | None:
+    """Why a newer version of a record must not bring its table, or None if it may.
+
+    A newer record may update a record's metadata, but an incomplete table (fewer rows than
+    the record declares, as in a chopped family file) never replaces a stored table with
+    more rows: the stored table is kept and the returned message says so.
+    """
+    table = record.table
+    declared = declared_rows(record)
+    if table is None or declared is None or table.n_rows >= declared:
+        return None
+    if stored_rows is None or stored_rows <= table.n_rows:
+        return None
+    return (
+        f"{record.key}: the newer version's table has {table.n_rows} of {declared} declared "
+        f"rows (incomplete); kept the stored table of version {stored_version} "
+        f"({stored_rows} rows), metadata updated"
+    )
+
+
 class _IdColumns:
     """One array object per distinct ID column (first table column) seen lately.
 
@@ -199,6 +238,10 @@ class HubWriter:
         #: ``(record key, column, tally)`` of value columns holding cells that are neither
         #: numbers nor missing-value tokens (stored as NaN), for the import to report.
         self.value_tallies: list[tuple[str, str, ValueTally]] = []
+        #: One line per record whose stored table was kept over an incomplete one (see
+        #: :func:`incomplete_table_conflict`), for the import to report.
+        self.conflicts: list[str] = []
+        self._pending_conflicts: list[tuple[str, str, int, str, str | KeptFile | None]] = []
 
     # ---------------------------------------------------------------- files
     def keep_file(self, path: Path, *, name: str | None = None, format: str | None = None) -> str:
@@ -260,7 +303,10 @@ class HubWriter:
 
         A record already present is replaced only by one with a newer ``last_update_date``
         (the old version goes to the history). For the same date the stored record is kept;
-        a data table the stored version lacks is attached.
+        a data table the stored version lacks is attached. A newer version whose table is
+        incomplete (fewer rows than it declares) keeps the stored table if that has more rows:
+        the conflict is recorded (:meth:`~exprhub.hub.Hub.conflicts`) and listed in
+        :attr:`conflicts`.
         """
         if record.type is None:
             raise ValueError(f"{type(record).__name__} records are not stored in the hub")
@@ -279,7 +325,12 @@ class HubWriter:
                 self._archive(row)
                 self.connection.execute(delete(s.records).where(s.records.c.id == row.id))
                 record_id = self._insert(record, source_sha256, version=row.version + 1)
-                self._store_table(record, record_id)
+                conflict = incomplete_table_conflict(record, row.table_rows, row.version)
+                if conflict is None:
+                    self._store_table(record, record_id)
+                else:
+                    self._keep_stored_table(record_id, row)
+                    self._record_conflict(record, row.version + 1, conflict, source_sha256)
                 outcome = PutOutcome.UPDATED
             elif old_date is not None and new_date is not None and new_date < old_date:
                 outcome = PutOutcome.OLDER
@@ -348,6 +399,43 @@ class HubWriter:
                 table_ref=row.table_ref,  # type: ignore[attr-defined]
             )
         )
+
+    def _keep_stored_table(self, record_id: int, row: object) -> None:
+        """Give the new version of a record the table of the version it replaces (whose
+        matrix values stay current, as they were)."""
+        self.connection.execute(
+            update(s.records)
+            .where(s.records.c.id == record_id)
+            .values(
+                table_ref=row.table_ref,  # type: ignore[attr-defined]
+                table_rows=row.table_rows,  # type: ignore[attr-defined]
+                table_cols=row.table_cols,  # type: ignore[attr-defined]
+            )
+        )
+
+    def _record_conflict(
+        self, record: Record, version: int, message: str, source: str | KeptFile | None
+    ) -> None:
+        """Remember a conflict for the ``record_conflicts`` table (written at flush, once the
+        source file's digest is known) and for the import's summary."""
+        assert record.type is not None
+        self.conflicts.append(message)
+        self._pending_conflicts.append((record.type.value, record.key, version, message, source))
+
+    def _write_conflicts(self) -> None:
+        for rtype, key, version, message, source in self._pending_conflicts:
+            self.connection.execute(
+                insert(s.record_conflicts).values(
+                    type=rtype,
+                    key=key,
+                    version=version,
+                    kind=INCOMPLETE_TABLE,
+                    message=message,
+                    source_sha256=source.digest() if isinstance(source, KeptFile) else source,
+                    recorded_at=self.now,
+                )
+            )
+        self._pending_conflicts.clear()
 
     def _attach_table(self, record_id: int, table: Table) -> None:
         self.connection.execute(
@@ -448,6 +536,7 @@ class HubWriter:
 
         Calling it again writes only what was added since (nothing if nothing was)."""
         self._settle_kept_files()
+        self._write_conflicts()
         self._rows.flush()
         written = self._tables.results()
         if written:

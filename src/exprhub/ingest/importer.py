@@ -3,7 +3,9 @@
 Formats are detected by content. Each file is one transaction: all of its records land, or
 none do (a malformed file leaves the hub exactly as it was, down to its folders). Importing
 the same file again changes nothing; a record with a newer ``last_update_date`` replaces the
-stored one and the older version goes to the record's history.
+stored one and the older version goes to the record's history. A newer record whose table is
+incomplete (fewer rows than declared) updates the metadata but keeps the stored, more complete
+table; the result lists the conflict and the hub records it.
 
 A directory given to :func:`import_files` stands for the files directly inside it (not in
 its subfolders, hidden files skipped), imported one after the other in name order, each in
@@ -50,6 +52,9 @@ class ImportResult:
     outcomes: Counter[str] = field(default_factory=Counter)
     by_type: dict[str, Counter[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: Records whose newer version came with an incomplete table: the stored, more complete
+    #: table was kept (one line each; also recorded with the record, see ``Hub.conflicts``).
+    conflicts: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (documented in docs/cli.md)."""
@@ -61,6 +66,7 @@ class ImportResult:
             "outcomes": dict(sorted(self.outcomes.items())),
             "by_type": {t: dict(sorted(c.items())) for t, c in sorted(self.by_type.items())},
             "warnings": self.warnings,
+            "conflicts": self.conflicts,
         }
 
 
@@ -100,6 +106,7 @@ def import_file(
                     on_record(source, result.records)
             result.warnings = [str(w) for w in reader.warnings]
             result.warnings += [str(w) for w in _value_warnings(source, writer.value_tallies)]
+            result.conflicts = list(writer.conflicts)
             result.sha256 = kept.digest()
     except FormatError as exc:
         raise ImportFailed(str(exc)) from None

@@ -66,6 +66,7 @@ __all__ = [
     "TantivyIndex",
     "Term",
     "accession_sort_key",
+    "drop_index",
     "open_index",
     "parse_query",
     "tokenize",
@@ -100,3 +101,17 @@ def open_index(location: str | Path, schema: SearchSchema | None = None) -> Sear
     from exprhub.search.tantivy_index import TantivyIndex
 
     return TantivyIndex(Path(loc), schema)
+
+
+def drop_index(location: str | Path) -> None:
+    """Delete the index at ``location`` (a tantivy directory or a PostgreSQL index's tables),
+    e.g. one written by another version of exprhub, to be rebuilt; nothing if there is none."""
+    loc = str(location)
+    if loc.startswith(("postgresql:", "postgresql+", "postgres:")):
+        from exprhub.search.postgres_index import drop_postgres_index
+
+        drop_postgres_index(loc)
+        return
+    import shutil
+
+    shutil.rmtree(loc, ignore_errors=True)

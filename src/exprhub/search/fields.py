@@ -8,30 +8,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from exprhub.curate.harmonize import LABELS
+
 FieldKind = Literal["text", "int", "date"]
 
-#: Harmonized / curated sample labels indexed by default (refine.bio harmonized keys plus the
-#: GEOmeta-style labels). More can be registered by name with ``SearchSchema(labels=...)``.
-DEFAULT_LABELS: tuple[str, ...] = (
-    "sex",
-    "age",
-    "age_group",
-    "tissue",
-    "specimen_part",
-    "cell_type",
-    "cell_line",
-    "disease",
-    "disease_stage",
-    "treatment",
-    "compound",
-    "genetic_information",
-    "strain",
-    "genotype",
-    "developmental_stage",
-    "race",
-    "time",
-    "subject",
-)
+#: Sample labels indexed by default: the curate layer's one vocabulary of label names (every
+#: harmonized field and its aliases, :data:`exprhub.curate.harmonize.LABELS`), so that a label
+#: name means the same in search as in ``exprhub ls --label``. More can be registered by name
+#: with ``SearchSchema(labels=...)``.
+DEFAULT_LABELS: tuple[str, ...] = LABELS
 
 #: Facets counted by default (each costs a pass over the matches; ask for others by name).
 DEFAULT_FACETS: tuple[str, ...] = (

@@ -40,17 +40,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from exprhub.curate.harmonize import harmonize
+from exprhub.curate.harmonize import sample_labels
 from exprhub.hub import Hub
 from exprhub.hub.index_feed import FeedRecord, changed_records, platform_fields
 from exprhub.records import Record, split_characteristic
-from exprhub.search import SearchDocument, SearchIndex, SearchResults, open_index
+from exprhub.search import SearchDocument, SearchIndex, SearchResults, drop_index, open_index
 from exprhub.search.document import IndexBusy, OutdatedIndex
 from exprhub.search.fields import DEFAULT_SCHEMA
 from exprhub.search.paging import check_search_page
@@ -58,6 +57,10 @@ from exprhub.search.paging import check_search_page
 INDEXED_TYPES = ("GSE", "GSM", "GPL", "GDS")
 BATCH = 2000
 STATE_FILE = "search-state.json"
+#: What a search document holds. A hub indexed when documents held less (before 2: labels
+#: filled through their aliases such as cell_type, strain, genotype) is re-indexed in full once.
+DOCUMENTS_VERSION = 2
+_DOCUMENTS_KEY = "documents version: "
 #: Seconds :meth:`HubSearch.sync` waits for another writer to finish.
 SYNC_WAIT = 120.0
 #: Seconds a search waits for a sync in progress before answering from the committed state.
@@ -101,17 +104,32 @@ class HubSearch:
         self.hub = hub
         self.location = location or default_location(hub)
         self._state_path = hub.home / STATE_FILE
+        #: Why the next sync re-indexes every record (an index written by another version of
+        #: exprhub), or None; cleared by that sync, whose caller says so.
+        self.rebuilding: str | None = None
+        #: What the last sync rebuilt and why (:attr:`rebuilding` before it), or None.
+        self.rebuilt: str | None = None
         self.index: SearchIndex = self._open()
 
     def _open(self) -> SearchIndex:
         try:
-            return open_index(self.location, DEFAULT_SCHEMA)
+            index = open_index(self.location, DEFAULT_SCHEMA)
         except OutdatedIndex:
-            # Written by another version of exprhub: the index is derived data, so it is
-            # rebuilt from the hub's records (the next sync is a full one).
-            shutil.rmtree(self.location)
+            # Written by another version of exprhub (another format or label list): the index
+            # is derived data, so it is rebuilt from the hub's records (a full sync).
+            drop_index(self.location)
             self._forget_watermark()
+            self.rebuilding = (
+                f"the search index at {self.location} was written by another version of "
+                "exprhub (another format or label names); it is rebuilt from the hub's records"
+            )
             return open_index(self.location, DEFAULT_SCHEMA)
+        if self._documents_version() != DOCUMENTS_VERSION and self._watermark() is not None:
+            self.rebuilding = (
+                "search documents now hold every label name (e.g. cell_type, strain, genotype, "
+                "age_group); every record is re-indexed once"
+            )
+        return index
 
     def close(self) -> None:
         """Release the index."""
@@ -138,7 +156,16 @@ class HubSearch:
         except (OSError, ValueError):
             state = {}
         state[self.location] = value
+        state[_DOCUMENTS_KEY + self.location] = DOCUMENTS_VERSION
         self._write_state(state)
+
+    def _documents_version(self) -> int | None:
+        try:
+            state = json.loads(self._state_path.read_text())
+        except (OSError, ValueError):
+            return None
+        value = state.get(_DOCUMENTS_KEY + self.location)
+        return value if isinstance(value, int) else None
 
     def _forget_watermark(self) -> None:
         try:
@@ -161,7 +188,7 @@ class HubSearch:
         if latest is None:
             return False
         mark = self._watermark()
-        return mark is None or _as_utc(latest).isoformat() > mark
+        return mark is None or self.rebuilding is not None or _as_utc(latest).isoformat() > mark
 
     # ----------------------------------------------------------------- indexing
     def sync(
@@ -215,6 +242,7 @@ class HubSearch:
 
     def _sync_locked(self, full: bool, progress: Callable[[int], None] | None) -> int:
         """:meth:`sync` once the write lock is held."""
+        full = full or self._documents_version() != DOCUMENTS_VERSION
         mark = None if full else self._watermark()
         latest = self.hub.latest_write()
         since = datetime.fromisoformat(mark) if mark is not None else None
@@ -229,6 +257,7 @@ class HubSearch:
         self.index.commit()
         if latest is not None:
             self._save_watermark(_as_utc(latest).isoformat())
+        self.rebuilt, self.rebuilding = self.rebuilding, None
         return written
 
     def search(
@@ -316,10 +345,7 @@ class _Context:
             doc.ptype = next(
                 (self.platform_tech[p] for p in doc.platforms if p in self.platform_tech), None
             )
-            labels = harmonize(pairs)
-            if "specimen_part" in labels:
-                labels.setdefault("tissue", labels["specimen_part"])
-            doc.labels = {k: v.split(";") for k, v in labels.items()}
+            doc.labels = sample_labels(pairs)
             doc.gtype = _field(attributes, "type")
         elif row.type == "GPL":
             doc.description = "\n".join(_field(attributes, "description"))

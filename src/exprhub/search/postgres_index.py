@@ -25,6 +25,7 @@ from sqlalchemy import Engine, create_engine, text
 from exprhub.search.document import (
     FacetCount,
     Hit,
+    OutdatedIndex,
     SearchDocument,
     SearchResults,
     accession_sort_key,
@@ -50,6 +51,25 @@ def _lock_key(purpose: str, prefix: str) -> int:
 
 def _quote(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def drop_postgres_index(url: str | Engine, *, prefix: str = "exprhub_search") -> None:
+    """Delete the index tables named ``<prefix>_*`` (an index written by another version of
+    exprhub, to be rebuilt from the hub); nothing happens where there are none."""
+    if not _PREFIX_RE.match(prefix):
+        raise ValueError(f"invalid table prefix {prefix!r}")
+    engine = create_engine(url) if isinstance(url, str) else url
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key("create", prefix)}
+            )
+            conn.execute(
+                text(f"DROP TABLE IF EXISTS {prefix}_facets, {prefix}_docs, {prefix}_meta")
+            )
+    finally:
+        if isinstance(url, str):
+            engine.dispose()
 
 
 class PostgresIndex:
@@ -88,10 +108,13 @@ class PostgresIndex:
                     conn.execute(text(f"SELECT key, value FROM {prefix}_meta")).all()
                 )
                 if meta.get("format") != _FORMAT:
-                    raise ValueError(f"{prefix}: unsupported search index format {meta!r}")
+                    raise OutdatedIndex(
+                        f"{prefix}: search index format {meta.get('format')!r} is not the "
+                        f"current one ({_FORMAT}); rebuild it (exprhub index --full)"
+                    )
                 stored = SearchSchema(labels=tuple(json.loads(meta["labels"])))
                 if schema is not None and schema != stored:
-                    raise ValueError(
+                    raise OutdatedIndex(
                         f"{prefix}: index was built with labels {list(stored.labels)}; "
                         f"rebuild it to use {list(schema.labels)}"
                     )

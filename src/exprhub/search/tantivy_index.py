@@ -109,7 +109,7 @@ class TantivyIndex:
                 )
             stored = SearchSchema(labels=tuple(meta["labels"]))
             if schema is not None and schema != stored:
-                raise ValueError(
+                raise OutdatedIndex(
                     f"{self.path}: index was built with labels {list(stored.labels)}; "
                     f"rebuild it to use {list(schema.labels)}"
                 )

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
+from exprhub.curate.harmonize import LABELS
 from exprhub.curate.sample_filter import listing_filter, parse_pair
 from exprhub.hub import Hub, RecordNotFound
 from exprhub.hub.listing import ListingFilter, list_records, organism_counts
@@ -264,10 +265,8 @@ def list_samples(
     label: Annotated[
         list[str] | None,
         Query(
-            description="harmonized label, field=value (repeatable): sex=female also matches "
-            "a characteristic 'gender: F'; fields: sex, age, specimen_part (or tissue), "
-            "disease, disease_stage, cell_line, treatment, genetic_information, race, "
-            "subject, developmental_stage, compound, time"
+            description="harmonized label, name=value (repeatable): sex=female also matches "
+            "a characteristic 'gender: F'; names (as in search): " + ", ".join(LABELS)
         ),
     ] = None,
 ) -> dict[str, Any]:
