@@ -50,10 +50,14 @@ class ImportResult:
     outcomes: Counter[str] = field(default_factory=Counter)
     by_type: dict[str, Counter[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: A counts table: how each column matched a sample (``GSM1 <- 'NS' (title: NS)``).
+    matches: list[str] = field(default_factory=list)
+    #: A counts table: series, quantity, gene id type, genes, skipped columns, NCBI build.
+    details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (documented in docs/cli.md)."""
-        return {
+        out = {
             "path": str(self.path),
             "format": self.format,
             "sha256": self.sha256,
@@ -62,6 +66,10 @@ class ImportResult:
             "by_type": {t: dict(sorted(c.items())) for t, c in sorted(self.by_type.items())},
             "warnings": self.warnings,
         }
+        if self.matches or self.details:
+            out["matches"] = self.matches
+            out["details"] = self.details
+        return out
 
 
 def import_file(
