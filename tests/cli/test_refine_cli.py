@@ -78,6 +78,7 @@ def test_refine_json_then_qn_targets(home, sim, capsys):
         "seconds",
         "waiting",
         "missing",
+        "skipped",
     ]
     assert report["samples"] == 12 and report["failed"] == {}
     code, out, _ = run(capsys, "qn-targets", "--home", str(home), "--json")

@@ -22,10 +22,12 @@ from exprhub.cli import main
 from exprhub.formats.counts_table import parse_ncbi_counts_name, read_counts_table
 from exprhub.formats.errors import FormatError
 from exprhub.hub import COUNTS_KIND
+from exprhub.ingest.fetch import fetch, ncbi_counts_file
 from exprhub.refine import store
 from exprhub.refine.executor import SerialExecutor
 from exprhub.refine.pipeline import RefineOptions, import_genes, refine
 from exprhub.refine.pipeline_counts import counts_to_log2
+from tests.ingest.geo_server import GeoServer
 
 GSE29006 = "gemma/GSE29006_family.soft.gz"
 GSE99709 = "phantasus/GSE99709_series_matrix.txt.gz"
@@ -270,3 +272,43 @@ def test_counts_table_reader(tmp_path):
     scaled, library = counts_to_log2(np.array([[1.0, 0.0], [3.0, 4.0]]), "counts")
     np.testing.assert_allclose(scaled, [[250000.0, 0.0], [750000.0, 1e6]])
     np.testing.assert_allclose(library, [4.0, 4.0])
+
+
+def test_fetch_gets_ncbi_counts_when_geo_has_them(tmp_path, geo_fixtures):
+    """`fetch GSE29006` downloads the family file, then NCBI's generated counts from GEO's
+    download service (a local server here) and attaches them; GSE99709 has none: a notice."""
+    assert ncbi_counts_file("GSE164073", "Homo sapiens").path == (
+        "https://www.ncbi.nlm.nih.gov/geo/download/?type=rnaseq_counts&acc=GSE164073"
+        "&format=file&file=GSE164073_raw_counts_GRCh38.p13_NCBI.tsv.gz"
+    )
+    table = tmp_path / "served.tsv.gz"
+    _write_ncbi(table, ["1", "2", "9", "10"], GSE29006_SAMPLES, _counts(4, 8, seed=5))
+    extra = {
+        "/geo/series/GSE29nnn/GSE29006/soft/GSE29006_family.soft.gz": geo_fixtures / GSE29006,
+        "download:GSE29006_raw_counts_GRCh38.p13_NCBI.tsv.gz": table,
+    }
+    hub = exprhub.Hub.init(tmp_path / "hub")
+    notices: list[str] = []
+    with GeoServer(geo_fixtures, extra) as server:
+        results = fetch(
+            hub, ["GSE29006"], base_url=server.url, annotations=False, on_notice=notices.append
+        )
+        matrix = fetch(
+            hub,
+            ["GSE99709"],
+            base_url=server.url,
+            format="matrix",
+            annotations=False,
+            on_notice=notices.append,
+        )
+        # nothing is fetched twice: the samples have counts now
+        fetch(hub, ["GSE29006"], base_url=server.url, annotations=False, on_notice=notices.append)
+    downloads = [path for path, _ in server.requests if path.startswith("/geo/download/")]
+    assert len(downloads) == 2  # GSE29006's counts once, GSE99709's (404) once
+    assert [r.format for r in results] == ["soft", "counts-table"]
+    assert [r.format for r in matrix] == ["series-matrix"]
+    assert results[1].outcomes == {"attached": 8}
+    assert results[1].sha256 == hashlib.sha256(table.read_bytes()).hexdigest()
+    assert notices == [
+        "GSE99709: GEO has no NCBI-generated counts (GSE99709_raw_counts_GRCm39_NCBI.tsv.gz)"
+    ]
