@@ -28,6 +28,7 @@ from exprhub.refine.executor import SerialExecutor
 from exprhub.refine.pipeline import RefineOptions, import_genes, refine
 from exprhub.refine.pipeline_counts import counts_to_log2
 from tests.ingest.geo_server import GeoServer
+from tests.refine.conftest import read_matrix, require_r, run_rscript
 
 GSE29006 = "gemma/GSE29006_family.soft.gz"
 GSE99709 = "phantasus/GSE99709_series_matrix.txt.gz"
@@ -98,7 +99,7 @@ def _refine(hub: exprhub.Hub, *accessions: str, **options) -> dict:
     ).to_dict()
 
 
-def test_samples_without_values_are_skipped_not_failed(gse29006_hub):
+def test_samples_without_values_are_skipped_not_failed(gse29006_hub, tmp_path):
     report = _refine(gse29006_hub, "GSE29006")
     assert report["failed"] == {}
     assert sorted(report["skipped"]) == GSE29006_SAMPLES
@@ -106,6 +107,15 @@ def test_samples_without_values_are_skipped_not_failed(gse29006_hub):
     coverage = store.refined_coverage(gse29006_hub, "GSE29006")
     assert len(coverage.skipped) == 8 and not coverage.failed and not coverage.not_refined
     assert "8 skipped (no values)" in coverage.summary()
+    # counts attached later (to 6 of the 8 samples): those refine, the other two stay skipped
+    table = tmp_path / "GSE29006_raw_counts_GRCh38.p13_NCBI.tsv.gz"
+    _write_ncbi(table, ["1", "2", "9", "10"], GSE29006_SAMPLES[:6], _counts(4, 6, seed=4))
+    [result] = gse29006_hub.import_files(table, series="GSE29006")
+    assert result.details["samples_without_column"] == GSE29006_SAMPLES[6:]
+    report = _refine(gse29006_hub, "GSE29006")
+    assert report["normalized"] == 6 and sorted(report["skipped"]) == GSE29006_SAMPLES[6:]
+    coverage = store.refined_coverage(gse29006_hub, "GSE29006")
+    assert sorted(coverage.refined) == GSE29006_SAMPLES[:6] and len(coverage.skipped) == 2
 
 
 def test_gse29006_refines_from_ncbi_raw_counts(gse29006_hub, ncbi_human, tmp_path):
@@ -312,3 +322,25 @@ def test_fetch_gets_ncbi_counts_when_geo_has_them(tmp_path, geo_fixtures):
     assert notices == [
         "GSE99709: GEO has no NCBI-generated counts (GSE99709_raw_counts_GRCm39_NCBI.tsv.gz)"
     ]
+
+
+def test_log2_cpm_equals_r(tmp_path):
+    """log2(CPM + 1) of an NCBI-format table equals R's on the same file (base R: edgeR's
+    ``cpm()`` without TMM factors is ``t(t(x) / colSums(x)) * 1e6``)."""
+    require_r("stats")
+    counts = _counts(500, 8, seed=11)
+    table = tmp_path / "GSE29006_raw_counts_GRCh38.p13_NCBI.tsv.gz"
+    _write_ncbi(table, [str(g) for g in range(1, 501)], GSE29006_SAMPLES, counts)
+    script = tmp_path / "cpm.R"
+    script.write_text(
+        "args <- commandArgs(TRUE)\n"
+        "x <- as.matrix(read.delim(gzfile(args[1]), row.names = 1, check.names = FALSE))\n"
+        "y <- log2(t(t(x) / colSums(x)) * 1e6 + 1)\n"
+        "write.table(format(y, digits = 17), args[2], sep = '\\t', quote = FALSE, "
+        "row.names = FALSE, col.names = FALSE)\n"
+    )
+    run_rscript(script, table, tmp_path / "r.tsv")
+    from_r = read_matrix(tmp_path / "r.tsv")
+    parsed = read_counts_table(table)
+    scaled, _ = counts_to_log2(parsed.values, parsed.quantity)
+    np.testing.assert_allclose(np.log2(scaled + 1.0), from_r, rtol=1e-12, atol=1e-12)

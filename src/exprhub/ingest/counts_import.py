@@ -232,6 +232,10 @@ def _store(
         "genes": len(table.genes),
         "skipped_columns": table.skipped_columns,
         "ncbi_build": table.ncbi.build if table.ncbi else None,
+        "samples_without_column": sorted(
+            set(k for k in hub.samples_of(series) if k.upper().startswith("GSM"))
+            - {m.sample for m in matches}
+        ),
     }
     for m in matches:
         current = before.get(m.sample, {}).get(COUNTS_KIND)
