@@ -80,6 +80,7 @@ def test_refine_json_then_qn_targets(home, sim, capsys):
         "missing",
         "moves",
         "target_notices",
+        "skipped",
     ]
     assert report["samples"] == 12 and report["failed"] == {}
     code, out, _ = run(capsys, "qn-targets", "--home", str(home), "--json")

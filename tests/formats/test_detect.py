@@ -118,11 +118,19 @@ def test_bundle_detected(geo_fixtures: Path, tmp_path: Path) -> None:
 
 def test_unknown_content(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
-    path.write_text("gene\tvalue\nA\t1\n")
+    path.write_text("gene value\nA 1\n")
     with pytest.raises(
         FormatError, match=r"notes\.txt: unrecognised content .*expected a GEO SOFT"
     ):
         detect_format(path)
+    counts = tmp_path / "counts.tsv"
+    counts.write_text("gene\tvalue\nA\t1\n")
+    with pytest.raises(
+        FormatError,
+        match=r"counts\.tsv: a genes x samples table, not a GEO record file \(attach counts "
+        r"to their series with `exprhub import FILE --series GSE\.\.\.`\); expected a GEO SOFT",
+    ):
+        detect_format(counts)
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
     with pytest.raises(FormatError, match="empty file"):

@@ -59,6 +59,8 @@ class GeoServer:
                 key = parsed.path
                 if parsed.path == "/geo/query/acc.cgi":
                     key = "acc:" + urllib.parse.parse_qs(parsed.query).get("acc", [""])[0]
+                if parsed.path == "/geo/download/":  # NCBI-generated RNA-seq counts
+                    key = "download:" + urllib.parse.parse_qs(parsed.query).get("file", [""])[0]
                 if key.endswith("/matrix/"):
                     names = [Path(p).name for p in server.files if p.startswith(key)]
                     if not names:

@@ -80,9 +80,12 @@ class IntakeHub(CatalogueHub):
         on_record: Callable[[Path, int], None] | None = None,
         on_error: Callable[[Path, ImportFailed], None] | None = None,
         on_notice: NoticeCallback | None = None,
+        series: str | None = None,
+        quantity: str | None = None,
     ) -> list[ImportResult]:
         """Import GEO files (SOFT, MINiML, MINiML bundles, series matrix, ``.annot``), or the
-        files directly inside folders, then bring the search index up to date.
+        files directly inside folders, then bring the search index up to date; with
+        ``series``, attach genes x samples counts / TPM tables to that series' samples.
 
         Each file is one transaction: all of its records land, or none do. Importing a file
         again changes nothing; a record with a newer ``last_update_date`` replaces the stored
@@ -101,6 +104,15 @@ class IntakeHub(CatalogueHub):
             Called with a line for the user when the search index could not be updated now
             (another process writes it; it catches up at the next sync). Without it, a
             ``HubNotice`` warning.
+        series
+            The files are genes x samples tables of RNA-seq counts or TPM (TSV/CSV, gzip or
+            not; NCBI's ``GSE..._raw_counts_GRCh38.p13_NCBI.tsv.gz`` or a submitter's file)
+            belonging to this series, already in the hub: each column is matched to a sample
+            by GSM accession, else title, else alias (``ImportResult.matches`` says how), and
+            stored as the sample's counts (see ``exprhub.ingest.counts_import``).
+        quantity
+            With ``series``: ``"counts"`` or ``"tpm"``; by default the NCBI file name says,
+            else whole numbers are counts.
 
         Returns
         -------
@@ -116,9 +128,34 @@ class IntakeHub(CatalogueHub):
         from exprhub.ingest.importer import import_files
 
         given = [paths] if isinstance(paths, str | Path) else list(paths)
+        if series is not None:
+            return self._import_counts(given, series, quantity, on_error)
+        if quantity is not None:
+            raise ValueError("quantity applies to counts tables: give series too")
         results = import_files(self, given, on_record=on_record, on_error=on_error)
         if results:
             self._index_imported(on_notice)
+        return results
+
+    def _import_counts(
+        self,
+        paths: list[str | Path],
+        series: str,
+        quantity: str | None,
+        on_error: Callable[[Path, ImportFailed], None] | None,
+    ) -> list[ImportResult]:
+        from exprhub.ingest.counts_import import import_counts_table
+        from exprhub.ingest.importer import ImportFailed, files_in
+
+        results = []
+        for given in paths:
+            try:
+                for path in files_in(Path(given)):
+                    results.append(import_counts_table(self, path, series, quantity=quantity))
+            except ImportFailed as exc:
+                if on_error is None:
+                    raise
+                on_error(Path(given), exc)
         return results
 
     def fetch(

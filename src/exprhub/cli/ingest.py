@@ -98,6 +98,16 @@ def _print_results(results: list, json: bool, verbose: bool = False) -> None:  #
         console.print(f"{r.path.name}: {r.format}, {outcomes}", markup=False, soft_wrap=True)
         for conflict in r.conflicts:
             console.print(f"  conflict: {conflict}", style="red", markup=False, soft_wrap=True)
+        if r.details:
+            d = r.details
+            console.print(
+                f"  {d['genes']} genes ({d['gene_ids']} ids), {d['quantity']} "
+                f"(from {d['quantity_from']}), series {d['series']}",
+                markup=False,
+                soft_wrap=True,
+            )
+        for line in r.matches:
+            console.print(f"  {line}", markup=False, soft_wrap=True)
         for line in _warning_lines(r.path, r.warnings, verbose):
             console.print(line, style="yellow", markup=False, soft_wrap=True)
 
@@ -116,9 +126,29 @@ def import_command(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="List every warning (default: a summary).")
     ] = False,
+    series: Annotated[
+        str | None,
+        typer.Option(
+            "--series",
+            help="The files are genes x samples counts/TPM tables of this series (in the hub): "
+            "attach them to its samples (columns matched by GSM, title or alias).",
+        ),
+    ] = None,
+    quantity: Annotated[
+        str | None,
+        typer.Option(
+            "--quantity",
+            help="With --series: counts or tpm (default: NCBI's file name, else whole numbers "
+            "are counts).",
+        ),
+    ] = None,
 ) -> None:
     """Import GEO files or folders of them (format told by content; each file
-    all-or-nothing). Many warnings of a file are summarized by kind (--verbose: all)."""
+    all-or-nothing). Many warnings of a file are summarized by kind (--verbose: all).
+    With --series, attach RNA-seq counts tables to a series' samples."""
+    if quantity is not None and series is None:
+        err_console.print("error: --quantity needs --series", markup=False)
+        raise typer.Exit(2)
     failures: list[str] = []
 
     def failed(path: Path, exc: ImportFailed) -> None:
@@ -132,7 +162,12 @@ def import_command(
             progress.update(task, description=path.name, completed=n)
 
         results = hub.import_files(
-            paths, on_record=advance, on_error=failed, on_notice=print_notice
+            paths,
+            on_record=advance,
+            on_error=failed,
+            on_notice=print_notice,
+            series=series,
+            quantity=quantity,
         )
     _print_results(results, json, verbose)
     if failures:

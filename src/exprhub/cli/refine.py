@@ -164,6 +164,8 @@ def refine_command(
         print_json(data)
         return
     waiting = f", {len(data['waiting'])} waiting" if data.get("waiting") else ""
+    if data.get("skipped"):
+        waiting += f", {len(data['skipped'])} skipped: no values"
     console.print(
         f"{data['samples']} samples: {data['gene_level']} mapped to genes, "
         f"{data['normalized']} normalized, {data['current']} already current, "

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from exprhub.formats.counts_table import looks_like_counts_header
 from exprhub.formats.errors import FormatError, ParseWarning
 from exprhub.formats.file_head import FileHead, read_head
 from exprhub.formats.kinds import KINDS, RecordReader
@@ -76,8 +77,13 @@ def _refusal(head: FileHead) -> str:
     elif head.xml_root is not None:
         found = f"XML document with root <{head.xml_root or '?'}>"
     else:
-        first = next((line for line in head.text.splitlines() if line.strip()), "")[:60]
-        found = f"unrecognised content starting {first!r}"
+        first = next((line for line in head.text.splitlines() if line.strip()), "")
+        if looks_like_counts_header(first):
+            return (
+                "a genes x samples table, not a GEO record file (attach counts to their "
+                f"series with `exprhub import FILE --series GSE...`); expected {KINDS.expected()}"
+            )
+        found = f"unrecognised content starting {first[:60]!r}"
     return f"{found}; expected {KINDS.expected()}"
 
 

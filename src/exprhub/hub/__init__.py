@@ -36,11 +36,19 @@ Reading values
 
 from exprhub.hub.errors import HubError, HubNotFound, RecordNotFound
 from exprhub.hub.hub import Hub, commit_code, default_home
-from exprhub.hub.matrix_writes import MatrixBuffer, dataset_matrix_name, submitted_matrix_name
+from exprhub.hub.matrix_writes import (
+    COUNTS_KIND,
+    MatrixBuffer,
+    counts_matrix_name,
+    dataset_matrix_name,
+    parse_counts_matrix_name,
+    submitted_matrix_name,
+)
 from exprhub.hub.queries import RecordSummary, SampleFacts
 from exprhub.hub.writer import HubWriter, PutOutcome
 
 __all__ = [
+    "COUNTS_KIND",
     "Hub",
     "HubError",
     "HubNotFound",
@@ -51,7 +59,9 @@ __all__ = [
     "RecordSummary",
     "SampleFacts",
     "commit_code",
+    "counts_matrix_name",
     "dataset_matrix_name",
     "default_home",
+    "parse_counts_matrix_name",
     "submitted_matrix_name",
 ]

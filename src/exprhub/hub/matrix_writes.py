@@ -25,11 +25,14 @@ if TYPE_CHECKING:
     from exprhub.hub.hub import Hub
 
 __all__ = [
+    "COUNTS_KIND",
     "FLUSH_COLUMNS",
     "MatrixBuffer",
     "MatrixExtent",
     "MatrixWrites",
+    "counts_matrix_name",
     "dataset_matrix_name",
+    "parse_counts_matrix_name",
     "submitted_matrix_name",
 ]
 
@@ -47,6 +50,24 @@ def submitted_matrix_name(platform_key: str) -> str:
 def dataset_matrix_name(dataset_key: str) -> str:
     """Name of the matrix of a curated DataSet's values."""
     return f"dataset/{dataset_key}"
+
+
+#: Kind of the matrices of RNA-seq counts or TPM attached to a series' samples.
+COUNTS_KIND = "counts"
+
+
+def counts_matrix_name(series_key: str, quantity: str, file_sha256: str) -> str:
+    """Name of the matrix of one counts table attached to a series: the series, what the
+    values are (``counts`` or ``tpm``) and the SHA-256 of the file they came from."""
+    return f"{COUNTS_KIND}/{series_key}/{quantity}/{file_sha256}"
+
+
+def parse_counts_matrix_name(name: str) -> tuple[str, str, str] | None:
+    """``(series, quantity, file SHA-256)`` of a counts matrix name, None for other names."""
+    parts = name.split("/")
+    if len(parts) != 4 or parts[0] != COUNTS_KIND:
+        return None
+    return parts[1], parts[2], parts[3]
 
 
 def inserted_id(result: CursorResult[Any]) -> int:

@@ -282,6 +282,31 @@ class RecordQueries:
             ).first()
         return (row.source_sha256, row.version) if row is not None else None
 
+    def kept_file(self, sha256: str) -> dict[str, Any] | None:
+        """What the hub knows of an original file it keeps by checksum: ``{"sha256", "name",
+        "size", "format", "imported_at"}`` (``imported_at`` ISO 8601), None when it keeps no
+        file with that checksum."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(
+                    s.files.c.sha256,
+                    s.files.c.name,
+                    s.files.c.size,
+                    s.files.c.format,
+                    s.files.c.imported_at,
+                ).where(s.files.c.sha256 == sha256)
+            ).first()
+        if row is None:
+            return None
+        when = row.imported_at
+        return {
+            "sha256": row.sha256,
+            "name": row.name,
+            "size": row.size,
+            "format": row.format,
+            "imported_at": when.isoformat() if when is not None else None,
+        }
+
     def platform_table_tag(self, key: str) -> str:
         """A tag of the stored data tables of a platform (its record's and its GEO
         annotation's): it changes when either table is replaced."""

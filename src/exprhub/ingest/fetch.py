@@ -14,6 +14,14 @@ Downloads are retried with back-off, resumed with HTTP ranges after a broken con
 against the announced size and (for gzip) decompressed once end to end before
 anything is imported.
 
+NCBI-generated RNA-seq counts: after a series is imported whose samples have no values and are
+human or mouse, its ``<GSE>_raw_counts_<build>_NCBI.tsv.gz`` (``GRCh38.p13`` for human,
+``GRCm39`` for mouse) is fetched from GEO's download service
+(``https://www.ncbi.nlm.nih.gov/geo/download/?type=rnaseq_counts&acc=GSE...&format=file&file=...``;
+with another base URL, ``<base>/geo/download/?...``) and attached to the series' samples
+(:mod:`exprhub.ingest.counts_import`). GEO has such counts only for some series; a missing
+file is reported, not an error.
+
 Companion files: after a record is imported, each of its platforms' GEO annotation file
 (``.annot.gz``, GEO's own probe -> Entrez Gene mapping) is fetched when the hub has none yet,
 and a DataSet's or sample's platform record when the hub lacks it. GEO has annotation files
@@ -27,7 +35,8 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 
-from exprhub.hub import Hub, RecordNotFound
+from exprhub.hub import COUNTS_KIND, Hub, RecordNotFound
+from exprhub.ingest.counts_import import import_counts_table
 from exprhub.ingest.importer import ImportResult, RecordCallback, import_file
 from exprhub.records import RecordType, parse_accession
 from exprhub.records.model import DataSet
@@ -86,6 +95,44 @@ def remote_files(accession: str, format: str = "soft") -> list[RemoteFile] | str
     raise ValueError(f"GEO offers no {format} download for {kind.label} records like {key}")
 
 
+#: NCBI's GEO service for generated RNA-seq counts (not on the FTP host).
+NCBI_COUNTS_SERVICE = "https://www.ncbi.nlm.nih.gov/"
+#: The genome build of NCBI's generated counts, by organism.
+NCBI_COUNTS_BUILDS = {"Homo sapiens": "GRCh38.p13", "Mus musculus": "GRCm39"}
+
+
+def ncbi_counts_file(series: str, organism: str, base_url: str = DEFAULT_BASE_URL) -> RemoteFile:
+    """Where GEO serves the NCBI-generated raw counts of a human or mouse series.
+
+    Raises
+    ------
+    ValueError
+        For an organism NCBI generates no counts for.
+    """
+    build = NCBI_COUNTS_BUILDS.get(organism)
+    if build is None:
+        raise ValueError(f"NCBI generates RNA-seq counts for human and mouse, not {organism!r}")
+    name = f"{series}_raw_counts_{build}_NCBI.tsv.gz"
+    query = urllib.parse.urlencode(
+        {"type": "rnaseq_counts", "acc": series, "format": "file", "file": name}
+    )
+    host = NCBI_COUNTS_SERVICE if base_url.rstrip("/") == DEFAULT_BASE_URL else ""
+    return RemoteFile(f"{host}geo/download/?{query}", name)
+
+
+def _series_without_values(hub: Hub, series: str) -> str | None:
+    """The organism of a series whose samples have no values and no counts yet, when NCBI
+    generates counts for it; else None."""
+    samples = [k for k in hub.samples_of(series) if k.upper().startswith("GSM")]
+    if not samples or hub.current_columns(samples, ("submitted", COUNTS_KIND)):
+        return None
+    organisms = {o for f in hub.sample_facts(samples).values() for o in f.organisms}
+    if len(organisms) != 1:
+        return None
+    organism = organisms.pop()
+    return organism if organism in NCBI_COUNTS_BUILDS else None
+
+
 def platforms_of(hub: Hub, accession: str) -> list[str]:
     """The platforms of a stored record (a platform is its own); empty when unknown."""
     acc = parse_accession(accession)
@@ -115,8 +162,12 @@ def fetch(
     keep_downloads: bool = False,
     annotations: bool = True,
     on_notice: NoticeCallback | None = None,
+    counts: bool = True,
 ) -> list[ImportResult]:
     """Download each accession in ``format`` and import it (one transaction per file).
+
+    With ``counts``, a human or mouse series whose samples have no values gets NCBI's
+    generated raw counts when GEO has them (see the module docs).
 
     With ``annotations``, each record's platforms come along (see the module docs): their GEO
     annotation files, and the platform record of a DataSet or sample when the hub lacks it.
@@ -161,6 +212,9 @@ def fetch(
             found = [RemoteFile(found + n, n) for n in names]
         for remote in found:
             download_and_import(remote)
+        if counts and parse_accession(accession).type is RecordType.SERIES:
+            series = str(parse_accession(accession))
+            _fetch_ncbi_counts(hub, series, downloader, results, notice, keep_downloads)
         if not annotations or format == "annot":
             continue
         for platform in platforms_of(hub, accession):
@@ -188,3 +242,27 @@ def _fetch_annotation(
         download_and_import(remote[0])
     except NotOnServer:
         notice(f"{platform}: GEO has no annotation file ({remote[0].name})")
+
+
+def _fetch_ncbi_counts(
+    hub: Hub,
+    series: str,
+    downloader: Downloader,
+    results: list[ImportResult],
+    notice: NoticeCallback,
+    keep_downloads: bool,
+) -> None:
+    organism = _series_without_values(hub, series)
+    if organism is None:
+        return
+    remote = ncbi_counts_file(series, organism, downloader.base_url)
+    try:
+        local = downloader.download(remote)
+    except NotOnServer:
+        notice(f"{series}: GEO has no NCBI-generated counts ({remote.name})")
+        return
+    try:
+        results.append(import_counts_table(hub, local, series))
+    finally:
+        if not keep_downloads:
+            local.unlink(missing_ok=True)

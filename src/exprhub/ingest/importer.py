@@ -55,10 +55,14 @@ class ImportResult:
     #: Records whose newer version came with an incomplete table: the stored, more complete
     #: table was kept (one line each; also recorded with the record, see ``Hub.conflicts``).
     conflicts: list[str] = field(default_factory=list)
+    #: A counts table: how each column matched a sample (``GSM1 <- 'NS' (title: NS)``).
+    matches: list[str] = field(default_factory=list)
+    #: A counts table: series, quantity, gene id type, genes, skipped columns, NCBI build.
+    details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (documented in docs/cli.md)."""
-        return {
+        out = {
             "path": str(self.path),
             "format": self.format,
             "sha256": self.sha256,
@@ -68,6 +72,10 @@ class ImportResult:
             "warnings": self.warnings,
             "conflicts": self.conflicts,
         }
+        if self.matches or self.details:
+            out["matches"] = self.matches
+            out["details"] = self.details
+        return out
 
 
 def import_file(

@@ -38,7 +38,9 @@ from exprhub.records import normalize_accession
 from exprhub.refine import store
 from exprhub.refine.executor import Executor, SerialExecutor
 from exprhub.refine.genes import GeneReference
+from exprhub.refine.pipeline_counts import plan_digests, refine_counts
 from exprhub.refine.pipeline_plan import (
+    NO_VALUES,
     MissingInput,
     PlatformPlan,
     SampleInput,
@@ -50,10 +52,13 @@ from exprhub.refine.pipeline_plan import (
 )
 from exprhub.refine.pipeline_qn import phase_normalize
 from exprhub.refine.pipeline_work import (
+    COUNTS_PROCESSOR,
+    COUNTS_VERSION,
     PROCESSOR,
     PROCESSOR_VERSION,
     QN_KINDS,
     RNASEQ_PROCESSOR,
+    SKIPPED,
     GeneJob,
     GeneResult,
     RefineOptions,
@@ -73,6 +78,7 @@ __all__ = [
     "PROCESSOR",
     "PROCESSOR_VERSION",
     "QN_KINDS",
+    "SKIPPED",
     "WAITING",
     "RefineOptions",
     "RefineReport",
@@ -105,6 +111,8 @@ class RefineReport:
     "to_version", "samples", "reason", "run_id"}``. ``target_notices`` says, per organism and
     value kind, when a newer target would differ from the current one or samples are not on it
     (the ``command`` that moves them).
+    ``skipped`` holds the samples with no values to refine (no data table, counts table or
+    reads; status ``skipped``, not a failure).
     """
 
     samples: int = 0
@@ -119,6 +127,7 @@ class RefineReport:
     missing: list[dict[str, Any]] = field(default_factory=list)
     moves: list[dict[str, Any]] = field(default_factory=list)
     target_notices: list[dict[str, Any]] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -184,8 +193,25 @@ def refine(
             opts,
         )
     todo: list[SampleInput] = []
+    counted = [s for s in samples if s.counts is not None and s.matrix is None and not s.problem]
+    counts_digests = plan_digests(counted, ref_digests)
+    counts_todo: list[SampleInput] = []
     for smp in samples:
         st = states.get(smp.key)
+        if smp.key in counts_digests:
+            if st is not None and st.processor == RNASEQ_PROCESSOR:
+                continue  # refined from quant.sf files the user gave, which win
+            current = (
+                st is not None
+                and st.processor == COUNTS_PROCESSOR
+                and st.processor_version == COUNTS_VERSION
+                and st.input_sha256 == counts_digests[smp.key]
+            )
+            if not current or opts.force or (st is not None and st.status == WAITING):
+                counts_todo.append(smp)
+            elif st is not None and st.status == "failed":
+                report.failed[smp.key] = st.message or "failed"
+            continue
         fresh = (
             st is not None
             and st.processor_version == PROCESSOR_VERSION
@@ -195,12 +221,13 @@ def refine(
             continue  # refined from quant.sf files (refine_rnaseq), not from stored values
         # samples waiting for a platform or gene reference are planned again on every run, so
         # that the run says what they still wait for (planning costs one probe map per platform)
-        if fresh and not opts.force and st is not None and st.status != WAITING:
+        if fresh and not opts.force and st is not None and st.status not in (WAITING, SKIPPED):
             if st.status == "failed":
                 report.failed[smp.key] = st.message or "failed"
             continue
         todo.append(smp)
     _phase_gene_level(hub, todo, refs, ex, opts, report, progress)
+    _phase_counts(hub, counts_todo, refs, counts_digests, report)
     touched = {(smp.tax_id, smp.organism) for smp in samples if smp.tax_id is not None}
     touched_: set[tuple[int | None, str]] = set(touched)
     phase_normalize(hub, keys, touched_, ex, opts, report, progress)
@@ -208,15 +235,50 @@ def refine(
     return report
 
 
+def _phase_counts(
+    hub: Hub,
+    todo: list[SampleInput],
+    refs: dict[int, GeneReference | None],
+    digests: dict[str, str],
+    report: RefineReport,
+) -> None:
+    """Phase 1 of samples with an attached counts table (:mod:`.pipeline_counts`)."""
+    if not todo:
+        return
+    outcome = refine_counts(hub, todo, refs, digests)
+    by_key = {s.key: s for s in todo}
+    for status, messages in (("failed", outcome.failed), (WAITING, outcome.waiting)):
+        failures = {k: (by_key[k], m) for k, m in messages.items()}
+        for smp, _ in failures.values():
+            smp.input_sha256 = digests[smp.key]
+        _fail_states(hub, failures, status, COUNTS_PROCESSOR, COUNTS_VERSION)
+    report.gene_level += outcome.gene_level
+    report.failed.update(outcome.failed)
+    report.waiting.update(outcome.waiting)
+    report.missing += outcome.missing
+
+
 def _fail_states(
-    hub: Hub, failures: dict[str, tuple[SampleInput, str]], status: str = "failed"
+    hub: Hub,
+    failures: dict[str, tuple[SampleInput, str]],
+    status: str = "failed",
+    processor: str = PROCESSOR,
+    version: str = PROCESSOR_VERSION,
 ) -> None:
     if not failures:
         return
     with hub.writer() as writer:
         store.put_refine_states(
             writer,
-            [(_state(smp, status, None, m), _error_doc(m)) for smp, m in failures.values()],
+            [
+                (
+                    dataclasses.replace(
+                        _state(smp, status, None, m), processor=processor, processor_version=version
+                    ),
+                    _error_doc(m),
+                )
+                for smp, m in failures.values()
+            ],
         )
 
 
@@ -234,7 +296,11 @@ def _phase_gene_level(
     missing: dict[tuple[str, int], dict[str, Any]] = {}
     plans: dict[tuple[str, str, int], PlatformPlan | str | MissingInput] = {}
     batches: dict[tuple[str, str], list[SampleInput]] = {}
+    skipped: dict[str, tuple[SampleInput, str]] = {}
     for smp in todo:
+        if smp.problem == NO_VALUES:
+            skipped[smp.key] = (smp, smp.problem)
+            continue
         if smp.problem:
             failures[smp.key] = (smp, smp.problem)
             continue
@@ -272,6 +338,9 @@ def _phase_gene_level(
         batches.setdefault((smp.batch, smp.matrix), []).append(smp)
     _fail_states(hub, failures)
     _fail_states(hub, waiting, WAITING)
+    _fail_states(hub, skipped, SKIPPED)
+    for key, (_, message) in skipped.items():
+        report.skipped[key] = message
     for key, (_, message) in failures.items():
         report.failed[key] = message
     for key, (_, message) in waiting.items():

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from exprhub.hub import Hub
+from exprhub.hub import COUNTS_KIND, Hub
 from exprhub.records import RecordType, Table
 from exprhub.refine.genes import GeneReference, strip_accession_version
 from exprhub.refine.mapping import (
@@ -26,6 +26,12 @@ from exprhub.refine.pipeline_work import PlatformPlan, RefineOptions, SampleInpu
 from exprhub.refine.store import GeneRow
 from exprhub.refine.store import gene_accessions as accessions_store
 from exprhub.refine.store.genes import genes_fetch_command, tax_id_for
+
+#: Why a sample with no data table, counts table or reads is skipped (status ``skipped``).
+NO_VALUES = (
+    "skipped: no values (no data table in the hub; attach counts with "
+    "`exprhub import TABLE --series GSE...` or quantify reads with `exprhub refine --reads`)"
+)
 
 _SYMBOL_COLUMNS = ("gene symbol", "gene_symbol", "symbol", "ilmn_gene")
 _TITLE_COLUMNS = ("gene title", "gene_title", "gene name", "description")
@@ -58,7 +64,7 @@ def plan_samples(hub: Hub, keys: Sequence[str]) -> list[SampleInput]:
     """What the refinery knows of each sample before refining it: organism, batch, where its
     values are (its platform's matrix, else a DataSet's), and why it cannot be refined."""
     facts = hub.sample_facts(keys, _PLAN_ATTRIBUTES)
-    sources = hub.current_columns(keys, ("submitted", "dataset"))
+    sources = hub.current_columns(keys, ("submitted", "dataset", COUNTS_KIND))
     datasets: dict[str, Any] = {}
     out = []
     for key in keys:
@@ -105,8 +111,12 @@ def plan_samples(hub: Hub, keys: Sequence[str]) -> list[SampleInput]:
             sha,
             version,
         )
-        if matrix is None:
-            sample.problem = "no stored values (the sample has no data table in the hub)"
+        if matrix is None and COUNTS_KIND in src:
+            sample.counts, _, sample.counts_column = src[COUNTS_KIND]
+            if tax_id is None:
+                sample.problem = f"unknown organism {organism!r} (no tax id)"
+        elif matrix is None:
+            sample.problem = NO_VALUES
         elif tax_id is None:
             sample.problem = f"unknown organism {organism!r} (no tax id)"
         out.append(sample)

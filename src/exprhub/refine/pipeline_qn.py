@@ -34,6 +34,7 @@ from exprhub.refine import store
 from exprhub.refine.executor import Executor
 from exprhub.refine.pipeline_plan import chunks
 from exprhub.refine.pipeline_work import (
+    COUNTS_PROCESSOR,
     QN_KINDS,
     TARGET_LABEL,
     QNJob,
@@ -407,6 +408,9 @@ def _write_normalized(
             )
             doc = documents.get(st.sample_key, {})
             doc["qn"] = dict(qn)
+            if "delivered" in qn and st.processor == COUNTS_PROCESSOR:
+                quantity = doc.get("parameters", {}).get("quantity")
+                doc["qn"]["delivered"] = "CPM" if quantity == "counts" else "TPM"
             if st.sample_key in moves:
                 from_version, reason = moves[st.sample_key]
                 doc["qn"]["moved_from_version"] = from_version

@@ -27,6 +27,13 @@ QN_KINDS = ("intensity", "rna-seq")
 #: Processor of RNA-seq samples refined from quant.sf files (exprhub.refine.pipeline_rnaseq).
 RNASEQ_PROCESSOR = "exprhub-refinery-rnaseq"
 RNASEQ_VERSION = "1"
+#: Processor of RNA-seq samples refined from an attached counts / TPM table
+#: (exprhub.refine.pipeline_counts).
+COUNTS_PROCESSOR = "exprhub-refinery-counts"
+COUNTS_VERSION = "1"
+#: Status of a sample with no values at all (no data table, counts table or reads): not a
+#: failure, there is nothing to refine.
+SKIPPED = "skipped"
 TARGET_LABEL = f"{PROCESSOR}-{PROCESSOR_VERSION}"
 CATEGORIES = ("mapped", "multi_gene", "control", "unmapped", "not_on_platform")
 
@@ -97,6 +104,10 @@ class SampleInput:
     record_version: int
     input_sha256: str = ""
     problem: str | None = None
+    #: The counts matrix (``counts/<GSE>/<quantity>/<file sha256>``) and column of an RNA-seq
+    #: sample with an attached counts table, when it has no submitted values.
+    counts: str | None = None
+    counts_column: int = -1
 
 
 @dataclass

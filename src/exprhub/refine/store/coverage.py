@@ -35,6 +35,9 @@ class RefinedCoverage:
     waiting
         Samples waiting for something the hub lacks (a platform record, its GEO annotation,
         an organism's gene reference), with the reason and the command that fetches it.
+    skipped
+        Samples with no values to refine (no data table, counts table or reads), with the
+        reason: not failures, nothing refine can do until values are attached.
     """
 
     accession: str
@@ -42,16 +45,23 @@ class RefinedCoverage:
     not_refined: tuple[str, ...]
     failed: dict[str, str] = field(default_factory=dict)
     waiting: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
 
     @property
     def samples(self) -> int:
         """All samples the record stands for."""
-        return len(self.refined) + len(self.not_refined) + len(self.failed) + len(self.waiting)
+        return (
+            len(self.refined)
+            + len(self.not_refined)
+            + len(self.failed)
+            + len(self.waiting)
+            + len(self.skipped)
+        )
 
     @property
     def complete(self) -> bool:
         """Every sample is refined."""
-        return not self.not_refined and not self.failed and not self.waiting
+        return not self.not_refined and not self.failed and not self.waiting and not self.skipped
 
     @property
     def command(self) -> str:
@@ -63,7 +73,11 @@ class RefinedCoverage:
         parts = [f"{self.accession}: {len(self.refined)} of {self.samples} samples are refined"]
         if self.not_refined:
             parts.append(f"{len(self.not_refined)} not refined yet (`{self.command}` refines them)")
-        for samples, what in ((self.waiting, "waiting"), (self.failed, "failed to refine")):
+        for samples, what in (
+            (self.waiting, "waiting"),
+            (self.skipped, "skipped (no values)"),
+            (self.failed, "failed to refine"),
+        ):
             if samples:
                 key, reason = sorted(samples.items())[0]
                 reason = " ".join(reason.split())
@@ -80,11 +94,13 @@ class RefinedCoverage:
             "not_refined": len(self.not_refined),
             "failed": len(self.failed),
             "waiting": len(self.waiting),
+            "skipped": len(self.skipped),
             "complete": self.complete,
             "command": None if not self.not_refined else self.command,
             "not_refined_samples": list(self.not_refined),
             "failed_samples": dict(sorted(self.failed.items())),
             "waiting_samples": dict(sorted(self.waiting.items())),
+            "skipped_samples": dict(sorted(self.skipped.items())),
         }
 
 
@@ -102,6 +118,7 @@ def refined_coverage(hub: Hub, accession: str) -> RefinedCoverage:
     pending: list[str] = []
     failed: dict[str, str] = {}
     waiting: dict[str, str] = {}
+    skipped: dict[str, str] = {}
     for key in samples:
         state = states.get(key)
         if state is not None and state.status == "done":
@@ -110,8 +127,10 @@ def refined_coverage(hub: Hub, accession: str) -> RefinedCoverage:
             failed[key] = state.message or "failed"
         elif state is not None and state.status == "waiting":  # refine.pipeline.WAITING
             waiting[key] = state.message or "waiting"
+        elif state is not None and state.status == "skipped":  # refine.pipeline.SKIPPED
+            skipped[key] = state.message or "skipped: no values"
         else:
             pending.append(key)
     return RefinedCoverage(
-        normalize_accession(accession), tuple(refined), tuple(pending), failed, waiting
+        normalize_accession(accession), tuple(refined), tuple(pending), failed, waiting, skipped
     )
