@@ -78,3 +78,13 @@ def test_characteristic_keys_follow_imports(make_hub) -> None:
     strain.attributes.append(("Sample_characteristics_ch1", "strain: C57BL/6"))
     hub.put_records([strain])
     assert "strain" in characteristic_keys(hub)
+
+
+def test_platforms_of_a_series_are_listed(make_hub, geo_fixtures) -> None:
+    from exprhub.ingest.importer import import_file
+
+    hub = make_hub()
+    import_file(hub, geo_fixtures / "gemma" / "GSE3791_family.soft.gz")
+    _, rows = list_records(hub, RecordType.PLATFORM, ListingFilter(series="GSE3791"))
+    assert [r.key for r in rows] == ["GPL96", "GPL97", "GPL339", "GPL340"]
+    assert list_records(hub, RecordType.PLATFORM, ListingFilter(series="GSE9999"))[1] == []

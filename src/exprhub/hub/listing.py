@@ -168,6 +168,27 @@ def _members_of(owner: str, member: RecordType, records: Any = s.records) -> Col
     return or_(records.c.id.in_(pointing_up), records.c.key.in_(pointing_down))
 
 
+def _platforms_of_series(series: str) -> ColumnElement[bool]:
+    """Platforms the series ``series`` names, or that its samples name."""
+    owner = aliased(s.records)
+    named = (
+        select(s.relations.c.target_key)
+        .join(owner, owner.c.id == s.relations.c.source_id)
+        .where(owner.c.key == series, s.relations.c.kind == "platform")
+    )
+    sample = aliased(s.records)
+    of_samples = (
+        select(s.relations.c.target_key)
+        .join(sample, sample.c.id == s.relations.c.source_id)
+        .where(
+            sample.c.type == RecordType.SAMPLE.value,
+            _members_of(series, RecordType.SAMPLE, sample),
+            s.relations.c.kind == "platform",
+        )
+    )
+    return or_(s.records.c.key.in_(named), s.records.c.key.in_(of_samples))
+
+
 def _series_organism_from_samples(organism: str) -> ColumnElement[bool]:
     """Series (without organisms of their own) having a sample of ``organism``."""
     sample = aliased(s.records)
@@ -217,6 +238,8 @@ def _condition(
         series = normalize_accession(flt.series)
         if record_type is RecordType.SERIES:
             parts.append(s.records.c.key == series)
+        elif record_type is RecordType.PLATFORM:
+            parts.append(_platforms_of_series(series))
         else:
             parts.append(_members_of(series, record_type))
     for match in flt.characteristics:
