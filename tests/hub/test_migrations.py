@@ -3,6 +3,8 @@ made by an older schema is migrated (with its data) when opened."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 from alembic.autogenerate import compare_metadata
@@ -11,19 +13,64 @@ from sqlalchemy import text
 
 from exprhub.hub import Hub
 from exprhub.hub.hub import MARKER, SQLITE_NAME
-from exprhub.hub.migrate import current_revision, head_revision, migrate
+from exprhub.hub.migrate import (
+    HEAD_REVISION,
+    current_revision,
+    head_revision,
+    migrate,
+    upgrade_with_alembic,
+)
 from exprhub.hub.schema import listing_sort_key, metadata
 from exprhub.storage.database import connect, sqlite_url
 
 
-def test_migrations_match_declared_schema(tmp_path, database_url):
-    engine = connect(database_url or sqlite_url(tmp_path / "db.sqlite"))
-    migrate(engine)
+def _schema_differences(engine):
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        diff = compare_metadata(context, metadata)
+        return compare_metadata(context, metadata)
+
+
+def test_migrations_match_declared_schema(tmp_path, database_url):
+    engine = connect(database_url or sqlite_url(tmp_path / "db.sqlite"))
+    upgrade_with_alembic(engine)
+    diff = _schema_differences(engine)
     engine.dispose()
     assert diff == []
+
+
+def test_head_revision_constant_is_alembics_head():
+    """A new migration must update HEAD_REVISION, or new hubs would be stamped too old."""
+    assert head_revision() == HEAD_REVISION
+
+
+def test_new_database_gets_declared_schema_stamped_at_head(tmp_path, database_url):
+    """migrate() builds an empty database from the declared schema (no Alembic run): the
+    result is what the migrations build, at the newest revision, and Alembic agrees."""
+    engine = connect(database_url or sqlite_url(tmp_path / "db.sqlite"))
+    migrate(engine)
+    assert _schema_differences(engine) == []
+    assert current_revision(engine) == head_revision()
+    upgrade_with_alembic(engine)  # nothing left to do
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
+
+
+def test_opening_hubs_does_not_load_alembic(tmp_path):
+    """Creating a hub and opening an up-to-date one skip Alembic's start-up cost."""
+    code = (
+        "import sys\n"
+        "from exprhub.hub import Hub\n"
+        "Hub.init(sys.argv[1]).close()\n"
+        "Hub(sys.argv[1]).close()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "hub")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "[]"
 
 
 def test_old_hub_is_migrated_with_its_data(tmp_path, database_url):

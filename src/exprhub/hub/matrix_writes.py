@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -308,13 +309,9 @@ class MatrixWrites:
             self._write_pending(state)
             first = state.recorded_features
             base = state.committed_rows
-            self.rows.add_many(
-                s.matrix_rows,
-                [
-                    (state.id, base + i, feature)
-                    for i, feature in enumerate(state.new_features[first:], start=first)
-                ],
-            )
+            features = state.new_features[first:]
+            rows = range(base + first, base + first + len(features))
+            self.rows.add_many(s.matrix_rows, list(zip(repeat(state.id), rows, features)))
             state.recorded_features = len(state.new_features)
             self.rows.flush()
             new_columns = state.new_columns[state.recorded_columns :]
