@@ -446,3 +446,11 @@ def test_real_family(geo_hub, tmp_path):
         matrix = c.get("/api/v1/series/GSE2870?format=matrix")
         assert matrix.status_code == 200 and b"!series_matrix_table_begin" in matrix.content
         assert c.get("/api/v1/search?q=amygdala").json()["count"] > 0
+
+
+def test_plotly_js_is_served_from_the_installed_package(client):
+    response = client.get("/vendor/plotly.min.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert len(response.content) > 1_000_000
+    assert b"plotly" in response.content[:2000].lower()

@@ -38,6 +38,16 @@ from exprhub.web.jobs import JobManager, default_jobs
 from exprhub.web.searching import IndexSearch, NaiveSearch, SearchService
 
 STATIC = Path(__file__).parent / "static"
+
+
+def _plotly_js() -> Path:
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+#: The chart library of the pages, served at ``/vendor/plotly.min.js`` from the installed package.
+PLOTLY_JS = _plotly_js()
 DEFAULT_CACHE_CONTROL = "public, max-age=60, must-revalidate"
 
 #: Default largest request body, in bytes (``EXPRHUB_MAX_BODY_BYTES``): 1 MiB.
@@ -301,6 +311,17 @@ def create_app(
                 "docs": "/api/docs",
                 "v1": "/api/v1",
             }
+        )
+
+    @app.get("/vendor/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> Response:
+        """plotly.js as the installed ``plotly`` package ships it (charts never load a CDN)."""
+        stat_result = PLOTLY_JS.stat()
+        return RangedFileResponse(
+            PLOTLY_JS,
+            stat_result=stat_result,
+            media_type="text/javascript",
+            headers={"cache-control": "public, max-age=86400"},
         )
 
     @app.get("/favicon.ico", include_in_schema=False)
