@@ -227,3 +227,20 @@ def test_samples_an_accession_stands_for(series_hub: Hub) -> None:
     assert hub.samples_of(SAMPLES[3]) == [SAMPLES[3]]
     with pytest.raises(RecordNotFound):
         hub.samples_of("GSE0")
+
+
+def test_records_by_key_equals_one_read_per_record(series_hub: Hub) -> None:
+    from exprhub.records import RecordType
+
+    keys = [*reversed(SAMPLES), "GSM0", "GPL81", "GSE1623"]
+    got = series_hub.records_by_key(keys, RecordType.SAMPLE)
+    assert list(got) == list(reversed(SAMPLES))  # the order asked for; others absent
+    for key, record in got.items():
+        one = series_hub.record(key, RecordType.SAMPLE, table=False)
+        assert record.attributes == one.attributes
+        assert record.columns == one.columns
+        assert record.table is None
+    every = series_hub.records_by_key(["GSE1623", "gpl81"], table=True)
+    assert [r.type for r in every.values()] == [RecordType.SERIES, RecordType.PLATFORM]
+    assert every["GPL81"].table is not None
+    assert every["GPL81"].table.shape == series_hub.record("GPL81").table.shape

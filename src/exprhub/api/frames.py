@@ -51,8 +51,9 @@ def sample_frame(hub: Hub, summaries: Sequence[RecordSummary]) -> pd.DataFrame:
     rows: list[dict[str, str | None]] = []
     characteristic_columns: dict[str, None] = {}
     harmonized_present: set[str] = set()
+    records = hub.records_by_key([summary.key for summary in summaries], RecordType.SAMPLE)
     for summary in summaries:
-        record = hub.record(summary.key, RecordType.SAMPLE, table=False)
+        record = records.get(summary.key) or hub.record(summary.key, RecordType.SAMPLE, table=False)
         row: dict[str, str | None] = {"accession": summary.key, "title": record.title}
         pairs: list[tuple[str, str]] = []
         if isinstance(record, Sample):

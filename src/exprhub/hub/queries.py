@@ -199,6 +199,53 @@ class RecordQueries:
         """
         return self._load(self._find_row(key, type), table=table)
 
+    def records_by_key(
+        self, keys: Sequence[str], type: RecordType | None = None, *, table: bool = False
+    ) -> dict[str, Record]:
+        """Many stored records at once, by key, in the order of ``keys`` (keys of no stored
+        record, or of another ``type``, are absent): what :meth:`record` gives for each, in a
+        few queries instead of three per record.
+        """
+        wanted = list(dict.fromkeys(normalize_accession(k) for k in keys))
+        rows: dict[str, Any] = {}
+        attributes: dict[int, list[tuple[str, str]]] = {}
+        columns: dict[int, list[tuple[str, str | None]]] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), _KEY_CHUNK):
+                query = select(s.records).where(
+                    s.records.c.key.in_(wanted[start : start + _KEY_CHUNK])
+                )
+                if type is not None:
+                    query = query.where(s.records.c.type == type.value)
+                for r in connection.execute(query.order_by(s.records.c.id)):
+                    rows.setdefault(r.key, r)
+            ids = [r.id for r in rows.values()]
+            for start in range(0, len(ids), _KEY_CHUNK):
+                chunk = ids[start : start + _KEY_CHUNK]
+                for rid, k, v in connection.execute(
+                    select(s.attributes.c.record_id, s.attributes.c.key, s.attributes.c.value)
+                    .where(s.attributes.c.record_id.in_(chunk))
+                    .order_by(s.attributes.c.record_id, s.attributes.c.position)
+                ):
+                    attributes.setdefault(rid, []).append((k, v))
+                for rid, n, d in connection.execute(
+                    select(s.columns.c.record_id, s.columns.c.name, s.columns.c.description)
+                    .where(s.columns.c.record_id.in_(chunk))
+                    .order_by(s.columns.c.record_id, s.columns.c.position)
+                ):
+                    columns.setdefault(rid, []).append((n, d))
+        out: dict[str, Record] = {}
+        for key in wanted:
+            row = rows.get(key)
+            if row is None:
+                continue
+            data = None
+            if table and row.table_ref:
+                data = table_from_parquet(self.tables.path(row.table_ref))
+            cls = TYPE_CLASSES[RecordType(row.type)]
+            out[key] = cls(row.key, attributes.get(row.id, []), columns.get(row.id, []), data)
+        return out
+
     def has(self, key: str, type: RecordType | None = None) -> bool:
         """Whether a record with this accession or name is stored."""
         try:
