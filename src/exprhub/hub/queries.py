@@ -209,7 +209,7 @@ class RecordQueries:
         wanted = list(dict.fromkeys(normalize_accession(k) for k in keys))
         rows: dict[str, Any] = {}
         attributes: dict[int, list[tuple[str, str]]] = {}
-        columns: dict[int, list[tuple[str, str | None]]] = {}
+        columns: dict[int, list[tuple[str, str]]] = {}
         with self.engine.connect() as connection:
             for start in range(0, len(wanted), _KEY_CHUNK):
                 query = select(s.records).where(
