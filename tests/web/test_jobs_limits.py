@@ -353,3 +353,38 @@ def test_serve_bounds_bodies_and_keeps_jobs_over_a_restart(imported_home):
             assert len(response.read()) == state["result_bytes"]
         assert request(port, "DELETE", f"/api/v1/jobs/{job['id']}")[0] == 204
         assert not result_dir.exists()
+
+
+# ---------------------------------------------------------------------- a busy database
+def test_job_submitted_while_another_process_writes_gets_503_retry_after(tmp_path, small_hub):
+    """SQLite allows one writer: a job submitted while an import holds the write lock is told
+    to come back (503 + Retry-After) after a short wait, not held 30 s and then given a 500;
+    nothing is queued."""
+    import sqlite3
+
+    from exprhub.hub import jobs as job_table
+
+    if small_hub.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's single writer")
+    with TestClient(create_app(small_hub)) as client:
+        before = len(job_table.list_jobs(small_hub))
+        blocker = sqlite3.connect(small_hub.engine.url.database, timeout=1)
+        try:
+            blocker.execute("BEGIN IMMEDIATE")
+            response = client.post(
+                "/api/v1/jobs", json={"kind": "export", "params": {"accession": "GSM1"}}
+            )
+        finally:
+            blocker.rollback()
+            blocker.close()
+        error = assert_error(response, 503, "busy")
+        assert response.headers["retry-after"] == str(job_table.RETRY_AFTER)
+        assert error["detail"] == {"retry_after": job_table.RETRY_AFTER}
+        assert "busy" in error["message"]
+        assert len(job_table.list_jobs(small_hub)) == before
+        # and once the lock is gone, the same request is queued
+        again = client.post(
+            "/api/v1/jobs", json={"kind": "export", "params": {"accession": "GSM1"}}
+        )
+        assert again.status_code == 202
+        assert wait_for_job(client, again.json()["id"])["status"] == "done"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from exprhub.storage.errors import HubError
 
-__all__ = ["HubError", "HubNotFound", "RecordNotFound"]
+__all__ = ["HubBusy", "HubError", "HubNotFound", "RecordNotFound"]
 
 
 class HubNotFound(HubError):
@@ -16,3 +16,20 @@ class RecordNotFound(HubError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "record not found"
+
+
+class HubBusy(HubError):
+    """The hub's database stayed locked by another writer for longer than this operation
+    waits (SQLite allows one writer at a time); nothing was written: try again later.
+
+    Parameters
+    ----------
+    message
+        What could not be done.
+    retry_after
+        Seconds after which trying again is likely to succeed.
+    """
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -30,10 +30,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from exprhub.hub import schema as s
-from exprhub.hub.errors import HubError
+from exprhub.hub.errors import HubBusy, HubError
 from exprhub.hub.hub import Hub
+from exprhub.storage.database import SQLITE_BUSY_TIMEOUT_MS
 
 QUEUED = "queued"
 RUNNING = "running"
@@ -46,6 +48,13 @@ ACTIVE = (QUEUED, RUNNING)
 FINISHED = (DONE, FAILED)
 #: Expired jobs remembered as tombstones (older ones are forgotten entirely).
 EXPIRED_REMEMBERED = 10_000
+
+#: Seconds a job's write waits for SQLite's write lock (a long import or refine may hold it)
+#: before :class:`~exprhub.hub.errors.HubBusy` says to come back, instead of the 30 s every
+#: other connection waits: a client is better answered "busy, retry" at once than held.
+JOB_WRITE_WAIT = 5
+#: Seconds :class:`~exprhub.hub.errors.HubBusy` suggests waiting before trying again.
+RETRY_AFTER = 5
 
 _LOCK_KEY = int.from_bytes(
     hashlib.blake2b(b"exprhub.hub.jobs:queue", digest_size=8).digest(), "big", signed=True
@@ -145,9 +154,36 @@ def _record(row: Any) -> JobRecord:
 
 
 @contextmanager
-def _serialized(hub: Hub) -> Iterator[Connection]:
-    """A transaction that no other :func:`create` or :func:`finish` runs beside."""
-    with hub.engine.begin() as connection:
+def _job_write(hub: Hub, what: str) -> Iterator[Connection]:
+    """A write transaction that waits at most :data:`JOB_WRITE_WAIT` seconds for SQLite's
+    write lock, then raises :class:`HubBusy` (nothing written)."""
+    with hub.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={JOB_WRITE_WAIT * 1000}")
+            connection.commit()  # ends the transaction the statement began
+        try:
+            with connection.begin():
+                yield connection
+        except OperationalError as exc:
+            if sqlite and "locked" in str(exc.orig).lower():
+                raise HubBusy(
+                    f"{what}: the hub's database is busy with another write (an import or a "
+                    f"refine); try again in {RETRY_AFTER} s",
+                    RETRY_AFTER,
+                ) from None
+            raise
+        finally:
+            if sqlite:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+                connection.commit()
+
+
+@contextmanager
+def _serialized(hub: Hub, what: str | None = None) -> Iterator[Connection]:
+    """A transaction that no other :func:`create` or :func:`finish` runs beside; with
+    ``what``, one that gives up after :data:`JOB_WRITE_WAIT` seconds (see :func:`_job_write`)."""
+    with _job_write(hub, what) if what else hub.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
         yield connection
@@ -195,8 +231,11 @@ def create(
     JobLimitReached
         When ``max_active`` jobs are queued or running, or the kept results reach
         ``max_result_bytes``; nothing is written then.
+    HubBusy
+        When SQLite's write lock stays taken by another writer for :data:`JOB_WRITE_WAIT`
+        seconds; nothing is written then.
     """
-    with _serialized(hub) as connection:
+    with _serialized(hub, "cannot queue the job") as connection:
         # Inserting first takes SQLite's write lock before the counts are read (a read first
         # would give a snapshot that another process's commit can make stale). Raising
         # inside the block rolls the insert back.
@@ -469,7 +508,7 @@ def expire(hub: Hub, *, now: datetime, remember: int = EXPIRED_REMEMBERED) -> li
     with hub.engine.connect() as connection:
         if connection.execute(select(s.jobs.c.id).where(*is_due).limit(1)).first() is None:
             return []
-    with hub.engine.begin() as connection:
+    with _job_write(hub, "cannot expire finished jobs") as connection:
         due = list(
             connection.execute(
                 update(s.jobs)

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exprhub import __version__
 from exprhub.hub import Hub, HubError, RecordNotFound, default_home
+from exprhub.hub.errors import HubBusy
 from exprhub.web import pages, routes_jobs, routes_records, routes_search
 from exprhub.web.downloads import DownloadHeads, RangedFileResponse
 from exprhub.web.errors import (
@@ -252,6 +253,10 @@ def create_app(
     async def on_hub_error(request: Request, exc: HubError) -> Response:
         if _is_api(request):
             return hub_error_response(exc)
+        if isinstance(exc, HubBusy):
+            response = error_page(request, 503, "Busy", public_message(exc))
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         status = 404 if isinstance(exc, RecordNotFound) else 400
         title = "Not found" if status == 404 else "Error"
         return error_page(request, status, title, public_message(exc))

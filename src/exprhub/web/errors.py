@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from exprhub.hub.errors import HubError, RecordNotFound
+from exprhub.hub.errors import HubBusy, HubError, RecordNotFound
 
 _STATUS_CODES = {
     400: "bad_request",
@@ -176,6 +176,14 @@ def hub_error_response(exc: HubError) -> JSONResponse:
     """Map hub errors to API errors."""
     if isinstance(exc, RecordNotFound):
         return error_response(404, "not_found", public_message(exc))
+    if isinstance(exc, HubBusy):
+        return error_response(
+            503,
+            "busy",
+            public_message(exc),
+            {"retry_after": exc.retry_after},
+            {"Retry-After": str(exc.retry_after)},
+        )
     return error_response(400, "hub_error", public_message(exc))
 
 
