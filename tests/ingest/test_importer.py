@@ -113,6 +113,26 @@ def test_superseries_named_only_in_summary(geo_fixtures, hub):
     assert "GSE11897" in hub.related("GSE7774")["superseries"]
 
 
+def test_a_more_complete_table_of_the_same_date_replaces_an_incomplete_one(geo_fixtures, hub):
+    """GSE7774 and GSE11897 both carry GPL1261 (2007-11-02, 45,101 declared rows), chopped to
+    100 and 300 rows: whichever order they come in, the hub ends with the 300-row table, and
+    the replacement is announced and kept in the history. Their shared samples too."""
+    first = import_file(hub, geo_fixtures / "gemma/GSE7774_family.soft.gz")
+    assert hub.summary("GPL1261")["table"]["rows"] == 100
+    second = import_file(hub, geo_fixtures / "gemma/GSE11897_family.soft.gz")
+    assert first.outcomes["added"] > 0
+    samples = hub.related("GSE7774")["sample"]
+    assert second.outcomes["table-completed"] == 1 + len(samples)  # GPL1261 and its 5 samples
+    for key in ["GPL1261", *samples]:
+        assert hub.summary(key)["table"]["rows"] == 300
+        assert [v["version"] for v in hub.history(key)] == [1]
+    features, values = hub.sample_values(samples[0])
+    assert len(features) == 300 and np.isfinite(values).sum() > 100
+    again = import_file(hub, geo_fixtures / "gemma/GSE7774_family.soft.gz")
+    assert "table-completed" not in again.outcomes  # the shorter table never comes back
+    assert hub.summary("GPL1261")["table"]["rows"] == 300
+
+
 def test_two_channel_and_sequencing(geo_fixtures, hub):
     import_file(hub, geo_fixtures / "gemma/GSE432_family.soft.gz")
     sample = hub.summary(hub.related("GSE432")["sample"][0])

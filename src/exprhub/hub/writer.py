@@ -69,6 +69,7 @@ class PutOutcome(StrEnum):
     UPDATED = "updated"
     UNCHANGED = "unchanged"
     TABLE_ATTACHED = "table-attached"
+    TABLE_COMPLETED = "table-completed"
     OLDER = "older-kept-newer"
 
 
@@ -132,6 +133,17 @@ def declared_rows(record: Record) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+def completes_stored_table(record: Record, stored_rows: int | None) -> bool:
+    """Whether a record of the same date as the stored one brings a more complete table: the
+    stored table has fewer rows than the record declares and the new one has more rows than
+    the stored one (two chopped family files naming one platform, cut at different lengths)."""
+    table = record.table
+    declared = declared_rows(record)
+    if table is None or stored_rows is None or declared is None:
+        return False
+    return stored_rows < declared and table.n_rows > stored_rows
 
 
 def incomplete_table_conflict(
@@ -303,7 +315,10 @@ class HubWriter:
 
         A record already present is replaced only by one with a newer ``last_update_date``
         (the old version goes to the history). For the same date the stored record is kept;
-        a data table the stored version lacks is attached. A newer version whose table is
+        a data table the stored version lacks is attached, and one with more rows than a
+        stored table that is incomplete (fewer rows than declared) replaces it as a new
+        version (the old one goes to the history; outcome ``table-completed``). A newer
+        version whose table is
         incomplete (fewer rows than it declares) keeps the stored table if that has more rows:
         the conflict is recorded (:meth:`~exprhub.hub.Hub.conflicts`) and listed in
         :attr:`conflicts`.
@@ -320,7 +335,13 @@ class HubWriter:
         else:
             new_date = record.last_update_date
             old_date = row.last_update_date
-            if new_date is not None and (old_date is None or new_date > old_date):
+            newer = new_date is not None and (old_date is None or new_date > old_date)
+            completes = (
+                not newer
+                and new_date == old_date
+                and completes_stored_table(record, row.table_rows)
+            )
+            if newer or completes:
                 self._rows.flush()  # the old version is read, then deleted with its rows
                 self._archive(row)
                 self.connection.execute(delete(s.records).where(s.records.c.id == row.id))
@@ -331,7 +352,7 @@ class HubWriter:
                 else:
                     self._keep_stored_table(record_id, row)
                     self._record_conflict(record, row.version + 1, conflict, source_sha256)
-                outcome = PutOutcome.UPDATED
+                outcome = PutOutcome.UPDATED if newer else PutOutcome.TABLE_COMPLETED
             elif old_date is not None and new_date is not None and new_date < old_date:
                 outcome = PutOutcome.OLDER
             elif row.table_ref is None and record.table is not None:
