@@ -37,7 +37,9 @@ def test_qc_lists_the_disagreement(kidney):
     assert body["flagged"] == 1 and [r["sample"] for r in body["samples"]] == ["GSM11805"]
     row = body["samples"][0]
     assert (row["annotated"], row["predicted"], row["flag"]) == ("female", "male", True)
-    every = client.get("/api/v1/labels/qc", params={"accessions": "GSE3791,GSM11805", "all": "true"})
+    every = client.get(
+        "/api/v1/labels/qc", params={"accessions": "GSE3791,GSM11805", "all": "true"}
+    )
     rows = {r["sample"]: r for r in every.json()["samples"]}
     assert len(rows) == 13 and rows["GSM87191"]["status"] == "uncertain"
     assert rows["GSM87191"]["confidence"] == 0.0
@@ -61,7 +63,7 @@ def test_sample_page_shows_the_flag(kidney):
 def test_sample_page_in_the_browser(kidney):
     require_chromium()
     hub, _ = kidney
-    from playwright import sync_api  # noqa: F401  (only with Chromium)
+    from playwright import sync_api
 
     from tests.web.browser import CHROMIUM, CHROMIUM_ARGS
 

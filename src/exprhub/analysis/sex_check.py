@@ -195,9 +195,8 @@ def predict_sex(hub: Hub, samples: Sequence[str]) -> list[SexCall]:
             calls.append(_uncertain(sample, tax, f"{' and '.join(missing)} not measured"))
             continue
         sex, confidence, score = call_sex(y, x)
-        reason = (
-            f"Y markers at rank {y:.2f}, {markers.x_gene} at {x:.2f}"
-            + ("" if sex != "uncertain" else ": neither pattern is clear")
+        reason = f"Y markers at rank {y:.2f}, {markers.x_gene} at {x:.2f}" + (
+            "" if sex != "uncertain" else ": neither pattern is clear"
         )
         calls.append(SexCall(sample, tax, sex, confidence, score, y, x, ";".join(used), reason))
     return calls
@@ -219,7 +218,9 @@ def stated_sex(record: Sample) -> tuple[str, str] | None:
     """``(sex, where)`` the sample's record states: a harmonized ``sex`` characteristic, else
     ``Gender = ...`` / ``Sex: ...`` in its description; None when it says nothing or says
     more than one sex (a pool)."""
-    pairs = [pair for ch in range(1, record.channel_count + 1) for pair in record.characteristics(ch)]
+    pairs = [
+        pair for ch in range(1, record.channel_count + 1) for pair in record.characteristics(ch)
+    ]
     sex = harmonize(pairs).get("sex")
     if sex in ("male", "female"):
         return sex, "characteristics"

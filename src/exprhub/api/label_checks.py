@@ -94,7 +94,9 @@ def harmonized_predictions(hub: Hub, accessions: Sequence[str]) -> pd.DataFrame:
         pairs = [p for ch in range(1, record.channel_count + 1) for p in record.characteristics(ch)]
         fields = harmonize(pairs)
         row = {"organism": "; ".join(record.organisms) or evaluation.UNKNOWN}
-        row.update({gold: fields.get(h, evaluation.UNKNOWN) for gold, h in HARMONIZED_AS_GOLD.items()})
+        row.update(
+            {gold: fields.get(h, evaluation.UNKNOWN) for gold, h in HARMONIZED_AS_GOLD.items()}
+        )
         rows[accession] = row
     frame = pd.DataFrame.from_dict(rows, orient="index", dtype=object)
     frame.index.name = "accession"

@@ -266,7 +266,9 @@ def score_field(
     """
     if len(gold) != len(predicted):
         raise ValueError("gold and predicted values differ in length")
-    hits = list(same) if same is not None else [g == p for g, p in zip(gold, predicted, strict=True)]
+    hits = (
+        list(same) if same is not None else [g == p for g, p in zip(gold, predicted, strict=True)]
+    )
     confusion: dict[str, dict[str, int]] = {}
     classes: set[str] = set()
     for g, p, hit in zip(gold, predicted, hits, strict=True):
@@ -403,4 +405,3 @@ def format_evaluation(evaluation: Evaluation, *, confusion: bool = True) -> str:
             lines += ["", f"{s.field}: gold (rows) x predicted (columns)"]
             lines.append(s.confusion_frame().to_string())
     return "\n".join(lines)
-
