@@ -175,3 +175,17 @@ def test_disagreements_only_from_confident_calls():
         ("C", False, "uncertain"),
         ("D", False, "not annotated"),
     ]
+
+
+def test_ranks_are_pandas_percentile_ranks_with_ties():
+    import numpy as np
+
+    from exprhub.analysis.sex_check import _ranks
+
+    rng = np.random.default_rng(5)
+    values = pd.Series(rng.integers(0, 20, 500).astype(float), index=[str(i) for i in range(500)])
+    values.iloc[::7] = np.nan
+    expected = values.dropna().rank(pct=True)
+    got = _ranks(values, [str(i) for i in range(0, 500, 3)])
+    assert got == pytest.approx({k: expected[k] for k in got})
+    assert "0" not in got  # NaN: not measured

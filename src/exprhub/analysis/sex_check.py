@@ -49,6 +49,8 @@ MALE_SCORE = 0.2
 MALE_Y = 0.6
 FEMALE_X = 0.7
 FULL_CONFIDENCE_SCORE = 0.6
+#: Samples whose refined columns are read at once.
+READ_BATCH = 512
 
 
 @dataclass(frozen=True)
@@ -123,9 +125,51 @@ def call_sex(y_level: float | None, x_level: float | None) -> tuple[str, float, 
     return "uncertain", 0.0, score
 
 
-def _gene_rank(ranks: pd.Series, ids: Sequence[str]) -> float | None:
-    found = [float(ranks[i]) for i in ids if i in ranks.index]
-    return max(found) if found else None
+def marker_ids(symbols: Mapping[str, str], markers: SexMarkers) -> dict[str, list[str]]:
+    """Marker symbol -> the gene ids of that symbol, from an organism's id -> symbol map."""
+    wanted = {*markers.y_genes, *markers.y_fallback, markers.x_gene}
+    out: dict[str, list[str]] = {}
+    for gene_id, symbol in symbols.items():
+        if symbol in wanted:
+            out.setdefault(symbol, []).append(str(gene_id))
+    return out
+
+
+def _ranks(values: pd.Series, ids: Iterable[str]) -> dict[str, float]:
+    """Percentile ranks within the sample (ties share their mean rank, as
+    ``Series.rank(pct=True)``) of those of ``ids`` that have a value."""
+    measured = values.dropna()
+    ordered = np.sort(measured.to_numpy(dtype=np.float64))
+    n = ordered.shape[0]
+    out = {}
+    for gene_id in ids:
+        if gene_id in measured.index:
+            v = float(measured[gene_id])
+            below = int(np.searchsorted(ordered, v, side="left"))
+            equal = int(np.searchsorted(ordered, v, side="right")) - below
+            out[gene_id] = (below + (equal + 1) / 2) / n
+    return out
+
+
+def levels_of(
+    values: pd.Series, ids: Mapping[str, Sequence[str]], markers: SexMarkers
+) -> tuple[float | None, float | None, list[str]]:
+    """``(y_level, x_level, y_genes_used)`` of one sample from its values by gene id and the
+    marker gene ids (:func:`marker_ids`); a symbol with several ids counts its highest rank."""
+    ranks = _ranks(values, [i for group in ids.values() for i in group])
+
+    def levels(genes: Iterable[str]) -> dict[str, float]:
+        out = {}
+        for gene in genes:
+            found = [ranks[i] for i in ids.get(gene, []) if i in ranks]
+            if found:
+                out[gene] = max(found)
+        return out
+
+    y = levels(markers.y_genes) or levels(markers.y_fallback)
+    x = levels([markers.x_gene]).get(markers.x_gene)
+    y_level = float(np.mean(list(y.values()))) if y else None
+    return y_level, x, list(y)
 
 
 def marker_levels(
@@ -142,23 +186,7 @@ def marker_levels(
     markers
         The organism's markers.
     """
-    ranks = values.dropna().rank(pct=True)
-    by_symbol: dict[str, list[str]] = {}
-    for gene_id, symbol in symbols.items():
-        by_symbol.setdefault(symbol, []).append(gene_id)
-
-    def levels(genes: Iterable[str]) -> dict[str, float]:
-        out = {}
-        for gene in genes:
-            rank = _gene_rank(ranks, by_symbol.get(gene, []))
-            if rank is not None:
-                out[gene] = rank
-        return out
-
-    y = levels(markers.y_genes) or levels(markers.y_fallback)
-    x = levels([markers.x_gene]).get(markers.x_gene)
-    y_level = float(np.mean(list(y.values()))) if y else None
-    return y_level, x, list(y)
+    return levels_of(values, marker_ids(symbols, markers), markers)
 
 
 def _uncertain(sample: str, tax_id: int | None, reason: str) -> SexCall:
@@ -170,36 +198,42 @@ def predict_sex(hub: Hub, samples: Sequence[str]) -> list[SexCall]:
     in order). Samples not refined, of an organism without markers here, or without XIST or
     any Y marker measured are ``uncertain`` with the reason."""
     states = refine_states(hub, samples)
-    frame = refined_matrix(hub, [s for s in samples if s in states], sort=False)
-    symbols_of: dict[int, dict[str, str]] = {}
-    calls: list[SexCall] = []
-    for sample in samples:
-        state = states.get(sample)
-        if state is None or sample not in frame.columns:
-            calls.append(_uncertain(sample, None, "not refined (run exprhub refine)"))
-            continue
-        tax = state.tax_id
-        markers = MARKERS.get(tax) if tax is not None else None
-        if markers is None or tax is None:
-            calls.append(_uncertain(sample, tax, f"no sex markers for tax id {tax}"))
-            continue
-        if state.value_kind and "ratio" in state.value_kind:
-            calls.append(_uncertain(sample, tax, "log ratios against a reference: not ranked"))
-            continue
-        if tax not in symbols_of:
-            symbols_of[tax] = gene_symbols(hub, tax)
-        y, x, used = marker_levels(frame[sample], symbols_of[tax], markers)
-        if x is None or y is None:
-            missing = [] if y is not None else ["every Y marker"]
-            missing += [] if x is not None else [markers.x_gene]
-            calls.append(_uncertain(sample, tax, f"{' and '.join(missing)} not measured"))
-            continue
-        sex, confidence, score = call_sex(y, x)
-        reason = f"Y markers at rank {y:.2f}, {markers.x_gene} at {x:.2f}" + (
-            "" if sex != "uncertain" else ": neither pattern is clear"
-        )
-        calls.append(SexCall(sample, tax, sex, confidence, score, y, x, ";".join(used), reason))
-    return calls
+    ids_of: dict[int, dict[str, list[str]]] = {}
+    by_sample: dict[str, SexCall] = {}
+    refined = [s for s in samples if s in states]
+    for start in range(0, len(refined), READ_BATCH):
+        frame = refined_matrix(hub, refined[start : start + READ_BATCH], sort=False)
+        for sample in frame.columns:
+            state = states[sample]
+            tax = state.tax_id
+            markers = MARKERS.get(tax) if tax is not None else None
+            if markers is None or tax is None:
+                by_sample[sample] = _uncertain(sample, tax, f"no sex markers for tax id {tax}")
+                continue
+            if state.value_kind and "ratio" in state.value_kind:
+                reason = "log ratios against a reference: not ranked"
+                by_sample[sample] = _uncertain(sample, tax, reason)
+                continue
+            if tax not in ids_of:
+                ids_of[tax] = marker_ids(gene_symbols(hub, tax), markers)
+            by_sample[sample] = _call(sample, tax, frame[sample], ids_of[tax], markers)
+    missing = "not refined (run exprhub refine)"
+    return [by_sample.get(s) or _uncertain(s, None, missing) for s in samples]
+
+
+def _call(
+    sample: str, tax: int, values: pd.Series, ids: Mapping[str, Sequence[str]], markers: SexMarkers
+) -> SexCall:
+    y, x, used = levels_of(values, ids, markers)
+    if x is None or y is None:
+        missing = [] if y is not None else ["every Y marker"]
+        missing += [] if x is not None else [markers.x_gene]
+        return _uncertain(sample, tax, f"{' and '.join(missing)} not measured")
+    sex, confidence, score = call_sex(y, x)
+    reason = f"Y markers at rank {y:.2f}, {markers.x_gene} at {x:.2f}" + (
+        "" if sex != "uncertain" else ": neither pattern is clear"
+    )
+    return SexCall(sample, tax, sex, confidence, score, y, x, ";".join(used), reason)
 
 
 def calls_frame(calls: Sequence[SexCall]) -> pd.DataFrame:
