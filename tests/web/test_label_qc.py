@@ -47,6 +47,8 @@ def test_qc_lists_the_disagreement(kidney):
 
 def test_qc_of_an_unknown_accession_is_a_404(kidney):
     _, client = kidney
+    spec = client.get("/api/openapi.json").json()
+    assert "/api/v1/labels/qc" in spec["paths"]
     assert_error(client.get("/api/v1/labels/qc", params={"accessions": "GSE999999999"}), 404)
 
 
