@@ -106,7 +106,7 @@ def _annotated_copy(source, target, sexes: dict[str, str]) -> None:
         handle.writelines(out)
 
 
-def test_a_swapped_annotation_is_exactly_what_is_flagged(tmp_path, geo_fixtures):
+def test_a_swapped_annotation_is_exactly_what_is_flagged(tmp_path, geo_fixtures, database_url):
     source = geo_fixtures / "gemma/GSE1623_family.soft.txt.gz"
     samples = ["GSM27446", "GSM27447", "GSM27451", "GSM27452"]
     samples += ["GSM27453", "GSM27454", "GSM27456", "GSM27457"]
@@ -114,7 +114,7 @@ def test_a_swapped_annotation_is_exactly_what_is_flagged(tmp_path, geo_fixtures)
     sexes["GSM27456"] = "male"  # the swap
     copy = tmp_path / "GSE1623_family.soft.gz"
     _annotated_copy(source, copy, sexes)
-    hub = Hub.init(tmp_path / "hub")
+    hub = Hub.init(tmp_path / "hub", database_url=database_url)
     try:
         hub.import_files(copy)
         hub.refine("GSE1623", workers=0)
