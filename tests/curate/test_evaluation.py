@@ -125,3 +125,20 @@ def test_gold_set_is_complete_and_scores_itself_perfectly():
     assert sex.accuracy == pytest.approx((gold["sex"] == UNKNOWN).mean())
     assert sex.accuracy_known == 0.0 and sex.n_known == 41
     assert len(nothing.missing) == 159
+
+
+def test_gold_ontology_ids_name_the_labels_given():
+    from cellxgene_ontology_guide.ontology_parser import OntologyParser
+
+    gold = read_gold(GOLD_CSV)
+    parser = OntologyParser()
+    pairs = set()
+    for field in ("organ_tissue", "cell_type", "disease"):
+        for label, term in zip(gold[field], gold[f"{field}_id"], strict=True):
+            assert (label == UNKNOWN) == (term == ""), (field, label, term)
+            if term and not term.startswith("PATO:"):
+                pairs.add((term, label))
+    assert len(pairs) == 29
+    for term, label in sorted(pairs):
+        assert parser.get_term_label(term) == label
+    assert set(gold.loc[gold["disease"] == "normal", "disease_id"]) == {"PATO:0000461"}
