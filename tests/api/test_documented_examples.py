@@ -19,10 +19,17 @@ EXAMPLE_FILES = {
     "GSE1623_family.soft.gz": "gemma/GSE1623_family.soft.txt.gz",
     "GSE3791_family.soft.gz": "gemma/GSE3791_family.soft.gz",
     "GSE99709_series_matrix.txt.gz": "phantasus/GSE99709_series_matrix.txt.gz",
+    "GPL96.txt.gz": "geoquery/GPL96.txt.gz",
+    "GSM11805.txt.gz": "geoquery/GSM11805.txt.gz",
 }
 
 #: Pages whose python blocks this module runs (test_every_page_with_examples_is_run).
-RUN_PAGES = [DOCS / "python-api.md", DOCS / "index.md", REPO / "README.md"]
+RUN_PAGES = [
+    DOCS / "python-api.md",
+    DOCS / "index.md",
+    REPO / "README.md",
+    DOCS / "label_checks.md",
+]
 
 
 @pytest.fixture
@@ -81,6 +88,12 @@ def test_readme_python_example(example_dir: Path) -> None:
     namespace, checked = run_page(REPO / "README.md", example_dir)
     assert checked >= 2
     namespace["hub"].close()
+
+
+def test_label_checks_page(example_dir: Path) -> None:
+    namespace, checked = run_page(DOCS / "label_checks.md", example_dir)
+    assert checked >= 5
+    assert list(namespace["summary"].index) == ["organism", "sex"]
 
 
 def test_every_page_with_examples_is_run() -> None:

@@ -29,6 +29,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+#: ``exprhub labels``: sample labels (cli/label_checks.py adds qc and evaluate).
+labels_app = typer.Typer(help="Sample labels: checks and evaluation.", no_args_is_help=True)
+app.add_typer(labels_app, name="labels")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -132,6 +135,7 @@ def open_hub(home: Path | None) -> Hub:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``exprhub`` command; returns the exit code."""
+    import exprhub.cli.label_checks  # noqa: F401  (the `labels` group: qc, evaluate)
     from exprhub.cli import commands, ingest, refine, search, serve  # noqa: F401  (registers the commands)
 
     args = list(sys.argv[1:] if argv is None else argv)

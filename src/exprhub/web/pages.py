@@ -18,6 +18,7 @@ from exprhub.hub.listing import organism_counts
 from exprhub.records import RecordType, Sample, Series, is_accession, normalize_accession
 from exprhub.refine.store import RefinedCoverage, refined_coverage
 from exprhub.search.paging import MAX_SEARCH_END
+from exprhub.web import routes_labels
 from exprhub.web.deps import FacetSelection, HubDep, SearchDep
 from exprhub.web.downloads import table_preview
 from exprhub.web.searching import FACET_INFO, FACETS, results_to_dict
@@ -422,6 +423,7 @@ def sample_page(request: Request, acc: str, hub: HubDep) -> HTMLResponse:
             RecordType.SAMPLE, record.key, coverage=refined_coverage_of(hub, record.key)
         ),
         refined=refined_view(hub, record.key),
+        sex_check=routes_labels.sex_check_view(hub, record.key),
     )
 
 
