@@ -22,6 +22,7 @@ from exprhub.analysis.linear_models import (
 p_values = arrays(np.float64, st.integers(1, 60), elements=st.floats(0, 1))
 
 
+@settings(deadline=None)
 @given(p_values)
 def test_bh_is_monotone_in_p_and_not_below_raw(p: np.ndarray) -> None:
     for method in ("BH", "BY", "holm", "bonferroni"):

@@ -33,7 +33,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from exprhub.analysis.linear_models.fit import LinearModelFit
 from exprhub.analysis.linear_models.moderation import squeeze_var
@@ -76,9 +76,11 @@ def t_tail(t: np.ndarray, df: np.ndarray) -> np.ndarray:
     t = np.abs(np.asarray(t, dtype=np.float64))
     df = np.broadcast_to(np.asarray(df, dtype=np.float64), t.shape)
     finite = np.isfinite(df)
+    if finite.all():
+        return 2 * special.stdtr(df, -t)
     out = np.empty_like(t)
-    out[finite] = 2 * stats.t.sf(t[finite], df[finite])
-    out[~finite] = 2 * stats.norm.sf(t[~finite])
+    out[finite] = 2 * special.stdtr(df[finite], -t[finite])
+    out[~finite] = 2 * special.ndtr(-t[~finite])
     return out
 
 
@@ -146,8 +148,8 @@ def moderated_f(
     df = np.broadcast_to(np.asarray(df_total, dtype=np.float64), f.shape)
     finite = np.isfinite(df)
     p = np.empty_like(f)
-    p[finite] = stats.f.sf(f[finite], rank, df[finite])
-    p[~finite] = stats.chi2.sf(f[~finite] * rank, rank)
+    p[finite] = special.fdtrc(rank, df[finite], f[finite])
+    p[~finite] = special.chdtrc(rank, f[~finite] * rank)
     p[np.isnan(f)] = np.nan
     return f, p, rank
 

@@ -117,14 +117,30 @@ def _pivoted_solve(
     q1 = q[:, :rank]
     r1 = r[:rank, :rank]
     qty = q1.T @ y
-    est = scipy.linalg.solve_triangular(r1, qty)
-    coef[piv[:rank]] = est
+    r_inv = scipy.linalg.solve_triangular(r1, np.eye(rank))
+    coef[piv[:rank]] = r_inv @ qty
     resid = y - q1 @ qty
     rss = np.einsum("ij,ij->j", resid, resid)
-    r_inv = scipy.linalg.solve_triangular(r1, np.eye(rank))
     cov = r_inv @ r_inv.T
     unscaled[np.ix_(piv[:rank], piv[:rank])] = cov
     return coef, np.sqrt(np.diag(unscaled)), rss, rank, unscaled
+
+
+def _pattern_groups(observed: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Genes grouped by their pattern of observed samples: (gene rows, sample columns)."""
+    n_genes, n = observed.shape
+    complete = observed.all(axis=1)
+    groups: list[tuple[np.ndarray, np.ndarray]] = []
+    if complete.any():
+        groups.append((np.flatnonzero(complete), np.arange(n)))
+    partial = np.flatnonzero(~complete)
+    if partial.size:
+        packed = np.ascontiguousarray(np.packbits(observed[partial], axis=1))
+        keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        for k, row in enumerate(first):
+            groups.append((partial[inverse == k], np.flatnonzero(observed[partial[row]])))
+    return groups
 
 
 def lm_fit(
@@ -177,15 +193,13 @@ def lm_fit(
     rss = np.full(n_genes, np.nan)
     df = np.zeros(n_genes)
     root_sample_w = np.sqrt(np.where(sample_ok, sample_w, 0.0))
+    unit_weights = bool(np.all(root_sample_w == 1.0))
 
     if gene_weights is None:
-        patterns, inverse = np.unique(observed, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        for k, pattern in enumerate(patterns):
-            rows = np.flatnonzero(inverse == k)
-            cols = np.flatnonzero(pattern)
+        for rows, cols in _pattern_groups(observed):
             xw = x[cols] * root_sample_w[cols, None]
-            yw = (y[np.ix_(rows, cols)] * root_sample_w[None, cols]).T
+            block = y if rows.size == n_genes and cols.size == n else y[np.ix_(rows, cols)]
+            yw = block.T if unit_weights else (block * root_sample_w[None, cols]).T
             coef, sd, r, rank, _ = _pivoted_solve(xw, yw)
             coefficients[rows] = coef.T
             stdev[rows] = sd[None, :]
@@ -206,8 +220,11 @@ def lm_fit(
     with np.errstate(invalid="ignore", divide="ignore"):
         sigma = np.where(df > 0, np.sqrt(rss / np.where(df > 0, df, 1.0)), np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
-        counts = np.count_nonzero(~np.isnan(y), axis=1)
-        amean = np.where(counts > 0, np.nansum(y, axis=1) / np.maximum(counts, 1), np.nan)
+        if observed.all():
+            amean = y.mean(axis=1)
+        else:
+            counts = np.count_nonzero(~np.isnan(y), axis=1)
+            amean = np.where(counts > 0, np.nansum(y, axis=1) / np.maximum(counts, 1), np.nan)
     xw_all = x[sample_ok] * root_sample_w[sample_ok, None]
     _, _, _, _, cov = _pivoted_solve(xw_all, np.zeros((xw_all.shape[0], 0)))
     return LinearModelFit(
