@@ -128,7 +128,7 @@ def _pivoted_solve(
 
 def _pattern_groups(observed: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Genes grouped by their pattern of observed samples: (gene rows, sample columns)."""
-    n_genes, n = observed.shape
+    n = observed.shape[1]
     complete = observed.all(axis=1)
     groups: list[tuple[np.ndarray, np.ndarray]] = []
     if complete.any():
