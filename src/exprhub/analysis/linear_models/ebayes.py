@@ -104,7 +104,8 @@ def _var_prior_one(
         tail = t_tail(t[lower], df[lower]) / 2
         t = t.copy()
         t[lower] = _t_isf(tail, max_df)
-    order = np.argsort(-t, kind="stable")[:target]
+    top = np.argpartition(-t, target - 1)[:target] if target < n else np.arange(n)
+    order = top[np.argsort(-t[top], kind="stable")]
     t_top = t[order]
     v1 = stdev[order] ** 2
     r = np.arange(1, target + 1)

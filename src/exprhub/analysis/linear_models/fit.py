@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 import scipy.linalg
+import scipy.linalg.lapack
 
 __all__ = ["LinearModelFit", "lm_fit"]
 
@@ -95,32 +96,43 @@ def _as_design(design: pd.DataFrame | np.ndarray, n: int) -> pd.DataFrame:
     return frame
 
 
+#: Genes per block when forming residuals (keeps a block in cache).
+_BLOCK = 1024
+
+
 def _pivoted_solve(
     x: np.ndarray, y: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]:
-    """Least squares of every column of ``y`` (n x k) on ``x`` (n x p).
+    """Least squares of every row of ``y`` (genes x n) on ``x`` (n x p).
 
-    Returns coefficients (p x k, NaN where not estimable), unscaled sds (p), residual sums of
-    squares (k), the rank and the unscaled covariance (p x p, NaN where not estimable).
+    Returns coefficients (genes x p, NaN where not estimable), unscaled sds (p), residual sums
+    of squares (genes), the rank and the unscaled covariance (p x p, NaN where not
+    estimable).
     """
     n, p = x.shape
-    coef = np.full((p, y.shape[1]), np.nan)
+    k = y.shape[0]
+    coef = np.full((k, p), np.nan)
     unscaled = np.full((p, p), np.nan)
     if n == 0:
-        return coef, np.full(p, np.nan), np.full(y.shape[1], np.nan), 0, unscaled
+        return coef, np.full(p, np.nan), np.full(k, np.nan), 0, unscaled
     q, r, piv = scipy.linalg.qr(x, mode="economic", pivoting=True)
     diag = np.abs(np.diag(r))
     rank = int(np.count_nonzero(diag > _RANK_TOL * diag[0])) if diag.size and diag[0] > 0 else 0
     if rank == 0:
-        rss = np.einsum("ij,ij->j", y, y)
-        return coef, np.full(p, np.nan), rss, 0, unscaled
-    q1 = q[:, :rank]
-    r1 = r[:rank, :rank]
-    qty = q1.T @ y
-    r_inv = scipy.linalg.solve_triangular(r1, np.eye(rank))
-    coef[piv[:rank]] = r_inv @ qty
-    resid = y - q1 @ qty
-    rss = np.einsum("ij,ij->j", resid, resid)
+        return coef, np.full(p, np.nan), np.einsum("ij,ij->i", y, y), 0, unscaled
+    q1 = np.ascontiguousarray(q[:, :rank])
+    r_inv, info = scipy.linalg.lapack.dtrtri(np.asfortranarray(r[:rank, :rank]), lower=0)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"triangular inverse failed (LAPACK info {info})")
+    rss = np.empty(k)
+    estimates = np.empty((k, rank))
+    for start in range(0, k, _BLOCK):
+        block = y[start : start + _BLOCK]
+        qty = block @ q1
+        resid = block - qty @ q1.T
+        rss[start : start + _BLOCK] = np.einsum("ij,ij->i", resid, resid)
+        estimates[start : start + _BLOCK] = qty @ r_inv.T
+    coef[:, piv[:rank]] = estimates
     cov = r_inv @ r_inv.T
     unscaled[np.ix_(piv[:rank], piv[:rank])] = cov
     return coef, np.sqrt(np.diag(unscaled)), rss, rank, unscaled
@@ -199,9 +211,9 @@ def lm_fit(
         for rows, cols in _pattern_groups(observed):
             xw = x[cols] * root_sample_w[cols, None]
             block = y if rows.size == n_genes and cols.size == n else y[np.ix_(rows, cols)]
-            yw = block.T if unit_weights else (block * root_sample_w[None, cols]).T
+            yw = block if unit_weights else block * root_sample_w[None, cols]
             coef, sd, r, rank, _ = _pivoted_solve(xw, yw)
-            coefficients[rows] = coef.T
+            coefficients[rows] = coef
             stdev[rows] = sd[None, :]
             rss[rows] = r
             df[rows] = cols.size - rank
@@ -210,9 +222,9 @@ def lm_fit(
         for g in range(n_genes):
             cols = np.flatnonzero(observed[g])
             xw = x[cols] * root_w[g, cols, None]
-            yw = (y[g, cols] * root_w[g, cols])[:, None]
+            yw = (y[g, cols] * root_w[g, cols])[None, :]
             coef, sd, r, rank, _ = _pivoted_solve(xw, yw)
-            coefficients[g] = coef[:, 0]
+            coefficients[g] = coef[0]
             stdev[g] = sd
             rss[g] = r[0]
             df[g] = cols.size - rank
@@ -226,7 +238,7 @@ def lm_fit(
             counts = np.count_nonzero(~np.isnan(y), axis=1)
             amean = np.where(counts > 0, np.nansum(y, axis=1) / np.maximum(counts, 1), np.nan)
     xw_all = x[sample_ok] * root_sample_w[sample_ok, None]
-    _, _, _, _, cov = _pivoted_solve(xw_all, np.zeros((xw_all.shape[0], 0)))
+    _, _, _, _, cov = _pivoted_solve(xw_all, np.zeros((0, xw_all.shape[0])))
     return LinearModelFit(
         genes=genes,
         coefficient_names=list(frame.columns),

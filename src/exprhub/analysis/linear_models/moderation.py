@@ -107,13 +107,19 @@ def _spline_df(n: int, covariate: np.ndarray) -> int:
     return max(1, min(df, np.unique(covariate).size))
 
 
+def _per_unique(func, values: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """``func`` applied once per distinct value (degrees of freedom repeat across genes)."""
+    unique, inverse = np.unique(values, return_inverse=True)
+    return np.asarray(func(unique))[inverse.reshape(values.shape)]
+
+
 def _log_variances(x: np.ndarray, df1: np.ndarray) -> np.ndarray:
     x = np.maximum(x, 0.0)
     m = float(np.median(x))
     if m == 0:
         m = 1.0
     x = np.maximum(x, 1e-5 * m)
-    return np.log(x) - special.digamma(df1 / 2) + np.log(df1 / 2)
+    return np.log(x) + _per_unique(lambda d: np.log(d / 2) - special.digamma(d / 2), df1)
 
 
 def fit_f_dist(
@@ -160,7 +166,7 @@ def fit_f_dist(
         mean_all[ok] = fitted
         if not ok.all():
             mean_all[~ok] = np.interp(covariate[~ok], np.sort(c), fitted[np.argsort(c)])
-    var -= float(np.mean(special.polygamma(1, d[ok] / 2)))
+    var -= float(np.mean(_per_unique(lambda v: special.polygamma(1, v / 2), d[ok])))
     if var > 0:
         df2 = float(2 * trigamma_inverse(var)[0])
         scale = np.exp(mean_all + special.digamma(df2 / 2) - np.log(df2 / 2))
