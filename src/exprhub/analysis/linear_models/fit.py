@@ -21,9 +21,10 @@ rank decided by pivoted QR with R's tolerance 1e-7) are NaN; a gene with ``df_g 
 ``sigma``. Weights are positive numbers, either one per sample or one per value (genes x
 samples); a zero or NaN weight leaves the value out.
 
-Speed: genes sharing a pattern of observed samples (and no per-value weights) share one QR
-factorization, so a matrix without missing values costs one factorization and two matrix
-products. Genes with per-value weights are factorized in stacks.
+Speed: the genes without missing values (and without per-value weights) share one pivoted QR
+factorization of the design, applied in cache-sized blocks; the other genes are factorized in
+stacks (one QR per gene, batched), and only a gene whose observed design is close to rank
+deficient goes through the pivoted, rank-revealing factorization on its own.
 
 Reference: G. K. Smyth (2004), Linear models and empirical Bayes methods for assessing
 differential expression in microarray experiments, Stat. Appl. Genet. Mol. Biol. 3(1):3.
@@ -138,21 +139,41 @@ def _pivoted_solve(
     return coef, np.sqrt(np.diag(unscaled)), rss, rank, unscaled
 
 
-def _pattern_groups(observed: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Genes grouped by their pattern of observed samples: (gene rows, sample columns)."""
-    n = observed.shape[1]
-    complete = observed.all(axis=1)
-    groups: list[tuple[np.ndarray, np.ndarray]] = []
-    if complete.any():
-        groups.append((np.flatnonzero(complete), np.arange(n)))
-    partial = np.flatnonzero(~complete)
-    if partial.size:
-        packed = np.ascontiguousarray(np.packbits(observed[partial], axis=1))
-        keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        for k, row in enumerate(first):
-            groups.append((partial[inverse == k], np.flatnonzero(observed[partial[row]])))
-    return groups
+def _stacked_solve(
+    x: np.ndarray, yw: np.ndarray, root_w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted least squares of each row of ``yw`` (already times ``root_w``) on ``x``, each
+    gene with its own row weights ``root_w`` (0 = left out), by stacked QR factorizations.
+
+    Returns coefficients, unscaled sds, residual sums of squares and whether the gene's design
+    is clearly of full rank (the others need the pivoted, rank-revealing solve).
+    """
+    k, n = yw.shape
+    p = x.shape[1]
+    coef = np.full((k, p), np.nan)
+    stdev = np.full((k, p), np.nan)
+    rss = np.full(k, np.nan)
+    full = np.zeros(k, dtype=bool)
+    for start in range(0, k, _BLOCK):
+        stop = min(k, start + _BLOCK)
+        weights = root_w[start:stop]
+        enough = np.count_nonzero(weights > 0, axis=1) >= p
+        xs = x[None, :, :] * weights[:, :, None]
+        q, r = np.linalg.qr(xs)
+        diag = np.abs(np.diagonal(r, axis1=1, axis2=2))
+        scale = np.linalg.norm(xs, axis=1).max(axis=1)
+        ok = enough & (diag.min(axis=1) > _RANK_TOL * np.maximum(scale, 1e-300) * 10)
+        idx = np.flatnonzero(ok)
+        if idx.size:
+            qty = np.einsum("gnp,gn->gp", q[idx], yw[start:stop][idx])
+            r_inv = np.linalg.inv(r[idx])
+            est = np.einsum("gij,gj->gi", r_inv, qty)
+            resid = yw[start:stop][idx] - np.einsum("gnp,gp->gn", xs[idx], est)
+            coef[start + idx] = est
+            stdev[start + idx] = np.sqrt(np.einsum("gij,gij->gi", r_inv, r_inv))
+            rss[start + idx] = np.einsum("gn,gn->g", resid, resid)
+            full[start + idx] = True
+    return coef, stdev, rss, full
 
 
 def lm_fit(
@@ -207,27 +228,29 @@ def lm_fit(
     root_sample_w = np.sqrt(np.where(sample_ok, sample_w, 0.0))
     unit_weights = bool(np.all(root_sample_w == 1.0))
 
-    if gene_weights is None:
-        for rows, cols in _pattern_groups(observed):
-            xw = x[cols] * root_sample_w[cols, None]
-            block = y if rows.size == n_genes and cols.size == n else y[np.ix_(rows, cols)]
-            yw = block if unit_weights else block * root_sample_w[None, cols]
-            coef, sd, r, rank, _ = _pivoted_solve(xw, yw)
-            coefficients[rows] = coef
-            stdev[rows] = sd[None, :]
-            rss[rows] = r
-            df[rows] = cols.size - rank
-    else:
-        root_w = np.sqrt(np.where(observed, gene_weights, 0.0))
-        for g in range(n_genes):
-            cols = np.flatnonzero(observed[g])
-            xw = x[cols] * root_w[g, cols, None]
-            yw = (y[g, cols] * root_w[g, cols])[None, :]
-            coef, sd, r, rank, _ = _pivoted_solve(xw, yw)
-            coefficients[g] = coef[0]
-            stdev[g] = sd
-            rss[g] = r[0]
-            df[g] = cols.size - rank
+    complete = observed.all(axis=1) if gene_weights is None else np.zeros(n_genes, dtype=bool)
+    if complete.any():
+        rows = np.flatnonzero(complete)
+        xw = x * root_sample_w[:, None]
+        block = y if rows.size == n_genes else y[rows]
+        coef, sd, r, rank, _ = _pivoted_solve(xw, block if unit_weights else block * root_sample_w)
+        coefficients[rows], stdev[rows], rss[rows], df[rows] = coef, sd[None, :], r, n - rank
+    rest = np.flatnonzero(~complete)
+    if rest.size:
+        if gene_weights is None:
+            root_w = np.where(observed[rest], root_sample_w[None, :], 0.0)
+        else:
+            root_w = np.sqrt(np.where(observed[rest], gene_weights[rest], 0.0))
+        yw = np.where(observed[rest], y[rest], 0.0) * root_w
+        coef, sd, r, full = _stacked_solve(x, yw, root_w)
+        done = rest[full]
+        coefficients[done], stdev[done], rss[done] = coef[full], sd[full], r[full]
+        df[done] = np.count_nonzero(root_w[full] > 0, axis=1) - p
+        for g, weights_g in zip(rest[~full], root_w[~full], strict=True):
+            cols = np.flatnonzero(weights_g > 0)
+            one = (y[g, cols] * weights_g[cols])[None, :]
+            coef_g, sd_g, r_g, rank, _ = _pivoted_solve(x[cols] * weights_g[cols, None], one)
+            coefficients[g], stdev[g], rss[g], df[g] = coef_g[0], sd_g, r_g[0], cols.size - rank
 
     with np.errstate(invalid="ignore", divide="ignore"):
         sigma = np.where(df > 0, np.sqrt(rss / np.where(df > 0, df, 1.0)), np.nan)
