@@ -148,7 +148,7 @@ def _stacked_solve(
     Returns coefficients, unscaled sds, residual sums of squares and whether the gene's design
     is clearly of full rank (the others need the pivoted, rank-revealing solve).
     """
-    k, n = yw.shape
+    k = yw.shape[0]
     p = x.shape[1]
     coef = np.full((k, p), np.nan)
     stdev = np.full((k, p), np.nan)
