@@ -122,8 +122,10 @@ def check(differences: dict[str, float], meta: dict[str, str], fit: ModeratedFit
     for key, value in differences.items():
         if key.startswith(("separate", "global")):
             assert value == 0, f"decideTests {key} differs from R"
-        elif key in ("s2.prior", "df.prior"):
-            pass
+        elif key == "s2.prior":
+            assert value <= 1e-9, f"s2.prior: max abs difference {value:.3g}"
+        elif key == "df.prior":
+            assert value <= 1e-6, f"df.prior: max abs difference {value:.3g}"
         else:
             assert value <= 1e-6, f"{key}: max abs difference {value:.3g} > 1e-6"
     if meta["df.prior"] not in ("vector",):
