@@ -44,7 +44,18 @@ _LAZY = {
     "top_table": "exprhub.analysis.linear_models",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "DifferentialResult",
+    "contrasts_fit",
+    "decide_tests",
+    "differential_expression",
+    "e_bayes",
+    "group_design",
+    "lm_fit",
+    "make_contrasts",
+    "p_adjust",
+    "top_table",
+]
 
 
 def __getattr__(name: str) -> Any:
