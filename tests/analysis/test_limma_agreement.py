@@ -163,7 +163,7 @@ def test_fresh_random_case_agrees_with_r_run_live(tmp_path: Path) -> None:
     frame.to_csv(tmp_path / "live_values.tsv", sep="\t", na_rep="NA", index_label="gene")
     design.to_csv(tmp_path / "live_design.tsv", sep="\t", index_label="sample")
     contrasts.to_csv(tmp_path / "live_contrasts.tsv", sep="\t", index_label="coefficient")
-    for trend, robust in ((False, False), (True, False)):
+    for trend, robust in ((False, False), (True, False), (False, True), (True, True)):
         subprocess.run(
             [
                 "Rscript",
@@ -179,4 +179,15 @@ def test_fresh_random_case_agrees_with_r_run_live(tmp_path: Path) -> None:
         )
         case = read_case(tmp_path, "live")
         fit = run_port(frame, design, contrasts, trend=trend, robust=robust)
-        check(max_differences(fit, case.expected), case.meta, fit)
+        if not robust:
+            check(max_differences(fit, case.expected), case.meta, fit)
+            continue
+        # robust with missing values (genes on different residual df): R's rule for mixed df
+        # is not reproduced; measured here: prior df equal (13 % apart with trend), prior
+        # variance within 0.7 % (3.3 % with trend) (see docs/analysis.md)
+        r_df = case.expected["df.prior"].to_numpy()
+        df_gap = abs(np.max(fit.df_prior) / r_df.max() - 1)
+        s2 = np.broadcast_to(fit.s2_prior, r_df.shape)
+        s2_gap = np.max(np.abs(s2 / case.expected["s2.prior"].to_numpy() - 1))
+        assert df_gap <= (0.15 if trend else 1e-6), df_gap
+        assert s2_gap <= (0.05 if trend else 0.01), s2_gap

@@ -13,10 +13,14 @@ outlying variances cannot drag it):
   denominator) of the Winsorized values.
 * For a candidate ``d0``, the Winsorized mean ``mu(d0)`` and variance ``sigma^2(d0)`` of
   ``log F(d, d0)`` (Winsorized at its own quantiles with the same tail probabilities) are
-  integrals, computed by adaptive quadrature; ``d`` is the median residual df.
+  integrals, computed by adaptive quadrature; ``d`` is the median residual df (genes with
+  other df have ``log(d_g/2) - digamma(d_g/2)`` minus the same at ``d`` added to ``z_g``;
+  with such genes, i.e. missing values, the prior differs from R's, whose rule for mixed df is
+  not known here: see docs/analysis.md).
   ``sigma^2`` falls as ``d0`` grows: ``d0`` solves ``sigma^2(d0) = v_w``, infinite when
-  ``v_w`` is at most the limit ``sigma^2(inf)`` (of ``log chi2_d / d``). Then
-  ``s0^2 = exp(m_w - mu(d0))`` (times the trend).
+  ``v_w`` is at most the limit ``sigma^2(inf)`` (of ``log chi2_d / d``). ``d0`` is never
+  below the ordinary estimate of ``fit_f_dist`` (Winsorizing may only remove variability; R
+  limma does the same). Then ``s0^2 = exp(m_w - mu(d0))`` (times the trend).
 * Outliers: the upper tail probability ``p_g = P(F(d, d0) > s_g^2 / s0^2)``; with ``p`` sorted
   increasingly, ``pi_(r) = min(1, max_{k <= r} G p_(k) / k)`` estimates the probability that
   a gene is not an outlier (1 for most genes). Outlying genes get a smaller prior df,
@@ -38,7 +42,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import integrate, optimize, stats
+from scipy import integrate, optimize, special, stats
 
 from exprhub.analysis.linear_models.lowess import lowess
 from exprhub.analysis.linear_models.moderation import fit_f_dist
@@ -112,7 +116,14 @@ def fit_f_dist_robustly(
         return scale, np.full(x.shape, df_common)
     xo = np.maximum(x[ok], 0.0)
     median = float(np.median(xo)) or 1.0
+    d_common = float(np.median(d[ok]))
     z = np.log(np.maximum(xo, 1e-5 * median))
+    if np.any(d[ok] != d_common):
+        # put log variances on other df onto the median df's scale (Smyth's e_g correction)
+        def shift(v: np.ndarray) -> np.ndarray:
+            return np.log(v / 2) - special.digamma(v / 2)
+
+        z = z + shift(d[ok]) - shift(np.array([d_common]))[0]
     trend = np.zeros(n)
     if covariate is not None:
         c = np.asarray(covariate, dtype=np.float64)[ok]
@@ -123,7 +134,6 @@ def fit_f_dist_robustly(
     winsorized = np.clip(resid, lo, hi)
     m_w = float(np.mean(winsorized))
     v_w = float(np.var(winsorized, ddof=1))
-    d_common = float(np.median(d[ok]))
     limit = winsorized_log_f_moments(d_common, math.inf, winsor_tail_p)[1]
     if v_w <= limit:
         d0 = math.inf
@@ -137,6 +147,11 @@ def fit_f_dist_robustly(
             high += math.log(1e3)
         low = math.log(1e-3)
         d0 = math.inf if gap(high) > 0 else math.exp(optimize.brentq(gap, low, high, xtol=1e-14))
+    # Winsorizing removes outliers, so it may only raise the prior df: never below the
+    # ordinary moment estimate (R limma behaves so, e.g. when variances are spread widely)
+    _, d0_ordinary = fit_f_dist(x, d, covariate)
+    if not math.isnan(d0_ordinary):
+        d0 = max(d0, d0_ordinary)
     mu = winsorized_log_f_moments(d_common, d0, winsor_tail_p)[0]
     log_scale = m_w - mu
     if covariate is None:
