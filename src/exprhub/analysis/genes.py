@@ -138,8 +138,17 @@ def find_genes(hub: Hub, text: str, *, organism: str | None = None, limit: int =
         platform_tax = tax_id_for(genes.organism)
         if tax is not None and platform_tax != tax:
             continue
+        needle = text.lower()
         for probe in genes.search(text)[:limit]:
             symbol, gene_id = genes.gene_of(probe)
+            # a probe may carry several symbols (platform table and annotation disagreeing)
+            named = [s for s in genes.symbols.get(probe, ()) if s.lower() == needle]
+            if named:
+                symbol, matched = named[0], "symbol"
+            elif text in genes.gene_ids.get(probe, ()):
+                gene_id, matched = text, "gene id"
+            else:
+                matched = "description"
             if symbol is None and gene_id is None:
                 continue
             if (platform_tax, gene_id) in known_ids and gene_id is not None:
@@ -147,14 +156,6 @@ def find_genes(hub: Hub, text: str, *, organism: str | None = None, limit: int =
             key = (platform_tax, (symbol or "").upper() or gene_id or "")
             if key in found:
                 continue
-            needle = text.lower()
-            matched = (
-                "symbol"
-                if symbol and symbol.lower() == needle
-                else "gene id"
-                if gene_id == text
-                else "description"
-            )
             found[key] = GeneMatch(
                 symbol=symbol or "",
                 gene_id=gene_id,

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from exprhub.hub import Hub as CatalogueHub
 
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from exprhub.analysis.genes import GeneMatch, GeneRecord
+    from exprhub.search import Query
 
 
 class GeneProfiles(CatalogueHub):
@@ -170,3 +171,48 @@ class GeneProfiles(CatalogueHub):
         from exprhub.analysis.profile_chart import write_profile_image
 
         return write_profile_image(profile, Path(path))
+
+
+# Module-level forms of the methods, for callers holding a catalogue hub (the web app).
+
+
+def find_genes(hub: CatalogueHub, text: str, **options: Any) -> list[GeneMatch]:
+    """:meth:`GeneProfiles.find_genes` on any hub."""
+    return GeneProfiles.find_genes(hub, text, **options)  # type: ignore[arg-type]
+
+
+def gene(hub: CatalogueHub, text: str, **options: Any) -> GeneRecord:
+    """:meth:`GeneProfiles.gene` on any hub."""
+    return GeneProfiles.gene(hub, text, **options)  # type: ignore[arg-type]
+
+
+def profile(hub: CatalogueHub, accession: str, gene_or_probe: str, **options: Any) -> pd.DataFrame:
+    """:meth:`GeneProfiles.profile` on any hub."""
+    return GeneProfiles.profile(hub, accession, gene_or_probe, **options)  # type: ignore[arg-type]
+
+
+def profile_flags(hub: CatalogueHub, accession: str, **options: Any) -> pd.DataFrame:
+    """:meth:`GeneProfiles.profile_flags` on any hub."""
+    return GeneProfiles.profile_flags(hub, accession, **options)  # type: ignore[arg-type]
+
+
+def profile_neighbours(
+    hub: CatalogueHub, accession: str, gene_or_probe: str, **options: Any
+) -> pd.DataFrame:
+    """:meth:`GeneProfiles.profile_neighbours` on any hub."""
+    return GeneProfiles.profile_neighbours(hub, accession, gene_or_probe, **options)  # type: ignore[arg-type]
+
+
+def resolve_gene_terms(hub: CatalogueHub, query: str) -> str | Query:
+    """The query with its ``text[GENE]`` terms replaced by the platforms measuring the gene
+    (:mod:`exprhub.search.resolved_fields`); the query itself when it has none."""
+    from exprhub.search.resolved_fields import has_resolved_field, resolve_query
+
+    if not has_resolved_field(query):
+        return query
+    from exprhub.analysis.genes import platforms_for_text
+    from exprhub.search import DEFAULT_SCHEMA
+
+    return resolve_query(
+        query, DEFAULT_SCHEMA, {"gene": lambda text: platforms_for_text(hub, text)}
+    )
