@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from exprhub.analysis.probe_genes import ProbeGenes, measured_platforms, probe_genes
 from exprhub.curate.harmonize import harmonize
 from exprhub.hub import Hub, RecordNotFound
 from exprhub.hub.gene_lookup import find_gene_rows, matrices_of_kind, matrix_feature_row
@@ -20,13 +21,11 @@ from exprhub.hub.refinery_tables import GeneRow
 from exprhub.records import RecordType, Sample
 from exprhub.refine.store import organism_name, tax_id_for
 
-from exprhub.analysis.probe_genes import ProbeGenes, measured_platforms, probe_genes
-
 __all__ = [
+    "MATCH_ORDER",
     "GeneMatch",
     "GeneNotFound",
     "GeneRecord",
-    "MATCH_ORDER",
     "find_genes",
     "gene_record",
     "platforms_measuring",
@@ -110,7 +109,9 @@ def _from_row(row: GeneRow, text: str) -> GeneMatch:
     )
 
 
-def find_genes(hub: Hub, text: str, *, organism: str | None = None, limit: int = 50) -> list[GeneMatch]:
+def find_genes(
+    hub: Hub, text: str, *, organism: str | None = None, limit: int = 50
+) -> list[GeneMatch]:
     """Genes matching ``text``: a symbol, NCBI Gene id, Ensembl id or synonym (whole value,
     ignoring case), or words of the gene's name. Best matches first (:data:`MATCH_ORDER`,
     then organisms with a gene reference, then symbol); one entry per organism and gene.
@@ -202,8 +203,7 @@ def best_gene(hub: Hub, text: str, *, organism: str | None = None) -> GeneMatch:
     if not found:
         where = f" of {organism}" if organism else ""
         raise GeneNotFound(
-            f"no gene{where} matches {text!r} in the hub's gene reference or platform "
-            "annotations"
+            f"no gene{where} matches {text!r} in the hub's gene reference or platform annotations"
         )
     return found[0]
 

@@ -51,7 +51,9 @@ class ZScored:
         r[~self.usable] = np.nan
         return np.clip(r, -1.0, 1.0)
 
-    def neighbours(self, row: int, options: NeighbourOptions | None = None) -> list[tuple[int, float]]:
+    def neighbours(
+        self, row: int, options: NeighbourOptions | None = None
+    ) -> list[tuple[int, float]]:
         """``(row, r)`` of the best-correlated other rows, best first."""
         options = options or NeighbourOptions()
         r = self.correlations(row)

@@ -60,9 +60,7 @@ def write_profile_image(profile: pd.DataFrame, path: Path) -> Path:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ImportError(
-            "profile images need matplotlib: pip install 'exprhub[images]'"
-        ) from None
+        raise ImportError("profile images need matplotlib: pip install 'exprhub[images]'") from None
     order = sample_order(profile)
     features = list(dict.fromkeys(profile["feature"]))[:MAX_FEATURES]
     types: dict[str, list[str]] = profile.attrs.get("subset_types") or {}
@@ -84,7 +82,9 @@ def write_profile_image(profile: pd.DataFrame, path: Path) -> Path:
         ax.bar(x, values, color="#7f9fbf", width=0.8, label="value")
         symbol = rows["symbol"].dropna().iloc[0] if rows["symbol"].notna().any() else ""
         ax.set_ylabel("value")
-        ax.set_title(f"{profile.attrs.get('accession', '')} / {feature} {symbol}".strip(), loc="left")
+        ax.set_title(
+            f"{profile.attrs.get('accession', '')} / {feature} {symbol}".strip(), loc="left"
+        )
         twin = ax.twinx()
         twin.plot(x, ranks, "s", color="#c0392b", markersize=5, label="rank percentile")
         twin.set_ylim(0, 100)

@@ -199,7 +199,7 @@ def _read(hub: Hub, key: str, values: str, platform: str | None) -> ProfileSourc
     if not found:
         raise HubError(f"{key} has no {values} values in the hub")
     matrix = np.asarray(data, dtype=np.float64)
-    keep = np.isfinite(matrix).any(axis=1)
+    keep = np.asarray(np.isfinite(matrix).any(axis=1), dtype=bool)
     features = [f for f, k in zip(features, keep.tolist(), strict=True) if k]
     matrix = matrix[keep]
     log2, logged = log2_if_unlogged(matrix)
@@ -312,7 +312,10 @@ def profile_frame(
         "context": source.groups.source,
         "log2": source.logged,
         "flags": [
-            {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+            {
+                k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+                for k, v in row.items()
+            }
             for row in mine.to_dict(orient="records")
         ],
     }

@@ -36,13 +36,16 @@ def _records(frame: Any) -> list[dict[str, Any]]:
 
 @app.command()
 def gene(
-    text: Annotated[str, typer.Argument(help="Symbol, synonym, NCBI Gene or Ensembl id, or words.")],
+    text: Annotated[
+        str, typer.Argument(help="Symbol, synonym, NCBI Gene or Ensembl id, or words.")
+    ],
     home: HomeOption = None,
     organism: Annotated[
         str | None, typer.Option(help="Only genes of this organism (name or tax id).")
     ] = None,
     matches: Annotated[
-        bool, typer.Option("--matches", help="List the matching genes instead of the best one's record.")
+        bool,
+        typer.Option("--matches", help="List the matching genes instead of the best one's record."),
     ] = False,
     json: JsonOption = False,
 ) -> None:
@@ -89,7 +92,8 @@ def gene(
         console.print(refined)
     if record.others:
         console.print(
-            "other matches: " + ", ".join(f"{m.symbol} ({m.organism or '?'})" for m in record.others[:8]),
+            "other matches: "
+            + ", ".join(f"{m.symbol} ({m.organism or '?'})" for m in record.others[:8]),
             markup=False,
             soft_wrap=True,
         )
@@ -174,7 +178,9 @@ def flags(
             all_rows=all_rows,
         )
     if json:
-        print_json({**table.attrs, "fdr": fdr, "min_log2_fold": min_log2_fold, "rows": _records(table)})
+        print_json(
+            {**table.attrs, "fdr": fdr, "min_log2_fold": min_log2_fold, "rows": _records(table)}
+        )
         return
     console.print(f"{len(table)} rows", markup=False)
     shown = RichTable("feature", "symbol", "subset type", "F", "FDR", "log2 fold")
@@ -218,7 +224,9 @@ def neighbours(
     if json:
         print_json({**frame.attrs, "neighbours": _records(frame)})
         return
-    console.print(f"neighbours of {frame.attrs['feature']} in {frame.attrs['accession']}", markup=False)
+    console.print(
+        f"neighbours of {frame.attrs['feature']} in {frame.attrs['accession']}", markup=False
+    )
     table = RichTable("feature", "symbol", "r")
     for row in frame.itertuples(index=False):
         table.add_row(row.feature, row.symbol or "", f"{row.r:.3f}")

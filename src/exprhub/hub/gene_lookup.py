@@ -91,7 +91,9 @@ def matrices_of_kind(hub: Hub, kind: str) -> list[str]:
     with hub.engine.connect() as connection:
         return list(
             connection.execute(
-                select(s.matrices.c.name).where(s.matrices.c.kind == kind).order_by(s.matrices.c.name)
+                select(s.matrices.c.name)
+                .where(s.matrices.c.kind == kind)
+                .order_by(s.matrices.c.name)
             ).scalars()
         )
 

@@ -73,7 +73,11 @@ def resolve_query(query: str, schema: SearchSchema, resolvers: Mapping[str, Reso
                     platforms = sorted(set(resolvers[name](text)))
                     terms: list[Node] = [Term("PLAT", tuple(tokenize(p))) for p in platforms]
                     cache[text] = (
-                        _nothing() if not terms else terms[0] if len(terms) == 1 else Or(tuple(terms))
+                        _nothing()
+                        if not terms
+                        else terms[0]
+                        if len(terms) == 1
+                        else Or(tuple(terms))
                     )
                 return cache[text]
             return node
