@@ -94,16 +94,20 @@ def characteristic_groups(hub: Hub, samples: Sequence[str]) -> SampleGroups:
         ),
     )
     groups = SampleGroups(source="sample characteristics")
-    seen: list[dict[str, str]] = []
+    seen: set[frozenset[frozenset[str]]] = set()
     for name in ranked:
         members = columns[name]
         counts = Counter(members.values())
         shared = [v for v, n in counts.items() if n >= 2]
         if len(counts) < 2 or len(shared) < 2 or len(members) * 2 < len(samples):
             continue
-        if any(members == other for other in seen):  # a characteristic its harmonized field repeats
+        # the same split of the samples (``gender: F`` and harmonized ``sex: female``): once
+        split = frozenset(
+            frozenset(k for k, v in members.items() if v == value) for value in counts
+        )
+        if split in seen:
             continue
-        seen.append(members)
+        seen.add(split)
         groups.types[name.removeprefix("ch1.")] = dict(members)
         groups.order[name.removeprefix("ch1.")] = sorted(counts)
         if len(groups.types) >= MAX_DERIVED_TYPES:

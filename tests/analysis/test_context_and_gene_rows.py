@@ -1,0 +1,76 @@
+"""The groups of a series without a DataSet (from what varies across its samples), and the
+hub's gene look-up in SQL on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from exprhub.analysis.context import characteristic_groups
+from exprhub.hub.gene_lookup import find_gene_rows
+from exprhub.hub.refinery_tables import GeneRow, replace_genes
+from exprhub.records import Sample
+
+
+def _sample(i: int, characteristics: list[str]) -> Sample:
+    acc = f"GSM{900 + i}"
+    return Sample(
+        acc,
+        [
+            ("Sample_title", f"sample {i}"),
+            ("Sample_geo_accession", acc),
+            ("Sample_channel_count", "1"),
+            ("Sample_source_name_ch1", "blood"),
+            ("Sample_organism_ch1", "Homo sapiens"),
+            *[("Sample_characteristics_ch1", c) for c in characteristics],
+            ("Sample_platform_id", "GPL1"),
+        ],
+    )
+
+
+def test_groups_from_varying_characteristics(make_hub):
+    hub = make_hub()
+    samples = [
+        _sample(
+            i,
+            [
+                f"gender: {'F' if i % 2 else 'M'}",
+                f"disease state: {'tumour' if i < 3 else 'normal'}",
+                f"patient id: P{i}",  # one per sample: groups nothing
+                "batch: 1",  # the same everywhere: groups nothing
+            ],
+        )
+        for i in range(6)
+    ]
+    hub.put_records(samples)
+    groups = characteristic_groups(hub, [s.key for s in samples])
+    assert groups.source == "sample characteristics"
+    assert groups.types["sex"] == {s.key: ("female" if i % 2 else "male") for i, s in enumerate(samples)}
+    assert groups.types["disease"]["GSM900"] == "tumour"
+    assert groups.order["sex"] == ["female", "male"]
+    # the submitted keys that only repeat a harmonized field, and those grouping nothing, are left out
+    assert not {"gender", "disease state", "patient id", "batch"} & set(groups.types)
+    assert "source name" not in groups.types  # the same for every sample
+
+
+def test_find_gene_rows_in_sql(make_hub):
+    hub = make_hub()
+    rows = [
+        GeneRow(9606, "60", "ACTB", ("BRWS1", "PS1TP5BP1"), ("ENSG00000075624",), "actin beta"),
+        GeneRow(9606, "71", "ACTG1", ("ACT", "ACTG"), ("ENSG00000184009",), "actin gamma 1"),
+        GeneRow(9606, "7157", "TP53", ("P53", "LFS1"), (), "tumor protein p53"),
+        GeneRow(10090, "11461", "Actb", ("beta-actin",), ("ENSMUSG00000029580",), "actin, beta"),
+    ]
+    with hub.writer() as writer:
+        replace_genes(writer, 9606, rows[:3])
+        replace_genes(writer, 10090, rows[3:])
+
+    def ids(text: str, **kw) -> set[str]:
+        return {r.gene_id for r in find_gene_rows(hub, text, **kw)}
+
+    assert ids("actb") == {"60", "11461"}
+    assert ids("actb", tax_id=10090) == {"11461"}
+    assert ids("BRWS1") == {"60"} and ids("brws") == set()  # synonyms are whole values
+    assert ids("ENSG00000184009") == {"71"}
+    assert ids("7157") == {"7157"}
+    assert ids("actin gamma") == {"71"}  # every word in the description
+    assert ids("actin") == {"60", "71", "11461"}
+    assert ids("p5") == set()  # too short for descriptions, no such symbol
+    assert ids("50%_") == set()  # LIKE wildcards are escaped
