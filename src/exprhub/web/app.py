@@ -111,10 +111,20 @@ class StaticAssets(StaticFiles):
         return RangedFileResponse(full_path, status_code=status_code, stat_result=stat_result)
 
 
+#: The two ``<style>`` elements plotly.js (v4.1) adds to a page, allowed by their hashes (the
+#: smallest relaxation that lets its charts work): an empty one it then fills through the CSSOM
+#: (its modebar and hover rules), and MapLibre's stylesheet, which it adds on load. A new plotly
+#: release may change the second: the browser tests then report the CSP violation and its hash.
+PLOTLY_STYLE_HASHES = (
+    "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
+    "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='",
+)
+
 #: Pages may only load what this server serves (the offline guarantee, enforced by browsers).
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+    f"default-src 'self'; img-src 'self' data:; style-src 'self' {' '.join(PLOTLY_STYLE_HASHES)}; "
+    "script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "frame-ancestors 'none'"
 )
 
 

@@ -40,13 +40,14 @@ function drawProfile(node, data, feature) {
       hovertemplate: "%{x}<br>rank %{y}<extra></extra>" }
   ];
   var layout = {
-    margin: { l: 60, r: 60, t: 30, b: 90 }, height: 360 + 30 * types.length,
+    margin: { l: 110, r: 60, t: 30, b: 90 }, height: 360 + 30 * types.length,
     bargap: 0.15, showlegend: false, hovermode: "closest",
     title: { text: feature + (rows.length && rows[0].symbol ? " " + rows[0].symbol : ""), x: 0, font: { size: 14 } },
     // the sample names go under the lowest subset band
     xaxis: { type: "category", tickangle: -90, tickfont: { size: 9 }, anchor: types.length ? "y" + (types.length + 2) : "y" },
     yaxis: { title: { text: "value" }, domain: [mainBottom, 1] },
-    yaxis2: { title: { text: "rank percentile" }, overlaying: "y", side: "right", range: [0, 100] },
+    yaxis2: { title: { text: "rank percentile" }, overlaying: "y", side: "right", range: [0, 104],
+      tickmode: "array", tickvals: [0, 25, 50, 75, 100], showgrid: false },
     annotations: []
   };
   types.forEach(function (type, k) {
@@ -57,6 +58,19 @@ function drawProfile(node, data, feature) {
     layout.annotations.push({ text: type, xref: "paper", yref: "paper", x: 0, xanchor: "right",
       y: top - band / 2, yanchor: "middle", showarrow: false, font: { size: 10 } });
     var groups = data.subset_types[type];
+    // the group's name over each run of neighbouring samples in it
+    var start = 0;
+    for (var i = 1; i <= order.length; i++) {
+      var here = bySample[order[start]] ? bySample[order[start]][type] : null;
+      var next = i < order.length && bySample[order[i]] ? bySample[order[i]][type] : null;
+      if (i < order.length && next === here) continue;
+      if (here !== null && here !== undefined) {
+        layout.annotations.push({ text: String(here), xref: "x", yref: "paper", showarrow: false,
+          x: (start + i - 1) / 2, y: top - band / 2, yanchor: "middle",
+          font: { size: 10, color: "#fff" } });
+      }
+      start = i;
+    }
     groups.forEach(function (group, g) {
       var members = order.filter(function (s) { return bySample[s] && bySample[s][type] === group; });
       if (!members.length) return;
