@@ -42,10 +42,12 @@ def test_groups_from_varying_characteristics(make_hub):
     hub.put_records(samples)
     groups = characteristic_groups(hub, [s.key for s in samples])
     assert groups.source == "sample characteristics"
-    assert groups.types["sex"] == {s.key: ("female" if i % 2 else "male") for i, s in enumerate(samples)}
+    assert groups.types["sex"] == {
+        s.key: ("female" if i % 2 else "male") for i, s in enumerate(samples)
+    }
     assert groups.types["disease"]["GSM900"] == "tumour"
     assert groups.order["sex"] == ["female", "male"]
-    # the submitted keys that only repeat a harmonized field, and those grouping nothing, are left out
+    # submitted keys repeating a harmonized field's split, or grouping nothing: left out
     assert not {"gender", "disease state", "patient id", "batch"} & set(groups.types)
     assert "source name" not in groups.types  # the same for every sample
 

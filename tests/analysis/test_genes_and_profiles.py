@@ -68,7 +68,11 @@ def test_gene_lookup_by_symbol_synonym_ids_and_words(profiles_hub):
     assert "Actb" in [g.symbol for g in hub.find_genes("actin beta")]
     # a gene known only from a GEO annotation (no human reference in this hub)
     actg1 = hub.find_genes("ACTG1")[0]
-    assert (actg1.gene_id, actg1.organism, actg1.source) == ("71", "Homo sapiens", "annotation:GPL97")
+    assert (actg1.gene_id, actg1.organism, actg1.source) == (
+        "71",
+        "Homo sapiens",
+        "annotation:GPL97",
+    )
     assert hub.find_genes("nosuchgene") == []
     assert [g.organism for g in hub.find_genes("Actb", organism="Mus musculus")] == ["Mus musculus"]
     with pytest.raises(ValueError, match="unknown organism"):
@@ -110,7 +114,8 @@ def test_gds507_profile_values_ranks_context_and_flags(profiles_hub, geo_fixture
     assert np.allclose(by_sample["value"].to_numpy(), rows["226733_at"], rtol=1e-6)
     # rank percentiles from scipy's ranks of every value of each sample
     table = _gds_column_values(geo_fixtures / GDS507)
-    probes = [line.split("\t")[0] for line in gzip.open(geo_fixtures / GDS507, "rt")]
+    with gzip.open(geo_fixtures / GDS507, "rt") as handle:
+        probes = [line.split("\t")[0] for line in handle]
     row = probes.index("226733_at") - probes.index("ID_REF") - 1
     for j, sample in enumerate(samples):
         column = table[:, j][np.isfinite(table[:, j])]
@@ -193,5 +198,5 @@ def test_profile_images(profiles_hub, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     svg = profiles_hub.profile_image(frame, tmp_path / "p.svg")
     assert b"<svg" in svg.read_bytes()[:500] and b"226733_at" in svg.read_bytes()
-    with pytest.raises(ValueError, match="png or .svg"):
+    with pytest.raises(ValueError, match=r"png or \.svg"):
         profiles_hub.profile_image(frame, tmp_path / "p.jpg")

@@ -28,9 +28,7 @@ def test_anova_matches_scipy_with_missing_values_and_unassigned_samples():
     result = anova_rows(x, labels)
     checked = 0
     for i in range(x.shape[0]):
-        groups = [
-            x[i, [j for j, g in enumerate(labels) if g == name]] for name in ("a", "b", "c")
-        ]
+        groups = [x[i, [j for j, g in enumerate(labels) if g == name]] for name in ("a", "b", "c")]
         groups = [g[np.isfinite(g)] for g in groups]
         groups = [g for g in groups if g.size]
         if len(groups) < 2 or sum(g.size for g in groups) - len(groups) < 1:

@@ -23,8 +23,6 @@ require_chromium()
 
 from playwright import sync_api  # noqa: E402  (after the Chromium check)
 
-from tests.web.browser import browser, page  # noqa: E402, F401  (fixtures)
-
 expect = sync_api.expect
 
 

@@ -10,17 +10,24 @@ annotation, :meth:`exprhub.hub.Hub.platform_table_tag`) and DataSets are unchang
 
 from __future__ import annotations
 
+import gzip
+import json
+import os
+import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from exprhub.hub import Hub, RecordNotFound
 from exprhub.hub.gene_lookup import annotated_platforms
 from exprhub.records import RecordType
-from exprhub.records.table import Table
+from exprhub.records.table import MISSING_TOKENS, Table
 from exprhub.refine.mapping import split_multi
 
 __all__ = ["ProbeGenes", "measured_platforms", "probe_genes"]
+
+_EMPTY = frozenset(MISSING_TOKENS | {"---", "--"})
 
 #: Columns holding gene symbols (compared ignoring case, spaces and underscores), preferred first.
 SYMBOL_COLUMNS = ("Gene Symbol", "GENE_SYMBOL", "Symbol", "ILMN_Gene", "IDENTIFIER")
@@ -91,7 +98,12 @@ class ProbeGenes:
                 continue
             found = True
             for probe, cell in zip(probes, table.column(name).tolist(), strict=True):
-                values = split_multi(cell)
+                if "/" in cell or cell.strip() != cell:
+                    values = split_multi(cell)
+                elif cell and cell not in _EMPTY:  # one identifier: most cells
+                    values = [cell]
+                else:
+                    continue
                 if values:
                     before = into.get(probe, ())
                     into[probe] = before + tuple(v for v in values if v not in before)
@@ -147,19 +159,42 @@ _CACHE_LOCK = threading.Lock()
 CACHE_SIZE = 64
 
 
+def _origin(hub: Hub, key: str) -> str:
+    origin = hub.record_origin(key)
+    return f"{origin[0]}/{origin[1]}" if origin else "-"
+
+
 def probe_genes(hub: Hub, platform: str) -> ProbeGenes:
-    """The genes of a platform's probes from every source the hub holds (empty when none)."""
+    """The genes of a platform's probes from every source the hub holds (empty when none).
+
+    Kept in memory, and in the hub directory under ``cache/probe-genes/`` (derived data,
+    rebuilt when a source changes or the file is missing or unreadable)."""
     try:
         related = hub.related(platform)
     except RecordNotFound:
         related = {}
     datasets = sorted(related.get("dataset", []))
-    tag = f"{hub.platform_table_tag(platform)}:{','.join(hub.revision(d) for d in datasets)}"
+    tag = ";".join(
+        [CACHE_FORMAT, hub.platform_table_tag(platform), _origin(hub, platform)]
+        + [f"{d}={_origin(hub, d)}" for d in datasets]
+    )
     key = (str(hub.home.resolve()), platform)
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
     if cached is not None and cached[0] == tag:
         return cached[1]
+    genes = _load(hub, platform, tag)
+    if genes is None:
+        genes = _build(hub, platform, datasets)
+        _save(hub, genes, tag)
+    with _CACHE_LOCK:
+        if len(_CACHE) >= CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = (tag, genes)
+    return genes
+
+
+def _build(hub: Hub, platform: str, datasets: list[str]) -> ProbeGenes:
     genes = ProbeGenes(platform)
     if hub.has(platform, RecordType.PLATFORM):
         record = hub.record(platform, RecordType.PLATFORM, table=True)
@@ -179,11 +214,57 @@ def probe_genes(hub: Hub, platform: str) -> ProbeGenes:
         genes.organism = genes.organism or next(iter(record.organisms), None)  # type: ignore[attr-defined]
         if record.table is not None:
             genes.add_table(record.table, f"DataSet {dataset} IDENTIFIER")
-    with _CACHE_LOCK:
-        if len(_CACHE) >= CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = (tag, genes)
     return genes
+
+
+#: Version of the cache files' layout (part of their tag).
+CACHE_FORMAT = "probe-genes-1"
+
+
+def _cache_path(hub: Hub, platform: str) -> Path:
+    return hub.home / "cache" / "probe-genes" / f"{platform}.json.gz"
+
+
+def _load(hub: Hub, platform: str, tag: str) -> ProbeGenes | None:
+    path = _cache_path(hub, platform)
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            data = json.load(handle)
+        if data.get("tag") != tag:
+            return None
+        return ProbeGenes(
+            platform,
+            data["organism"],
+            list(data["sources"]),
+            {k: tuple(v) for k, v in data["symbols"].items()},
+            {k: tuple(v) for k, v in data["gene_ids"].items()},
+            dict(data["titles"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _save(hub: Hub, genes: ProbeGenes, tag: str) -> None:
+    path = _cache_path(hub, genes.platform)
+    data = {
+        "tag": tag,
+        "organism": genes.organism,
+        "sources": genes.sources,
+        "symbols": genes.symbols,
+        "gene_ids": genes.gene_ids,
+        "titles": genes.titles,
+    }
+    temporary: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False) as raw:
+            temporary = raw.name
+            with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1) as handle:
+                handle.write(json.dumps(data).encode())
+        os.replace(temporary, path)
+    except (OSError, ValueError):  # a read-only hub: the cache is only an optimisation
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
 
 
 def measured_platforms(hub: Hub) -> list[str]:

@@ -17,6 +17,7 @@ record changes, so that flags and neighbours on request reuse one z-scored matri
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -73,11 +74,19 @@ class ProfileSource:
     logged: bool
     value_type: str | None
     groups: SampleGroups
-    genes: ProbeGenes | None = None
+    load_genes: Callable[[], ProbeGenes] | None = field(default=None, repr=False)
+    _genes: ProbeGenes | None = field(default=None, repr=False)
     _row: dict[str, int] = field(default_factory=dict, repr=False)
     _sorted: np.ndarray | None = field(default=None, repr=False)
     _z: ZScored | None = field(default=None, repr=False)
     _flags: dict[FlagOptions, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    @property
+    def genes(self) -> ProbeGenes | None:
+        """The genes of the platform's probes (submitted values), read when first needed."""
+        if self._genes is None and self.load_genes is not None:
+            self._genes = self.load_genes()
+        return self._genes
 
     def row(self, feature: str) -> int | None:
         """Row index of a feature, or None."""
@@ -203,7 +212,12 @@ def _read(hub: Hub, key: str, values: str, platform: str | None) -> ProfileSourc
     features = [f for f, k in zip(features, keep.tolist(), strict=True) if k]
     matrix = matrix[keep]
     log2, logged = log2_if_unlogged(matrix)
-    genes = probe_genes(hub, chosen) if values == "submitted" and chosen else None
+    platform_key = chosen
+
+    def load_genes() -> ProbeGenes:
+        assert platform_key is not None
+        return probe_genes(hub, platform_key)
+
     return ProfileSource(
         accession=key,
         values=values,
@@ -215,7 +229,7 @@ def _read(hub: Hub, key: str, values: str, platform: str | None) -> ProfileSourc
         logged=logged,
         value_type=value_type,
         groups=sample_groups(hub, key, found),
-        genes=genes,
+        load_genes=load_genes if values == "submitted" and chosen else None,
     )
 
 
