@@ -200,3 +200,19 @@ def test_profile_images(profiles_hub, tmp_path):
     assert b"<svg" in svg.read_bytes()[:500] and b"226733_at" in svg.read_bytes()
     with pytest.raises(ValueError, match=r"png or \.svg"):
         profiles_hub.profile_image(frame, tmp_path / "p.jpg")
+
+
+def test_flag_search_field(profiles_hub):
+    hub = profiles_hub
+
+    def found(query: str) -> set[str]:
+        return {h.accession for h in hub.search(query, limit=100, facets=[]).hits}
+
+    assert found("PFKFB2[GENE] AND flagged[FLAG]") == {"GDS507"}
+    assert found("PFKFB2[GENE] AND disease state[FLAG]") == {"GDS507"}
+    assert found("PFKFB2[GENE] AND individual[FLAG]") == set()
+    # ACTG1 is measured by GDS507 but not flagged there
+    assert found("ACTG1[GENE]") == {"GDS507"} and found("ACTG1[GENE] AND flagged[FLAG]") == set()
+    assert found("(ACTG1[GENE] OR PFKFB2[GENE]) AND flagged[FLAG]") == {"GDS507"}
+    with pytest.raises(QuerySyntaxError, match="needs a \\[GENE\\] term"):
+        hub.search("flagged[FLAG]")

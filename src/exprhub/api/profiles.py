@@ -205,14 +205,19 @@ def profile_neighbours(
 
 def resolve_gene_terms(hub: CatalogueHub, query: str) -> str | Query:
     """The query with its ``text[GENE]`` terms replaced by the platforms measuring the gene
-    (:mod:`exprhub.search.resolved_fields`); the query itself when it has none."""
+    and its ``text[FLAG]`` terms by the DataSets and series flagging those genes
+    (:mod:`exprhub.search.resolved_fields`); the query itself when it has neither."""
     from exprhub.search.resolved_fields import has_resolved_field, resolve_query
 
     if not has_resolved_field(query):
         return query
     from exprhub.analysis.genes import platforms_for_text
+    from exprhub.analysis.profiles import accessions_flagging
     from exprhub.search import DEFAULT_SCHEMA
 
     return resolve_query(
-        query, DEFAULT_SCHEMA, {"gene": lambda text: platforms_for_text(hub, text)}
+        query,
+        DEFAULT_SCHEMA,
+        {"gene": lambda text: platforms_for_text(hub, text)},
+        flags=lambda flag, genes: accessions_flagging(hub, flag, genes),
     )

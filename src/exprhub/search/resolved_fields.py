@@ -1,4 +1,5 @@
-"""Fields resolved when a query runs rather than indexed: ``ACTB[GENE]``.
+"""Fields resolved when a query runs rather than indexed: ``ACTB[GENE]`` and
+``flagged[FLAG]``.
 
 A gene is measured by platforms, and records are indexed with their platforms (``PLAT``:
 a series', sample's or DataSet's platforms, a platform's own accession). So ``text[GENE]``
@@ -7,8 +8,14 @@ records on any of them: the term becomes ``(GPL97[PLAT] OR GPL570[PLAT] ...)``, 
 nothing when no platform measures the gene. The index holds no gene data, so a new gene
 reference or platform annotation takes effect without re-indexing.
 
-The resolver is given by the caller (the Python API passes
-:func:`exprhub.analysis.genes.platforms_for_text`): search knows nothing of genes.
+``text[FLAG]`` selects the DataSets and series in which the genes of the ``[GENE]`` terms of
+the same ``AND`` are flagged as differentially expressed (``flagged[FLAG]``: across any
+subset type; ``disease state[FLAG]``: across that one). Its resolver gets the flag text and
+the gene texts and names the accessions; the term becomes ``(GDS507[ACCN] OR ...)``. A
+``[FLAG]`` term without a ``[GENE]`` term beside it is an error.
+
+The resolvers are given by the caller (the Python API passes functions of
+:mod:`exprhub.analysis`): search knows nothing of genes.
 """
 
 from __future__ import annotations
@@ -32,9 +39,14 @@ __all__ = ["RESOLVED_FIELDS", "Resolver", "has_resolved_field", "resolve_query"]
 
 #: Resolves a term's text to the platform accessions whose records it selects.
 Resolver = Callable[[str], Sequence[str]]
+#: Resolves a flag term's text and the gene texts beside it to DataSet / series accessions.
+FlagResolver = Callable[[str, Sequence[str]], Sequence[str]]
 
 #: Field tags resolved at query time (lower case, as label names), with their aliases.
-RESOLVED_FIELDS: dict[str, tuple[str, ...]] = {"gene": ("gene", "gene symbol", "gene name")}
+RESOLVED_FIELDS: dict[str, tuple[str, ...]] = {
+    "gene": ("gene", "gene symbol", "gene name"),
+    "flag": ("flag", "flags"),
+}
 
 
 def has_resolved_field(query: str) -> bool:
@@ -47,20 +59,60 @@ def _nothing() -> Node:
     return Not(MatchAll())
 
 
-def resolve_query(query: str, schema: SearchSchema, resolvers: Mapping[str, Resolver]) -> Query:
-    """Parse ``query`` with the resolved fields added and replace each of their terms by the
-    records on the platforms its resolver names.
+def _any_of(field: str, accessions: Sequence[str]) -> Node:
+    terms: list[Node] = [Term(field, tuple(tokenize(a))) for a in sorted(set(accessions))]
+    if not terms:
+        return _nothing()
+    return terms[0] if len(terms) == 1 else Or(tuple(terms))
+
+
+def _field(node: Node) -> str | None:
+    return normalize_field_name(node.field) if isinstance(node, Term) and node.field else None
+
+
+def _gene_texts(node: Node) -> list[str]:
+    """The texts of the ``[GENE]`` terms of a node, through ``AND`` and ``OR`` (not ``NOT``)."""
+    if isinstance(node, Term):
+        return [" ".join(node.tokens)] if _field(node) == "gene" else []
+    if isinstance(node, And | Or):
+        return [g for item in node.items for g in _gene_texts(item)]
+    return []
+
+
+def resolve_query(
+    query: str,
+    schema: SearchSchema,
+    resolvers: Mapping[str, Resolver],
+    flags: FlagResolver | None = None,
+) -> Query:
+    """Parse ``query`` with the resolved fields added and replace each ``[GENE]`` term by
+    the records on the platforms its resolver names, each ``[FLAG]`` term by the records
+    ``flags`` names for it and the ``[GENE]`` terms of its ``AND``.
 
     Raises
     ------
     QuerySyntaxError
-        For a query that does not parse, or a wildcard in a resolved field.
+        For a query that does not parse, a wildcard in a resolved field, or a ``[FLAG]``
+        term without a ``[GENE]`` term in the same ``AND`` (or without ``flags``).
     """
-    names = [n for n in RESOLVED_FIELDS if n in resolvers]
+    names = [n for n in RESOLVED_FIELDS if n in resolvers or (n == "flag" and flags)]
     parsed = parse_query(_canonical_tags(query), schema.with_labels(names))
     cache: dict[str, Node] = {}
 
-    def walk(node: Node) -> Node:
+    def flag_node(node: Term, genes: list[str]) -> Node:
+        if flags is None or not genes:
+            raise QuerySyntaxError(
+                "a [FLAG] term needs a [GENE] term in the same AND (e.g. ACTB[GENE] AND "
+                "flagged[FLAG])",
+                query,
+                1,
+            )
+        return _any_of("ACCN", flags(" ".join(node.tokens), genes))
+
+    def walk(node: Node, genes: list[str]) -> Node:
+        if _field(node) == "flag":
+            assert isinstance(node, Term)
+            return flag_node(node, genes)
         if isinstance(node, Term) and node.field is not None:
             name = normalize_field_name(node.field)
             if name in resolvers:
@@ -70,26 +122,19 @@ def resolve_query(query: str, schema: SearchSchema, resolvers: Mapping[str, Reso
                     )
                 text = " ".join(node.tokens)
                 if text not in cache:
-                    platforms = sorted(set(resolvers[name](text)))
-                    terms: list[Node] = [Term("PLAT", tuple(tokenize(p))) for p in platforms]
-                    cache[text] = (
-                        _nothing()
-                        if not terms
-                        else terms[0]
-                        if len(terms) == 1
-                        else Or(tuple(terms))
-                    )
+                    cache[text] = _any_of("PLAT", resolvers[name](text))
                 return cache[text]
             return node
         if isinstance(node, And):
-            return And(tuple(walk(i) for i in node.items))
+            beside = [g for item in node.items for g in _gene_texts(item)]
+            return And(tuple(walk(i, beside or genes) for i in node.items))
         if isinstance(node, Or):
-            return Or(tuple(walk(i) for i in node.items))
+            return Or(tuple(walk(i, genes) for i in node.items))
         if isinstance(node, Not):
-            return Not(walk(node.item))
+            return Not(walk(node.item, genes))
         return node
 
-    return Query(query, walk(parsed.root), schema)
+    return Query(query, walk(parsed.root, []), schema)
 
 
 def _canonical_tags(query: str) -> str:
