@@ -98,6 +98,23 @@ function showFlags(card, data, feature) {
   });
 }
 
+var plotlyLoading = null;
+
+/* plotly.js is loaded the first time a chart is drawn, not with every page. */
+function withPlotly(callback) {
+  if (window.Plotly) { callback(); return; }
+  if (!plotlyLoading) {
+    plotlyLoading = new Promise(function (resolve, reject) {
+      var script = document.createElement("script");
+      script.src = "/vendor/plotly.min.js";
+      script.onload = resolve;
+      script.onerror = function () { reject(new Error("plotly.js did not load")); };
+      document.head.appendChild(script);
+    });
+  }
+  plotlyLoading.then(callback, function (err) { console.warn(String(err)); });
+}
+
 function loadProfile(node) {
   var acc = node.dataset.accession, gene = node.dataset.gene;
   var card = node.closest(".profile-card") || node.parentNode;
@@ -122,7 +139,10 @@ function loadProfile(node) {
       select.className = "profile-feature";
       select.setAttribute("aria-label", "Probe");
       features.forEach(function (f) { var o = document.createElement("option"); o.value = f; o.textContent = f; select.appendChild(o); });
-      select.addEventListener("change", function () { drawProfile(node, data, select.value); showFlags(card, data, select.value); });
+      select.addEventListener("change", function () {
+        withPlotly(function () { drawProfile(node, data, select.value); });
+        showFlags(card, data, select.value);
+      });
       node.parentNode.insertBefore(select, node);
     }
     if (status) {
@@ -130,11 +150,11 @@ function loadProfile(node) {
         (data.platform ? " on " + data.platform : "") + "; " + features.length + " probe(s); context: " +
         data.context + ". Bars: value; squares: rank percentile within the sample.";
     }
-    drawProfile(node, data, features[0]);
+    withPlotly(function () { drawProfile(node, data, features[0]); });
     showFlags(card, data, features[0]);
     node.dataset.drawn = features[0];
   }).catch(function (err) {
-    if (status) status.textContent = "Could not load the profile: " + err;
+    if (status) status.textContent = "Could not load the profile: " + err.message;
   });
 }
 
