@@ -169,6 +169,7 @@ def test_series_profiles_use_the_dataset_subsets_or_refined_values(profiles_hub)
     got = refined.set_index("sample")["value"]
     assert np.allclose(got.to_numpy(), expected[got.index].to_numpy())
     assert refined.attrs["subset_types"] == {}  # GSE1623's samples have no characteristics
+    assert refined.attrs["context"] == "none: no characteristic groups the samples"
     probes = hub.profile("GSE1623", "Actb")
     assert "101578_f_at" in probes.attrs["features"]
     with pytest.raises(GeneNotFound):

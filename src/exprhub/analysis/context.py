@@ -112,6 +112,8 @@ def characteristic_groups(hub: Hub, samples: Sequence[str]) -> SampleGroups:
         groups.order[name.removeprefix("ch1.")] = sorted(counts)
         if len(groups.types) >= MAX_DERIVED_TYPES:
             break
+    if not groups.types:
+        groups.source = "none: no characteristic groups the samples"
     return groups
 
 
