@@ -76,3 +76,25 @@ def test_find_gene_rows_in_sql(make_hub):
     assert ids("actin") == {"60", "71", "11461"}
     assert ids("p5") == set()  # too short for descriptions, no such symbol
     assert ids("50%_") == set()  # LIKE wildcards are escaped
+
+
+def test_gene_search_field_on_both_backends(make_hub, geo_fixtures):
+    """``[GENE]`` resolves to platform terms that the tantivy and PostgreSQL indexes both run
+    (a PostgreSQL hub searches its PostgreSQL index)."""
+    from exprhub.api.profiles import resolve_gene_terms
+    from exprhub.ingest.importer import import_file
+    from exprhub.search.hub_index import HubSearch
+
+    hub = make_hub()
+    import_file(hub, geo_fixtures / "geoquery/GDS507.soft.gz")
+    import_file(hub, geo_fixtures / "geoquery/GPL97.annot.gz")
+
+    def found(query: str) -> set[str]:
+        with HubSearch(hub) as engine:
+            results = engine.search(resolve_gene_terms(hub, query), limit=50, facets=[])
+        return {h.accession for h in results.hits}
+
+    assert found("ACTG1[GENE]") == {"GDS507"}
+    assert found("nosuchgene[GENE]") == set()
+    assert found("NOT nosuchgene[GENE] AND GDS[ETYP]") == {"GDS507"}
+    assert found("PFKFB2[GENE] AND flagged[FLAG]") == {"GDS507"}
