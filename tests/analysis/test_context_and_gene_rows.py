@@ -98,3 +98,43 @@ def test_gene_search_field_on_both_backends(make_hub, geo_fixtures):
     assert found("nosuchgene[GENE]") == set()
     assert found("NOT nosuchgene[GENE] AND GDS[ETYP]") == {"GDS507"}
     assert found("PFKFB2[GENE] AND flagged[FLAG]") == {"GDS507"}
+
+
+def test_refined_summary_by_series_and_tissue(make_hub):
+    import numpy as np
+
+    from exprhub.analysis.genes import GeneMatch, refined_summary
+    from exprhub.refine.store import write_sample_column
+
+    hub = make_hub()
+    samples = [
+        _sample(i, [f"tissue: {'liver' if i < 4 else 'lung'}", f"gender: {'F' if i % 2 else 'M'}"])
+        for i in range(6)
+    ]
+    for sample in samples:
+        sample.attributes.append(
+            ("Sample_series_id", "GSE90" if sample.key < "GSM903" else "GSE91")
+        )
+    hub.put_records(samples)
+    values = {s.key: float(i) for i, s in enumerate(samples)}
+    genes = ["60", "71"]
+    with hub.writer() as writer:
+        for key, value in values.items():
+            write_sample_column(
+                writer, "refined/9606/intensity", "refined", key, genes, np.array([value, 9.0])
+            )
+    summary = refined_summary(hub, GeneMatch("ACTB", "60", 9606, "Homo sapiens"))
+    assert summary["overall"]["n"] == 6 and summary["overall"]["mean"] == 2.5
+    assert summary["by_series"]["GSE90"] == {
+        "n": 3,
+        "mean": 1.0,
+        "median": 1.0,
+        "min": 0.0,
+        "max": 2.0,
+    }
+    assert summary["by_series"]["GSE91"]["mean"] == 4.0
+    assert summary["by_field"]["specimen_part"]["liver"]["mean"] == 1.5
+    assert summary["by_field"]["specimen_part"]["lung"]["mean"] == 4.5
+    assert summary["by_field"]["sex"]["female"]["n"] == 3
+    assert refined_summary(hub, GeneMatch("X", "999", 9606, "Homo sapiens")) == {}
+    assert refined_summary(hub, GeneMatch("ACTB", "60", 10090, "Mus musculus")) == {}

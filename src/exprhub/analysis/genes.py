@@ -35,6 +35,8 @@ __all__ = [
 MATCH_ORDER = ("symbol", "gene id", "ensembl id", "synonym", "description")
 #: Harmonized fields the refined summary groups by, when the samples have them.
 SUMMARY_FIELDS = ("specimen_part", "cell_line", "disease", "sex", "genetic_information")
+#: Most refined samples whose labels the summary by harmonized field reads.
+LABEL_SUMMARY_LIMIT = 5000
 
 
 class GeneNotFound(LookupError):
@@ -324,7 +326,8 @@ def _stats(values: np.ndarray) -> dict[str, Any]:
 
 def refined_summary(hub: Hub, gene: GeneMatch) -> dict[str, Any]:
     """The gene's refined (log2, quantile-normalized) values across the hub: overall, by
-    series and by harmonized field (:data:`SUMMARY_FIELDS`) where the samples have one.
+    series and by harmonized field (:data:`SUMMARY_FIELDS`) where the samples have one (up to
+    :data:`LABEL_SUMMARY_LIMIT` samples; beyond, ``by_field_note`` says it was not computed).
     Empty when the gene has no NCBI Gene id or no refined sample holds it."""
     if gene.gene_id is None or gene.tax_id is None:
         return {}
@@ -339,16 +342,18 @@ def refined_summary(hub: Hub, gene: GeneMatch) -> dict[str, Any]:
     if not values:
         return {}
     by_series: dict[str, list[float]] = {}
+    for key, facts in hub.sample_facts(list(values)).items():
+        for series in facts.series:
+            by_series.setdefault(series, []).append(values[key])
     by_field: dict[str, dict[str, list[float]]] = {}
-    for key, value in values.items():
+    labelled = len(values) <= LABEL_SUMMARY_LIMIT
+    for key, value in values.items() if labelled else ():
         try:
             record = hub.record(key, RecordType.SAMPLE, table=False)
         except RecordNotFound:
             continue
         if not isinstance(record, Sample):
             continue
-        for series in record.series_ids:
-            by_series.setdefault(series, []).append(value)
         labels = harmonize(record.characteristics(1))
         for name in SUMMARY_FIELDS:
             if labels.get(name):
@@ -361,4 +366,12 @@ def refined_summary(hub: Hub, gene: GeneMatch) -> dict[str, Any]:
             name: {k: _stats(np.array(v)) for k, v in sorted(groups.items())}
             for name, groups in by_field.items()
         },
+        **(
+            {}
+            if labelled
+            else {
+                "by_field_note": f"not computed: more than {LABEL_SUMMARY_LIMIT} refined samples "
+                "hold the gene (each sample's labels are read one by one)"
+            }
+        ),
     }
