@@ -185,6 +185,7 @@ def test_gene_search_field(profiles_hub):
     assert found("ACTG1[GENE]") == {"GDS507"}  # GPL97 is known only from its annotation
     assert found("Actb[GENE] AND GSE[ETYP]") == {"GSE1623"}
     assert found("11461[gene] AND GPL[ETYP]") == {"GPL81"}
+    assert found("beta-actin[GENE] AND GSE[ETYP]") == {"GSE1623"}  # a synonym with a hyphen
     assert found("Sumo2[GENE] AND GDS[ETYP]") == {"GDS1794"}
     assert found("nosuchgene[GENE]") == set()
     assert found("NOT nosuchgene[GENE] AND GDS[ETYP]") == {"GDS507", "GDS1794"}

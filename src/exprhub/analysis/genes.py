@@ -260,10 +260,13 @@ def platforms_for_text(hub: Hub, text: str) -> list[str]:
     """Platforms measuring any gene whose symbol, gene id, Ensembl id or synonym is ``text``
     (what ``ACTB[GENE]`` selects in search; description words are not used there)."""
     found: set[str] = set()
-    for match in find_genes(hub, text, limit=20):
-        if match.matched == "description":
-            continue
-        found.update(p.platform for p in platforms_measuring(hub, match))
+    # search hands over its tokens joined by spaces: "beta-actin" arrives as "beta actin"
+    spellings = dict.fromkeys([text, text.replace(" ", "-"), text.replace(" ", "")])
+    for spelling in spellings:
+        for match in find_genes(hub, spelling, limit=20):
+            if match.matched == "description":
+                continue
+            found.update(p.platform for p in platforms_measuring(hub, match))
     return sorted(found)
 
 

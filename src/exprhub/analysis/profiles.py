@@ -415,7 +415,13 @@ def accessions_flagging(
 
     wanted = _words(flag)
     found: set[str] = set()
-    for text in genes:
+    for given in genes:
+        # search hands over its tokens joined by spaces: "beta-actin" arrives as "beta actin"
+        spellings = [given, given.replace(" ", "-"), given.replace(" ", "")]
+        text = next(
+            (s for s in spellings if any(m.matched != "description" for m in find_genes(hub, s))),
+            given,
+        )
         accessions: set[str] = set()
         for match in find_genes(hub, text, limit=20):
             if match.matched == "description":
