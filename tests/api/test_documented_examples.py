@@ -21,6 +21,8 @@ EXAMPLE_FILES = {
     "GSE99709_series_matrix.txt.gz": "phantasus/GSE99709_series_matrix.txt.gz",
     "GPL96.txt.gz": "geoquery/GPL96.txt.gz",
     "GSM11805.txt.gz": "geoquery/GSM11805.txt.gz",
+    "GDS507.soft.gz": "geoquery/GDS507.soft.gz",
+    "GPL97.annot.gz": "geoquery/GPL97.annot.gz",
 }
 
 #: Pages whose python blocks this module runs (test_every_page_with_examples_is_run).
@@ -29,6 +31,7 @@ RUN_PAGES = [
     DOCS / "index.md",
     REPO / "README.md",
     DOCS / "label_checks.md",
+    DOCS / "analysis.md",
 ]
 
 
@@ -105,3 +108,10 @@ def test_every_page_with_examples_is_run() -> None:
     for page in RUN_PAGES:
         marked = [e.where for e in examples(page) if e.not_run]
         assert marked == [], f"examples shown but not run: {marked}"
+
+
+def test_analysis_page_genes_and_profiles(example_dir: Path) -> None:
+    pytest.importorskip("matplotlib")
+    namespace, checked = run_page(DOCS / "analysis.md", example_dir)
+    assert checked >= 15
+    assert (example_dir / namespace["image"]).read_bytes()[:4] == b"\x89PNG"

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from exprhub.api import frames, refinery
 from exprhub.api.intake import IntakeHub
 from exprhub.api.label_checks import LabelChecks
+from exprhub.api.profiles import GeneProfiles, resolve_gene_terms
 from exprhub.hub.queries import RecordSummary
 from exprhub.records import RecordType
 
@@ -52,7 +53,7 @@ def _file_pairs(
     ]
 
 
-class Hub(LabelChecks, IntakeHub):
+class Hub(LabelChecks, IntakeHub, GeneProfiles):
     """A gene expression hub stored in a directory: its records, values, refinery and search.
 
     Everything ``exprhub.hub.Hub`` reads (``record``, ``related``, ``summary``,
@@ -264,8 +265,9 @@ class Hub(LabelChecks, IntakeHub):
         ----------
         query
             E.g. ``'liver[ALL] AND Mus musculus[ORGN] AND GSM[ETYP]'``; fields: ALL ACCN TITL
-            DESC ORGN ETYP GTYP VTYP PTYP PLAT AUTH PDAT NSAM and label fields such as
-            ``sex``, ``tissue``, ``disease`` (see docs/cli.md).
+            DESC ORGN ETYP GTYP VTYP PTYP PLAT AUTH PDAT NSAM, label fields such as
+            ``sex``, ``tissue``, ``disease`` (see docs/cli.md), and ``GENE`` (records on a
+            platform measuring the gene, docs/analysis.md).
         limit
             Hits per page (at most 1000).
         offset
@@ -292,8 +294,11 @@ class Hub(LabelChecks, IntakeHub):
         from exprhub.search.paging import check_search_page
 
         check_search_page(limit, offset)  # before opening the index: a clear error, fast
+        resolved = resolve_gene_terms(self, query)  # ACTB[GENE]: the platforms measuring it
         with HubSearch(self) as engine:
-            return engine.search(query, limit=limit, offset=offset, facets=facets, filters=filters)
+            return engine.search(
+                resolved, limit=limit, offset=offset, facets=facets, filters=filters
+            )
 
     def records(
         self,

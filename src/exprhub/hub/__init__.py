@@ -25,7 +25,9 @@ Reading records
       ``series_organisms``, ``characteristic_keys``;
     * :mod:`exprhub.hub.index_feed`: ``changed_records``, ``platform_fields`` (the search
       index's source);
-    * :meth:`Hub.annotation` (platform annotations).
+    * :meth:`Hub.annotation` (platform annotations);
+    * :mod:`exprhub.hub.gene_lookup`: ``find_gene_rows``, ``annotated_platforms``,
+      ``matrices_of_kind``, ``matrix_feature_row`` (genes and profiles).
 
 Reading values
     :class:`~exprhub.hub.matrix_queries.MatrixQueries` (inherited by :class:`Hub`):

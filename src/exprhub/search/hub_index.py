@@ -53,6 +53,7 @@ from exprhub.search import SearchDocument, SearchIndex, SearchResults, drop_inde
 from exprhub.search.document import IndexBusy, OutdatedIndex
 from exprhub.search.fields import DEFAULT_SCHEMA
 from exprhub.search.paging import check_search_page
+from exprhub.search.query import Query
 
 INDEXED_TYPES = ("GSE", "GSM", "GPL", "GDS")
 BATCH = 2000
@@ -262,7 +263,7 @@ class HubSearch:
 
     def search(
         self,
-        query: str,
+        query: str | Query,
         *,
         limit: int = 20,
         offset: int = 0,

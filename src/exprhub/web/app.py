@@ -19,7 +19,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from exprhub import __version__
 from exprhub.hub import Hub, HubError, RecordNotFound, default_home
 from exprhub.hub.errors import HubBusy
-from exprhub.web import pages, routes_jobs, routes_labels, routes_records, routes_search
+from exprhub.web import (
+    pages,
+    routes_genes,
+    routes_jobs,
+    routes_labels,
+    routes_records,
+    routes_search,
+)
 from exprhub.web.downloads import DownloadHeads, RangedFileResponse
 from exprhub.web.errors import (
     MAX_MESSAGE_CHARS,
@@ -112,10 +119,20 @@ class StaticAssets(StaticFiles):
         return RangedFileResponse(full_path, status_code=status_code, stat_result=stat_result)
 
 
+#: The two ``<style>`` elements plotly.js (v4.1) adds to a page, allowed by their hashes (the
+#: smallest relaxation that lets its charts work): an empty one it then fills through the CSSOM
+#: (its modebar and hover rules), and MapLibre's stylesheet, which it adds on load. A new plotly
+#: release may change the second: the browser tests then report the CSP violation and its hash.
+PLOTLY_STYLE_HASHES = (
+    "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
+    "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='",
+)
+
 #: Pages may only load what this server serves (the offline guarantee, enforced by browsers).
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+    f"default-src 'self'; img-src 'self' data:; style-src 'self' {' '.join(PLOTLY_STYLE_HASHES)}; "
+    "script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "frame-ancestors 'none'"
 )
 
 
@@ -304,7 +321,9 @@ def create_app(
     app.include_router(routes_search.router)
     app.include_router(routes_jobs.router)
     app.include_router(routes_labels.router)
+    app.include_router(routes_genes.router)
     app.include_router(pages.router)
+    app.include_router(routes_genes.pages)
     app.mount("/static", StaticAssets(directory=STATIC), name="static")
 
     @app.get("/api", include_in_schema=False)

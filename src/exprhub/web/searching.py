@@ -354,6 +354,10 @@ class IndexSearch:
             chosen = [v.upper() if name == "type" else v for v in values if v]
             if chosen:
                 filters[FACET_INFO[name][0]] = chosen
+        if self.hub is not None:  # ACTB[GENE]: records on the platforms measuring the gene
+            from exprhub.api.profiles import resolve_gene_terms
+
+            query = resolve_gene_terms(self.hub, query)  # type: ignore[assignment]
         results = self.index.search(
             query,
             limit=limit,

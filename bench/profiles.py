@@ -1,0 +1,148 @@
+"""Benchmark profile neighbours, flags and profiles (issue 17: neighbours for a 22,000-probe x
+17-sample DataSet <= 1 s; a profile chart page <= 200 ms).
+
+Two parts, one JSON summary on stdout:
+
+- ``matrix``: a random log-normal ``--probes`` x ``--samples`` matrix (seed 0). ``zscore_s``:
+  z-scoring every row once; ``neighbours_s``: one probe's neighbours (r with every row, best
+  ``--count`` with r >= 0.7) on the z-scored matrix; ``cold_neighbours_s``: both together
+  (what the first request on a DataSet pays); ``flags_s``: one-way ANOVA + BH of every row
+  across two groups. Best of ``--repeat``.
+- ``gds`` (with ``--gds GDS507.soft.gz``, default: the shared fixture when present): the
+  real DataSet imported into a temporary hub; ``neighbours_cold_s`` is
+  ``Hub.profile_neighbours`` of a gene symbol right after the import (reading its 22,645 x 17
+  table, log2, z-scoring, one query, and building the probe -> gene cache from the DataSet's
+  IDENTIFIER column), ``neighbours_warm_s`` the next call, ``neighbours_cold_cached_s`` the
+  same in a fresh process (memory caches emptied, the probe -> gene cache file present) and
+  ``neighbours_cold_by_probe_s`` by probe id (no gene look-up); ``profile_route_ms``:
+  ``GET /api/v1/profiles/GDS507/{gene}`` (the JSON behind the chart) through the ASGI app,
+  best of ``--repeat`` after one warm-up; ``gene_page_ms``: ``GET /genes/{gene}`` likewise.
+
+    python bench/profiles.py                            # 22,000 x 17 + GDS507
+    python bench/profiles.py --probes 54675 --samples 100 --no-gds
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+FIXTURE = Path(__file__).resolve().parents[1].parent / "shared/fixtures/geo/geoquery/GDS507.soft.gz"
+
+
+def _best(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def matrix_part(probes: int, samples: int, count: int, repeat: int) -> dict:
+    from exprhub.analysis.flags import flag_table
+    from exprhub.analysis.neighbours import NeighbourOptions, zscore_rows
+
+    rng = np.random.default_rng(0)
+    values = rng.lognormal(7, 1.5, size=(probes, samples))
+    logged = np.log2(values)
+    features = [f"p{i}" for i in range(probes)]
+    options = NeighbourOptions(0.7, count)
+    z = zscore_rows(features, logged)
+    labels = {f"S{j}": ("a" if j < samples // 2 else "b") for j in range(samples)}
+    names = list(labels)
+    return {
+        "probes": probes,
+        "samples": samples,
+        "zscore_s": round(_best(lambda: zscore_rows(features, logged), repeat), 4),
+        "neighbours_s": round(_best(lambda: z.neighbours(123, options), repeat), 4),
+        "cold_neighbours_s": round(
+            _best(lambda: zscore_rows(features, logged).neighbours(123, options), repeat), 4
+        ),
+        "flags_s": round(
+            _best(lambda: flag_table(features, logged, {"group": labels}, names), repeat), 4
+        ),
+    }
+
+
+def gds_part(path: Path, repeat: int) -> dict:
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    import exprhub
+    from exprhub.analysis import probe_genes, profiles
+    from exprhub.web.app import create_app
+
+    with tempfile.TemporaryDirectory() as tmp:
+        hub = exprhub.Hub.init(Path(tmp) / "hub")
+        hub.import_files([path])
+        gene = "PFKFB2"
+        profiles._CACHE.clear()  # a cold start: nothing of the DataSet in memory
+        start = time.perf_counter()
+        found = hub.profile_neighbours("GDS507", gene)
+        cold = time.perf_counter() - start
+        warm = _best(lambda: hub.profile_neighbours("GDS507", gene), repeat)
+        # a new process on the same hub: the probe-gene cache file is there, memory is empty
+        profiles._CACHE.clear()
+        probe_genes._CACHE.clear()
+        start = time.perf_counter()
+        hub.profile_neighbours("GDS507", gene)
+        cold_cached = time.perf_counter() - start
+        profiles._CACHE.clear()
+        start = time.perf_counter()
+        hub.profile_neighbours("GDS507", "226733_at")
+        cold_probe = time.perf_counter() - start
+        from fastapi.testclient import TestClient
+
+        client = TestClient(create_app(hub))
+        assert client.get(f"/api/v1/profiles/GDS507/{gene}").status_code == 200
+        route = _best(lambda: client.get(f"/api/v1/profiles/GDS507/{gene}"), repeat)
+        assert client.get(f"/genes/{gene}").status_code == 200
+        page = _best(lambda: client.get(f"/genes/{gene}"), repeat)
+        hub.close()
+    return {
+        "dataset": "GDS507 (22,645 probes x 17 samples)",
+        "neighbours_found": len(found),
+        "neighbours_cold_s": round(cold, 4),
+        "neighbours_cold_cached_s": round(cold_cached, 4),
+        "neighbours_cold_by_probe_s": round(cold_probe, 4),
+        "neighbours_warm_s": round(warm, 4),
+        "profile_route_ms": round(route * 1000, 1),
+        "gene_page_ms": round(page * 1000, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--probes", type=int, default=22_000)
+    parser.add_argument("--samples", type=int, default=17)
+    parser.add_argument("--count", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--gds", type=Path, default=FIXTURE)
+    parser.add_argument("--no-gds", action="store_true")
+    args = parser.parse_args()
+    out: dict = {
+        "load_average": list(os.getloadavg()),
+        "matrix": matrix_part(args.probes, args.samples, args.count, args.repeat),
+    }
+    if not args.no_gds and args.gds.is_file():
+        out["gds"] = gds_part(args.gds, args.repeat)
+    out["targets"] = {
+        "neighbours_22000x17_le_1s": out["matrix"]["cold_neighbours_s"] <= 1.0
+        and ("gds" not in out or out["gds"]["neighbours_cold_cached_s"] <= 1.0),
+        "profile_route_le_200ms": "gds" not in out or out["gds"]["profile_route_ms"] <= 200,
+    }
+    out["load_average_after"] = list(os.getloadavg())
+    json.dump(out, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
