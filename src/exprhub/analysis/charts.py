@@ -132,8 +132,13 @@ def heatmap_figure(result: ClusterResult, *, title: str | None = None) -> go.Fig
         segments = dendrogram_segments(result.row_linkage, _original_order(result, "rows"))
         xs, ys = _lines(segments, swap=True)
         figure.add_trace(
-            go.Scatter(x=[-x if x is not None else None for x in xs], y=ys, mode="lines",
-                       line=tree_line, hoverinfo="skip"),
+            go.Scatter(
+                x=[-x if x is not None else None for x in xs],
+                y=ys,
+                mode="lines",
+                line=tree_line,
+                hoverinfo="skip",
+            ),
             row=2,
             col=1,
         )
@@ -228,7 +233,11 @@ def box_figure(
     figure.update_layout(
         title=title or "Value distribution per sample",
         yaxis_title=scale,
-        xaxis={"tickangle": -60, "categoryorder": "array", "categoryarray": [keys[i] for i in order]},
+        xaxis={
+            "tickangle": -60,
+            "categoryorder": "array",
+            "categoryarray": [keys[i] for i in order],
+        },
         legend_title=groups.name if groups is not None and groups.name else None,
         height=480,
         margin={"b": 110},
@@ -287,7 +296,9 @@ def significance(
     adj = table["adj.P.Val"].to_numpy(dtype=np.float64)
     lfc = table["logFC"].to_numpy(dtype=np.float64)
     passing = (adj <= adj_p_value) & (np.abs(lfc) >= log_fc)
-    return np.where(passing & (lfc > 0), "up", np.where(passing & (lfc < 0), "down", "not significant"))
+    return np.where(
+        passing & (lfc > 0), "up", np.where(passing & (lfc < 0), "down", "not significant")
+    )
 
 
 def _de_scatter(

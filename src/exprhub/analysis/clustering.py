@@ -266,7 +266,9 @@ class ClusterResult:
         def listing(part: pd.DataFrame) -> list[dict[str, Any]]:
             return [
                 {"id": i, "order": int(o), "cluster": None if pd.isna(c) else int(c)}
-                for i, o, c in zip(part["id"], part["order"], part["cluster"].astype(object))
+                for i, o, c in zip(
+                    part["id"], part["order"], part["cluster"].astype(object), strict=False
+                )
             ]
 
         return {
@@ -384,7 +386,7 @@ def cluster_matrix(
         row_clusters=row_clusters[row_order] if row_clusters is not None else None,
         column_clusters=column_clusters[column_order] if column_clusters is not None else None,
         log2_applied=log2_applied,
-        rows_in=int(len(frame)),
+        rows_in=len(frame),
         rows_complete=int(frame.notna().all(axis=1).sum()),
     )
 

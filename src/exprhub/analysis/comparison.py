@@ -271,8 +271,8 @@ def compare_sets(
         "thresholds": thresholds.as_dict(),
         "a": set_a,
         "b": set_b,
-        "rows_tested": int(len(table)),
-        "rows_kept": int(len(kept)),
+        "rows_tested": len(table),
+        "rows_kept": len(kept),
     }
     return kept
 

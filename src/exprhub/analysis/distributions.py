@@ -204,6 +204,6 @@ def principal_components(
         coordinates=coordinates,
         explained_variance_ratio=[float(x) for x in model.explained_variance_ratio_],
         log2_applied=log2_applied,
-        rows_in=int(len(frame)),
-        rows_used=int(len(chosen)),
+        rows_in=len(frame),
+        rows_used=len(chosen),
     )

@@ -120,12 +120,12 @@ def heatmap_image(
         axis.set_axis_off()
     if result.column_linkage is not None and len(result.column_linkage):
         segments = dendrogram_segments(result.column_linkage, leaves_list(result.column_linkage))
-        top.add_collection(LineCollection(segments, colors="#444", linewidths=0.7))
+        top.add_collection(LineCollection(list(segments), colors="#444", linewidths=0.7))
         top.set_ylim(0, float(result.column_linkage[:, 2].max()) * 1.05 or 1.0)
     if result.row_linkage is not None and len(result.row_linkage):
         segments = dendrogram_segments(result.row_linkage, leaves_list(result.row_linkage))
         left.add_collection(
-            LineCollection(segments[:, :, ::-1], colors="#444", linewidths=0.5)
+            LineCollection(list(segments[:, :, ::-1]), colors="#444", linewidths=0.5)
         )
         left.set_xlim(float(result.row_linkage[:, 2].max()) * 1.05 or 1.0, 0)
     elif result.row_clusters is not None:
@@ -133,9 +133,7 @@ def heatmap_image(
         left.imshow(colours[:, None, :], aspect="auto", interpolation="nearest")
         left.set_xlim(-0.5, 0.5)
     if result.column_clusters is not None and result.row_linkage is None:
-        colours = np.array(
-            [_rgb(PALETTE[(c - 1) % len(PALETTE)]) for c in result.column_clusters]
-        )
+        colours = np.array([_rgb(PALETTE[(c - 1) % len(PALETTE)]) for c in result.column_clusters])
         top.imshow(colours[None, :, :], aspect="auto", interpolation="nearest")
     bar = figure.add_subplot(grid[1, 2])
     figure.colorbar(image, cax=bar, label="row z-score")
@@ -175,7 +173,7 @@ def box_image(
     ]
     figure, axis = pyplot.subplots(figsize=(max(6.0, min(18.0, 1.5 + 0.35 * len(keys))), 4.8))
     drawn = axis.bxp(boxes, showfliers=False, patch_artist=True)
-    for patch, i in zip(drawn["boxes"], order):
+    for patch, i in zip(drawn["boxes"], order, strict=False):
         patch.set_facecolor(PALETTE[names.index(labels[i]) % len(PALETTE)])
     axis.tick_params(axis="x", labelrotation=90, labelsize=7)
     axis.set_ylabel("log2 value" if stats.attrs.get("log2_applied") else "value")
@@ -215,7 +213,7 @@ def pca_image(
             label=group,
         )
     if len(keys) <= 40:
-        for key, x, y in zip(keys, table["PC1"], table[second]):
+        for key, x, y in zip(keys, table["PC1"], table[second], strict=False):
             axis.annotate(key, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
     axis.set_xlabel(f"PC1 ({100 * ratio[0]:.1f} %)")
     axis.set_ylabel(f"{second} ({100 * ratio[min(1, len(ratio) - 1)]:.1f} %)")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from exprhub.api import frames, refinery
+from exprhub.api.explore_methods import ExploreMethods
 from exprhub.api.intake import IntakeHub
 from exprhub.hub.queries import RecordSummary
 from exprhub.records import RecordType
@@ -51,12 +52,13 @@ def _file_pairs(
     ]
 
 
-class Hub(IntakeHub):
+class Hub(IntakeHub, ExploreMethods):
     """A gene expression hub stored in a directory: its records, values, refinery and search.
 
     Everything ``exprhub.hub.Hub`` reads (``record``, ``related``, ``summary``,
     ``counts``, ``history``, ``conflicts``, ``sample_values`` ...) plus importing, fetching,
-    refining and searching, and pandas DataFrames of sample metadata and expression values.
+    refining and searching, and pandas DataFrames of sample metadata and expression values;
+    comparing, clustering, distributions and PCA (:class:`ExploreMethods`).
 
     Parameters
     ----------
