@@ -103,7 +103,7 @@ def heatmap_figure(result: ClusterResult, *, title: str | None = None) -> go.Fig
         horizontal_spacing=0.005,
         vertical_spacing=0.005,
     )
-    z = row_zscores(values.to_numpy())
+    z = np.round(row_zscores(values.to_numpy()), 3).tolist()  # plain JSON lists, not base64
     figure.add_trace(
         go.Heatmap(
             z=z,

@@ -207,8 +207,8 @@ def compare_sets(
     Raises
     ------
     ValueError
-        For an unknown method or adjustment, an empty or overlapping set, or a sample that is
-        not a column of ``frame``.
+        For an unknown method or adjustment, an empty or overlapping set, a set of one sample
+        for a t-test, or a sample that is not a column of ``frame``.
     """
     import pandas as pd
 
@@ -216,6 +216,13 @@ def compare_sets(
         raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     set_a, set_b = list(dict.fromkeys(a)), list(dict.fromkeys(b))
     _check_sets(frame, set_a, set_b)
+    if method in ("t-test", "welch"):
+        for label, members in (("A", set_a), ("B", set_b)):
+            if len(members) < 2:
+                raise ValueError(
+                    f"a t-test needs at least 2 samples in each set; set {label} has "
+                    f"{len(members)} (compare by fold instead)"
+                )
     thresholds = thresholds or Thresholds()
     log2_applied = False
     if method == "rank-fold":
@@ -299,3 +306,20 @@ def _passing(table: pd.DataFrame, thresholds: Thresholds) -> Any:
         limit = np.log2(thresholds.fold)
         keep &= (np.abs(table["log2_fold"]) >= limit).to_numpy()
     return keep
+
+
+def as_top_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A comparison table with limma's column names, for the volcano and MA plots:
+    ``logFC`` (log2 fold), ``AveExpr`` (mean of the two set means), ``P.Value``,
+    ``adj.P.Val`` (NaN for the fold methods)."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "logFC": table["log2_fold"],
+            "AveExpr": (table["mean_a"] + table["mean_b"]) / 2,
+            "P.Value": table["p_value"],
+            "adj.P.Val": table["adj_p_value"],
+        },
+        index=table.index,
+    )

@@ -172,7 +172,7 @@ def box_image(
         for i in order
     ]
     figure, axis = pyplot.subplots(figsize=(max(6.0, min(18.0, 1.5 + 0.35 * len(keys))), 4.8))
-    drawn = axis.bxp(boxes, showfliers=False, patch_artist=True)
+    drawn = axis.bxp(boxes, showfliers=False, patch_artist=True, medianprops={"color": "black"})
     for patch, i in zip(drawn["boxes"], order, strict=False):
         patch.set_facecolor(PALETTE[names.index(labels[i]) % len(PALETTE)])
     axis.tick_params(axis="x", labelrotation=90, labelsize=7)
@@ -182,7 +182,10 @@ def box_image(
             pyplot.Rectangle((0, 0), 1, 1, color=PALETTE[n % len(PALETTE)])
             for n in range(len(names))
         ]
-        axis.legend(handles, names, title=str(groups.name or ""), fontsize=7, loc="best")
+        axis.legend(
+            handles, names, title=str(groups.name or ""), fontsize=7, loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+        )
     axis.set_title(title or "Value distribution per sample", fontsize=10)
     return _finish(figure, path, format)
 
