@@ -9,6 +9,7 @@ import pytest
 
 from exprhub.analysis.charts import dendrogram_segments
 from exprhub.analysis.clustering import (
+    MAX_TREE_ROWS,
     cluster_matrix,
     distances,
     hierarchical,
@@ -100,6 +101,8 @@ def test_k_range_and_options_refused():
         cluster_matrix(frame, method="kmeans", k=5, axis="samples")
     with pytest.raises(ValueError, match="linkage"):
         cluster_matrix(frame, linkage="ward")
+    with pytest.raises(ValueError, match="too big"):
+        hierarchical(np.zeros((MAX_TREE_ROWS + 1, 2)))
 
 
 def test_kmeans_on_samples_orders_columns_by_cluster(gds507):

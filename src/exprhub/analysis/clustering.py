@@ -41,6 +41,9 @@ AXES = ("genes", "samples")
 K_RANGE = range(2, 16)
 #: Rows clustered by default: the most variable.
 DEFAULT_TOP = 1000
+#: Most profiles a hierarchical tree is built for (its distances take n * (n - 1) / 2 floats:
+#: 8,000 rows take 256 MB); k-means and k-medians have no such limit.
+MAX_TREE_ROWS = 8000
 
 _SCIPY_METRIC = {"euclidean": "euclidean", "pearson": "correlation", "uncentered": "cosine"}
 
@@ -85,11 +88,22 @@ def distances(data: np.ndarray, distance: str = "euclidean") -> np.ndarray:
 
 
 def hierarchical(data: np.ndarray, linkage: str = "average", distance: str = "pearson") -> Any:
-    """The SciPy linkage matrix of the rows of ``data`` (``(n - 1) x 4``)."""
+    """The SciPy linkage matrix of the rows of ``data`` (``(n - 1) x 4``).
+
+    Raises
+    ------
+    ValueError
+        For an unknown linkage or distance, or more than :data:`MAX_TREE_ROWS` rows.
+    """
     from scipy.cluster.hierarchy import linkage as scipy_linkage
 
     if linkage not in LINKAGES:
         raise ValueError(f"linkage must be one of {', '.join(LINKAGES)}; got {linkage!r}")
+    if len(data) > MAX_TREE_ROWS:
+        raise ValueError(
+            f"a hierarchical tree of {len(data)} rows is too big (at most {MAX_TREE_ROWS}): "
+            "cluster fewer of the most variable rows (top), or use k-means / k-medians"
+        )
     if len(data) < 2:
         return np.empty((0, 4))
     return scipy_linkage(distances(data, distance), method=linkage)
@@ -361,12 +375,12 @@ def cluster_matrix(
         if axis == "genes":
             row_clusters = labels
             column_tree = hierarchical(matrix.T, "average", "pearson")
+            row_order = np.argsort(labels, kind="stable")
         else:
             column_clusters = labels
-            row_tree = hierarchical(matrix, "average", "pearson")
-        row_order = (
-            np.argsort(labels, kind="stable") if axis == "genes" else _leaves(row_tree, len(matrix))
-        )
+            if len(matrix) <= MAX_TREE_ROWS:
+                row_tree = hierarchical(matrix, "average", "pearson")
+            row_order = _leaves(row_tree, len(matrix))
     if method != "hierarchical" and axis == "samples":
         assert column_clusters is not None
         column_order = np.argsort(column_clusters, kind="stable")

@@ -183,7 +183,11 @@ def box_image(
             for n in range(len(names))
         ]
         axis.legend(
-            handles, names, title=str(groups.name or ""), fontsize=7, loc="upper left",
+            handles,
+            names,
+            title=str(groups.name or ""),
+            fontsize=7,
+            loc="upper left",
             bbox_to_anchor=(1.0, 1.0),
         )
     axis.set_title(title or "Value distribution per sample", fontsize=10)
