@@ -35,6 +35,7 @@ def test_routes_are_documented(client):
 def test_fields_of_a_dataset(client):
     body = client.get("/api/v1/analysis/GDS507/fields").json()
     assert body["fields"]["disease state"] == ["RCC", "normal"]
+    assert body["counts"]["disease state"] == {"RCC": 9, "normal": 8}
     assert len(body["samples"]) == 17 and body["rows"] == 22645
     assert {s["key"] for s in body["subsets"]} >= {"GDS507_1", "GDS507_2"}
 

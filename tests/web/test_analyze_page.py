@@ -73,4 +73,10 @@ def test_gse3791_one_platform_at_a_time(page, server):
     expect(page.locator("#status")).to_contain_text("3 samples")
     expect(page.locator("#status")).to_contain_text("GPL96")
     expect(page.locator("#pca-chart .main-svg").first).to_be_visible()
+    # one sample on one side: no t-test possible, the page starts with the fold of means
+    expect(page.locator("#method")).to_have_value("fold")
+    expect(page.locator("#compare-summary")).to_contain_text("rows kept")
     shot(page, "analyze_gse3791_gpl96")
+    page.locator("#platform").select_option("GPL97")
+    expect(page.locator("#status")).to_contain_text("GPL97", timeout=30000)
+    expect(page.locator("#heatmap-chart .main-svg").first).to_be_visible()

@@ -8,7 +8,6 @@ draws the same charts as PNG / SVG images with matplotlib.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,14 +33,44 @@ PALETTE = (
     "#000000",
 )
 UP, DOWN, FLAT = "#D55E00", "#0072B2", "#9a9a9a"
+#: Most points of a volcano / MA plot drawn as SVG; larger tables use WebGL.
+WEBGL_POINTS = 60000
 
 
 def figure_json(figure: go.Figure) -> dict[str, Any]:
-    """The figure as plain JSON data (``data`` and ``layout``) for plotly.js."""
-    import plotly.io as pio
+    """The figure as plain JSON data (``data`` and ``layout``) for plotly.js: arrays as
+    lists of numbers (not plotly's base64 typed arrays), NaN as None."""
+    plain = _plain_json(figure.to_plotly_json())
+    return {"data": plain.get("data", []), "layout": plain.get("layout", {})}
 
-    result: dict[str, Any] = json.loads(pio.to_json(figure, validate=False))
-    return result
+
+def _plain_json(value: Any) -> Any:
+    if isinstance(value, dict) and "bdata" in value and "dtype" in value:
+        value = _typed_array(value)  # plotly keeps numpy arrays as base64 typed arrays
+    if isinstance(value, dict):
+        return {str(k): _plain_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_json(v) for v in value]
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f":
+            return np.where(np.isfinite(value), value, None).tolist()
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def _typed_array(spec: dict[str, Any]) -> np.ndarray:
+    """The numpy array of a plotly typed array (``dtype``, base64 ``bdata``, ``shape``)."""
+    import base64
+
+    data = np.frombuffer(base64.b64decode(spec["bdata"]), dtype=np.dtype(spec["dtype"]))
+    shape = spec.get("shape")
+    if shape:
+        data = data.reshape([int(n) for n in str(shape).split(",")])
+    return data
 
 
 def row_zscores(values: np.ndarray) -> np.ndarray:
@@ -103,7 +132,7 @@ def heatmap_figure(result: ClusterResult, *, title: str | None = None) -> go.Fig
         horizontal_spacing=0.005,
         vertical_spacing=0.005,
     )
-    z = np.round(row_zscores(values.to_numpy()), 3).tolist()  # plain JSON lists, not base64
+    z = np.round(row_zscores(values.to_numpy()), 3)
     figure.add_trace(
         go.Heatmap(
             z=z,
@@ -308,11 +337,13 @@ def _de_scatter(
 
     calls = significance(table, adj_p_value=adj_p_value, log_fc=log_fc)
     names = [str(k) for k in table.index]
+    # SVG up to WEBGL_POINTS points (drawn everywhere); WebGL beyond (faster, needs a GPU)
+    scatter = go.Scatter if len(table) <= WEBGL_POINTS else go.Scattergl
     figure = go.Figure()
     for call, colour in (("not significant", FLAT), ("down", DOWN), ("up", UP)):
         rows = np.flatnonzero(calls == call)
         figure.add_trace(
-            go.Scattergl(
+            scatter(
                 x=x[rows].tolist(),
                 y=y[rows].tolist(),
                 mode="markers",

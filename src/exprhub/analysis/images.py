@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 #: Image formats written.
 IMAGE_FORMATS = ("png", "svg")
+#: Most samples a heatmap image labels by name.
+MAX_LABELLED_SAMPLES = 100
 
 
 def _pyplot() -> Any:
@@ -61,12 +63,15 @@ def image_format(path: str | Path | None, format: str | None = None) -> str:
     return name
 
 
-def _finish(figure: Any, path: str | Path | None, format: str | None) -> bytes:
-    """Render ``figure``, write it to ``path`` when given, return its bytes."""
+def _finish(
+    figure: Any, path: str | Path | None, format: str | None, *, tight: bool = True
+) -> bytes:
+    """Render ``figure``, write it to ``path`` when given, return its bytes (``tight``:
+    trimmed to what is drawn, which renders the figure twice)."""
     pyplot = _pyplot()
     kind = image_format(path, format)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format=kind, dpi=100, bbox_inches="tight")
+    figure.savefig(buffer, format=kind, dpi=100, bbox_inches="tight" if tight else None)
     pyplot.close(figure)
     data = buffer.getvalue()
     if path is not None:
@@ -92,8 +97,18 @@ def heatmap_image(
     values = result.values
     n_genes, n_samples = values.shape
     figure = pyplot.figure(figsize=(max(6.0, min(16.0, 2.5 + 0.09 * n_samples)), 9.0))
+    labelled = n_genes <= 80
     grid = figure.add_gridspec(
-        2, 3, width_ratios=[1.2, 6, 0.2], height_ratios=[1.2, 6], wspace=0.02, hspace=0.02
+        2,
+        4,
+        width_ratios=[1.2, 6, 1.1 if labelled else 0.05, 0.2],  # room for the gene names
+        height_ratios=[1.2, 6],
+        wspace=0.02,
+        hspace=0.02,
+        left=0.02,
+        right=0.92,
+        top=0.93,
+        bottom=0.14,
     )
     heat = figure.add_subplot(grid[1, 1])
     image = heat.imshow(
@@ -104,11 +119,15 @@ def heatmap_image(
         vmin=-3,
         vmax=3,
     )
-    heat.set_xticks(range(n_samples))
-    heat.set_xticklabels(
-        [str(c) for c in values.columns], rotation=90, fontsize=max(3, min(8, 600 // n_samples))
-    )
-    if n_genes <= 80:
+    if n_samples <= MAX_LABELLED_SAMPLES:
+        heat.set_xticks(range(n_samples))
+        heat.set_xticklabels(
+            [str(c) for c in values.columns], rotation=90, fontsize=max(4, min(8, 600 // n_samples))
+        )
+    else:  # unreadable at this size, and each tick label costs layout time: order in the TSV
+        heat.set_xticks([])
+        heat.set_xlabel(f"{n_samples} samples (order: the assignments table)")
+    if labelled:
         heat.set_yticks(range(n_genes))
         heat.set_yticklabels([str(g) for g in values.index], fontsize=6)
         heat.yaxis.tick_right()
@@ -135,10 +154,10 @@ def heatmap_image(
     if result.column_clusters is not None and result.row_linkage is None:
         colours = np.array([_rgb(PALETTE[(c - 1) % len(PALETTE)]) for c in result.column_clusters])
         top.imshow(colours[None, :, :], aspect="auto", interpolation="nearest")
-    bar = figure.add_subplot(grid[1, 2])
+    bar = figure.add_subplot(grid[1, 3])
     figure.colorbar(image, cax=bar, label="row z-score")
     figure.suptitle(title or _cluster_title(result), fontsize=10)
-    return _finish(figure, path, format)
+    return _finish(figure, path, format, tight=False)  # margins set above: one render
 
 
 def _rgb(colour: str) -> tuple[float, float, float]:

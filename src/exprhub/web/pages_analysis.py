@@ -35,7 +35,7 @@ def analyze_page(request: Request, acc: str, hub: HubDep) -> HTMLResponse:
         raise RecordNotFound(f"no DataSet or series {key} in this hub")
     platforms = hub.related(key).get("platform", [])
     coverage = refined_coverage(hub, key)
-    return render(
+    response = render(
         request,
         "analyze.html",
         title=f"Analyze {key}",
@@ -44,4 +44,19 @@ def analyze_page(request: Request, acc: str, hub: HubDep) -> HTMLResponse:
         platforms=platforms,
         refined=len(coverage.refined),
         sample_count=len(hub.samples_of(key)),
+    )
+    response.headers["Content-Security-Policy"] = chart_page_policy()
+    return response
+
+
+def chart_page_policy() -> str:
+    """The Content-Security-Policy of pages with plotly charts: the site's, except that
+    inline styles are allowed. plotly.js sets ``style`` attributes (d3 ``attr("style")``)
+    and adds a ``<style>`` element of its own CSS while drawing; without ``'unsafe-inline'``
+    for styles the browser blocks them and the charts lose their layout. Scripts stay
+    ``'self'`` only (no inline script, no eval), so this relaxes styling, not code."""
+    from exprhub.web.app import CONTENT_SECURITY_POLICY
+
+    return CONTENT_SECURITY_POLICY.replace(
+        "style-src 'self'", "style-src 'self' 'unsafe-inline'", 1
     )

@@ -81,15 +81,21 @@ def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
 @router.get("/{acc}/fields", summary="Fields and values the samples can be grouped by")
 def fields(hub: HubDep, acc: str, values: Values = "submitted", platform: Platform = None) -> Any:
     """The samples with values, each annotation field with its distinct values (subset
-    types, series, platform, harmonized fields, characteristics), and the DataSet subsets."""
+    types, series, platform, harmonized fields, characteristics) and how many samples have
+    each (``counts``), and the DataSet subsets."""
     from exprhub.api.explore_data import load
 
     data = _run(lambda: load(hub, _accessions(acc), values=values, platform=platform))
     out: dict[str, list[str]] = {}
+    counts: dict[str, dict[str, int]] = {}
     for column in data.annotations.columns:
-        seen = {p for v in data.annotations[column] if v for p in str(v).split("; ")}
-        if seen:
-            out[str(column)] = sorted(seen)
+        tally: dict[str, int] = {}
+        for cell in data.annotations[column]:
+            for part in dict.fromkeys(str(cell).split("; ")) if cell else ():
+                tally[part] = tally.get(part, 0) + 1
+        if tally:
+            out[str(column)] = sorted(tally)
+            counts[str(column)] = {value: tally[value] for value in sorted(tally)}
     subsets = [
         {"key": key, "type": kind, "description": text, "samples": members}
         for key, (kind, text, members) in data.subsets.items()
@@ -98,6 +104,7 @@ def fields(hub: HubDep, acc: str, values: Values = "submitted", platform: Platfo
         **data.source,
         "rows": int(data.values.shape[0]),
         "fields": out,
+        "counts": counts,
         "subsets": subsets,
     }
 

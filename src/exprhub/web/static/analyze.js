@@ -71,6 +71,7 @@
   }
 
   function fillPickers(info) {
+    var n = info.samples.length;
     var fields = groupingFields(info);
     var subsetTypes = info.subsets.map(function (s) { return s.type; });
     var preferred = fields.filter(function (f) { return subsetTypes.indexOf(f) >= 0; })[0] ||
@@ -95,8 +96,13 @@
     });
     if (preferred) {
       var values = info.fields[preferred];
+      var counts = info.counts[preferred];
       setA.value = preferred + "=" + values[0];
       setB.value = values.length === 2 ? preferred + "=" + values[1] : "rest";
+      var inA = counts[values[0]];
+      var inB = values.length === 2 ? counts[values[1]] : n - inA;
+      // a t-test needs two samples in each set: start with the fold of means otherwise
+      if (inA < 2 || inB < 2) byId("method").value = "fold";
     }
   }
 
