@@ -53,7 +53,9 @@ def _plain_json(value: Any) -> Any:
         return [_plain_json(v) for v in value]
     if isinstance(value, np.ndarray):
         if value.dtype.kind == "f":
-            return np.where(np.isfinite(value), value, None).tolist()
+            cells = value.astype(object)
+            cells[~np.isfinite(value)] = None
+            return cells.tolist()
         return value.tolist()
     if isinstance(value, np.generic):
         return value.item()
