@@ -119,10 +119,15 @@ def _check_k(k: int, n: int, what: str) -> None:
 def kmeans(data: np.ndarray, k: int, *, seed: int = 0, n_init: int = 10) -> np.ndarray:
     """k-means cluster (0 .. k-1) of each row of ``data`` (scikit-learn ``KMeans``)."""
     from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
 
     _check_k(k, len(data), "rows")
     model = KMeans(n_clusters=k, n_init=n_init, random_state=seed)
-    return np.asarray(model.fit_predict(np.asarray(data, dtype=np.float64)), dtype=np.int64)
+    # one thread: scikit-learn's OpenMP threads spin-wait, and on a shared machine that costs
+    # 30 x the CPU time at these sizes (3.6 s instead of 0.1 s for 1,000 x 200, K = 8)
+    with threadpool_limits(limits=1):
+        labels = model.fit_predict(np.asarray(data, dtype=np.float64))
+    return np.asarray(labels, dtype=np.int64)
 
 
 def _l1_to(data: np.ndarray, centres: np.ndarray) -> np.ndarray:
@@ -168,6 +173,7 @@ def kmedians(
     """
     _check_k(k, len(data), "rows")
     values = np.asarray(data, dtype=np.float64)
+    by_coordinate = np.ascontiguousarray(values.T)  # medians along contiguous memory: faster
     rng = np.random.default_rng(seed)
     best_labels = np.zeros(len(values), dtype=np.int64)
     best_cost = np.inf
@@ -184,14 +190,15 @@ def kmedians(
             for cluster in range(k):
                 members = labels == cluster
                 if members.any():
-                    centres[cluster] = np.median(values[members], axis=0)
+                    centres[cluster] = np.median(by_coordinate[:, members], axis=1)
                 else:  # restart an empty cluster at the worst-served profile
                     worst = int(np.argmax(own))
                     centres[cluster] = values[worst]
                     own[worst] = 0.0
-        cost = float(_l1_to(values, centres).min(axis=1).sum())
+        final = _l1_to(values, centres)
+        cost = float(final.min(axis=1).sum())
         if cost < best_cost:
-            best_cost, best_labels = cost, np.argmin(_l1_to(values, centres), axis=1)
+            best_cost, best_labels = cost, np.argmin(final, axis=1)
     return _relabel_by_first(best_labels)
 
 
