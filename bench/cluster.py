@@ -111,6 +111,8 @@ def main() -> None:
                 "figure_json_bytes": len(figure),
                 "target_seconds": TARGET_SECONDS,
                 "target_met": heatmap_wall <= TARGET_SECONDS,
+                # on a shared machine the wall clock waits for other jobs: CPU time too
+                "target_met_cpu": best["heatmap"][1] <= TARGET_SECONDS,
                 "load_average": [round(x, 2) for x in os.getloadavg()],
             },
             indent=2,
