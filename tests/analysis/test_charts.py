@@ -79,6 +79,18 @@ def test_heatmap_box_and_pca_figures(gds507, tmp_path):
     assert np.array(heat["z"]).shape == (200, 17)
     assert sum(t["type"] == "scatter" for t in figure["data"]) == 2  # the two trees
     assert images.heatmap_image(result, tmp_path / "heat.png").startswith(PNG)
+    result.annotations = pd.DataFrame(
+        {"state": ["RCC" if k in rcc else "normal" for k in values.columns]},
+        index=[str(k) for k in values.columns],
+    )
+    annotated = charts.figure_json(charts.heatmap_figure(result, annotate="state"))
+    [strip] = [t for t in annotated["data"] if t["type"] == "heatmap" and len(t["z"]) == 1]
+    shown = [str(c) for c in result.values.columns]
+    assert strip["text"][0] == [f"{s}: {'RCC' if s in rcc else 'normal'}" for s in shown]
+    assert "state" in annotated["layout"]["annotations"][0]["text"]
+    assert images.heatmap_image(result, annotate="state").startswith(PNG)
+    with pytest.raises(ValueError, match="no field 'stage'"):
+        images.heatmap_image(result, annotate="stage")
     kmeans = cluster_matrix(values, method="kmedians", k=3, top=200)
     assert images.heatmap_image(kmeans, format="svg").lstrip().startswith(b"<?xml")
     stats = box_statistics(values)

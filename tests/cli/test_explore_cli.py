@@ -58,7 +58,8 @@ def test_cluster_json_assignments_and_svg(home, capsys, tmp_path):
     tsv, svg = tmp_path / "a.tsv", tmp_path / "h.svg"
     code, out, err = run(
         capsys, "cluster", "GDS507", "--method", "kmedians", "--k", "4", "--top", "300",
-        "--json", "--assignments", str(tsv), "--image", str(svg), "--home", home,
+        "--json", "--assignments", str(tsv), "--image", str(svg), "--annotate", "disease state",
+        "--home", home,
     )  # fmt: skip
     assert code == 0, err
     data = json.loads(out)
@@ -66,7 +67,7 @@ def test_cluster_json_assignments_and_svg(home, capsys, tmp_path):
     assert {g["cluster"] for g in data["genes"]} == {1, 2, 3, 4}
     rows = tsv.read_text().splitlines()
     assert rows[0] == "axis\tid\torder\tcluster" and len(rows) == 1 + 300 + 17
-    assert b"<svg" in svg.read_bytes()[:1000]
+    assert b"<svg" in svg.read_bytes()[:1000] and b"disease state" in svg.read_bytes()
 
 
 def test_pca_and_distributions(home, capsys, tmp_path):

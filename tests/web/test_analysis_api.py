@@ -59,6 +59,12 @@ def test_cluster_json_image_and_assignments(client):
     assert {t["type"] for t in body["figure"]["data"]} == {"heatmap", "scatter"}
     svg = client.get("/api/v1/analysis/GDS507/cluster?top=200&format=svg")
     assert svg.headers["content-type"] == "image/svg+xml" and b"<svg" in svg.content[:1000]
+    annotated = client.get(
+        "/api/v1/analysis/GDS507/cluster?top=200&annotate=disease%20state&figure=true"
+    ).json()
+    assert len(annotated["figure"]["data"]) == len(body["figure"]["data"]) + 1
+    bad = client.get("/api/v1/analysis/GDS507/cluster?top=200&annotate=stage&format=png")
+    assert_error(bad, 400, "invalid_analysis")
     tsv = client.get("/api/v1/analysis/GDS507/cluster?top=200&method=kmeans&k=3&format=tsv")
     assert tsv.text.splitlines()[0] == "axis\tid\torder\tcluster"
 

@@ -115,20 +115,26 @@ def _lines(segments: np.ndarray, swap: bool = False) -> tuple[list[float | None]
     return xs, ys
 
 
-def heatmap_figure(result: ClusterResult, *, title: str | None = None) -> go.Figure:
+def heatmap_figure(
+    result: ClusterResult, *, title: str | None = None, annotate: str | None = None
+) -> go.Figure:
     """The cluster heatmap: row z-scores of the clustered values, samples across, genes down,
-    with the sample tree above and the gene tree (or the k-means clusters) on the left."""
+    with the sample tree above and the gene tree (or the k-means clusters) on the left; with
+    ``annotate`` (a field of ``result.annotations``, e.g. a subset type) a strip under the
+    sample tree colours the samples by its value."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     values = result.values
     genes = [str(x) for x in values.index]
     samples = [str(x) for x in values.columns]
+    groups = sample_groups(result, annotate)
+    heat_row = 3 if groups is not None else 2
     figure = make_subplots(
-        rows=2,
+        rows=heat_row,
         cols=2,
         column_widths=[0.15, 0.85],
-        row_heights=[0.15, 0.85],
+        row_heights=[0.15, 0.04, 0.81] if groups is not None else [0.15, 0.85],
         shared_xaxes="columns",
         shared_yaxes="rows",
         horizontal_spacing=0.005,
@@ -149,7 +155,7 @@ def heatmap_figure(result: ClusterResult, *, title: str | None = None) -> go.Fig
             if len(genes) <= 300
             else "sample %{x}, gene %{y}<br>z = %{z:.2f}<extra></extra>",
         ),
-        row=2,
+        row=heat_row,
         col=2,
     )
     tree_line = {"color": "#444", "width": 1}
@@ -170,7 +176,7 @@ def heatmap_figure(result: ClusterResult, *, title: str | None = None) -> go.Fig
                 line=tree_line,
                 hoverinfo="skip",
             ),
-            row=2,
+            row=heat_row,
             col=1,
         )
     elif result.row_clusters is not None:
@@ -181,24 +187,61 @@ def heatmap_figure(result: ClusterResult, *, title: str | None = None) -> go.Fig
                 showscale=False,
                 hovertemplate="cluster %{z}<extra></extra>",
             ),
-            row=2,
+            row=heat_row,
             col=1,
         )
     figure.update_xaxes(
-        tickvals=list(range(len(samples))), ticktext=samples, tickangle=-60, row=2, col=2
+        tickvals=list(range(len(samples))), ticktext=samples, tickangle=-60, row=heat_row, col=2
     )
     figure.update_yaxes(
         tickvals=list(range(len(genes))) if len(genes) <= 60 else [],
         ticktext=genes if len(genes) <= 60 else [],
         side="right",
         autorange="reversed",
-        row=2,
+        row=heat_row,
         col=2,
     )
-    for row, col in ((1, 1), (1, 2), (2, 1)):
+    if groups is not None:
+        names = list(dict.fromkeys(groups))
+        codes = [names.index(g) for g in groups]
+        steps = max(1, len(names) - 1)
+        figure.add_trace(
+            go.Heatmap(
+                z=[codes],
+                x=list(range(len(samples))),
+                text=[[f"{s}: {g}" for s, g in zip(samples, groups, strict=True)]],
+                colorscale=[[i / steps, PALETTE[i % len(PALETTE)]] for i in range(len(names))]
+                if len(names) > 1
+                else [[0, PALETTE[0]], [1, PALETTE[0]]],
+                showscale=False,
+                hovertemplate="%{text}<extra>" + _escape(str(annotate)) + "</extra>",
+            ),
+            row=2,
+            col=2,
+        )
+        figure.update_layout(
+            annotations=[
+                {
+                    "text": f"{_escape(str(annotate))}: "
+                    + ", ".join(
+                        f'<span style="color:{PALETTE[i % len(PALETTE)]}">■</span> {_escape(n)}'
+                        for i, n in enumerate(names)
+                    ),
+                    "xref": "paper",
+                    "yref": "paper",
+                    "x": 0.15,
+                    "y": 1.0,
+                    "xanchor": "left",
+                    "yanchor": "bottom",
+                    "showarrow": False,
+                }
+            ]
+        )
+    spare = [(1, 1), (1, 2), (heat_row, 1)] + ([(2, 1), (2, 2)] if groups is not None else [])
+    for row, col in spare:
         figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, row=row, col=col)
         figure.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, row=row, col=col)
-    figure.update_yaxes(autorange="reversed", row=2, col=1)
+    figure.update_yaxes(autorange="reversed", row=heat_row, col=1)
     figure.update_layout(
         title=title or _cluster_title(result),
         showlegend=False,
@@ -207,6 +250,34 @@ def heatmap_figure(result: ClusterResult, *, title: str | None = None) -> go.Fig
         plot_bgcolor="white",
     )
     return figure
+
+
+def sample_groups(result: ClusterResult, field: str | None) -> list[str] | None:
+    """The value of ``field`` for each sample of ``result`` in display order (None without a
+    field; ``"(none)"`` for a sample without a value).
+
+    Raises
+    ------
+    ValueError
+        When ``result.annotations`` has no such field.
+    """
+    if field is None:
+        return None
+    table = result.annotations
+    if table is None or field not in table.columns:
+        known = ", ".join(map(str, table.columns)) if table is not None else "none"
+        raise ValueError(f"no field {field!r} to annotate the samples with; fields: {known}")
+    column = table[field]
+    return [
+        str(column.get(s))
+        if column.get(s) is not None and column.get(s) == column.get(s)
+        else "(none)"
+        for s in (str(c) for c in result.values.columns)
+    ]
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _original_order(result: ClusterResult, axis: str) -> np.ndarray:

@@ -85,32 +85,36 @@ def heatmap_image(
     *,
     format: str | None = None,
     title: str | None = None,
+    annotate: str | None = None,
 ) -> bytes:
     """The cluster heatmap as an image (row z-scores, dendrograms of the trees, a bar of the
-    k-means clusters); written to ``path`` when given. Returns the image's bytes."""
+    k-means clusters; with ``annotate``, a strip colouring the samples by that field of
+    ``result.annotations``); written to ``path`` when given. Returns the image's bytes."""
     from matplotlib.collections import LineCollection
     from scipy.cluster.hierarchy import leaves_list
 
-    from exprhub.analysis.charts import _cluster_title
+    from exprhub.analysis.charts import _cluster_title, sample_groups
 
+    groups = sample_groups(result, annotate)
     pyplot = _pyplot()
     values = result.values
     n_genes, n_samples = values.shape
     figure = pyplot.figure(figsize=(max(6.0, min(16.0, 2.5 + 0.09 * n_samples)), 9.0))
     labelled = n_genes <= 80
+    strip = 1 if groups is not None else 0  # the annotation strip's row
     grid = figure.add_gridspec(
-        2,
+        2 + strip,
         4,
         width_ratios=[1.2, 6, 1.1 if labelled else 0.05, 0.2],  # room for the gene names
-        height_ratios=[1.2, 6],
+        height_ratios=[1.2, 0.25, 6] if strip else [1.2, 6],
         wspace=0.02,
         hspace=0.02,
         left=0.02,
         right=0.92,
-        top=0.93,
+        top=0.9,
         bottom=0.14,
     )
-    heat = figure.add_subplot(grid[1, 1])
+    heat = figure.add_subplot(grid[1 + strip, 1])
     image = heat.imshow(
         row_zscores(values.to_numpy()),
         aspect="auto",
@@ -134,7 +138,7 @@ def heatmap_image(
     else:
         heat.set_yticks([])
     top = figure.add_subplot(grid[0, 1], sharex=heat)
-    left = figure.add_subplot(grid[1, 0], sharey=heat)
+    left = figure.add_subplot(grid[1 + strip, 0], sharey=heat)
     for axis in (top, left):
         axis.set_axis_off()
     if result.column_linkage is not None and len(result.column_linkage):
@@ -154,9 +158,28 @@ def heatmap_image(
     if result.column_clusters is not None and result.row_linkage is None:
         colours = np.array([_rgb(PALETTE[(c - 1) % len(PALETTE)]) for c in result.column_clusters])
         top.imshow(colours[None, :, :], aspect="auto", interpolation="nearest")
-    bar = figure.add_subplot(grid[1, 3])
+    if groups is not None:
+        names = list(dict.fromkeys(groups))
+        band = figure.add_subplot(grid[1, 1], sharex=heat)
+        band.imshow(
+            np.array([[_rgb(PALETTE[names.index(g) % len(PALETTE)]) for g in groups]]),
+            aspect="auto",
+            interpolation="nearest",
+        )
+        band.set_yticks([0])
+        band.set_yticklabels([str(annotate)], fontsize=7)
+        band.tick_params(axis="x", bottom=False, labelbottom=False)
+        handles = [
+            pyplot.Rectangle((0, 0), 1, 1, color=PALETTE[n % len(PALETTE)])
+            for n in range(len(names))
+        ]
+        figure.legend(
+            handles, names, title=str(annotate), fontsize=7, title_fontsize=8,
+            loc="upper left", bbox_to_anchor=(0.01, 0.9),
+        )  # fmt: skip
+    bar = figure.add_subplot(grid[1 + strip, 3])
     figure.colorbar(image, cax=bar, label="row z-score")
-    figure.suptitle(title or _cluster_title(result), fontsize=10)
+    figure.suptitle(title or _cluster_title(result).replace(": ", "\n", 1), fontsize=10)
     return _finish(figure, path, format, tight=False)  # margins set above: one render
 
 

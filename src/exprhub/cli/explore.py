@@ -162,6 +162,10 @@ def cluster_command(
     values: ValuesOption = "submitted",
     platform: PlatformOption = None,
     log: LogOption = "auto",
+    annotate: Annotated[
+        str | None,
+        typer.Option("--annotate", help="Image: colour the samples by this field."),
+    ] = None,
     assignments: Annotated[
         Path | None,
         typer.Option(
@@ -192,7 +196,7 @@ def cluster_command(
     if image is not None:
         from exprhub.analysis import images
 
-        images.heatmap_image(result, image)
+        images.heatmap_image(result, image, annotate=annotate)
     if json:
         print_json(result.to_dict())
         return

@@ -22,6 +22,7 @@ OPTIONS: dict[str, type] = {
     "values": str,
     "platform": str,
     "log": str,
+    "annotate": str,
 }
 
 
@@ -52,7 +53,8 @@ def _run(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     from exprhub.analysis import charts
     from exprhub.api import explore
 
-    options = {k: v for k, v in params.items() if k != "accession"}
+    options = {k: v for k, v in params.items() if k not in ("accession", "annotate")}
+    annotate = params.get("annotate")
     if options.get("top") == 0:
         options["top"] = None
     context.progress(0.1, f"clustering {params['accession']}")
@@ -60,7 +62,10 @@ def _run(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     context.progress(0.6, "writing the assignments and the figure")
     result.assignments().to_csv(context.output_dir / "assignments.tsv", sep="\t", index=False)
     summary = result.to_dict()
-    body = {**summary, "figure": charts.figure_json(charts.heatmap_figure(result))}
+    body = {
+        **summary,
+        "figure": charts.figure_json(charts.heatmap_figure(result, annotate=annotate)),
+    }
     (context.output_dir / "cluster.json").write_text(json.dumps(body, default=str))
     files = ["cluster.json", "assignments.tsv"]
     note = None
@@ -68,7 +73,7 @@ def _run(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         from exprhub.analysis import images
 
         context.progress(0.8, "drawing the heatmap")
-        images.heatmap_image(result, context.output_dir / "heatmap.png")
+        images.heatmap_image(result, context.output_dir / "heatmap.png", annotate=annotate)
         files.append("heatmap.png")
     except ImportError as exc:
         note = str(exc)

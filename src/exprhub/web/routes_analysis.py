@@ -193,11 +193,14 @@ def cluster(
     values: Values = "submitted",
     platform: Platform = None,
     log: Log = "auto",
+    annotate: Annotated[
+        str | None, Query(description="colour the samples by this field in the heatmap")
+    ] = None,
     format: Annotated[str, Query(description="json, tsv (assignments), png or svg")] = "json",
     figure: Figure = False,
 ) -> Response:
     """Assignments and order (JSON, or TSV), the heatmap as an image, or with ``figure`` the
-    plotly heatmap with its dendrograms."""
+    plotly heatmap with its dendrograms (``annotate``: a strip of the samples' field)."""
     from exprhub.analysis import charts
     from exprhub.api import explore
 
@@ -210,15 +213,18 @@ def cluster(
             distance=distance, k=k, axis=axis, top=top or None, log=log, seed=seed,
         )
     )  # fmt: skip
+    _run(lambda: charts.sample_groups(result, annotate))  # an unknown field: 400
     if format == "tsv":
         return _tsv(result.assignments(), f"{acc.replace(',', '_')}_clusters.tsv", index=False)
     if format in ("png", "svg"):
         from exprhub.analysis import images
 
-        return _image(lambda fmt: images.heatmap_image(result, format=fmt), format)
+        return _image(
+            lambda fmt: images.heatmap_image(result, format=fmt, annotate=annotate), format
+        )
     body = result.to_dict()
     if figure:
-        body["figure"] = charts.figure_json(charts.heatmap_figure(result))
+        body["figure"] = charts.figure_json(charts.heatmap_figure(result, annotate=annotate))
     return JSONResponse(body)
 
 

@@ -133,6 +133,7 @@
       distance: byId("distance").value,
       k: byId("k").value.trim(),
       top: byId("top").value.trim(),
+      annotate: byId("group-by").value,
     };
   }
 
@@ -223,7 +224,11 @@
 
   byId("values").addEventListener("change", loadAll);
   if (byId("platform")) byId("platform").addEventListener("change", loadAll);
-  byId("group-by").addEventListener("change", function () { loadBox(); loadPca(); });
+  byId("group-by").addEventListener("change", function () {
+    loadBox();
+    loadPca();
+    loadHeatmap();
+  });
   byId("cluster-form").addEventListener("submit", function (event) {
     event.preventDefault();
     loadHeatmap();
