@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 #: Columns a differential expression table needs for the volcano and MA plots (limma's).
 TOP_TABLE_COLUMNS = ("logFC", "AveExpr", "P.Value", "adj.P.Val")
-#: Colours of groups, in order (colour-blind safe, Okabe-Ito).
+#: Colours of groups (colour-blind safe, Okabe-Ito), given to a field's values in sorted
+#: order, so that a value has the same colour in every chart of the same samples.
 PALETTE = (
     "#0072B2",
     "#E69F00",
@@ -202,7 +203,7 @@ def heatmap_figure(
         col=2,
     )
     if groups is not None:
-        names = list(dict.fromkeys(groups))
+        names = sorted(set(groups))
         codes = [names.index(g) for g in groups]
         steps = max(1, len(names) - 1)
         figure.add_trace(
@@ -312,9 +313,10 @@ def box_figure(
 
     keys = [str(k) for k in stats.index]
     labels = _groups(keys, groups)
-    order = sorted(range(len(keys)), key=lambda i: (list(dict.fromkeys(labels)).index(labels[i]),))
+    rank = {name: n for n, name in enumerate(sorted(set(labels)))}
+    order = sorted(range(len(keys)), key=lambda i: rank[labels[i]])
     figure = go.Figure()
-    for n, group in enumerate(dict.fromkeys(labels)):
+    for n, group in enumerate(sorted(set(labels))):
         rows = [i for i in order if labels[i] == group]
         part = stats.iloc[rows]
         figure.add_trace(
@@ -358,7 +360,7 @@ def pca_figure(result: PcaResult, *, title: str | None = None) -> go.Figure:
     ratio = result.explained_variance_ratio
     second = "PC2" if "PC2" in table else "PC1"
     figure = go.Figure()
-    for n, group in enumerate(dict.fromkeys(labels)):
+    for n, group in enumerate(sorted(set(labels))):
         rows = [i for i, g in enumerate(labels) if g == group]
         figure.add_trace(
             go.Scatter(

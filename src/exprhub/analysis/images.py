@@ -159,7 +159,7 @@ def heatmap_image(
         colours = np.array([_rgb(PALETTE[(c - 1) % len(PALETTE)]) for c in result.column_clusters])
         top.imshow(colours[None, :, :], aspect="auto", interpolation="nearest")
     if groups is not None:
-        names = list(dict.fromkeys(groups))
+        names = sorted(set(groups))
         band = figure.add_subplot(grid[1, 1], sharex=heat)
         band.imshow(
             np.array([[_rgb(PALETTE[names.index(g) % len(PALETTE)]) for g in groups]]),
@@ -199,7 +199,7 @@ def box_image(
     pyplot = _pyplot()
     keys = [str(k) for k in stats.index]
     labels = _groups(keys, groups)
-    names = list(dict.fromkeys(labels))
+    names = sorted(set(labels))
     order = sorted(range(len(keys)), key=lambda i: names.index(labels[i]))
     boxes = [
         {
@@ -252,7 +252,7 @@ def pca_image(
     second = "PC2" if "PC2" in table else "PC1"
     ratio = result.explained_variance_ratio
     figure, axis = pyplot.subplots(figsize=(7.0, 5.5))
-    for n, group in enumerate(dict.fromkeys(labels)):
+    for n, group in enumerate(sorted(set(labels))):
         rows = [i for i, g in enumerate(labels) if g == group]
         axis.scatter(
             table["PC1"].iloc[rows],
