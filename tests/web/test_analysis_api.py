@@ -105,3 +105,19 @@ def test_errors(client):
     assert_error(client.get("/api/v1/analysis/GDS507/compare?a=nope%3Dx"), 400, "invalid_analysis")
     assert_error(client.get("/api/v1/analysis/GDS999/pca"), 404, "not_found")
     assert_error(client.get("/api/v1/analysis/GDS507/pca?format=gif"), 422, "invalid_request")
+
+
+def test_analyze_page_relaxes_styles_only(client):
+    from exprhub.web.app import CONTENT_SECURITY_POLICY
+
+    page = client.get("/analyze/GDS507")
+    assert page.status_code == 200 and 'data-acc="GDS507"' in page.text
+    policy = page.headers["content-security-policy"]
+    assert "style-src 'self' 'unsafe-inline'" in policy and "script-src 'self';" in policy
+    assert policy.replace(" 'unsafe-inline'", "") == CONTENT_SECURITY_POLICY
+    assert "/vendor/plotly.min.js" in page.text
+    assert 'href="/analyze/GDS507"' in client.get("/datasets/GDS507").text
+    assert client.get("/analyze/GPL97").status_code == 404
+    assert client.get("/datasets/GDS507").headers["content-security-policy"] == (
+        CONTENT_SECURITY_POLICY
+    )
