@@ -112,3 +112,10 @@ def test_several_platforms_are_refused_with_the_reason(hub):
         hub.pca("GSE3791", values="refined")
     one = hub.pca("GSE3791", platform="GPL96")
     assert list(one.coordinates.index) == ["GSM87191", "GSM87193", "GSM87199"]
+
+
+def test_samples_without_values_are_named(hub):
+    result = hub.pca(["GSE1623", "GSE2870"], values="refined")
+    missing = result.to_dict()["missing"]
+    assert len(missing) == 18 and missing["GSM53299"] == "not refined yet"
+    assert len(result.coordinates) == 8

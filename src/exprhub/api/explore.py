@@ -127,7 +127,7 @@ def cluster(
     except ValueError as exc:
         raise _no_complete_rows(data, exc) from None
     result.annotations = data.annotations.loc[[str(c) for c in result.values.columns]]
-    result.source = {key: data.source[key] for key in ("request", "values", "platform")}
+    result.source = {key: data.source[key] for key in ("request", "values", "platform", "missing")}
     return result
 
 
@@ -194,7 +194,7 @@ def distributions(
     if by is not None:
         groups = field_values(data.annotations, by)
         by = str(groups.name)
-    source = {key: data.source[key] for key in ("request", "values", "platform")}
+    source = {key: data.source[key] for key in ("request", "values", "platform", "missing")}
     return Distributions(stats, groups, by, bool(stats.attrs["log2_applied"]), source)
 
 
@@ -232,5 +232,5 @@ def pca(
             ),
             None,
         )
-    result.source = {key: data.source[key] for key in ("request", "values", "platform")}
+    result.source = {key: data.source[key] for key in ("request", "values", "platform", "missing")}
     return result

@@ -8,7 +8,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table as RichTable
 
-from exprhub.cli.app import HomeOption, JsonOption, app, console, open_hub, print_json
+from exprhub.cli.app import (
+    HomeOption,
+    JsonOption,
+    app,
+    console,
+    open_hub,
+    print_json,
+    print_notice,
+)
 
 Accessions = Annotated[
     list[str],
@@ -33,6 +41,15 @@ ImageOption = Annotated[
 
 def _wrote(path: Path, what: str) -> None:
     console.print(f"{what} written to {path}", markup=False, soft_wrap=True)
+
+
+def _note_missing(source: dict[str, Any]) -> None:
+    """A ``note:`` naming the samples left out for lack of values (not silently)."""
+    missing = source.get("missing") or {}
+    if missing:
+        listed = "; ".join(f"{k}: {why}" for k, why in list(missing.items())[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        print_notice(f"{len(missing)} samples left out, without values: {listed}{more}")
 
 
 def _cell(value: Any) -> str:
@@ -100,6 +117,7 @@ def compare_command(
             adj_p_value=adj_p_value,
             fold=fold,
         )
+    _note_missing(table.attrs)
     if output is not None:
         table.to_csv(output, sep="\t", na_rep="NA")
     if image is not None:
@@ -191,6 +209,7 @@ def cluster_command(
             log=log,
             seed=seed,
         )
+    _note_missing(result.source)
     if assignments is not None:
         result.assignments().to_csv(assignments, sep="\t", index=False)
     if image is not None:
@@ -249,6 +268,7 @@ def distributions_command(
             by=by,
             log=log,
         )
+    _note_missing(result.source)
     if image is not None:
         from exprhub.analysis import images
 
@@ -296,6 +316,7 @@ def pca_command(
             log=log,
             scale=scale,
         )
+    _note_missing(result.source)
     if image is not None:
         from exprhub.analysis import images
 
