@@ -119,3 +119,13 @@ def test_samples_without_values_are_named(hub):
     missing = result.to_dict()["missing"]
     assert len(missing) == 18 and missing["GSM53299"] == "not refined yet"
     assert len(result.coordinates) == 8
+
+
+def test_grouping_by_a_characteristic_across_organisms(hub):
+    """Box plots need no common genes: GSE3791's refined values of both organisms, grouped by
+    the characteristic ``Strain`` (submitted as ``Strain: CD1`` by the mouse samples only)."""
+    result = hub.distributions("GSE3791", values="refined", by="strain")
+    groups = result.frame()["group"]
+    assert result.by == "ch1.Strain" and len(groups) == 12
+    mouse = [k for k in groups.index if hub.record(k).organisms == ["Mus musculus"]]
+    assert {groups[k] for k in mouse} == {"CD1"} and groups.drop(mouse).isna().all()
