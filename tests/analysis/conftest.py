@@ -1,4 +1,5 @@
-"""A hub of real GEO files for the gene and profile tests: GDS507 with GPL97.annot (human,
+"""GDS507 read straight from its file, and a hub of real GEO files for the gene and profile
+tests: GDS507 with GPL97.annot (human,
 HG-U133B), GDS1794 with its series GSE2870 (rat) and GSE1623 (mouse, GPL81) refined with a
 mouse gene reference written from GPL81's own annotation columns (its LOCUSLINK ids, symbols
 and titles), plus real NCBI synonyms and an Ensembl id for Actb."""
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import exprhub
+from exprhub.records import Subset
 
 GDS507 = "geoquery/GDS507.soft.gz"
 GPL97_ANNOT = "geoquery/GPL97.annot.gz"
@@ -79,3 +81,12 @@ def profiles_hub(tmp_path_factory, geo_fixtures) -> Iterator[exprhub.Hub]:
     hub = build_profiles_hub(tmp_path_factory.mktemp("profiles"), geo_fixtures)
     yield hub
     hub.close()
+
+
+@pytest.fixture(scope="session")
+def gds507(geo_fixtures):
+    """GDS507's values (probes x samples), its RCC samples and its normal samples, read
+    straight from its file (no hub)."""
+    geo = exprhub.read(geo_fixtures / "geoquery/GDS507.soft.gz")
+    subsets = {s.description: s.sample_ids for s in geo.records if isinstance(s, Subset)}
+    return geo.expression(), subsets["RCC"], subsets["normal"]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from exprhub.api import frames, refinery
+from exprhub.api.explore_methods import ExploreMethods
 from exprhub.api.intake import IntakeHub
 from exprhub.api.label_checks import LabelChecks
 from exprhub.api.profiles import GeneProfiles, resolve_gene_terms
@@ -53,12 +54,13 @@ def _file_pairs(
     ]
 
 
-class Hub(LabelChecks, IntakeHub, GeneProfiles):
+class Hub(LabelChecks, IntakeHub, GeneProfiles, ExploreMethods):
     """A gene expression hub stored in a directory: its records, values, refinery and search.
 
     Everything ``exprhub.hub.Hub`` reads (``record``, ``related``, ``summary``,
     ``counts``, ``history``, ``conflicts``, ``sample_values`` ...) plus importing, fetching,
-    refining and searching, and pandas DataFrames of sample metadata and expression values.
+    refining and searching, and pandas DataFrames of sample metadata and expression values;
+    comparing, clustering, distributions and PCA (:class:`ExploreMethods`).
 
     Parameters
     ----------

@@ -43,6 +43,8 @@ from exprhub.web.fastpath import RecordDocumentFastPath
 from exprhub.web.http_semantics import BodySizeLimit, BodyTooLarge, HeadAsGet
 from exprhub.web.job_limits import JobLimits, integer_setting
 from exprhub.web.jobs import JobManager, default_jobs
+from exprhub.web.pages_analysis import router as analysis_pages
+from exprhub.web.routes_analysis import router as analysis_routes
 from exprhub.web.searching import IndexSearch, NaiveSearch, SearchService
 
 STATIC = Path(__file__).parent / "static"
@@ -322,8 +324,10 @@ def create_app(
     app.include_router(routes_jobs.router)
     app.include_router(routes_labels.router)
     app.include_router(routes_genes.router)
+    app.include_router(analysis_routes)
     app.include_router(pages.router)
     app.include_router(routes_genes.pages)
+    app.include_router(analysis_pages)
     app.mount("/static", StaticAssets(directory=STATIC), name="static")
 
     @app.get("/api", include_in_schema=False)
