@@ -23,6 +23,8 @@ EXAMPLE_FILES = {
     "GSM11805.txt.gz": "geoquery/GSM11805.txt.gz",
     "GDS507.soft.gz": "geoquery/GDS507.soft.gz",
     "GPL97.annot.gz": "geoquery/GPL97.annot.gz",
+    "GDS1794.soft.gz": "gemma/GDS1794.soft.gz",
+    "GSE2870_family.soft.gz": "gemma/GSE2870_family.soft.gz",
 }
 
 #: Pages whose python blocks this module runs (test_every_page_with_examples_is_run).

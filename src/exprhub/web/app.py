@@ -130,12 +130,24 @@ PLOTLY_STYLE_HASHES = (
     "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='",
 )
 
+
+
+def content_security_policy(style_src: str) -> str:
+    """The site's Content-Security-Policy with this ``style-src``: everything else may only
+    come from this server, and scripts only from its files (no inline script, no eval)."""
+    return (
+        f"default-src 'self'; img-src 'self' data:; style-src {style_src}; "
+        "script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+        "frame-ancestors 'none'"
+    )
+
+
 #: Pages may only load what this server serves (the offline guarantee, enforced by browsers).
-CONTENT_SECURITY_POLICY = (
-    f"default-src 'self'; img-src 'self' data:; style-src 'self' {' '.join(PLOTLY_STYLE_HASHES)}; "
-    "script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
-    "frame-ancestors 'none'"
-)
+CONTENT_SECURITY_POLICY = content_security_policy(f"'self' {' '.join(PLOTLY_STYLE_HASHES)}")
+#: Pages with plotly heatmaps, box plots and scatter charts (the analyze page): plotly.js sets
+#: ``style`` attributes there, which only ``'unsafe-inline'`` allows, and browsers ignore
+#: ``'unsafe-inline'`` when a hash is listed too, so this style-src has no hashes.
+CHART_PAGE_POLICY = content_security_policy("'self' 'unsafe-inline'")
 
 
 _NOSNIFF = (b"x-content-type-options", b"nosniff")

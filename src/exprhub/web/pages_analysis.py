@@ -55,8 +55,6 @@ def chart_page_policy() -> str:
     and adds a ``<style>`` element of its own CSS while drawing; without ``'unsafe-inline'``
     for styles the browser blocks them and the charts lose their layout. Scripts stay
     ``'self'`` only (no inline script, no eval), so this relaxes styling, not code."""
-    from exprhub.web.app import CONTENT_SECURITY_POLICY
+    from exprhub.web.app import CHART_PAGE_POLICY
 
-    return CONTENT_SECURITY_POLICY.replace(
-        "style-src 'self'", "style-src 'self' 'unsafe-inline'", 1
-    )
+    return CHART_PAGE_POLICY
