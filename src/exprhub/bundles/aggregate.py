@@ -94,7 +94,8 @@ def deliverable(
         elif state.status == "failed":
             reason = f"refine failed: {state.message or 'no message'}"
         elif state.status in ("waiting", "skipped"):
-            reason = f"not refined ({state.status}): {state.message or 'no message'}"
+            message = state.message or state.status
+            reason = message if message.startswith(state.status) else f"{state.status}: {message}"
         elif options.quantile_normalize and state.status != "done":
             reason = (
                 f"not quantile normalized yet (status {state.status}; run "
@@ -134,8 +135,14 @@ def _organism(hub: Hub, sample: str) -> str:
 
 
 def groups(delivered: list[Delivered], aggregate: str) -> dict[str, list[Delivered]]:
-    """Aggregate key -> its samples: by series (a sample in two selected series in both), by
-    organism, or all in one; keys sorted."""
+    """Aggregate key -> its samples (in accession order), keys sorted.
+
+    ``experiment``: one aggregate per series, keyed by its accession (a sample selected
+    through two series is in both); a series whose samples are of several organisms (whose
+    genes cannot overlap) is split into one aggregate per organism, keyed
+    ``<series>_<ORGANISM>`` (``GSE3791_HOMO_SAPIENS``). ``species``: one per organism
+    (``HOMO_SAPIENS``). ``all``: one, ``ALL``.
+    """
     out: dict[str, list[Delivered]] = {}
     for item in delivered:
         if aggregate == "experiment":
@@ -146,6 +153,14 @@ def groups(delivered: list[Delivered], aggregate: str) -> dict[str, list[Deliver
             keys = [ALL_KEY]
         for key in keys:
             out.setdefault(key, []).append(item)
+    if aggregate == "experiment":
+        split: dict[str, list[Delivered]] = {}
+        for key, members in out.items():
+            organisms = {m.organism for m in members}
+            for item in members:
+                own = f"{key}_{aggregate_key(item.organism)}" if len(organisms) > 1 else key
+                split.setdefault(own, []).append(item)
+        out = split
     return {k: sorted(out[k], key=lambda d: d.sample) for k in sorted(out)}
 
 

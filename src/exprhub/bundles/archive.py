@@ -20,7 +20,9 @@ class FixedZip:
     """A zip being written with fixed entry metadata; use as a context manager."""
 
     def __init__(self, path: Path) -> None:
-        self._zip = zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=LEVEL)
+        self._zip = zipfile.ZipFile(
+            path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=LEVEL
+        )
         self.names: list[str] = []
 
     def __enter__(self) -> FixedZip:
@@ -46,13 +48,18 @@ class FixedZip:
 
     def write_file(self, name: str, path: Path) -> None:
         """Add an entry holding the bytes of the file at ``path``."""
-        with self._zip.open(self._info(name), "w", force_zip64=True) as handle, path.open("rb") as src:
+        with (
+            self._zip.open(self._info(name), "w", force_zip64=True) as handle,
+            path.open("rb") as src,
+        ):
             for block in iter(lambda: src.read(1 << 20), b""):
                 handle.write(block)
 
     @contextmanager
     def text(self, name: str) -> Iterator[IO[str]]:
         """An entry written as UTF-8 text with ``\\n`` line ends."""
-        with self._zip.open(self._info(name), "w", force_zip64=True) as raw:
-            with io.TextIOWrapper(raw, encoding="utf-8", newline="\n", write_through=False) as handle:
-                yield handle
+        with (
+            self._zip.open(self._info(name), "w", force_zip64=True) as raw,
+            io.TextIOWrapper(raw, encoding="utf-8", newline="\n") as handle,
+        ):
+            yield handle

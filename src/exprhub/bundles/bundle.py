@@ -66,7 +66,9 @@ class BundleContent:
         out = []
         for sample in sorted(self.filtered):
             row = {"accession": sample, "reason": self.filtered[sample]}
-            row.update({k: v for k, v in self.metadata_rows.get(sample, {}).items() if k != "accession"})
+            row.update(
+                {k: v for k, v in self.metadata_rows.get(sample, {}).items() if k != "accession"}
+            )
             out.append(row)
         return out
 
@@ -92,7 +94,9 @@ def assemble(hub: Hub, selection: Selection, options: BundleOptions) -> BundleCo
     if not delivered:
         reasons = "; ".join(f"{k}: {why}" for k, why in list(sorted(filtered.items()))[:3])
         more = f" (and {len(filtered) - 3} more)" if len(filtered) > 3 else ""
-        raise BundleError(f"no selected sample can be delivered: {reasons or 'none selected'}{more}")
+        raise BundleError(
+            f"no selected sample can be delivered: {reasons or 'none selected'}{more}"
+        )
     grouped = groups(delivered, options.aggregate)
     samples = sorted({*(d.sample for d in delivered), *filtered})
     columns, rows = sample_rows(hub, samples)
@@ -149,7 +153,12 @@ def aggregated_metadata(
             used_targets[index] = used_targets.get(index, 0) + 1
         entry = processors.setdefault(
             (state.processor, state.processor_version),
-            {"name": state.processor, "version": state.processor_version, "samples": 0, "tools": {}},
+            {
+                "name": state.processor,
+                "version": state.processor_version,
+                "samples": 0,
+                "tools": {},
+            },
         )
         entry["samples"] += 1
         for tool, tool_version in documents.get(d.sample, {}).get("tools", {}).items():
@@ -214,9 +223,10 @@ def metadata_json(metadata: dict[str, Any]) -> bytes:
 def bundle_file_name(sha256: str, options: BundleOptions) -> str:
     """The file name a bundle is delivered under: aggregate, format and the first 16 hex
     digits of the file's SHA-256 (``exprhub-bundle-species-tsv-1f2e3d4c5b6a7980.zip``)."""
-    return f"exprhub-bundle-{options.aggregate}-{options.format}-{sha256[:16]}" + EXTENSIONS[
-        options.format
-    ]
+    return (
+        f"exprhub-bundle-{options.aggregate}-{options.format}-{sha256[:16]}"
+        + EXTENSIONS[options.format]
+    )
 
 
 def file_sha256(path: Path) -> str:

@@ -119,7 +119,10 @@ def diff_bundles(a: str | Path, b: str | Path) -> dict[str, Any]:
         out["selection"] = {"a": meta_a["selection"], "b": meta_b["selection"]}
     keys_a, keys_b = set(meta_a["aggregates"]), set(meta_b["aggregates"])
     if keys_a != keys_b:
-        out["aggregates"] = {"only_in_a": sorted(keys_a - keys_b), "only_in_b": sorted(keys_b - keys_a)}
+        out["aggregates"] = {
+            "only_in_a": sorted(keys_a - keys_b),
+            "only_in_b": sorted(keys_b - keys_a),
+        }
     common = sorted(keys_a & keys_b)
     samples = {}
     genes = {}
@@ -127,7 +130,10 @@ def diff_bundles(a: str | Path, b: str | Path) -> dict[str, Any]:
         sa = set(meta_a["aggregates"][key]["samples"])
         sb = set(meta_b["aggregates"][key]["samples"])
         if sa != sb:
-            samples[key] = {"only_in_a": _listed(sorted(sa - sb)), "only_in_b": _listed(sorted(sb - sa))}
+            samples[key] = {
+                "only_in_a": _listed(sorted(sa - sb)),
+                "only_in_b": _listed(sorted(sb - sa)),
+            }
         ga, gb = genes_a.get(key, []), genes_b.get(key, [])
         if ga != gb:
             set_a, set_b = set(ga), set(gb)
@@ -156,18 +162,25 @@ def diff_bundles(a: str | Path, b: str | Path) -> dict[str, Any]:
     refinement = {}
     for sample in sorted(set(meta_a["samples"]) & set(meta_b["samples"])):
         ra, rb = meta_a["samples"][sample], meta_b["samples"][sample]
-        fields = {f: {"a": ra.get(f), "b": rb.get(f)} for f in SAMPLE_FIELDS if ra.get(f) != rb.get(f)}
+        fields = {
+            f: {"a": ra.get(f), "b": rb.get(f)} for f in SAMPLE_FIELDS if ra.get(f) != rb.get(f)
+        }
         if fields:
             refinement[sample] = fields
     if refinement:
-        out["refinement"] = {"count": len(refinement), "samples": dict(list(refinement.items())[:SHOWN])}
+        out["refinement"] = {
+            "count": len(refinement),
+            "samples": dict(list(refinement.items())[:SHOWN]),
+        }
     values = {}
     for key in common:
         da = meta_a["aggregates"][key].get("values_sha256")
         db = meta_b["aggregates"][key].get("values_sha256")
         if da != db:
-            members = set(meta_a["aggregates"][key]["samples"]) | set(meta_b["aggregates"][key]["samples"])
-            why = [k for k in ("options", "versions") if k in out]
+            members = set(meta_a["aggregates"][key]["samples"]) | set(
+                meta_b["aggregates"][key]["samples"]
+            )
+            why: list[str] = [k for k in ("options", "versions") if k in out]
             why += [k for k in ("samples", "genes") if key in out.get(k, {})]
             why += [k for k in ("qn_targets", "processors", "gene_references") if k in out]
             if any(s in refinement for s in members):
@@ -188,7 +201,7 @@ def _targets(meta: dict[str, Any]) -> dict[str, Any]:
 def _by_id(meta_a: dict[str, Any], meta_b: dict[str, Any], what: str) -> dict[str, Any]:
     if what == "qn_targets":
         items_a, items_b = _targets(meta_a), _targets(meta_b)
-        fields = ("sha256", "n_samples", "created_at")
+        fields: tuple[str, ...] = ("sha256", "n_samples", "created_at")
     else:
         items_a = {f"{p['name']} {p['version']}": p for p in meta_a["processors"]}
         items_b = {f"{p['name']} {p['version']}": p for p in meta_b["processors"]}
@@ -232,7 +245,10 @@ def diff_lines(result: dict[str, Any]) -> list[str]:
         lines.append("selection differs (series, samples or query asked for)")
     if "aggregates" in result:
         change = result["aggregates"]
-        lines.append(f"aggregates only in A: {', '.join(change['only_in_a']) or '-'}; only in B: {', '.join(change['only_in_b']) or '-'}")
+        lines.append(
+            f"aggregates only in A: {', '.join(change['only_in_a']) or '-'}; "
+            f"only in B: {', '.join(change['only_in_b']) or '-'}"
+        )
     for key, change in result.get("samples", {}).items():
         lines.append(
             f"{key}: samples only in A: {change['only_in_a']['count']} "
@@ -241,11 +257,14 @@ def diff_lines(result: dict[str, Any]) -> list[str]:
         )
     for key, change in result.get("genes", {}).items():
         lines.append(
-            f"{key}: genes {change['a']} -> {change['b']} ({change['only_in_a']['count']} only in A, "
-            f"{change['only_in_b']['count']} only in B)"
+            f"{key}: genes {change['a']} -> {change['b']} "
+            f"({change['only_in_a']['count']} only in A, {change['only_in_b']['count']} only in B)"
         )
     for sample, change in result.get("filtered", {}).items():
-        lines.append(f"{sample} left out: {change['a'] or 'no (delivered)'} -> {change['b'] or 'no (delivered)'}")
+        lines.append(
+            f"{sample} left out: {change['a'] or 'no (delivered)'} -> "
+            f"{change['b'] or 'no (delivered)'}"
+        )
     for what, label in (("qn_targets", "QN target"), ("processors", "processor")):
         change = result.get(what, {})
         for ident in change.get("only_in_a", []):
@@ -254,15 +273,14 @@ def diff_lines(result: dict[str, Any]) -> list[str]:
             lines.append(f"{label} {ident} only in B")
         for ident, fields in change.get("changed", {}).items():
             lines.append(f"{label} {ident}: {', '.join(fields)} differ")
-    for tax, change in result.get("gene_references", {}).items():
+    for tax in result.get("gene_references", {}):
         lines.append(f"gene reference {tax} differs")
     if "refinement" in result:
         refinement = result["refinement"]
         lines.append(f"{refinement['count']} samples were refined differently:")
         for sample, fields in refinement["samples"].items():
             lines.append(
-                f"  {sample}: "
-                + ", ".join(f"{f} {v['a']} -> {v['b']}" for f, v in fields.items())
+                f"  {sample}: " + ", ".join(f"{f} {v['a']} -> {v['b']}" for f, v in fields.items())
             )
     for key, change in result.get("values", {}).items():
         lines.append(f"{key}: values differ because of: {', '.join(change['why'])}")

@@ -31,9 +31,7 @@ def require_anndata() -> Any:
     try:
         import anndata
     except ImportError:
-        raise BundleError(
-            "h5ad bundles need anndata: pip install 'exprhub[h5ad]'"
-        ) from None
+        raise BundleError("h5ad bundles need anndata: pip install 'exprhub[h5ad]'") from None
     return anndata
 
 

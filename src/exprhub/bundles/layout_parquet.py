@@ -43,7 +43,12 @@ def write_parquet_bundle(content: BundleContent, path: Path) -> None:
         ]
     )
     sample_rows: list[dict[str, Any]] = []
-    gene_columns: dict[str, list[Any]] = {"aggregate": [], "gene_id": [], "symbol": [], "n_samples": []}
+    gene_columns: dict[str, list[Any]] = {
+        "aggregate": [],
+        "gene_id": [],
+        "symbol": [],
+        "n_samples": [],
+    }
     with tempfile.TemporaryDirectory(dir=path.parent) as work:
         values_path = Path(work) / "values.parquet"
         with pq.ParquetWriter(
@@ -56,11 +61,16 @@ def write_parquet_bundle(content: BundleContent, path: Path) -> None:
                 for start in range(0, len(aggregate.genes), GENES_PER_BATCH):
                     block = aggregate.values[start : start + GENES_PER_BATCH]
                     n_genes = block.shape[0]
-                    gene_index = np.repeat(np.arange(start, start + n_genes, dtype=np.int32), n_samples)
+                    gene_index = np.repeat(
+                        np.arange(start, start + n_genes, dtype=np.int32), n_samples
+                    )
                     sample_index = np.tile(np.arange(n_samples, dtype=np.int32), n_genes)
                     batch = pa.table(
                         {
-                            "aggregate": pa.array(np.full(n_genes * n_samples, aggregate.key, dtype=object), pa.string()),
+                            "aggregate": pa.array(
+                                np.full(n_genes * n_samples, aggregate.key, dtype=object),
+                                pa.string(),
+                            ),
                             "gene_id": genes.take(pa.array(gene_index)),
                             "sample": samples.take(pa.array(sample_index)),
                             "value": pa.array(block.ravel(), pa.float32()),
@@ -71,7 +81,11 @@ def write_parquet_bundle(content: BundleContent, path: Path) -> None:
                 for sample in aggregate.samples:
                     row = {"aggregate": aggregate.key, "sample": sample}
                     row.update(
-                        {k: v for k, v in content.metadata_rows.get(sample, {}).items() if k != "accession"}
+                        {
+                            k: v
+                            for k, v in content.metadata_rows.get(sample, {}).items()
+                            if k != "accession"
+                        }
                     )
                     sample_rows.append(row)
                 gene_columns["aggregate"] += [aggregate.key] * len(aggregate.genes)
@@ -96,13 +110,20 @@ def write_parquet_bundle(content: BundleContent, path: Path) -> None:
             "filtered_samples.parquet": pa.table(
                 {
                     "sample": pa.array(sorted(content.filtered), pa.string()),
-                    "reason": pa.array([content.filtered[k] for k in sorted(content.filtered)], pa.string()),
+                    "reason": pa.array(
+                        [content.filtered[k] for k in sorted(content.filtered)], pa.string()
+                    ),
                 }
             ),
         }
         for name, table in tables.items():
             _write(table, Path(work) / name)
         with FixedZip(path) as archive:
-            for name in ("filtered_samples.parquet", "genes.parquet", "samples.parquet", "values.parquet"):
+            for name in (
+                "filtered_samples.parquet",
+                "genes.parquet",
+                "samples.parquet",
+                "values.parquet",
+            ):
                 archive.write_file(name, Path(work) / name)
             write_bundle_files(archive, content)

@@ -73,7 +73,9 @@ def write_tsv_bundle(content: BundleContent, path: Path) -> None:
             with archive.text(f"{key}/{key}.tsv") as handle:
                 write_values(handle, aggregate)
             with archive.text(f"{key}/genes_{key}.tsv") as handle:
-                write_table(handle, ["gene_id", "symbol", "n_samples"], gene_rows(content, aggregate))
+                write_table(
+                    handle, ["gene_id", "symbol", "n_samples"], gene_rows(content, aggregate)
+                )
             document = {
                 "aggregate": key,
                 "options": content.options.as_dict(),
@@ -81,7 +83,9 @@ def write_tsv_bundle(content: BundleContent, path: Path) -> None:
             }
             archive.write_bytes(
                 f"{key}/metadata_{key}.json",
-                (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode(),
+                (
+                    json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+                ).encode(),
             )
             with archive.text(f"{key}/metadata_{key}.tsv") as handle:
                 rows = [content.metadata_rows[s] for s in aggregate.samples]
@@ -103,7 +107,9 @@ def write_bundle_files(archive: FixedZip, content: BundleContent) -> None:
         write_table(handle, used_columns(columns, rows, keep=2), rows)
 
 
-def used_columns(columns: Sequence[str], rows: Sequence[dict[str, str]], keep: int = 1) -> list[str]:
+def used_columns(
+    columns: Sequence[str], rows: Sequence[dict[str, str]], keep: int = 1
+) -> list[str]:
     """The columns some row has a value in (the first ``keep`` always)."""
     present = {c for row in rows for c in row}
     return [c for i, c in enumerate(columns) if i < keep or c in present]

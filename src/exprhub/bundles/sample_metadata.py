@@ -56,12 +56,12 @@ def subsets_by_sample(hub: Hub, series: Iterable[str]) -> dict[str, dict[str, st
                 subset = hub.record(key, RecordType.SUBSET, table=False)
                 if not isinstance(subset, Subset):
                     continue
-                kind = subset.get("subset_type") or "subset"
+                kind = subset.subset_type or "subset"
                 column = f"subset.{dataset}.{kind}"
                 for sample in subset.sample_ids:
                     cells = out.setdefault(sample, {})
                     before = cells.get(column)
-                    text = subset.get("subset_description") or key
+                    text = subset.description or key
                     cells[column] = text if not before else f"{before}; {text}"
     return out
 
