@@ -132,7 +132,10 @@ def build_in_worker(
     home: str, database_url: str, params: dict[str, Any], directory: str
 ) -> dict[str, Any]:
     """Build a bundle in this (worker) process from JSON parameters into ``directory``; the
-    file is named by its content hash. Returns :meth:`BundleResult.as_dict`."""
+    file is named by its content hash. Returns :meth:`BundleResult.as_dict` and
+    ``worker_pid``."""
+    import os
+
     from exprhub.api.hub import Hub
 
     with Hub(home, database_url=database_url) as hub:
@@ -147,4 +150,4 @@ def build_in_worker(
             quantile_normalize=bool(params.get("quantile_normalize", True)),
             format=params.get("format", "tsv"),
         )
-        return result.as_dict()
+        return result.as_dict() | {"worker_pid": os.getpid()}
