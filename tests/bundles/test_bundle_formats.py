@@ -95,8 +95,12 @@ def test_diff_says_what_differs_and_why(hub, tmp_path):
     base = hub.bundle(tmp_path / "base.zip", series="GSE1623", aggregate="species")
     same = hub.bundle(tmp_path / "same.zip", series="GSE1623", aggregate="species")
     assert diff_bundles(base.path, same.path)["identical"]
-    assert diff_lines(diff_bundles(base.path, same.path)) == ["the bundles are identical (same bytes)"]
-    scaled = hub.bundle(tmp_path / "scaled.zip", series="GSE1623", aggregate="species", scale="minmax")
+    assert diff_lines(diff_bundles(base.path, same.path)) == [
+        "the bundles are identical (same bytes)"
+    ]
+    scaled = hub.bundle(
+        tmp_path / "scaled.zip", series="GSE1623", aggregate="species", scale="minmax"
+    )
     result = diff_bundles(base.path, scaled.path)
     assert result["options"] == {"scale": {"a": "none", "b": "minmax"}}
     assert result["values"]["MUS_MUSCULUS"]["why"] == ["options"]
@@ -111,7 +115,9 @@ def test_diff_says_what_differs_and_why(hub, tmp_path):
     assert result["genes"]["MUS_MUSCULUS"]["a"] == 9055
     assert result["genes"]["MUS_MUSCULUS"]["b"] < 9055
     assert set(result["values"]["MUS_MUSCULUS"]["why"]) >= {"samples", "genes", "options"}
-    assert any("QN target Homo sapiens intensity v1 only in B" in line for line in diff_lines(result))
+    assert any(
+        "QN target Homo sapiens intensity v1 only in B" in line for line in diff_lines(result)
+    )
     no_qn = hub.bundle(tmp_path / "noqn.zip", series="GSE1623", aggregate="species", qn=False)
     lines = diff_lines(diff_bundles(base.path, no_qn.path))
     assert lines[0] == "option quantile_normalize: True -> False"

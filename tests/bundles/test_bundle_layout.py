@@ -77,7 +77,9 @@ def test_tsv_layout(hub, tmp_path):
     first = sample_rows[0]
     assert first["accession"] == "GSM27446" and first["platform"] == "GPL81"
     assert first["attr.title"] == first["title"] and first["series"] == "GSE1623"
-    assert human[0]["ch1.Gender"] == "Male" and human[0]["sex"] == "male"  # as submitted; harmonized
+    assert (
+        human[0]["ch1.Gender"] == "Male" and human[0]["sex"] == "male"
+    )  # as submitted; harmonized
     assert human[0]["attr.characteristics_ch1"].startswith("Gender:")
     assert first["refined.qn_target_sha256"] == metadata["samples"]["GSM27446"]["qn_target_sha256"]
     assert document["samples"]["GSM27446"]["refinement"]["processor"] == "exprhub-refinery"
@@ -172,6 +174,7 @@ def test_no_qn_delivers_gene_level_values(hub, tmp_path):
         genes, samples, values = read_tsv_matrix(archive, "GSE1623")
     gene_level = store.refined_matrix(hub, GSE1623, stage="genes")
     refined = store.refined_matrix(hub, GSE1623)
+    assert samples == GSE1623 and genes == [str(g) for g in refined.index]
     np.testing.assert_array_equal(values, gene_level.loc[refined.index].to_numpy(np.float32))
     assert not np.array_equal(values, refined.to_numpy(np.float32))
 

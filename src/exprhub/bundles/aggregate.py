@@ -202,18 +202,26 @@ def build_aggregate(
             f"{', '.join(f'{p} {n}' for p, n in sorted(by_platform.items()))}){hint}"
         )
     genes = sort_gene_ids(common)
-    out = np.empty((len(genes), len(samples)), dtype=np.float32)
     column = {s: j for j, s in enumerate(samples)}
+    out: np.ndarray | None = None
     while parts:
         features, got, values, _ = parts.pop(0)
+        columns = [column[s] for s in got]
+        if features == genes and columns == list(range(len(samples))):
+            out = values  # the matrix as read is the aggregate: no copy
+            continue
+        if out is None:
+            out = np.empty((len(genes), len(samples)), dtype=np.float32)
         position = {f: i for i, f in enumerate(features)}
         rows = np.fromiter((position[g] for g in genes), dtype=np.int64, count=len(genes))
-        columns = [column[s] for s in got]
         if columns == list(range(len(samples))):
             np.take(values, rows, axis=0, out=out)
         else:
             out[:, columns] = values[rows]
         del values
+    assert out is not None
+    if options.scale != "none" and not out.flags.writeable:
+        out = out.copy()
     scale_genes(out, options.scale)
     return Aggregate(
         key=key,

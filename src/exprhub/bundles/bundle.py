@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from exprhub import __version__
 from exprhub.bundles.aggregate import (
     Aggregate,
@@ -78,7 +80,8 @@ def values_digest(aggregate: Aggregate) -> str:
     digest = hashlib.sha256()
     digest.update("\t".join(aggregate.genes).encode() + b"\n")
     digest.update("\t".join(aggregate.samples).encode() + b"\n")
-    digest.update(aggregate.values.astype("<f4", copy=False).tobytes())
+    values = np.ascontiguousarray(aggregate.values, dtype="<f4")
+    digest.update(values.data.cast("B"))  # the buffer itself: no copy of the values
     return digest.hexdigest()
 
 

@@ -81,7 +81,9 @@ def write_h5ad_bundle(content: BundleContent, path: Path) -> None:
     require_anndata()
     if len(content.groups) == 1:
         [aggregate] = content.aggregates()
-        write_anndata(aggregate_anndata(content, aggregate, content.metadata), path)
+        adata = aggregate_anndata(content, aggregate, content.metadata)
+        aggregate.values = aggregate.values[:0]  # X holds the values now: free the copy
+        write_anndata(adata, path)
         return
     from exprhub.bundles.layout_tsv import write_bundle_files
 
@@ -89,8 +91,10 @@ def write_h5ad_bundle(content: BundleContent, path: Path) -> None:
         for aggregate in content.aggregates():
             own = content.metadata | {"aggregates": {aggregate.key: aggregate.summary()}}
             part = Path(work) / f"{aggregate.key}.h5ad"
-            write_anndata(aggregate_anndata(content, aggregate, own), part)
-            del aggregate
+            adata = aggregate_anndata(content, aggregate, own)
+            aggregate.values = aggregate.values[:0]
+            write_anndata(adata, part)
+            del adata, aggregate
             archive.write_file(part.name, part)
             part.unlink()
         write_bundle_files(archive, content)

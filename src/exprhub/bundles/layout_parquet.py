@@ -34,13 +34,9 @@ def write_parquet_bundle(content: BundleContent, path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    text = pa.dictionary(pa.int32(), pa.string())
     values_schema = pa.schema(
-        [
-            ("aggregate", pa.string()),
-            ("gene_id", pa.string()),
-            ("sample", pa.string()),
-            ("value", pa.float32()),
-        ]
+        [("aggregate", text), ("gene_id", text), ("sample", text), ("value", pa.float32())]
     )
     sample_rows: list[dict[str, Any]] = []
     gene_columns: dict[str, list[Any]] = {
@@ -57,6 +53,7 @@ def write_parquet_bundle(content: BundleContent, path: Path) -> None:
             for aggregate in content.aggregates():
                 n_samples = len(aggregate.samples)
                 samples = pa.array(aggregate.samples, pa.string())
+                key_dictionary = pa.array([aggregate.key], pa.string())
                 genes = pa.array(aggregate.genes, pa.string())
                 for start in range(0, len(aggregate.genes), GENES_PER_BATCH):
                     block = aggregate.values[start : start + GENES_PER_BATCH]
@@ -67,12 +64,11 @@ def write_parquet_bundle(content: BundleContent, path: Path) -> None:
                     sample_index = np.tile(np.arange(n_samples, dtype=np.int32), n_genes)
                     batch = pa.table(
                         {
-                            "aggregate": pa.array(
-                                np.full(n_genes * n_samples, aggregate.key, dtype=object),
-                                pa.string(),
+                            "aggregate": pa.DictionaryArray.from_arrays(
+                                np.zeros(n_genes * n_samples, dtype=np.int32), key_dictionary
                             ),
-                            "gene_id": genes.take(pa.array(gene_index)),
-                            "sample": samples.take(pa.array(sample_index)),
+                            "gene_id": pa.DictionaryArray.from_arrays(gene_index, genes),
+                            "sample": pa.DictionaryArray.from_arrays(sample_index, samples),
                             "value": pa.array(block.ravel(), pa.float32()),
                         },
                         schema=values_schema,

@@ -23,6 +23,9 @@ from exprhub.bundles.archive import FixedZip
 from exprhub.bundles.bundle import BundleContent, metadata_json
 from exprhub.bundles.bundle_text import license_text, readme_text
 
+#: Matrix rows formatted together.
+ROWS_PER_BLOCK = 256
+
 
 def clean_cell(value: str) -> str:
     """A metadata value as one TSV cell (tabs and line breaks become spaces)."""
@@ -39,9 +42,13 @@ def write_table(handle: IO[str], columns: Sequence[str], rows: Sequence[dict[str
 def write_values(handle: IO[str], aggregate: Aggregate) -> None:
     """The genes x samples matrix: ``gene_id`` then one column per sample."""
     handle.write("\t".join(["gene_id", *aggregate.samples]) + "\n")
-    for gene, row in zip(aggregate.genes, aggregate.values, strict=True):
-        # str of a numpy float32 is its shortest text that reads back as the same float32
-        handle.write(gene + "\t" + "\t".join([str(v) for v in row]) + "\n")
+    for start in range(0, len(aggregate.genes), ROWS_PER_BLOCK):
+        # numpy's text of a float32 is the shortest that reads back as the same float32
+        block = aggregate.values[start : start + ROWS_PER_BLOCK].astype(str).tolist()
+        genes = aggregate.genes[start : start + ROWS_PER_BLOCK]
+        handle.write(
+            "".join(g + "\t" + "\t".join(row) + "\n" for g, row in zip(genes, block, strict=True))
+        )
 
 
 def gene_rows(content: BundleContent, aggregate: Aggregate) -> list[dict[str, str]]:

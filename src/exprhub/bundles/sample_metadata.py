@@ -18,6 +18,7 @@ from typing import Any
 
 from exprhub.curate.harmonize import FIELDS, harmonize
 from exprhub.hub import Hub
+from exprhub.hub.record_batches import load_records
 from exprhub.records import RecordType, Sample, Subset
 from exprhub.refine import store
 
@@ -86,12 +87,13 @@ def sample_rows(
     assignments = store.qn_assignments(hub, samples)
     rows: dict[str, dict[str, str]] = {}
     all_series: set[str] = set()
+    records = load_records(hub, samples, RecordType.SAMPLE)
     for key in samples:
         row: dict[str, str] = {"accession": key}
         rows[key] = row
-        if not hub.has(key, RecordType.SAMPLE):
+        record = records.get(key)
+        if record is None:
             continue
-        record = hub.record(key, RecordType.SAMPLE, table=False)
         row["title"] = record.title or ""
         pairs: list[tuple[str, str]] = []
         if isinstance(record, Sample):

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from exprhub.hub import Hub, HubError, RecordNotFound
-from exprhub.records import RecordType, Sample, normalize_accession
+from exprhub.hub.record_batches import load_records
+from exprhub.records import Record, RecordType, Sample, normalize_accession
 
 #: How samples are grouped into matrices (refine.bio's aggregations).
 AGGREGATES = ("experiment", "species", "all")
@@ -100,12 +101,11 @@ class Selection:
             found.append(series)
 
 
-def _own_series(hub: Hub, sample: str) -> str:
-    record = hub.record(sample, RecordType.SAMPLE, table=False)
+def _own_series(record: Record | None, related: list[str]) -> str:
     series = sorted(record.series_ids) if isinstance(record, Sample) else []
     if not series:
-        series = sorted(hub.related(sample).get("series", []))
-    return series[0] if series else sample
+        series = sorted(related)
+    return series[0] if series else (record.id if record is not None else "")
 
 
 def select(
@@ -155,11 +155,13 @@ def select(
             loose.extend(hub.samples_of(accession))
         except RecordNotFound:
             selection.missing.append(accession)
-    for sample in dict.fromkeys(loose):
-        if sample in selection.series_of:
+    pending = [s for s in dict.fromkeys(loose) if s not in selection.series_of]
+    records = load_records(hub, pending, RecordType.SAMPLE)
+    for sample in pending:
+        record = records.get(sample)
+        if record is None:
+            selection.series_of[sample] = []  # listed as filtered: not in the hub
             continue
-        if not hub.has(sample, RecordType.SAMPLE):
-            selection.series_of[sample] = []
-            continue
-        selection._add(sample, _own_series(hub, sample))
+        related = [] if record.get("series_id") else hub.related(sample).get("series", [])
+        selection._add(sample, _own_series(record, related) or sample)
     return selection
