@@ -206,3 +206,13 @@ def test_query_selects_what_search_finds(hub, tmp_path):
     result = hub.bundle(tmp_path, query="GSE1623[ACCN]")
     assert result.metadata["selection"]["query_accessions"] == ["GSE1623"]
     assert result.metadata["aggregates"]["GSE1623"]["samples"] == GSE1623
+
+
+def test_sample_a_series_lists_but_the_hub_lacks_is_listed(hub):
+    from exprhub.bundles.aggregate import deliverable
+    from exprhub.bundles.selection import BundleOptions, Selection
+
+    selection = Selection(requested={}, series_of={"GSM27446": ["GSE1623"], "GSM9": ["GSE1623"]})
+    delivered, filtered = deliverable(hub, selection, BundleOptions())
+    assert [d.sample for d in delivered] == ["GSM27446"]
+    assert filtered == {"GSM9": "not in the hub"}

@@ -79,7 +79,7 @@ def deliverable(
     cannot (not in the hub, not refined, failed, waiting, no values, not normalized)."""
     samples = selection.samples
     states = store.refine_states(hub, samples)
-    present = {s for s in samples if selection.series_of[s]}
+    present = set(hub.sample_facts(samples))  # a series may list samples the hub lacks
     stage_kind = store.REFINED_KIND if options.quantile_normalize else store.GENE_LEVEL_KIND
     stored = {k for ks in hub.sample_matrices(samples, stage_kind).values() for k in ks}
     delivered: list[Delivered] = []
