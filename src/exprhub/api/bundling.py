@@ -22,6 +22,7 @@ __all__ = [
     "build_in_worker",
     "diff_bundles",
     "diff_lines",
+    "preview",
     "query_accessions",
     "selection",
     "to_anndata",
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     import anndata
 
     from exprhub.api.hub import Hub
+    from exprhub.hub import Hub as CatalogueHub
 
 #: Most records a query may select (Entrez's paging bound: offset + limit <= 10,000).
 MAX_QUERY_RECORDS = 10_000
@@ -78,6 +80,34 @@ def selection(
     return select(
         hub, series=_keys(series), samples=_keys(samples), query=query, query_accessions=found
     )
+
+
+def preview(
+    hub: CatalogueHub,
+    *,
+    series: str | Sequence[str] | None = None,
+    samples: str | Sequence[str] | None = None,
+    aggregate: str = "experiment",
+    quantile_normalize: bool = True,
+) -> dict[str, Any]:
+    """What a bundle of ``series`` and ``samples`` would hold, without reading any value: the
+    samples of each aggregate, the samples that cannot be delivered with the reason, the
+    samples in several selected series and accessions not in the hub (JSON-ready; the web
+    page's review of a dataset cart)."""
+    from exprhub.bundles.aggregate import deliverable, groups
+
+    options = BundleOptions(aggregate, "none", quantile_normalize, "tsv")
+    chosen = select(hub, series=_keys(series), samples=_keys(samples))
+    delivered, filtered = deliverable(hub, chosen, options)
+    return {
+        "aggregates": {
+            key: [d.sample for d in members]
+            for key, members in groups(delivered, options.aggregate).items()
+        },
+        "filtered_samples": dict(sorted(filtered.items())),
+        "samples_in_several_series": dict(sorted(chosen.in_several_series().items())),
+        "not_in_hub": sorted(chosen.missing),
+    }
 
 
 def build_bundle(

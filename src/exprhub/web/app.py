@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exprhub import __version__
 from exprhub.hub import Hub, HubError, RecordNotFound, default_home
-from exprhub.web import pages, routes_bundles, routes_jobs, routes_records, routes_search
+from exprhub.web import cart_page, pages, routes_bundles, routes_jobs, routes_records, routes_search
 from exprhub.web.downloads import DownloadHeads, RangedFileResponse
 from exprhub.web.errors import (
     MAX_MESSAGE_CHARS,
@@ -300,6 +300,7 @@ def create_app(
     app.include_router(routes_jobs.router)
     app.include_router(routes_bundles.router)
     app.include_router(pages.router)
+    app.include_router(cart_page.router)
     app.mount("/static", StaticAssets(directory=STATIC), name="static")
 
     @app.get("/api", include_in_schema=False)

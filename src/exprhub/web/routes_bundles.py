@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from exprhub.web import routes_jobs
-from exprhub.web.deps import JobsDep
+from exprhub.web.deps import HubDep, JobsDep
 from exprhub.web.downloads import RangedFileResponse
 from exprhub.web.errors import ERROR_RESPONSES, ApiError
 from exprhub.web.jobs import JobStatus
@@ -55,6 +55,35 @@ def create_bundle(request: BundleRequest, jobs: JobsDep) -> JSONResponse:
     body: dict[str, Any] = json.loads(bytes(response.body))
     body |= _links(body["id"])
     return JSONResponse(body, status_code=202, headers={"Location": body["status_url"]})
+
+
+class PreviewRequest(BaseModel):
+    """A selection to review before building."""
+
+    series: list[str] = Field(default_factory=list, max_length=10_000)
+    samples: list[str] = Field(default_factory=list, max_length=10_000)
+    aggregate: str = Field(default="experiment", description="experiment | species | all")
+    quantile_normalize: bool = True
+
+
+@router.post("/preview", summary="Review what a bundle would hold (no values read)")
+def preview_bundle(request: PreviewRequest, hub: HubDep) -> dict[str, Any]:
+    """The samples of each aggregate, the samples that cannot be delivered with the reason,
+    samples in several selected series and accessions not in the hub; 422 for bad options
+    or an empty selection."""
+    from exprhub.api.bundling import preview
+    from exprhub.bundles.selection import BundleError
+
+    try:
+        return preview(
+            hub,
+            series=request.series,
+            samples=request.samples,
+            aggregate=request.aggregate,
+            quantile_normalize=request.quantile_normalize,
+        )
+    except (BundleError, ValueError) as exc:
+        raise ApiError(422, "invalid_bundle", str(exc).splitlines()[0]) from None
 
 
 @router.get("/{job_id}", summary="Status of a bundle job", responses=routes_jobs.GONE)
