@@ -216,3 +216,23 @@ def test_sample_a_series_lists_but_the_hub_lacks_is_listed(hub):
     delivered, filtered = deliverable(hub, selection, BundleOptions())
     assert [d.sample for d in delivered] == ["GSM27446"]
     assert filtered == {"GSM9": "not in the hub"}
+
+
+def test_bundle_on_each_database(make_hub, geo_fixtures, tmp_path):
+    from exprhub.api.bundling import build_bundle
+    from exprhub.ingest.importer import import_file
+    from exprhub.refine.executor import SerialExecutor
+    from exprhub.refine.pipeline import refine
+
+    hub = make_hub()
+    import_file(hub, geo_fixtures / "gemma/GSE1623_family.soft.txt.gz")
+    refine(hub, ["GSE1623"], executor=SerialExecutor())
+    result = build_bundle(hub, tmp_path, series="GSE1623", samples=["GSM1"])  # type: ignore[arg-type]
+    assert result.metadata["filtered_samples"] == {"GSM1": "not in the hub"}
+    with zipfile.ZipFile(result.path) as archive:
+        genes, samples, values = read_tsv_matrix(archive, "GSE1623")
+        rows = read_table(archive, "GSE1623/metadata_GSE1623.tsv")
+    stored = store.refined_matrix(hub, GSE1623)
+    assert samples == GSE1623 and genes == [str(g) for g in stored.index]
+    np.testing.assert_array_equal(values, stored.to_numpy(np.float32))
+    assert [r["accession"] for r in rows] == GSE1623 and rows[0]["attr.title"]

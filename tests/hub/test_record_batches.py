@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from exprhub.hub import Hub
 from exprhub.hub.record_batches import load_records
 from exprhub.ingest.importer import import_file
 from exprhub.records import RecordType
 
 
-def test_load_records_equals_record_by_record(tmp_path, geo_fixtures):
-    with Hub.init(tmp_path / "hub") as hub:
+def test_load_records_equals_record_by_record(make_hub, geo_fixtures):
+    with make_hub() as hub:
         import_file(hub, geo_fixtures / "gemma/GSE3791_family.soft.gz")
         keys = hub.related("GSE3791")["sample"]
         loaded = load_records(hub, [*keys, "GSM1", "GSE3791"], RecordType.SAMPLE)
