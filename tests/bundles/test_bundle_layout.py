@@ -226,9 +226,13 @@ def test_bundle_on_each_database(make_hub, geo_fixtures, tmp_path):
 
     hub = make_hub()
     import_file(hub, geo_fixtures / "gemma/GSE1623_family.soft.txt.gz")
+    import_file(hub, geo_fixtures / "geoquery/GSM11805.txt.gz")  # never refined
     refine(hub, ["GSE1623"], executor=SerialExecutor())
-    result = build_bundle(hub, tmp_path, series="GSE1623", samples=["GSM1"])  # type: ignore[arg-type]
-    assert result.metadata["filtered_samples"] == {"GSM1": "not in the hub"}
+    result = build_bundle(hub, tmp_path, series="GSE1623", samples=["GSM1", "GSM11805"])  # type: ignore[arg-type]
+    assert result.metadata["filtered_samples"] == {
+        "GSM1": "not in the hub",
+        "GSM11805": "not refined (run `exprhub refine GSM11805`)",
+    }
     with zipfile.ZipFile(result.path) as archive:
         genes, samples, values = read_tsv_matrix(archive, "GSE1623")
         rows = read_table(archive, "GSE1623/metadata_GSE1623.tsv")
