@@ -25,6 +25,8 @@ Reading records
       ``series_organisms``, ``characteristic_keys``;
     * :mod:`exprhub.hub.index_feed`: ``changed_records``, ``platform_fields`` (the search
       index's source);
+    * :mod:`exprhub.hub.record_batches`: ``load_records`` (many records' attributes in a few
+      queries: a dataset bundle's sample metadata);
     * :meth:`Hub.annotation` (platform annotations).
 
 Reading values
