@@ -16,8 +16,10 @@ from exprhub.hub.queries import RecordSummary
 from exprhub.records import RecordType
 
 if TYPE_CHECKING:
+    import anndata
     import pandas as pd
 
+    from exprhub.bundles.bundle import BundleResult
     from exprhub.refine.pipeline import RefineOptions, RefineReport
     from exprhub.refine.store import RefinedCoverage
     from exprhub.search import SearchResults
@@ -495,3 +497,101 @@ class Hub(LabelChecks, IntakeHub, GeneProfiles, ExploreMethods):
         from exprhub.refine.store import refined_coverage
 
         return refined_coverage(self, accession)
+
+    # ------------------------------------------------------------------ bundles
+    def bundle(
+        self,
+        path: str | Path,
+        *,
+        series: str | Sequence[str] | None = None,
+        samples: str | Sequence[str] | None = None,
+        query: str | None = None,
+        aggregate: str = "experiment",
+        scale: str = "none",
+        qn: bool = True,
+        format: str = "tsv",
+    ) -> BundleResult:
+        """Write a dataset bundle: the selected samples' refined values grouped into
+        aggregates, their metadata, the samples left out with reasons, and every option and
+        version that shaped the numbers (docs/bundles.md).
+
+        Parameters
+        ----------
+        path
+            The file to write, or an existing directory (the file is then named by its
+            content hash: ``exprhub-bundle-<aggregate>-<format>-<sha256[:16]>.zip``).
+        series, samples, query
+            What to bundle: series and their samples, samples, and the records a search
+            query matches (at least one).
+        aggregate
+            ``"experiment"`` (a matrix per series), ``"species"`` (per organism) or ``"all"``.
+        scale
+            Per-gene scaling after normalization: ``"none"``, ``"minmax"``, ``"standard"``,
+            ``"robust"``.
+        qn
+            Quantile-normalized values (default) or, with False, gene-level values before
+            normalization.
+        format
+            ``"tsv"`` (zip), ``"h5ad"`` (a .h5ad, or a zip of one per aggregate) or
+            ``"parquet"`` (zip of tidy tables).
+
+        Returns
+        -------
+        BundleResult
+            ``path``, ``sha256`` and ``metadata`` (the aggregated metadata);
+            ``as_dict()`` is the JSON of ``exprhub bundle create --json``.
+
+        Raises
+        ------
+        exprhub.bundles.selection.BundleError
+            For bad options, an empty selection, no deliverable sample, or an aggregate whose
+            samples share no gene (nothing is written).
+        """
+        from exprhub.api.bundling import build_bundle
+
+        return build_bundle(
+            self,
+            path,
+            series=series,
+            samples=samples,
+            query=query,
+            aggregate=aggregate,
+            scale=scale,
+            quantile_normalize=qn,
+            format=format,
+        )
+
+    def to_anndata(
+        self,
+        *,
+        series: str | Sequence[str] | None = None,
+        samples: str | Sequence[str] | None = None,
+        query: str | None = None,
+        aggregate: str = "experiment",
+        scale: str = "none",
+        qn: bool = True,
+        key: str | None = None,
+    ) -> anndata.AnnData:
+        """One aggregate of a bundle as an AnnData in memory: the same object an h5ad bundle
+        holds (X samples x genes float32, obs sample metadata, var genes, uns the aggregated
+        metadata). Options as :meth:`bundle`; ``key`` picks the aggregate when the selection
+        makes several (e.g. ``"GSE3791"``, ``"HOMO_SAPIENS"``).
+
+        Raises
+        ------
+        exprhub.bundles.selection.BundleError
+            As :meth:`bundle`, and when the selection makes several aggregates and ``key`` is
+            not given. Needs the ``h5ad`` extra (anndata).
+        """
+        from exprhub.api.bundling import to_anndata
+
+        return to_anndata(
+            self,
+            series=series,
+            samples=samples,
+            query=query,
+            aggregate=aggregate,
+            scale=scale,
+            quantile_normalize=qn,
+            key=key,
+        )

@@ -25,6 +25,8 @@ Reading records
       ``series_organisms``, ``characteristic_keys``;
     * :mod:`exprhub.hub.index_feed`: ``changed_records``, ``platform_fields`` (the search
       index's source);
+    * :meth:`Hub.records_by_key` (many records in a few queries: sample metadata of bundles
+      and DataFrames);
     * :meth:`Hub.annotation` (platform annotations);
     * :mod:`exprhub.hub.gene_lookup`: ``find_gene_rows``, ``annotated_platforms``,
       ``matrices_of_kind``, ``matrix_feature_row`` (genes and profiles).

@@ -20,7 +20,9 @@ from exprhub import __version__
 from exprhub.hub import Hub, HubError, RecordNotFound, default_home
 from exprhub.hub.errors import HubBusy
 from exprhub.web import (
+    cart_page,
     pages,
+    routes_bundles,
     routes_genes,
     routes_jobs,
     routes_labels,
@@ -129,7 +131,6 @@ PLOTLY_STYLE_HASHES = (
     "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
     "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='",
 )
-
 
 
 def content_security_policy(style_src: str) -> str:
@@ -337,9 +338,11 @@ def create_app(
     app.include_router(routes_labels.router)
     app.include_router(routes_genes.router)
     app.include_router(analysis_routes)
+    app.include_router(routes_bundles.router)
     app.include_router(pages.router)
     app.include_router(routes_genes.pages)
     app.include_router(analysis_pages)
+    app.include_router(cart_page.router)
     app.mount("/static", StaticAssets(directory=STATIC), name="static")
 
     @app.get("/api", include_in_schema=False)

@@ -1,0 +1,66 @@
+"""Zip files that are byte-identical for the same contents: entries in the order written
+(the layouts write them sorted), a fixed timestamp and permissions, one compression level."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+#: Timestamp of every entry (the earliest a zip can hold).
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+#: Deflate level of every entry: 1, since float text compresses little better at 6 and takes
+#: 5 x longer.
+LEVEL = 1
+
+
+class FixedZip:
+    """A zip being written with fixed entry metadata; use as a context manager."""
+
+    def __init__(self, path: Path) -> None:
+        self._zip = zipfile.ZipFile(
+            path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=LEVEL
+        )
+        self.names: list[str] = []
+
+    def __enter__(self) -> FixedZip:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._zip.close()
+
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        if name in self.names:
+            raise ValueError(f"{name} is already in the zip")
+        self.names.append(name)
+        info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = 0o644 << 16
+        info.create_system = 3  # Unix, whatever system writes it
+        return info
+
+    def write_bytes(self, name: str, data: bytes) -> None:
+        """Add an entry holding ``data``."""
+        with self._zip.open(self._info(name), "w", force_zip64=True) as handle:
+            handle.write(data)
+
+    def write_file(self, name: str, path: Path) -> None:
+        """Add an entry holding the bytes of the file at ``path``."""
+        with (
+            self._zip.open(self._info(name), "w", force_zip64=True) as handle,
+            path.open("rb") as src,
+        ):
+            for block in iter(lambda: src.read(1 << 20), b""):
+                handle.write(block)
+
+    @contextmanager
+    def text(self, name: str) -> Iterator[IO[str]]:
+        """An entry written as UTF-8 text with ``\\n`` line ends."""
+        with (
+            self._zip.open(self._info(name), "w", force_zip64=True) as raw,
+            io.TextIOWrapper(raw, encoding="utf-8", newline="\n") as handle,
+        ):
+            yield handle
