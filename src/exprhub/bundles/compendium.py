@@ -286,9 +286,7 @@ def _build(
     target = None
     if opts.qn:
         progress(0.8, "quantile normalization: building the target")
-        target = quantile_target(
-            runner, x, fill, organism=source.organism, value_kind="compendium"
-        )
+        target = quantile_target(runner, x, fill, organism=source.organism, value_kind="compendium")
         qn = {
             "applied": True,
             "rule": "preprocessCore normalize.quantiles.use.target",

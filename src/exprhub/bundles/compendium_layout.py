@@ -109,7 +109,9 @@ def _write_tsv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]])
 def write_metadata_files(directory: Path, key: str, metadata: pd.DataFrame) -> None:
     """``metadata_<key>.tsv`` and ``metadata_<key>.json`` (accession -> non-empty fields)."""
     header = ["accession", *metadata.columns]
-    rows = [[index, *values] for index, values in zip(metadata.index, metadata.to_numpy(), strict=True)]
+    rows = [
+        [index, *values] for index, values in zip(metadata.index, metadata.to_numpy(), strict=True)
+    ]
     _write_tsv(directory / f"metadata_{key}.tsv", header, rows)
     document = {
         str(index): {c: v for c, v in zip(metadata.columns, values, strict=True) if _cell(v)}
@@ -157,9 +159,7 @@ def write_filtered_samples(
     for key, m in zip(samples, missing, strict=True):
         reason = f"missing {int(m)} of the {n_genes} genes kept (more than {threshold:.0%})"
         rows.append([key, int(m), f"{m / n_genes:.4f}", reason, *metadata.loc[key].tolist()])
-    _write_tsv(
-        path, ["accession", "missing_genes", "missing_fraction", "reason", *columns], rows
-    )
+    _write_tsv(path, ["accession", "missing_genes", "missing_fraction", "reason", *columns], rows)
 
 
 _LICENSE = """The values in this compendium were computed by exprhub from public records of NCBI
@@ -236,7 +236,9 @@ def zip_directory(directory: Path, target: Path) -> None:
     tmp = target.with_name(target.name + ".part")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
         for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-            info = zipfile.ZipInfo(str(path.relative_to(directory)), date_time=(1980, 1, 1, 0, 0, 0))
+            info = zipfile.ZipInfo(
+                str(path.relative_to(directory)), date_time=(1980, 1, 1, 0, 0, 0)
+            )
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             with path.open("rb") as src, archive.open(info, "w", force_zip64=True) as dst:

@@ -18,6 +18,7 @@ iterations refine one subspace (subspace iteration) and each costs two passes.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -93,10 +94,12 @@ def _blocks(x: da.Array) -> list[Delayed]:
 
 def _starts(x: da.Array) -> list[tuple[int, int]]:
     bounds = np.cumsum((0, *x.chunks[1]))
-    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
 
 
-def _tasks(x: da.Array, func: Callable[..., Any], *args: Any, per_block: Sequence[Any] = ()) -> list[Delayed]:
+def _tasks(
+    x: da.Array, func: Callable[..., Any], *args: Any, per_block: Sequence[Any] = ()
+) -> list[Delayed]:
     import dask
 
     shared = [dask.delayed(a, pure=True) if isinstance(a, np.ndarray) else a for a in args]
@@ -277,7 +280,10 @@ def impute_iterative_svd(
         B = np.concatenate(parts, axis=1)
         Ub, S, Vt = np.linalg.svd(B, full_matrices=False)
         r = min(2**iteration, rank, S.size)
-        previous, current = current, LowRank((Q @ Ub[:, :r]) * S[:r], np.ascontiguousarray(Vt[:r].T))
+        previous, current = (
+            current,
+            LowRank((Q @ Ub[:, :r]) * S[:r], np.ascontiguousarray(Vt[:r].T)),
+        )
         omega = np.ascontiguousarray(Vt.T)
         iterations += 1
     return ImputeResult(current, iterations, converged, change)

@@ -119,7 +119,9 @@ class CompendiumSource:
             raise HubError(f"stage must be 'refined' or 'genes', got {stage!r}")
         tax_id, name = resolve_organism(organism)
         states = {
-            k: st for k, st in refine_states(hub).items() if st.tax_id == tax_id and st.status == "done"
+            k: st
+            for k, st in refine_states(hub).items()
+            if st.tax_id == tax_id and st.status == "done"
         }
         kind = REFINED_KIND if stage == "refined" else GENE_LEVEL_KIND
         prefix = ("refined" if stage == "refined" else "genes") + f"/{tax_id}/"
@@ -134,9 +136,7 @@ class CompendiumSource:
             gene_set.update(features)
         placed = {k for _, _, cols in parts_raw for k in cols}
         if not placed:
-            raise HubError(
-                f"{name} has no refined samples in the hub (run `exprhub refine` first)"
-            )
+            raise HubError(f"{name} has no refined samples in the hub (run `exprhub refine` first)")
         genes = _gene_order(list(gene_set))
         position = {g: i for i, g in enumerate(genes)}
         parts = tuple(
@@ -196,7 +196,9 @@ class CompendiumSource:
         rows = np.asarray(gene_rows, dtype=np.int64)
         maps = tuple(part.gene_index for part in self.parts)
         token = dask.base.tokenize(self.home, self.database_url, self.stage, rows, samples, chunk)
-        shared = dask.delayed(_local_rows, pure=True)(rows, len(self.genes), maps, dask_key_name=f"compendium-rows-{token}")
+        shared = dask.delayed(_local_rows, pure=True)(
+            rows, len(self.genes), maps, dask_key_name=f"compendium-rows-{token}"
+        )
         blocks = []
         for j, start in enumerate(range(0, len(samples), chunk)):
             part = samples[start : start + chunk]
@@ -239,7 +241,7 @@ def read_planned_block(
         values = hub.store.open(name).columns(columns, n_rows)
         target = targets[p]
         keep = target >= 0
-        out[np.ix_(target[keep], positions)] = values[keep]
+        out[np.ix_(target[keep], np.asarray(positions, dtype=np.intp))] = values[keep]
     return out
 
 

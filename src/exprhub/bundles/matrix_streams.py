@@ -80,7 +80,8 @@ class TsvMatrixStream:
                 lines = []
                 for offset, row in enumerate(rows.tolist()):
                     gene = self.genes[start + offset]
-                    cells = ["" if v != v else "%.9g" % v for v in row]
+                    # %-formatting is about twice as fast as format() here
+                    cells = ["" if v != v else "%.9g" % v for v in row]  # noqa: UP031
                     lines.append("\t".join([gene, self.symbols.get(gene, ""), *cells]))
                 out.write("\n".join(lines) + "\n")
         del values
@@ -105,9 +106,7 @@ class H5adMatrixStream:
             import anndata.io  # noqa: F401
             import h5py
         except ImportError:
-            raise RuntimeError(
-                "h5ad output needs anndata: pip install 'exprhub[h5ad]'"
-            ) from None
+            raise RuntimeError("h5ad output needs anndata: pip install 'exprhub[h5ad]'") from None
         import pandas as pd
 
         self.path = path

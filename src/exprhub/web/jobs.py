@@ -584,8 +584,10 @@ def _one_line(exc: BaseException) -> str:
 def default_jobs(hub: Hub, *, workers: int = 2, limits: JobLimits | None = None) -> JobManager:
     """A job manager with the built-in kinds registered (``limits`` default: from the
     environment, see :meth:`JobLimits.from_environment`)."""
+    from exprhub.web.compendium_job import COMPENDIUM
     from exprhub.web.export_job import EXPORT
 
     manager = JobManager(hub, workers=workers, limits=limits or JobLimits.from_environment())
     manager.register(EXPORT)
+    manager.register(COMPENDIUM)
     return manager
