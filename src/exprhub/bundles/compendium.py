@@ -159,6 +159,19 @@ def _runner(scheduler: str | None, workers: int) -> Iterator[BlockRunner]:
         yield BlockRunner(client, batch=max(4, 2 * threads))
 
 
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """BLAS on one thread: the blocks run in parallel already, and BLAS threads that wait on
+    a busy machine make each small product hundreds of times slower."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # scikit-learn brings it; without it BLAS keeps its own threads
+        yield
+        return
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
 def build_compendium(
     hub: Hub,
     organism: str | int,
@@ -200,7 +213,7 @@ def build_compendium(
         shutil.rmtree(directory)
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        with _runner(scheduler, opts.workers) as runner:
+        with _runner(scheduler, opts.workers) as runner, _one_blas_thread():
             report = _build(hub, source, directory, opts, runner, report_to)
         if zipped:
             zip_directory(directory, target)

@@ -234,7 +234,7 @@ def impute_iterative_svd(
     oversample
         Extra columns of the randomized range finder.
     seed
-        Seed of the random start (per block, so results do not depend on the scheduler).
+        Seed of the random start.
     progress
         Called with ``(iteration, relative change)`` after each check.
 
@@ -246,12 +246,8 @@ def impute_iterative_svd(
     n_genes, n_samples = x.shape
     bounds = _starts(x)
     width = max(1, min(rank + oversample, n_genes, n_samples))
-    omega = np.concatenate(
-        [
-            np.random.default_rng([seed, j]).standard_normal((b - a, width))
-            for j, (a, b) in enumerate(bounds)
-        ]
-    )
+    # one stream over all samples, so the start does not depend on the blocks
+    omega = np.random.default_rng(seed).standard_normal((n_samples, width))
     current = LowRank(means[:, None].astype(np.float64), np.ones((n_samples, 1)))
     previous: LowRank | None = None
     converged = False
