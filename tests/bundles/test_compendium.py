@@ -141,15 +141,24 @@ def test_formats_agree_and_rebuilds_are_identical(human, tmp_path):
     np.testing.assert_array_equal(wide.to_numpy(np.float32), tsv.to_numpy())
 
 
-def test_errors_leave_nothing_behind(human, tmp_path):
+def test_errors_leave_nothing_behind(human, tmp_path, monkeypatch):
     with pytest.raises(HubError, match="unknown organism"):
         human.compendium("Homo nonsensus", tmp_path / "x")
     with pytest.raises(HubError, match="no refined samples"):
         human.compendium("Mus musculus", tmp_path / "y")
-    with pytest.raises(HubError, match="every gene is missing"):
-        human.compendium("Homo sapiens", tmp_path / "z.zip", max_gene_missing=0.0)
+    with pytest.raises(ValueError, match="format must be one of"):
+        human.compendium("Homo sapiens", tmp_path / "z.zip", format="xlsx")
     with pytest.raises(ValueError, match="max_sample_missing"):
         human.compendium("Homo sapiens", tmp_path / "w", max_sample_missing=2)
+    # a failure half way (here: while writing) removes what was written
+    from exprhub.bundles import compendium
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(compendium, "write_metadata_files", broken)
+    with pytest.raises(OSError, match="disk full"):
+        human.compendium("Homo sapiens", tmp_path / "v.zip")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
     (tmp_path / "exists").mkdir()
     (tmp_path / "exists" / "f").write_text("x")

@@ -123,6 +123,8 @@ class H5adMatrixStream:
             {"symbol": [symbols.get(g, "") for g in genes]},
             index=pd.Index(list(genes), name="gene_id"),
         )
+        # h5ad string columns hold no nulls: a missing field is an empty string
+        obs = obs.fillna("").astype(str) if obs is not None else pd.DataFrame(index=[])
         self._elements = {
             "obs": obs,
             "var": var,
