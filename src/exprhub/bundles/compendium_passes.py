@@ -156,14 +156,36 @@ class LowRank:
     W: np.ndarray
 
 
+def _at(U: np.ndarray, W: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``(U @ W.T)[rows, cols]`` without forming the product."""
+    return np.einsum("ij,ij->i", U[rows], W[cols])
+
+
 def fill_block(block: np.ndarray, U: np.ndarray, W: np.ndarray) -> np.ndarray:
     """``block`` with its missing cells taken from ``U @ W.T`` (``W``: the block's samples)."""
-    missing = np.isnan(block)
-    if not missing.any():
+    rows, cols = np.nonzero(np.isnan(block))
+    if rows.size == 0:
         return block
-    out = block.copy()
-    out[missing] = (U @ W.T)[missing]
+    out = block.copy(order="K")
+    out[rows, cols] = _at(U, W, rows, cols)
     return out
+
+
+def _split_missing(
+    block: np.ndarray, U: np.ndarray, W: np.ndarray
+) -> tuple[np.ndarray, Any, np.ndarray, np.ndarray]:
+    """The block with zeros for missing cells, and the reconstruction at the missing cells as
+    a sparse matrix: their sum is the filled block (missing cells are few, so products with
+    the filled block cost about what products with the observed values do)."""
+    from scipy import sparse
+
+    rows, cols = np.nonzero(np.isnan(block))
+    zeroed = block
+    if rows.size:
+        zeroed = block.copy(order="K")
+        zeroed[rows, cols] = 0.0
+    values = _at(U, W, rows, cols)
+    return zeroed, sparse.csr_matrix((values, (rows, cols)), shape=block.shape), rows, cols
 
 
 def _range_part(
@@ -176,20 +198,19 @@ def _range_part(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``X_filled @ omega`` of one block, and the squared change of its missing cells since
     the previous reconstruction with the squared previous values."""
-    missing = np.isnan(block)
-    new = U @ W.T
-    filled = np.where(missing, new, block)
+    zeroed, patch, rows, cols = _split_missing(block, U, W)
     change = np.zeros(1)
     before = np.zeros(1)
-    if U_old is not None and W_old is not None and missing.any():
-        old = (U_old @ W_old.T)[missing]
-        change[0] = float(np.sum((new[missing] - old) ** 2))
+    if U_old is not None and W_old is not None and rows.size:
+        old = _at(U_old, W_old, rows, cols)
+        change[0] = float(np.sum((_at(U, W, rows, cols) - old) ** 2))
         before[0] = float(np.sum(old**2))
-    return filled @ omega, change, before
+    return zeroed @ omega + patch @ omega, change, before
 
 
 def _project(block: np.ndarray, W: np.ndarray, U: np.ndarray, Q: np.ndarray) -> np.ndarray:
-    return Q.T @ fill_block(block, U, W)
+    zeroed, patch, _, _ = _split_missing(block, U, W)
+    return Q.T @ zeroed + np.asarray((patch.T @ Q).T)
 
 
 @dataclass(frozen=True)

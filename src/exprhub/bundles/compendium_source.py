@@ -236,13 +236,17 @@ def read_planned_block(
     samples float64, NaN where a sample has no value."""
     hub = _open_hub(home, database_url)
     n_out, targets = rows
-    out = np.full((n_out, n_samples), np.nan, dtype=np.float64)
+    # built sample by sample (rows of ``out``) and returned transposed: each sample's values
+    # stay contiguous, which the column-wise steps after (sorting, QN) read fastest
+    out = np.full((n_samples, n_out), np.nan, dtype=np.float64)
     for p, name, n_rows, positions, columns in plan:
         values = hub.store.open(name).columns(columns, n_rows)
         target = targets[p]
         keep = target >= 0
-        out[np.ix_(target[keep], np.asarray(positions, dtype=np.intp))] = values[keep]
-    return out
+        part = np.full((len(positions), n_out), np.nan, dtype=np.float64)
+        part[:, target[keep]] = values[keep].T
+        out[np.asarray(positions, dtype=np.intp)] = part
+    return out.T
 
 
 _hubs: dict[tuple[str, str], Hub] = {}
