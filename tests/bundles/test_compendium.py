@@ -233,3 +233,27 @@ def test_dask_cluster_gives_the_same_bytes(human, tmp_path):
         )
     assert local.imputation["iterations"] == remote.imputation["iterations"] == 8
     assert (tmp_path / "local.zip").read_bytes() == (tmp_path / "cluster.zip").read_bytes()
+
+
+def test_mouse_from_two_series_one_of_them_two_organisms(tmp_path, geo_fixtures):
+    """GSE1623 (GPL81) and GSE3791 (human GPL96/97 and mouse GPL339/340): the mouse
+    compendium holds the 14 mouse samples of both, imputes the cells left missing and keeps
+    every observed value."""
+    hub = Hub.init(tmp_path / "hub")
+    for name in ("GSE1623_family.soft.txt.gz", "GSE3791_family.soft.gz"):
+        import_file(hub, geo_fixtures / "gemma" / name)
+    assert refine(hub, [], executor=SerialExecutor(), options=RefineOptions()).failed == {}
+    states = store.refine_states(hub)
+    mouse = sorted(k for k, s in states.items() if s.tax_id == 10090)
+    assert len(mouse) == 14 and len(states) == 20
+    report = hub.compendium("Mus musculus", tmp_path / "m", qn=False, max_iters=20)
+    got = _read_tsv(tmp_path / "m" / "MUS_MUSCULUS" / "MUS_MUSCULUS.tsv")
+    assert sorted(got.columns) == mouse
+    platforms = pd.read_csv(tmp_path / "m" / "MUS_MUSCULUS" / "metadata_MUS_MUSCULUS.tsv", sep="\t")
+    assert set(platforms["refined_platform"]) == {"GPL81", "GPL339", "GPL340"}
+    refined = store.refined_matrix(hub, mouse).loc[got.index, got.columns]
+    observed = refined.notna().to_numpy()
+    assert report.missing_cells == int((~observed).sum()) > 0
+    np.testing.assert_array_equal(got.to_numpy()[observed], refined.to_numpy()[observed])
+    assert np.isfinite(got.to_numpy()).all()
+    hub.close()
