@@ -128,6 +128,9 @@ def test_formats_agree_and_rebuilds_are_identical(human, tmp_path):
         archive.extractall(tmp_path / "a")
     tsv = _read_tsv(tmp_path / "a" / "HOMO_SAPIENS" / "HOMO_SAPIENS.tsv")
     human.compendium("Homo sapiens", tmp_path / "h", format="h5ad")
+    human.compendium("Homo sapiens", tmp_path / "h2", format="h5ad")
+    h5ad = "HOMO_SAPIENS/HOMO_SAPIENS.h5ad"
+    assert (tmp_path / "h" / h5ad).read_bytes() == (tmp_path / "h2" / h5ad).read_bytes()
     adata = anndata.read_h5ad(tmp_path / "h" / "HOMO_SAPIENS" / "HOMO_SAPIENS.h5ad")
     assert list(adata.obs_names) == list(tsv.columns)
     assert list(adata.var_names) == list(tsv.index)
