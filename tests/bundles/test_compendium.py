@@ -222,14 +222,15 @@ def test_http_job_builds_and_serves_the_zip(human):
 
 
 def test_dask_cluster_gives_the_same_bytes(human, tmp_path):
-    """The same build on a real dask.distributed LocalCluster and on local threads: every
-    pass (missing counts, imputation, QN, writing) gives identical files."""
+    """The same build on a real dask.distributed LocalCluster (two worker processes, which
+    open the hub themselves) and on local threads: every pass (missing counts, imputation,
+    QN, writing) gives identical files."""
     import distributed
 
     options = {"max_sample_missing": 0.7, "max_iters": 8, "chunk": 5}
     local = human.compendium("Homo sapiens", tmp_path / "local.zip", **options)
     with distributed.LocalCluster(
-        n_workers=2, processes=False, threads_per_worker=1, dashboard_address=None
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
     ) as cluster:
         remote = human.compendium(
             "Homo sapiens", tmp_path / "cluster.zip", scheduler=cluster.scheduler_address, **options
