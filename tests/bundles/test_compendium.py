@@ -4,6 +4,7 @@ applied in memory with exprhub.refine.qn, and the outputs against each other."""
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 
@@ -219,6 +220,12 @@ def test_http_job_builds_and_serves_the_zip(human):
         assert result["compendium"]["samples"] == 17
         download = client.get(result["download_url"])
         assert download.status_code == 200 and download.content[:2] == b"PK"
+        with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
+            assert "HOMO_SAPIENS/HOMO_SAPIENS.tsv" in archive.namelist()
+        # built in a child process: its one-line error becomes the job's
+        failing = client.post("/api/v1/compendia", json={"organism": "Mus musculus"}).json()
+        status = wait_for_job(client, failing["id"])
+        assert status["status"] == "failed" and "no refined samples" in status["error"]
 
 
 def test_dask_cluster_gives_the_same_bytes(human, tmp_path):

@@ -3,6 +3,10 @@ an organism's compendium (a zip); poll and download it under ``/api/v1/jobs/{id}
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import tempfile
 from typing import Any, Literal
 
 from fastapi import APIRouter
@@ -40,20 +44,43 @@ def _validate(hub: Hub, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
-    from exprhub.bundles.compendium import CompendiumOptions, build_compendium, organism_key
+    """Build in a child process, so that a long build holds neither the server's GIL nor its
+    memory; the child's progress lines are passed on to the job."""
+    from exprhub.bundles.compendium import organism_key
 
-    options = {k: v for k, v in params.items() if k not in ("organism", "tax_id")}
     name = f"{organism_key(params['organism'])}_compendium.zip"
     target = context.output_dir / name
-    report = build_compendium(
-        context.hub,
-        params["tax_id"],
-        target,
-        options=CompendiumOptions(**options),
-        progress=lambda fraction, message: context.progress(fraction, message),
-    )
-    summary = report.to_dict()
-    summary.pop("path")
+    request = {
+        "home": str(context.hub.home),
+        "database_url": context.hub.database_url,
+        "target": str(target),
+        "params": params,
+    }
+    summary: dict[str, Any] | None = None
+    # stderr to a file: a child writing much there while stdout is read cannot block
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, json.dumps(request)],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            message = json.loads(line)
+            if "report" in message:
+                summary = message["report"]
+            else:
+                context.progress(message["progress"], message["message"])
+        proc.wait()
+        stderr.seek(0)
+        errors = stderr.read()
+    if proc.returncode != 0 or summary is None:
+        lines = [x for x in errors.strip().splitlines() if x.strip()]
+        raise HubError(
+            lines[-1] if lines else f"the compendium build exited with {proc.returncode}"
+        )
+    summary.pop("path", None)
     return {
         "files": [name],
         "download_url": context.file_url(name),
@@ -61,6 +88,37 @@ def _run(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         "media_type": "application/zip",
         "compendium": summary,
     }
+
+
+_CHILD = "from exprhub.web.compendium_job import build_in_child; build_in_child()"
+
+
+def build_in_child() -> None:
+    """The child process of a compendium job: the request is ``sys.argv[1]`` (JSON); prints
+    one JSON line per progress report, then the report; an error is one line on stderr and
+    exit status 1."""
+    from exprhub.bundles.compendium import CompendiumOptions, build_compendium
+
+    request = json.loads(sys.argv[1])
+    params = request["params"]
+    options = {k: v for k, v in params.items() if k not in ("organism", "tax_id")}
+
+    def progress(fraction: float, message: str) -> None:
+        print(json.dumps({"progress": fraction, "message": message}), flush=True)
+
+    try:
+        with Hub(request["home"], database_url=request["database_url"]) as hub:
+            report = build_compendium(
+                hub,
+                params["tax_id"],
+                request["target"],
+                options=CompendiumOptions(**options),
+                progress=progress,
+            )
+    except Exception as exc:
+        sys.stderr.write(" ".join((str(exc) or type(exc).__name__).splitlines()) + "\n")
+        sys.exit(1)
+    print(json.dumps({"report": report.to_dict()}, default=str), flush=True)
 
 
 COMPENDIUM = JobKind(
