@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from exprhub.api import frames, refinery
+from exprhub.api.compendia import CompendiumMixin
 from exprhub.api.explore_methods import ExploreMethods
 from exprhub.api.intake import IntakeHub
 from exprhub.api.label_checks import LabelChecks
@@ -56,7 +57,7 @@ def _file_pairs(
     ]
 
 
-class Hub(LabelChecks, IntakeHub, GeneProfiles, ExploreMethods):
+class Hub(LabelChecks, IntakeHub, GeneProfiles, ExploreMethods, CompendiumMixin):
     """A gene expression hub stored in a directory: its records, values, refinery and search.
 
     Everything ``exprhub.hub.Hub`` reads (``record``, ``related``, ``summary``,

@@ -136,7 +136,17 @@ def open_hub(home: Path | None) -> Hub:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``exprhub`` command; returns the exit code."""
     import exprhub.cli.label_checks  # noqa: F401  (the `labels` group: qc, evaluate)
-    from exprhub.cli import bundle, commands, explore, ingest, profiles, refine, search, serve  # noqa: F401  (registers the commands)
+    from exprhub.cli import (  # noqa: F401  (registers the commands)
+        bundle,
+        commands,
+        compendium,
+        explore,
+        ingest,
+        profiles,
+        refine,
+        search,
+        serve,
+    )
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args

@@ -21,6 +21,7 @@ from exprhub.hub import Hub, HubError, RecordNotFound, default_home
 from exprhub.hub.errors import HubBusy
 from exprhub.web import (
     cart_page,
+    compendium_job,
     pages,
     routes_bundles,
     routes_genes,
@@ -339,6 +340,7 @@ def create_app(
     app.include_router(routes_genes.router)
     app.include_router(analysis_routes)
     app.include_router(routes_bundles.router)
+    app.include_router(compendium_job.router)
     app.include_router(pages.router)
     app.include_router(routes_genes.pages)
     app.include_router(analysis_pages)

@@ -586,10 +586,12 @@ def default_jobs(hub: Hub, *, workers: int = 2, limits: JobLimits | None = None)
     environment, see :meth:`JobLimits.from_environment`)."""
     from exprhub.web.analysis_job import CLUSTER
     from exprhub.web.bundle_job import BUNDLE
+    from exprhub.web.compendium_job import COMPENDIUM
     from exprhub.web.export_job import EXPORT
 
     manager = JobManager(hub, workers=workers, limits=limits or JobLimits.from_environment())
     manager.register(EXPORT)
     manager.register(CLUSTER)
     manager.register(BUNDLE)
+    manager.register(COMPENDIUM)
     return manager
