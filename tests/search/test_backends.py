@@ -27,7 +27,8 @@ CASES = [
     ("breast cancer", {"GSE10", "GSM1", "GDS5"}),
     ('"cancer breast"', set()),
     ("cancer[TITL]", {"GSE10", "GDS40"}),
-    ("cancer[Title] OR diabetes[Title]", {"GSE10", "GDS40", "GSE2"}),
+    # stemmed: "diabetic" (GSM10's title) and "diabetes" are one term
+    ("cancer[Title] OR diabetes[Title]", {"GSE10", "GDS40", "GSE2", "GSM10"}),
     ("cancer NOT breast", {"GSE2", "GSE45", "GDS40"}),
     ("NOT cancer AND GSE[ETYP]", {"GSE300"}),
     ("Homo sapiens[ORGN]", {"GSE10", "GSE45", "GSM1", "GSM2", "GPL570", "GDS5", "GDS40"}),

@@ -121,7 +121,8 @@ class HubSearch:
             self._forget_watermark()
             self.rebuilding = (
                 f"the search index at {self.location} was written by another version of "
-                "exprhub (another format or label names); it is rebuilt from the hub's records"
+                "exprhub (another format, text analysis or label names); it is rebuilt from "
+                "the hub's records"
             )
             return open_index(self.location, DEFAULT_SCHEMA)
         if self._documents_version() != DOCUMENTS_VERSION and self._watermark() is not None:

@@ -1,7 +1,8 @@
 """Server-backed index: PostgreSQL full text (tsvector + GIN, ts_rank, facets by GROUP BY).
 
-Text is tokenized in Python (:func:`exprhub.search.fields.index_tokens`) and written as tsvector
-literals, so matching is identical to the embedded backends. Each token is stored twice: bare
+Text is tokenized and analyzed in Python (:func:`exprhub.search.fields.index_tokens`, then
+:mod:`exprhub.search.analysis`: American spelling, Snowball English stems) and written as
+tsvector literals, so matching is identical to the embedded backend. Each token is stored twice: bare
 (searched by ALL) and as ``@field:token`` (searched by ``token[FIELD]``); title tokens carry
 weight A for ranking. Positions above 16383 (a PostgreSQL limit) are clamped, so phrases deep
 inside very long descriptions may match loosely.
@@ -32,6 +33,7 @@ from exprhub.search.document import (
     dedupe,
     top_facets,
 )
+from exprhub.search.analysis import ANALYZER_VERSION, analyze_all
 from exprhub.search.fields import DEFAULT_SCHEMA, SearchSchema, index_tokens
 from exprhub.search.paging import check_search_page
 from exprhub.search.query import And, Node, Not, Or, Query, Term, as_query
@@ -112,6 +114,12 @@ class PostgresIndex:
                         f"{prefix}: search index format {meta.get('format')!r} is not the "
                         f"current one ({_FORMAT}); rebuild it (exprhub index --full)"
                     )
+                if meta.get("analyzer") != str(ANALYZER_VERSION):
+                    raise OutdatedIndex(
+                        f"{prefix}: search index terms were made by text analysis "
+                        f"{meta.get('analyzer') or 'without stemming'}, not the current "
+                        f"{ANALYZER_VERSION}; rebuild it (exprhub index --full)"
+                    )
                 stored = SearchSchema(labels=tuple(json.loads(meta["labels"])))
                 if schema is not None and schema != stored:
                     raise OutdatedIndex(
@@ -153,6 +161,7 @@ class PostgresIndex:
             text(f"INSERT INTO {t}_meta VALUES (:k, :v)"),
             [
                 {"k": "format", "v": _FORMAT},
+                {"k": "analyzer", "v": str(ANALYZER_VERSION)},
                 {"k": "labels", "v": json.dumps(list(self.schema.labels))},
                 {"k": "generation", "v": "0"},
             ],
@@ -240,7 +249,7 @@ class PostgresIndex:
         for spec in self.schema.text_fields:
             weight = "A" if spec.name == "TITL" else "D"
             for value in values.get(spec.key, []):
-                for tok in index_tokens(value):
+                for tok in analyze_all(index_tokens(value)):
                     p = f"{min(pos, _MAX_POS)}{weight}"
                     for lexeme in (
                         (tok, f"@{spec.key}:{tok}") if spec.in_all else (f"@{spec.key}:{tok}",)
@@ -356,11 +365,11 @@ class PostgresIndex:
     def _tsquery(self, node: Node) -> str:
         if isinstance(node, Term):
             if node.field is None:
-                lexemes = list(node.tokens)
+                lexemes = list(node.terms)
             else:
                 spec = self.schema.resolve(node.field)
                 assert spec is not None
-                lexemes = [f"@{spec.key}:{tok}" for tok in node.tokens]
+                lexemes = [f"@{spec.key}:{tok}" for tok in node.terms]
             if node.prefix:
                 return _quote(lexemes[0]) + ":*"
             return "(" + " <-> ".join(_quote(x) for x in lexemes) + ")"

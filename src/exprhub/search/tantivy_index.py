@@ -15,6 +15,7 @@ from typing import Any
 
 import tantivy
 
+from exprhub.search.analysis import ANALYZER_VERSION
 from exprhub.search.document import (
     Hit,
     IndexBusy,
@@ -78,7 +79,8 @@ def _count_pool() -> ThreadPoolExecutor:
 
 
 def _analyzer() -> tantivy.TextAnalyzer:
-    # Text arrives pre-tokenized by exprhub.search.fields.tokenize, joined by spaces.
+    # Text arrives as index terms (exprhub.search.analysis: spelling, English stems) joined by
+    # spaces, made in Python so that PostgreSQL holds the same terms.
     return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
 
 
@@ -107,6 +109,12 @@ class TantivyIndex:
                     f"{self.path}: search index format {meta.get('format')!r} is not the "
                     f"current one ({_FORMAT}); rebuild it (exprhub index --full)"
                 )
+            if meta.get("analyzer") != ANALYZER_VERSION:
+                raise OutdatedIndex(
+                    f"{self.path}: search index terms were made by text analysis "
+                    f"{meta.get('analyzer') or 'without stemming'}, not the current "
+                    f"{ANALYZER_VERSION}; rebuild it (exprhub index --full)"
+                )
             stored = SearchSchema(labels=tuple(meta["labels"]))
             if schema is not None and schema != stored:
                 raise OutdatedIndex(
@@ -119,7 +127,14 @@ class TantivyIndex:
         if self.path is not None:
             self.path.mkdir(parents=True, exist_ok=True)
             self._index = tantivy.Index(self._tschema, path=str(self.path), reuse=True)
-            _write_meta(self.path, {"format": _FORMAT, "labels": list(self.schema.labels)})
+            _write_meta(
+                self.path,
+                {
+                    "format": _FORMAT,
+                    "analyzer": ANALYZER_VERSION,
+                    "labels": list(self.schema.labels),
+                },
+            )
             file_lock = FileLock(self.path / _LOCK_FILE)
             self._write_lock = WriteLock(
                 f"search index {self.path}",
@@ -312,11 +327,11 @@ class TantivyIndex:
     def _leaf(self, spec: FieldSpec, term: Term) -> tantivy.Query:
         ts = self._tschema
         if term.prefix:
-            q = tantivy.Query.regex_query(ts, spec.key, re.escape(term.tokens[0]) + ".*")
+            q = tantivy.Query.regex_query(ts, spec.key, re.escape(term.terms[0]) + ".*")
         elif len(term.tokens) == 1:
-            q = tantivy.Query.term_query(ts, spec.key, term.tokens[0])
+            q = tantivy.Query.term_query(ts, spec.key, term.terms[0])
         else:
-            q = tantivy.Query.phrase_query(ts, spec.key, list(term.tokens))
+            q = tantivy.Query.phrase_query(ts, spec.key, list(term.terms))
         if not spec.scored:
             return tantivy.Query.const_score_query(q, 0.0)
         return tantivy.Query.boost_query(q, spec.boost) if spec.boost != 1.0 else q
