@@ -72,7 +72,8 @@ class SearchDocument:
 
 
 def field_text(values: Sequence[str]) -> str:
-    """Pre-tokenized text of a field: index terms (:mod:`exprhub.search.analysis`) joined by spaces, values split by a separator token."""
+    """Pre-tokenized text of a field: index terms (:mod:`exprhub.search.analysis`) joined by
+    spaces, values split by a separator token."""
     parts = [" ".join(analyze_all(index_tokens(v))) for v in values]
     return f" {VALUE_SEPARATOR} ".join(p for p in parts if p)
 

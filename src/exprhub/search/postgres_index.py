@@ -2,9 +2,9 @@
 
 Text is tokenized and analyzed in Python (:func:`exprhub.search.fields.index_tokens`, then
 :mod:`exprhub.search.analysis`: American spelling, Snowball English stems) and written as
-tsvector literals, so matching is identical to the embedded backend. Each token is stored twice: bare
-(searched by ALL) and as ``@field:token`` (searched by ``token[FIELD]``); title tokens carry
-weight A for ranking. Positions above 16383 (a PostgreSQL limit) are clamped, so phrases deep
+tsvector literals, so matching is identical to the embedded backend. Each term is stored
+twice: bare (searched by ALL) and as ``@field:term`` (searched by ``word[FIELD]``); title
+terms carry weight A for ranking. Positions above 16383 (a PostgreSQL limit) are clamped, so phrases deep
 inside very long descriptions may match loosely.
 
 Writers take turns through a PostgreSQL advisory lock named after the table prefix (see
@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 
+from exprhub.search.analysis import ANALYZER_VERSION, analyze_all
 from exprhub.search.document import (
     FacetCount,
     Hit,
@@ -33,7 +34,6 @@ from exprhub.search.document import (
     dedupe,
     top_facets,
 )
-from exprhub.search.analysis import ANALYZER_VERSION, analyze_all
 from exprhub.search.fields import DEFAULT_SCHEMA, SearchSchema, index_tokens
 from exprhub.search.paging import check_search_page
 from exprhub.search.query import And, Node, Not, Or, Query, Term, as_query
