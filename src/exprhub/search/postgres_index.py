@@ -4,8 +4,8 @@ Text is tokenized and analyzed in Python (:func:`exprhub.search.fields.index_tok
 :mod:`exprhub.search.analysis`: American spelling, Snowball English stems) and written as
 tsvector literals, so matching is identical to the embedded backend. Each term is stored
 twice: bare (searched by ALL) and as ``@field:term`` (searched by ``word[FIELD]``); title
-terms carry weight A for ranking. Positions above 16383 (a PostgreSQL limit) are clamped, so phrases deep
-inside very long descriptions may match loosely.
+terms carry weight A for ranking. Positions above 16383 (a PostgreSQL limit) are clamped, so
+phrases deep inside very long descriptions may match loosely.
 
 Writers take turns through a PostgreSQL advisory lock named after the table prefix (see
 :meth:`PostgresIndex.writing`); readers see the last committed transaction.
