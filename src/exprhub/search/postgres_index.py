@@ -34,7 +34,13 @@ from exprhub.search.document import (
     dedupe,
     top_facets,
 )
-from exprhub.search.fields import DEFAULT_SCHEMA, SearchSchema, index_tokens
+from exprhub.search.fields import (
+    BOOSTED_TYPES,
+    DEFAULT_SCHEMA,
+    SERIES_BOOST,
+    SearchSchema,
+    index_tokens,
+)
 from exprhub.search.paging import check_search_page
 from exprhub.search.query import And, Node, Not, Or, Query, Term, as_query
 from exprhub.search.sql_common import Params, compile_where, only_terms, positive_scored_terms
@@ -389,7 +395,9 @@ class PostgresIndex:
         facet_limit: int = 20,
         filters: Mapping[str, Sequence[str]] | None = None,
     ) -> SearchResults:
-        """Ranked hits (ts_rank, title weighted; ties in accession order) and facet counts."""
+        """Ranked hits (ts_rank, title weighted, series and DataSets boosted by
+        :data:`~exprhub.search.fields.SERIES_BOOST`; ties in accession order) and facet
+        counts."""
         check_search_page(limit, offset)
         parsed = as_query(query, self.schema).filtered(filters)
         facet_names = self.schema.check_facets(facets)
@@ -409,7 +417,10 @@ class PostgresIndex:
         scored = positive_scored_terms(parsed.root, self.schema)
         if parsed.is_scored() and scored:
             rank_q = " | ".join(self._tsquery(x) for x in scored)
-            score = f"ts_rank(d.tsv, CAST({p(rank_q)} AS tsquery))"
+            boost = (
+                f"CASE WHEN d.etype = ANY({p(list(BOOSTED_TYPES))}) THEN {SERIES_BOOST} ELSE 1 END"
+            )
+            score = f"ts_rank(d.tsv, CAST({p(rank_q)} AS tsquery)) * {boost}"
         else:
             score = "0.0"
         with self._engine.connect() as conn:

@@ -26,7 +26,14 @@ from exprhub.search.document import (
     dedupe,
     field_text,
 )
-from exprhub.search.fields import DEFAULT_SCHEMA, VALUE_SEPARATOR, FieldSpec, SearchSchema
+from exprhub.search.fields import (
+    BOOSTED_TYPES,
+    DEFAULT_SCHEMA,
+    SERIES_BOOST,
+    VALUE_SEPARATOR,
+    FieldSpec,
+    SearchSchema,
+)
 from exprhub.search.paging import check_search_page
 from exprhub.search.query import (
     And,
@@ -401,11 +408,15 @@ class TantivyIndex:
         facet_limit: int = 20,
         filters: Mapping[str, Sequence[str]] | None = None,
     ) -> SearchResults:
-        """Ranked hits (BM25, title boosted; ties in accession order) and facet counts."""
+        """Ranked hits (BM25, title boosted, series and DataSets boosted by
+        :data:`~exprhub.search.fields.SERIES_BOOST`; ties in accession order) and facet
+        counts."""
         check_search_page(limit, offset)
         parsed = as_query(query, self.schema).filtered(filters)
         facet_names = self.schema.check_facets(facets)
         tq = self._compile(parsed.root)
+        if parsed.is_scored():
+            tq = self._series_boosted(tq)
         searcher, generation = self._searcher()
         estimate = self._counter.estimate(searcher, parsed.root, int(searcher.num_docs))
         count = functools.partial(
@@ -433,6 +444,16 @@ class TantivyIndex:
             meta = json.loads(bytes(searcher.doc(addr).get_first("meta") or b"{}"))
             hits.append(Hit(meta["a"], meta["e"], meta["t"], float(score)))
         return SearchResults(total, hits, facet_counts, parsed)
+
+    def _series_boosted(self, tq: tantivy.Query) -> tantivy.Query:
+        """``tq`` with the scores of series and DataSets multiplied by :data:`SERIES_BOOST`:
+        the extra clause matches a subset of ``tq``'s matches, so the match set is unchanged."""
+        Q, Occur = tantivy.Query, tantivy.Occur
+        series = Q.term_set_query(self._tschema, "x_etype", list(BOOSTED_TYPES))
+        extra = Q.boolean_query([(Occur.Must, tq), (Occur.Must, Q.const_score_query(series, 0.0))])
+        return Q.boolean_query(
+            [(Occur.Should, tq), (Occur.Should, Q.boost_query(extra, SERIES_BOOST - 1.0))]
+        )
 
     def _page(
         self, searcher: Any, tq: tantivy.Query, parsed: Query, offset: int, limit: int
