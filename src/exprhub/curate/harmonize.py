@@ -4,7 +4,8 @@ Submitters name the same thing many ways (``sex``, ``gender``, ``Sex``, ``subjec
 :func:`harmonize` maps characteristic keys onto one vocabulary of fields (sex, age,
 age_group, specimen_part, genetic_information, disease, disease_stage, cell_line, treatment,
 race, subject, developmental_stage, compound, time, specimen_type) and normalizes the values:
-lower-cased and stripped, several values sorted and joined with ``;``, sex spelled ``female`` / ``male``.
+lower-cased and stripped, several values sorted and joined with ``;``, sex spelled ``female`` /
+``male``.
 
 A key matches in the plain form and as ``characteristic[s] [key]``, ``comment[s] [key]`` or
 ``factor value [key]``, with spaces, underscores, hyphens or nothing between words.
