@@ -254,6 +254,7 @@ class Hub(IntakeHub):
         offset: int = 0,
         facets: Sequence[str] | None = None,
         filters: Mapping[str, Sequence[str]] | None = None,
+        expand: bool = True,
     ) -> SearchResults:
         """Search the hub's records with an Entrez-style query, ranked, with facet counts.
 
@@ -273,6 +274,9 @@ class Hub(IntakeHub):
             Facet fields to count (default: the index's).
         filters
             Only hits with one of these values per facet field.
+        expand
+            Words naming an anatomy, cell type or disease term also find the term's
+            descendants (``kidney`` finds "renal cortex"; see docs/search.md).
 
         Returns
         -------
@@ -292,7 +296,9 @@ class Hub(IntakeHub):
 
         check_search_page(limit, offset)  # before opening the index: a clear error, fast
         with HubSearch(self) as engine:
-            return engine.search(query, limit=limit, offset=offset, facets=facets, filters=filters)
+            return engine.search(
+                query, limit=limit, offset=offset, facets=facets, filters=filters, expand=expand
+            )
 
     def records(
         self,

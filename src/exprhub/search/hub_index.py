@@ -51,8 +51,10 @@ from exprhub.hub.index_feed import FeedRecord, changed_records, platform_fields
 from exprhub.records import Record, split_characteristic
 from exprhub.search import SearchDocument, SearchIndex, SearchResults, drop_index, open_index
 from exprhub.search.document import IndexBusy, OutdatedIndex
+from exprhub.search.expansion import expand as expand_query
 from exprhub.search.fields import DEFAULT_SCHEMA
 from exprhub.search.paging import check_search_page
+from exprhub.search.query import parse_query
 
 INDEXED_TYPES = ("GSE", "GSM", "GPL", "GDS")
 BATCH = 2000
@@ -275,9 +277,11 @@ class HubSearch:
         offset: int = 0,
         facets: Sequence[str] | None = None,
         filters: Mapping[str, Sequence[str]] | None = None,
+        expand: bool = True,
     ) -> SearchResults:
         """Run an Entrez-style query (syncing first if the hub changed); ``facets`` and
-        ``filters`` as in :meth:`exprhub.search.SearchIndex.search`.
+        ``filters`` as in :meth:`exprhub.search.SearchIndex.search`; with ``expand``, words
+        naming an ontology term also find its descendants (:mod:`exprhub.search.expansion`).
 
         Raises
         ------
@@ -287,10 +291,13 @@ class HubSearch:
             For ``limit`` / ``offset`` beyond the bounds of :mod:`exprhub.search.paging`.
         """
         check_search_page(limit, offset)
+        parsed = parse_query(query, self.index.schema)
+        if expand:
+            parsed = expand_query(parsed)
         self.catch_up()
         if facets is None:
-            return self.index.search(query, limit=limit, offset=offset, filters=filters)
-        return self.index.search(query, limit=limit, offset=offset, facets=facets, filters=filters)
+            return self.index.search(parsed, limit=limit, offset=offset, filters=filters)
+        return self.index.search(parsed, limit=limit, offset=offset, facets=facets, filters=filters)
 
 
 def _characteristics(row: FeedRecord) -> list[tuple[str, str]]:
