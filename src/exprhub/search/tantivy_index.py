@@ -355,7 +355,11 @@ class TantivyIndex:
                 # are inside the catch-all field, so a pure disjunction matches the same
                 # documents with the same scores (and lets tantivy prune blocks).
                 clauses = [(Occur.Should, self._leaf(_ALL, node))]
-                for tag in ("TITL", "ACCN"):
+                # an accession is one token with digits: other terms cannot match ACCN
+                accession = node.prefix or (
+                    len(node.tokens) == 1 and any(ch.isdigit() for ch in node.tokens[0])
+                )
+                for tag in ("TITL", "ACCN") if accession else ("TITL",):
                     spec = self.schema.resolve(tag)
                     assert spec is not None
                     clauses.append((Occur.Should, self._leaf(spec, node)))
@@ -415,8 +419,6 @@ class TantivyIndex:
         parsed = as_query(query, self.schema).filtered(filters)
         facet_names = self.schema.check_facets(facets)
         tq = self._compile(parsed.root)
-        if parsed.is_scored():
-            tq = self._series_boosted(tq)
         searcher, generation = self._searcher()
         estimate = self._counter.estimate(searcher, parsed.root, int(searcher.num_docs))
         count = functools.partial(
@@ -445,16 +447,6 @@ class TantivyIndex:
             hits.append(Hit(meta["a"], meta["e"], meta["t"], float(score)))
         return SearchResults(total, hits, facet_counts, parsed)
 
-    def _series_boosted(self, tq: tantivy.Query) -> tantivy.Query:
-        """``tq`` with the scores of series and DataSets multiplied by :data:`SERIES_BOOST`:
-        the extra clause matches a subset of ``tq``'s matches, so the match set is unchanged."""
-        Q, Occur = tantivy.Query, tantivy.Occur
-        series = Q.term_set_query(self._tschema, "x_etype", list(BOOSTED_TYPES))
-        extra = Q.boolean_query([(Occur.Must, tq), (Occur.Must, Q.const_score_query(series, 0.0))])
-        return Q.boolean_query(
-            [(Occur.Should, tq), (Occur.Should, Q.boost_query(extra, SERIES_BOOST - 1.0))]
-        )
-
     def _page(
         self, searcher: Any, tq: tantivy.Query, parsed: Query, offset: int, limit: int
     ) -> list[tuple[float, Any]]:
@@ -474,17 +466,39 @@ class TantivyIndex:
         return self._ranked(searcher, tq, offset + limit)[offset:]
 
     def _ranked(self, searcher: Any, tq: tantivy.Query, need: int) -> list[Any]:
-        """Top ``need`` hits by (score desc, accession key asc), exact across score ties.
+        """Top ``need`` hits by (score desc, accession key asc), exact across score ties, the
+        scores of series and DataSets multiplied by :data:`SERIES_BOOST`.
 
-        No count is asked for: counting visits every match, while top-k alone lets tantivy
-        skip blocks that cannot enter the top (the total comes from :class:`FacetCounter`).
+        Two top-``need`` searches, over every match and over the series ones, merged: the
+        boosted top ``need`` is within their union (a record in it has fewer than ``need``
+        records above it by unboosted score, and a series fewer than ``need`` series above
+        it). No count is asked for: counting visits every match, while top-k alone lets
+        tantivy skip blocks that cannot enter the top (the total comes from
+        :class:`FacetCounter`).
         """
+        Q, Occur = tantivy.Query, tantivy.Occur
+        series = Q.const_score_query(
+            Q.term_set_query(self._tschema, "x_etype", list(BOOSTED_TYPES)), 0.0
+        )
+        only_series = Q.boolean_query([(Occur.Must, tq), (Occur.Must, series)])
+        scores: dict[tuple[int, int], tuple[float, Any]] = {}
+        for query, boost in ((tq, 1.0), (only_series, SERIES_BOOST)):
+            for score, addr in self._top(searcher, query, need):
+                key = (addr.segment_ord, addr.doc)
+                boosted = float(score) * boost
+                if key not in scores or scores[key][0] < boosted:
+                    scores[key] = (boosted, addr)
+        hits = list(scores.values())
+        keys = searcher.fast_field_values("sort_key", [a for _, a in hits]) if hits else []
+        order = sorted(range(len(hits)), key=lambda i: (-hits[i][0], keys[i]))
+        return [hits[i] for i in order[:need]]
+
+    @staticmethod
+    def _top(searcher: Any, tq: tantivy.Query, need: int) -> list[Any]:
+        """The top ``need`` hits of ``tq`` and every hit tied with the last of them."""
         window = max(need, 1) + 16
         while True:
             hits = searcher.search(tq, limit=window, count=False).hits
             if len(hits) < window or need == 0 or hits[-1][0] < hits[min(need, len(hits)) - 1][0]:
-                break
+                return list(hits)
             window *= 4  # the tie at the page boundary may continue past the window
-        keys = searcher.fast_field_values("sort_key", [a for _, a in hits]) if hits else []
-        order = sorted(range(len(hits)), key=lambda i: (-hits[i][0], keys[i]))
-        return [hits[i] for i in order[:need]]
