@@ -61,6 +61,34 @@ def _quote(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+#: An OR of more alternatives than this is tested in two steps (see PostgresIndex._text_sql).
+_WIDE_OR = 4
+
+
+def _wide_or(node: Node) -> bool:
+    return isinstance(node, Or) and len(node.items) > _WIDE_OR
+
+
+def _has_wide_or(node: Node) -> bool:
+    if _wide_or(node):
+        return True
+    if isinstance(node, And | Or):
+        return any(_has_wide_or(i) for i in node.items)
+    if isinstance(node, Not):
+        return _has_wide_or(node.item)
+    return False
+
+
+def _one_test(node: Node) -> bool:
+    """Whether ``node`` is one full-text test: terms and Boolean operators only, with no wide
+    OR inside it (a wide OR is a test of its own)."""
+    if not only_terms(node):
+        return False
+    if _wide_or(node):
+        return True
+    return not _has_wide_or(node)
+
+
 def drop_postgres_index(url: str | Engine, *, prefix: str = "exprhub_search") -> None:
     """Delete the index tables named ``<prefix>_*`` (an index written by another version of
     exprhub, to be rebuilt from the hub); nothing happens where there are none."""
@@ -385,6 +413,35 @@ class PostgresIndex:
         assert isinstance(node, And | Or)
         return "(" + op.join(self._tsquery(i) for i in node.items) + ")"
 
+    def _lexemes(self, term: Term) -> list[str]:
+        if term.field is None:
+            return list(term.terms)
+        spec = self.schema.resolve(term.field)
+        assert spec is not None
+        return [f"@{spec.key}:{tok}" for tok in term.terms]
+
+    def _needed(self, node: Node) -> str | None:
+        """One lexeme every match of ``node`` holds (the longest, likely the rarest), or None."""
+        if isinstance(node, Term) and not node.prefix:
+            return max(self._lexemes(node), key=len)
+        if isinstance(node, And):
+            found = [x for x in (self._needed(i) for i in node.items) if x is not None]
+            return max(found, key=len) if found else None
+        return None
+
+    def _text_sql(self, node: Node, p: Params) -> str:
+        """The full-text test of ``node``. A wide OR (an ontology expansion) is tested in two
+        steps: the index finds the documents holding one needed word of an alternative, and
+        only those are matched against the query (``ts_match_vq``, which no index serves): in
+        one tsquery, GIN would visit every document holding any word of any alternative."""
+        exact = f"CAST({p(self._tsquery(node))} AS tsquery)"
+        if _wide_or(node):
+            needed = [self._needed(i) for i in node.items]  # type: ignore[union-attr]
+            if all(x is not None for x in needed):
+                words = " | ".join(_quote(x) for x in dict.fromkeys(needed) if x is not None)
+                return f"(d.tsv @@ CAST({p(words)} AS tsquery) AND ts_match_vq(d.tsv, {exact}))"
+        return f"d.tsv @@ {exact}"
+
     def search(
         self,
         query: str | Query,
@@ -406,8 +463,8 @@ class PostgresIndex:
         where = compile_where(
             parsed.root,
             p,
-            text_ok=only_terms,
-            text_sql=lambda n: f"d.tsv @@ CAST({p(self._tsquery(n))} AS tsquery)",
+            text_ok=_one_test,
+            text_sql=lambda n: self._text_sql(n, p),
             facet_sql=lambda n: (
                 f"d.id IN (SELECT doc_id FROM {t}_facets WHERE facet = {p(n.facet)} "
                 f"AND value = ANY({p(list(n.values))}))"
