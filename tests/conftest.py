@@ -104,3 +104,16 @@ def make_hub(tmp_path, database_url):
     yield factory
     for hub in opened:
         hub.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _ontology_cache(tmp_path_factory):
+    """Search's ontology terms are cached in a directory of this test session, not the user's
+    cache (see exprhub.search.expansion)."""
+    previous = os.environ.get("EXPRHUB_CACHE_DIR")
+    os.environ["EXPRHUB_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        os.environ.pop("EXPRHUB_CACHE_DIR", None)
+    else:
+        os.environ["EXPRHUB_CACHE_DIR"] = previous

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from exprhub.search import And, MatchAll, Node, Not, Or, Range, SearchDocument, SearchSchema, Term
+from exprhub.search.analysis import analyze_all
 from exprhub.search.fields import tokenize
 from exprhub.search.query import FacetFilter
 
 
 def _contains(values: list[str], term: Term) -> bool:
     for value in values:
-        toks = tokenize(value)
+        toks = analyze_all(tokenize(value))  # index terms: American spelling, stemmed
         if term.prefix:
-            if any(t.startswith(term.tokens[0]) for t in toks):
+            if any(t.startswith(term.terms[0]) for t in toks):
                 return True
             continue
-        n = len(term.tokens)
-        if any(tuple(toks[i : i + n]) == term.tokens for i in range(len(toks) - n + 1)):
+        n = len(term.terms)
+        if any(tuple(toks[i : i + n]) == term.terms for i in range(len(toks) - n + 1)):
             return True
     return False
 

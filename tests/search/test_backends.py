@@ -27,7 +27,12 @@ CASES = [
     ("breast cancer", {"GSE10", "GSM1", "GDS5"}),
     ('"cancer breast"', set()),
     ("cancer[TITL]", {"GSE10", "GDS40"}),
-    ("cancer[Title] OR diabetes[Title]", {"GSE10", "GDS40", "GSE2"}),
+    # wide ORs (as ontology expansions make): PostgreSQL tests them in two steps
+    ('asthma OR islet OR regeneration OR tumour OR "breast cancer" OR xyz', None),
+    ("(islet AND control) OR asthma OR liver OR diabet* OR GPL570[ACCN] OR female[sex]", None),
+    ("GSE[ETYP] AND (asthma OR liver OR breast OR diabetes OR mice) NOT cancer", None),
+    # stemmed: "diabetic" (GSM10's title) and "diabetes" are one term
+    ("cancer[Title] OR diabetes[Title]", {"GSE10", "GDS40", "GSE2", "GSM10"}),
     ("cancer NOT breast", {"GSE2", "GSE45", "GDS40"}),
     ("NOT cancer AND GSE[ETYP]", {"GSE300"}),
     ("Homo sapiens[ORGN]", {"GSE10", "GSE45", "GSM1", "GSM2", "GPL570", "GDS5", "GDS40"}),

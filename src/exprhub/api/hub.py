@@ -261,6 +261,7 @@ class Hub(LabelChecks, IntakeHub, GeneProfiles, ExploreMethods, CompendiumMixin)
         offset: int = 0,
         facets: Sequence[str] | None = None,
         filters: Mapping[str, Sequence[str]] | None = None,
+        expand: bool = True,
     ) -> SearchResults:
         """Search the hub's records with an Entrez-style query, ranked, with facet counts.
 
@@ -281,6 +282,9 @@ class Hub(LabelChecks, IntakeHub, GeneProfiles, ExploreMethods, CompendiumMixin)
             Facet fields to count (default: the index's).
         filters
             Only hits with one of these values per facet field.
+        expand
+            Words naming an anatomy, cell type or disease term also find the term's
+            descendants (``kidney`` finds "renal cortex"; see docs/search.md).
 
         Returns
         -------
@@ -302,7 +306,12 @@ class Hub(LabelChecks, IntakeHub, GeneProfiles, ExploreMethods, CompendiumMixin)
         resolved = resolve_gene_terms(self, query)  # ACTB[GENE]: the platforms measuring it
         with HubSearch(self) as engine:
             return engine.search(
-                resolved, limit=limit, offset=offset, facets=facets, filters=filters
+                resolved,
+                limit=limit,
+                offset=offset,
+                facets=facets,
+                filters=filters,
+                expand=expand,
             )
 
     def records(

@@ -64,6 +64,14 @@ def search(
             f"{','.join(DEFAULT_SCHEMA.default_facets)}; 'none': none).",
         ),
     ] = None,
+    expand: Annotated[
+        bool,
+        typer.Option(
+            "--expand/--no-expand",
+            help="Words naming an anatomy, cell type or disease term also find its "
+            "descendants (kidney finds renal cortex).",
+        ),
+    ] = True,
     json: JsonOption = False,
 ) -> None:
     """Search the hub's records (fields: ALL ACCN TITL DESC ORGN ETYP GTYP VTYP PTYP PLAT AUTH
@@ -74,7 +82,7 @@ def search(
     DEFAULT_SCHEMA.check_facets(wanted)  # an unknown facet: one line naming the known ones
     with open_hub(home) as hub:
         try:
-            results = hub.search(query, limit=limit, offset=offset, facets=wanted)
+            results = hub.search(query, limit=limit, offset=offset, facets=wanted, expand=expand)
         except QuerySyntaxError as err:
             raise ValueError(query_error_line(err)) from None
     counted = {

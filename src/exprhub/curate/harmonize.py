@@ -3,14 +3,16 @@
 Submitters name the same thing many ways (``sex``, ``gender``, ``Sex``, ``subject gender``);
 :func:`harmonize` maps characteristic keys onto one vocabulary of fields (sex, age,
 age_group, specimen_part, genetic_information, disease, disease_stage, cell_line, treatment,
-race, subject, developmental_stage, compound, time) and normalizes the values: lower-cased and
-stripped, several values sorted and joined with ``;``, sex spelled ``female`` / ``male``.
+race, subject, developmental_stage, compound, time, specimen_type) and normalizes the values:
+lower-cased and stripped, several values sorted and joined with ``;``, sex spelled ``female`` /
+``male``.
 
 A key matches in the plain form and as ``characteristic[s] [key]``, ``comment[s] [key]`` or
 ``factor value [key]``, with spaces, underscores, hyphens or nothing between words.
 
 :data:`LABELS` is the one vocabulary of label names users give (the fields plus
-:data:`LABEL_ALIASES` such as ``tissue``, ``cell_type``, ``strain``), in search and listings.
+:data:`LABEL_ALIASES` such as ``tissue``, ``organ``, ``cell_type``, ``strain``), in search and
+listings.
 """
 
 from __future__ import annotations
@@ -149,6 +151,16 @@ SOURCE_KEYS: dict[str, tuple[str, ...]] = {
         "sampling time",
         "time post infection",
     ),
+    # what the sample is (primary tissue, cell line, organoid, xenograft...), as GEOmeta's
+    # specimen type; "sample type" also feeds disease, as submitters use it for both
+    "specimen_type": (
+        "specimen type",
+        "specimen",
+        "sample type",
+        "biomaterial type",
+        "material type",
+        "biospecimen type",
+    ),
 }
 
 #: Harmonized field names, in a stable order.
@@ -220,6 +232,7 @@ LABEL_ALIASES: dict[str, str] = {
     "cell_type": "specimen_part",
     "strain": "genetic_information",
     "genotype": "genetic_information",
+    "organ": "specimen_part",
 }
 
 #: The one vocabulary of label names: every harmonized field and every alias. Search's label
@@ -245,6 +258,8 @@ LABELS: tuple[str, ...] = (
     "race",
     "time",
     "subject",
+    "specimen_type",
+    "organ",
 )
 if set(LABELS) != {*FIELDS, *LABEL_ALIASES} or len(set(LABELS)) != len(LABELS):
     raise RuntimeError("LABELS must list every harmonized field and alias once")

@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from exprhub.search.analysis import analyze_all
 from exprhub.search.fields import EXTRA, VALUE_SEPARATOR, SearchSchema, index_tokens
 from exprhub.search.query import Query
 
@@ -71,8 +72,9 @@ class SearchDocument:
 
 
 def field_text(values: Sequence[str]) -> str:
-    """Pre-tokenized text of a field: tokens joined by spaces, values split by a separator token."""
-    parts = [" ".join(index_tokens(v)) for v in values]
+    """Pre-tokenized text of a field: index terms (:mod:`exprhub.search.analysis`) joined by
+    spaces, values split by a separator token."""
+    parts = [" ".join(analyze_all(index_tokens(v))) for v in values]
     return f" {VALUE_SEPARATOR} ".join(p for p in parts if p)
 
 

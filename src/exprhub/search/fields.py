@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from exprhub.curate.harmonize import LABELS
+from exprhub.curate.harmonize import LABEL_ALIASES, LABELS
 
 FieldKind = Literal["text", "int", "date"]
 
@@ -30,6 +30,13 @@ DEFAULT_FACETS: tuple[str, ...] = (
     "tissue",
     "disease",
 )
+
+#: Ranking: a series or DataSet scores this many times what the same match scores in any other
+#: record, so that a series comes above its own samples when both match the query about as
+#: well (a sample's short text would otherwise outscore its series' long summary).
+SERIES_BOOST = 2.0
+#: Entry types whose score :data:`SERIES_BOOST` multiplies.
+BOOSTED_TYPES: tuple[str, ...] = ("GSE", "GDS")
 
 _TOKEN_RE = re.compile(r"[^\W_]+")
 #: Longest token indexed or searched. Longer runs of letters and digits (sequences, hashes) are
@@ -144,8 +151,17 @@ class SearchSchema:
             if not _NAME_RE.match(name):
                 raise ValueError(f"invalid label field name {name!r}: use [a-z][a-z0-9_]*")
         object.__setattr__(self, "labels", labels)
+        # an alias (tissue, organ, cell_type...) holds its field's values again: searched by
+        # name only, so that untagged words do not count a sample's labels several times
         specs = list(_CORE_FIELDS) + [
-            FieldSpec(n, facet=n, boost=0.5, label=True, aliases=(n.replace("_", " "),))
+            FieldSpec(
+                n,
+                facet=n,
+                boost=0.5,
+                label=True,
+                aliases=(n.replace("_", " "),),
+                in_all=n not in LABEL_ALIASES,
+            )
             for n in labels
         ]
         lookup: dict[str, FieldSpec] = {}

@@ -45,22 +45,25 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from exprhub.curate.harmonize import sample_labels
+from exprhub.curate.label_values import label_values
 from exprhub.hub import Hub
 from exprhub.hub.index_feed import FeedRecord, changed_records, platform_fields
 from exprhub.records import Record, split_characteristic
 from exprhub.search import SearchDocument, SearchIndex, SearchResults, drop_index, open_index
 from exprhub.search.document import IndexBusy, OutdatedIndex
+from exprhub.search.expansion import expand as expand_query
 from exprhub.search.fields import DEFAULT_SCHEMA
 from exprhub.search.paging import check_search_page
-from exprhub.search.query import Query
+from exprhub.search.query import Query, as_query
 
 INDEXED_TYPES = ("GSE", "GSM", "GPL", "GDS")
 BATCH = 2000
 STATE_FILE = "search-state.json"
 #: What a search document holds. A hub indexed when documents held less (before 2: labels
-#: filled through their aliases such as cell_type, strain, genotype) is re-indexed in full once.
-DOCUMENTS_VERSION = 2
+#: filled through their aliases such as cell_type, strain, genotype; before 3: label values
+#: from :func:`exprhub.curate.label_values.label_values`, specimen_type and organ) is
+#: re-indexed in full once.
+DOCUMENTS_VERSION = 3
 _DOCUMENTS_KEY = "documents version: "
 #: Seconds :meth:`HubSearch.sync` waits for another writer to finish.
 SYNC_WAIT = 120.0
@@ -122,13 +125,15 @@ class HubSearch:
             self._forget_watermark()
             self.rebuilding = (
                 f"the search index at {self.location} was written by another version of "
-                "exprhub (another format or label names); it is rebuilt from the hub's records"
+                "exprhub (another format, text analysis or label names); it is rebuilt from "
+                "the hub's records"
             )
             return open_index(self.location, DEFAULT_SCHEMA)
         if self._documents_version() != DOCUMENTS_VERSION and self._watermark() is not None:
             self.rebuilding = (
-                "search documents now hold every label name (e.g. cell_type, strain, genotype, "
-                "age_group); every record is re-indexed once"
+                f"search documents changed (version {DOCUMENTS_VERSION}: label values as "
+                "listings give them, specimen_type and organ labels); every record is "
+                "re-indexed once"
             )
         return index
 
@@ -252,7 +257,10 @@ class HubSearch:
         for batch in changed_records(self.hub, INDEXED_TYPES, since, batch=BATCH):
             if context is None:
                 context = _Context(self.hub)
-            written += self.index.add([context.document(r) for r in batch])
+            labels = label_values(
+                self.hub, {r.key: _characteristics(r) for r in batch if r.type == "GSM"}
+            )
+            written += self.index.add([context.document(r, labels.get(r.key, {})) for r in batch])
             if progress is not None:
                 progress(written)
         self.index.commit()
@@ -269,9 +277,11 @@ class HubSearch:
         offset: int = 0,
         facets: Sequence[str] | None = None,
         filters: Mapping[str, Sequence[str]] | None = None,
+        expand: bool = True,
     ) -> SearchResults:
         """Run an Entrez-style query (syncing first if the hub changed); ``facets`` and
-        ``filters`` as in :meth:`exprhub.search.SearchIndex.search`.
+        ``filters`` as in :meth:`exprhub.search.SearchIndex.search`; with ``expand``, words
+        naming an ontology term also find its descendants (:mod:`exprhub.search.expansion`).
 
         Raises
         ------
@@ -281,10 +291,22 @@ class HubSearch:
             For ``limit`` / ``offset`` beyond the bounds of :mod:`exprhub.search.paging`.
         """
         check_search_page(limit, offset)
+        parsed = as_query(query, self.index.schema)
+        if expand:
+            parsed = expand_query(parsed)
         self.catch_up()
         if facets is None:
-            return self.index.search(query, limit=limit, offset=offset, filters=filters)
-        return self.index.search(query, limit=limit, offset=offset, facets=facets, filters=filters)
+            return self.index.search(parsed, limit=limit, offset=offset, filters=filters)
+        return self.index.search(parsed, limit=limit, offset=offset, facets=facets, filters=filters)
+
+
+def _characteristics(row: FeedRecord) -> list[tuple[str, str]]:
+    """A sample's ``(key, value)`` characteristics, all channels."""
+    return [
+        split_characteristic(v)
+        for k, v in row.attributes
+        if Record.field_name(k).startswith("characteristics_ch")
+    ]
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -303,8 +325,8 @@ class _Context:
             if fields.get("organism"):
                 self.platform_organisms[key] = fields["organism"]
 
-    def document(self, row: FeedRecord) -> SearchDocument:
-        """The search document of one record."""
+    def document(self, row: FeedRecord, labels: dict[str, list[str]]) -> SearchDocument:
+        """The search document of one record; ``labels``: a sample's label values."""
         attributes = row.attributes
         relations = row.relations
         # a series record rarely names organisms: those of its samples stand in
@@ -334,11 +356,7 @@ class _Context:
                 (self.platform_tech[p] for p in doc.platforms if p in self.platform_tech), None
             )
         elif row.type == "GSM":
-            pairs = [
-                split_characteristic(v)
-                for k, v in attributes
-                if Record.field_name(k).startswith("characteristics_ch")
-            ]
+            pairs = _characteristics(row)
             sources = _field(attributes, "source_name_ch1") + _field(attributes, "source_name_ch2")
             doc.description = "\n".join(_field(attributes, "description"))
             doc.text = "\n".join(sources + [f"{k} {v}".strip() for k, v in pairs])
@@ -346,7 +364,7 @@ class _Context:
             doc.ptype = next(
                 (self.platform_tech[p] for p in doc.platforms if p in self.platform_tech), None
             )
-            doc.labels = sample_labels(pairs)
+            doc.labels = labels
             doc.gtype = _field(attributes, "type")
         elif row.type == "GPL":
             doc.description = "\n".join(_field(attributes, "description"))

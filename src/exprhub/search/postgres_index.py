@@ -1,10 +1,11 @@
 """Server-backed index: PostgreSQL full text (tsvector + GIN, ts_rank, facets by GROUP BY).
 
-Text is tokenized in Python (:func:`exprhub.search.fields.index_tokens`) and written as tsvector
-literals, so matching is identical to the embedded backends. Each token is stored twice: bare
-(searched by ALL) and as ``@field:token`` (searched by ``token[FIELD]``); title tokens carry
-weight A for ranking. Positions above 16383 (a PostgreSQL limit) are clamped, so phrases deep
-inside very long descriptions may match loosely.
+Text is tokenized and analyzed in Python (:func:`exprhub.search.fields.index_tokens`, then
+:mod:`exprhub.search.analysis`: American spelling, Snowball English stems) and written as
+tsvector literals, so matching is identical to the embedded backend. Each term is stored
+twice: bare (searched by ALL) and as ``@field:term`` (searched by ``word[FIELD]``); title
+terms carry weight A for ranking. Positions above 16383 (a PostgreSQL limit) are clamped, so
+phrases deep inside very long descriptions may match loosely.
 
 Writers take turns through a PostgreSQL advisory lock named after the table prefix (see
 :meth:`PostgresIndex.writing`); readers see the last committed transaction.
@@ -22,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 
+from exprhub.search.analysis import ANALYZER_VERSION, analyze_all
 from exprhub.search.document import (
     FacetCount,
     Hit,
@@ -32,7 +34,13 @@ from exprhub.search.document import (
     dedupe,
     top_facets,
 )
-from exprhub.search.fields import DEFAULT_SCHEMA, SearchSchema, index_tokens
+from exprhub.search.fields import (
+    BOOSTED_TYPES,
+    DEFAULT_SCHEMA,
+    SERIES_BOOST,
+    SearchSchema,
+    index_tokens,
+)
 from exprhub.search.paging import check_search_page
 from exprhub.search.query import And, Node, Not, Or, Query, Term, as_query
 from exprhub.search.sql_common import Params, compile_where, only_terms, positive_scored_terms
@@ -51,6 +59,34 @@ def _lock_key(purpose: str, prefix: str) -> int:
 
 def _quote(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+#: An OR of more alternatives than this is tested in two steps (see PostgresIndex._text_sql).
+_WIDE_OR = 4
+
+
+def _wide_or(node: Node) -> bool:
+    return isinstance(node, Or) and len(node.items) > _WIDE_OR
+
+
+def _has_wide_or(node: Node) -> bool:
+    if _wide_or(node):
+        return True
+    if isinstance(node, And | Or):
+        return any(_has_wide_or(i) for i in node.items)
+    if isinstance(node, Not):
+        return _has_wide_or(node.item)
+    return False
+
+
+def _one_test(node: Node) -> bool:
+    """Whether ``node`` is one full-text test: terms and Boolean operators only, with no wide
+    OR inside it (a wide OR is a test of its own)."""
+    if not only_terms(node):
+        return False
+    if _wide_or(node):
+        return True
+    return not _has_wide_or(node)
 
 
 def drop_postgres_index(url: str | Engine, *, prefix: str = "exprhub_search") -> None:
@@ -112,6 +148,12 @@ class PostgresIndex:
                         f"{prefix}: search index format {meta.get('format')!r} is not the "
                         f"current one ({_FORMAT}); rebuild it (exprhub index --full)"
                     )
+                if meta.get("analyzer") != str(ANALYZER_VERSION):
+                    raise OutdatedIndex(
+                        f"{prefix}: search index terms were made by text analysis "
+                        f"{meta.get('analyzer') or 'without stemming'}, not the current "
+                        f"{ANALYZER_VERSION}; rebuild it (exprhub index --full)"
+                    )
                 stored = SearchSchema(labels=tuple(json.loads(meta["labels"])))
                 if schema is not None and schema != stored:
                     raise OutdatedIndex(
@@ -153,6 +195,7 @@ class PostgresIndex:
             text(f"INSERT INTO {t}_meta VALUES (:k, :v)"),
             [
                 {"k": "format", "v": _FORMAT},
+                {"k": "analyzer", "v": str(ANALYZER_VERSION)},
                 {"k": "labels", "v": json.dumps(list(self.schema.labels))},
                 {"k": "generation", "v": "0"},
             ],
@@ -240,7 +283,7 @@ class PostgresIndex:
         for spec in self.schema.text_fields:
             weight = "A" if spec.name == "TITL" else "D"
             for value in values.get(spec.key, []):
-                for tok in index_tokens(value):
+                for tok in analyze_all(index_tokens(value)):
                     p = f"{min(pos, _MAX_POS)}{weight}"
                     for lexeme in (
                         (tok, f"@{spec.key}:{tok}") if spec.in_all else (f"@{spec.key}:{tok}",)
@@ -356,11 +399,11 @@ class PostgresIndex:
     def _tsquery(self, node: Node) -> str:
         if isinstance(node, Term):
             if node.field is None:
-                lexemes = list(node.tokens)
+                lexemes = list(node.terms)
             else:
                 spec = self.schema.resolve(node.field)
                 assert spec is not None
-                lexemes = [f"@{spec.key}:{tok}" for tok in node.tokens]
+                lexemes = [f"@{spec.key}:{tok}" for tok in node.terms]
             if node.prefix:
                 return _quote(lexemes[0]) + ":*"
             return "(" + " <-> ".join(_quote(x) for x in lexemes) + ")"
@@ -369,6 +412,35 @@ class PostgresIndex:
         op = " & " if isinstance(node, And) else " | "
         assert isinstance(node, And | Or)
         return "(" + op.join(self._tsquery(i) for i in node.items) + ")"
+
+    def _lexemes(self, term: Term) -> list[str]:
+        if term.field is None:
+            return list(term.terms)
+        spec = self.schema.resolve(term.field)
+        assert spec is not None
+        return [f"@{spec.key}:{tok}" for tok in term.terms]
+
+    def _needed(self, node: Node) -> str | None:
+        """One lexeme every match of ``node`` holds (the longest, likely the rarest), or None."""
+        if isinstance(node, Term) and not node.prefix:
+            return max(self._lexemes(node), key=len)
+        if isinstance(node, And):
+            found = [x for x in (self._needed(i) for i in node.items) if x is not None]
+            return max(found, key=len) if found else None
+        return None
+
+    def _text_sql(self, node: Node, p: Params) -> str:
+        """The full-text test of ``node``. A wide OR (an ontology expansion) is tested in two
+        steps: the index finds the documents holding one needed word of an alternative, and
+        only those are matched against the query (``ts_match_vq``, which no index serves): in
+        one tsquery, GIN would visit every document holding any word of any alternative."""
+        exact = f"CAST({p(self._tsquery(node))} AS tsquery)"
+        if _wide_or(node):
+            needed = [self._needed(i) for i in node.items]  # type: ignore[union-attr]
+            if all(x is not None for x in needed):
+                words = " | ".join(_quote(x) for x in dict.fromkeys(needed) if x is not None)
+                return f"(d.tsv @@ CAST({p(words)} AS tsquery) AND ts_match_vq(d.tsv, {exact}))"
+        return f"d.tsv @@ {exact}"
 
     def search(
         self,
@@ -380,7 +452,9 @@ class PostgresIndex:
         facet_limit: int = 20,
         filters: Mapping[str, Sequence[str]] | None = None,
     ) -> SearchResults:
-        """Ranked hits (ts_rank, title weighted; ties in accession order) and facet counts."""
+        """Ranked hits (ts_rank, title weighted, series and DataSets boosted by
+        :data:`~exprhub.search.fields.SERIES_BOOST`; ties in accession order) and facet
+        counts."""
         check_search_page(limit, offset)
         parsed = as_query(query, self.schema).filtered(filters)
         facet_names = self.schema.check_facets(facets)
@@ -389,8 +463,8 @@ class PostgresIndex:
         where = compile_where(
             parsed.root,
             p,
-            text_ok=only_terms,
-            text_sql=lambda n: f"d.tsv @@ CAST({p(self._tsquery(n))} AS tsquery)",
+            text_ok=_one_test,
+            text_sql=lambda n: self._text_sql(n, p),
             facet_sql=lambda n: (
                 f"d.id IN (SELECT doc_id FROM {t}_facets WHERE facet = {p(n.facet)} "
                 f"AND value = ANY({p(list(n.values))}))"
@@ -400,7 +474,10 @@ class PostgresIndex:
         scored = positive_scored_terms(parsed.root, self.schema)
         if parsed.is_scored() and scored:
             rank_q = " | ".join(self._tsquery(x) for x in scored)
-            score = f"ts_rank(d.tsv, CAST({p(rank_q)} AS tsquery))"
+            boost = (
+                f"CASE WHEN d.etype = ANY({p(list(BOOSTED_TYPES))}) THEN {SERIES_BOOST} ELSE 1 END"
+            )
+            score = f"ts_rank(d.tsv, CAST({p(rank_q)} AS tsquery)) * {boost}"
         else:
             score = "0.0"
         with self._engine.connect() as conn:

@@ -26,7 +26,8 @@ alternating without parentheses, which nest left to right), words of at most
 :data:`MAX_NUMBER`.
 
 Tokens are those of :func:`exprhub.search.fields.tokenize`: a word like ``IL-6`` is the phrase
-``il 6``.
+``il 6``. Words, phrases and wildcards match by index term (:mod:`exprhub.search.analysis`):
+``tumour`` finds ``tumors``; a phrase keeps its word order, not its word endings.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from exprhub.search.analysis import analyze_all, analyze_prefix
 from exprhub.search.fields import (
     DEFAULT_SCHEMA,
     MAX_TOKEN_LENGTH,
@@ -76,6 +78,14 @@ class Term:
     field: str | None
     tokens: tuple[str, ...]
     prefix: bool = False
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """The index terms searched for the tokens (:mod:`exprhub.search.analysis`: American
+        spelling, stemmed); for a wildcard, the one term prefix."""
+        if self.prefix:
+            return (analyze_prefix(self.tokens[0]),)
+        return tuple(analyze_all(self.tokens))
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,7 @@ class FacetCounter:
                 spec = self.schema.resolve(node.field)
                 assert spec is not None
                 key = spec.key
-            return min(int(searcher.doc_freq(key, token)) for token in node.tokens)
+            return min(int(searcher.doc_freq(key, token)) for token in node.terms)
         if isinstance(node, Range):
             return n_docs / 2
         if isinstance(node, FacetFilter):

@@ -15,6 +15,7 @@ from typing import Any
 
 import tantivy
 
+from exprhub.search.analysis import ANALYZER_VERSION
 from exprhub.search.document import (
     Hit,
     IndexBusy,
@@ -25,7 +26,14 @@ from exprhub.search.document import (
     dedupe,
     field_text,
 )
-from exprhub.search.fields import DEFAULT_SCHEMA, VALUE_SEPARATOR, FieldSpec, SearchSchema
+from exprhub.search.fields import (
+    BOOSTED_TYPES,
+    DEFAULT_SCHEMA,
+    SERIES_BOOST,
+    VALUE_SEPARATOR,
+    FieldSpec,
+    SearchSchema,
+)
 from exprhub.search.paging import check_search_page
 from exprhub.search.query import (
     And,
@@ -78,7 +86,8 @@ def _count_pool() -> ThreadPoolExecutor:
 
 
 def _analyzer() -> tantivy.TextAnalyzer:
-    # Text arrives pre-tokenized by exprhub.search.fields.tokenize, joined by spaces.
+    # Text arrives as index terms (exprhub.search.analysis: spelling, English stems) joined by
+    # spaces, made in Python so that PostgreSQL holds the same terms.
     return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
 
 
@@ -107,6 +116,12 @@ class TantivyIndex:
                     f"{self.path}: search index format {meta.get('format')!r} is not the "
                     f"current one ({_FORMAT}); rebuild it (exprhub index --full)"
                 )
+            if meta.get("analyzer") != ANALYZER_VERSION:
+                raise OutdatedIndex(
+                    f"{self.path}: search index terms were made by text analysis "
+                    f"{meta.get('analyzer') or 'without stemming'}, not the current "
+                    f"{ANALYZER_VERSION}; rebuild it (exprhub index --full)"
+                )
             stored = SearchSchema(labels=tuple(meta["labels"]))
             if schema is not None and schema != stored:
                 raise OutdatedIndex(
@@ -119,7 +134,14 @@ class TantivyIndex:
         if self.path is not None:
             self.path.mkdir(parents=True, exist_ok=True)
             self._index = tantivy.Index(self._tschema, path=str(self.path), reuse=True)
-            _write_meta(self.path, {"format": _FORMAT, "labels": list(self.schema.labels)})
+            _write_meta(
+                self.path,
+                {
+                    "format": _FORMAT,
+                    "analyzer": ANALYZER_VERSION,
+                    "labels": list(self.schema.labels),
+                },
+            )
             file_lock = FileLock(self.path / _LOCK_FILE)
             self._write_lock = WriteLock(
                 f"search index {self.path}",
@@ -312,11 +334,11 @@ class TantivyIndex:
     def _leaf(self, spec: FieldSpec, term: Term) -> tantivy.Query:
         ts = self._tschema
         if term.prefix:
-            q = tantivy.Query.regex_query(ts, spec.key, re.escape(term.tokens[0]) + ".*")
+            q = tantivy.Query.regex_query(ts, spec.key, re.escape(term.terms[0]) + ".*")
         elif len(term.tokens) == 1:
-            q = tantivy.Query.term_query(ts, spec.key, term.tokens[0])
+            q = tantivy.Query.term_query(ts, spec.key, term.terms[0])
         else:
-            q = tantivy.Query.phrase_query(ts, spec.key, list(term.tokens))
+            q = tantivy.Query.phrase_query(ts, spec.key, list(term.terms))
         if not spec.scored:
             return tantivy.Query.const_score_query(q, 0.0)
         return tantivy.Query.boost_query(q, spec.boost) if spec.boost != 1.0 else q
@@ -333,7 +355,11 @@ class TantivyIndex:
                 # are inside the catch-all field, so a pure disjunction matches the same
                 # documents with the same scores (and lets tantivy prune blocks).
                 clauses = [(Occur.Should, self._leaf(_ALL, node))]
-                for tag in ("TITL", "ACCN"):
+                # an accession is one token with digits: other terms cannot match ACCN
+                accession = node.prefix or (
+                    len(node.tokens) == 1 and any(ch.isdigit() for ch in node.tokens[0])
+                )
+                for tag in ("TITL", "ACCN") if accession else ("TITL",):
                     spec = self.schema.resolve(tag)
                     assert spec is not None
                     clauses.append((Occur.Should, self._leaf(spec, node)))
@@ -386,7 +412,9 @@ class TantivyIndex:
         facet_limit: int = 20,
         filters: Mapping[str, Sequence[str]] | None = None,
     ) -> SearchResults:
-        """Ranked hits (BM25, title boosted; ties in accession order) and facet counts."""
+        """Ranked hits (BM25, title boosted, series and DataSets boosted by
+        :data:`~exprhub.search.fields.SERIES_BOOST`; ties in accession order) and facet
+        counts."""
         check_search_page(limit, offset)
         parsed = as_query(query, self.schema).filtered(filters)
         facet_names = self.schema.check_facets(facets)
@@ -438,17 +466,39 @@ class TantivyIndex:
         return self._ranked(searcher, tq, offset + limit)[offset:]
 
     def _ranked(self, searcher: Any, tq: tantivy.Query, need: int) -> list[Any]:
-        """Top ``need`` hits by (score desc, accession key asc), exact across score ties.
+        """Top ``need`` hits by (score desc, accession key asc), exact across score ties, the
+        scores of series and DataSets multiplied by :data:`SERIES_BOOST`.
 
-        No count is asked for: counting visits every match, while top-k alone lets tantivy
-        skip blocks that cannot enter the top (the total comes from :class:`FacetCounter`).
+        Two top-``need`` searches, over every match and over the series ones, merged: the
+        boosted top ``need`` is within their union (a record in it has fewer than ``need``
+        records above it by unboosted score, and a series fewer than ``need`` series above
+        it). No count is asked for: counting visits every match, while top-k alone lets
+        tantivy skip blocks that cannot enter the top (the total comes from
+        :class:`FacetCounter`).
         """
+        Q, Occur = tantivy.Query, tantivy.Occur
+        series = Q.const_score_query(
+            Q.term_set_query(self._tschema, "x_etype", list(BOOSTED_TYPES)), 0.0
+        )
+        only_series = Q.boolean_query([(Occur.Must, tq), (Occur.Must, series)])
+        scores: dict[tuple[int, int], tuple[float, Any]] = {}
+        for query, boost in ((tq, 1.0), (only_series, SERIES_BOOST)):
+            for score, addr in self._top(searcher, query, need):
+                key = (addr.segment_ord, addr.doc)
+                boosted = float(score) * boost
+                if key not in scores or scores[key][0] < boosted:
+                    scores[key] = (boosted, addr)
+        hits = list(scores.values())
+        keys = searcher.fast_field_values("sort_key", [a for _, a in hits]) if hits else []
+        order = sorted(range(len(hits)), key=lambda i: (-hits[i][0], keys[i]))
+        return [hits[i] for i in order[:need]]
+
+    @staticmethod
+    def _top(searcher: Any, tq: tantivy.Query, need: int) -> list[Any]:
+        """The top ``need`` hits of ``tq`` and every hit tied with the last of them."""
         window = max(need, 1) + 16
         while True:
             hits = searcher.search(tq, limit=window, count=False).hits
             if len(hits) < window or need == 0 or hits[-1][0] < hits[min(need, len(hits)) - 1][0]:
-                break
+                return list(hits)
             window *= 4  # the tie at the page boundary may continue past the window
-        keys = searcher.fast_field_values("sort_key", [a for _, a in hits]) if hits else []
-        order = sorted(range(len(hits)), key=lambda i: (-hits[i][0], keys[i]))
-        return [hits[i] for i in order[:need]]

@@ -39,12 +39,21 @@ def search(
             ),
         ),
     ] = "",
+    expand: Annotated[
+        bool,
+        Query(
+            description=(
+                "words naming an anatomy, cell type or disease term also find its descendants "
+                "(`kidney` finds renal cortex)"
+            )
+        ),
+    ] = True,
 ) -> dict[str, Any]:
     """Records matching ``q`` with facet counts; facet parameters keep the records having one
     of the given values of that facet, exactly as counted (several values of one facet are
     alternatives, different facets must all hold); see ``SEARCH_DESCRIPTION``."""
     try:
-        raw = service.search(q, limit=p.limit, offset=p.offset, facets=facets)
+        raw = service.search(q, limit=p.limit, offset=p.offset, facets=facets, expand=expand)
     except PagingError as exc:
         raise ApiError(422, "invalid_request", str(exc), {"parameter": "offset"}) from None
     except ValueError as exc:

@@ -68,9 +68,11 @@ class SearchService(Protocol):
         limit: int = 25,
         offset: int = 0,
         facets: Mapping[str, Sequence[str]] | None = None,
+        expand: bool = True,
     ) -> Any:
         """Hits for ``query`` restricted to the selected ``facets`` values (facet name ->
-        accepted values), with paging."""
+        accepted values), with paging; ``expand``: ontology expansion where the engine has it
+        (:mod:`exprhub.search.expansion`)."""
         ...
 
 
@@ -244,8 +246,10 @@ class NaiveSearch:
         limit: int = 25,
         offset: int = 0,
         facets: Mapping[str, Sequence[str]] | None = None,
+        expand: bool = True,
     ) -> SearchResults:
-        """Records whose accession, title or organisms contain every word of ``query``."""
+        """Records whose accession, title or organisms contain every word of ``query``
+        (``expand`` is accepted and has no effect: this scan has no ontology)."""
         from exprhub.hub.listing import series_organisms
 
         parsed = parse_query(query)
@@ -345,8 +349,10 @@ class IndexSearch:
         limit: int = 25,
         offset: int = 0,
         facets: Mapping[str, Sequence[str]] | None = None,
+        expand: bool = True,
     ) -> dict[str, Any]:
-        """Hits and facet counts from the index."""
+        """Hits and facet counts from the index (``expand`` is passed on when ``True`` is not
+        what was asked, for indexes without expansion)."""
         filters: dict[str, list[str]] = {}
         for name, values in (facets or {}).items():
             if name not in FACET_INFO:
@@ -364,6 +370,7 @@ class IndexSearch:
             offset=offset,
             facets=[index_name for index_name, _ in FACET_INFO.values()],
             filters=filters,
+            **({} if expand else {"expand": False}),
         )
         back = {index_name: ours for ours, (index_name, _) in FACET_INFO.items()}
         found = results_to_dict(results)
