@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from exprhub.api import frames, refinery
 from exprhub.api.intake import IntakeHub
+from exprhub.api.labelling import LabelsHub
 from exprhub.hub.queries import RecordSummary
 from exprhub.records import RecordType
 
@@ -51,7 +52,7 @@ def _file_pairs(
     ]
 
 
-class Hub(IntakeHub):
+class Hub(LabelsHub):
     """A gene expression hub stored in a directory: its records, values, refinery and search.
 
     Everything ``exprhub.hub.Hub`` reads (``record``, ``related``, ``summary``,

@@ -132,7 +132,7 @@ def open_hub(home: Path | None) -> Hub:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``exprhub`` command; returns the exit code."""
-    from exprhub.cli import commands, ingest, refine, search, serve  # noqa: F401  (registers the commands)
+    from exprhub.cli import commands, ingest, labels, refine, search, serve  # noqa: F401  (registers the commands)
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args

@@ -59,7 +59,7 @@ def development_stage(finding: Finding) -> list[Label]:
     for text in finding.keyed(("developmental_stage",)):
         value, offset = value_of(text)
         if value.strip():
-            return [make_label("development_stage", value.strip().lower(), text, offset,
+            return [make_label("developmental_stage", value.strip().lower(), text, offset,
                                offset + len(value.rstrip()))]
     for basis in finding.labels.get("age", []):
         parsed = parse_age(basis.value)
@@ -69,7 +69,7 @@ def development_stage(finding: Finding) -> list[Label]:
                 stage = "adult" if parsed.days >= 56 else "juvenile" if parsed.days >= 21 else "postnatal"
             elif parsed.days >= 0 and finding.organism == "Homo sapiens":
                 stage = "adult" if parsed.days >= 18 * 365.25 else "child"
-            return [derived("development_stage", stage, basis)]
+            return [derived("developmental_stage", stage, basis)]
     return []
 
 

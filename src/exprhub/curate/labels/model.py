@@ -11,39 +11,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from exprhub.curate.harmonize import STANDARD_FIELDS
+
 #: Version of the rules, tables and ontology releases that make labels. Stored with every
 #: label; a relabel by another version reports each value it changes.
 LABELLER_VERSION = "1"
 
-#: The standardized fields, in display and export order (GEOmeta's fields).
-FIELDS: tuple[str, ...] = (
-    "organism",
-    "strain",
-    "race",
-    "ethnicity",
-    "genotype",
-    "genotype_gene",
-    "experimental_setting",
-    "model_type",
-    "specimen_type",
-    "rna_source",
-    "tissue",
-    "cell_type",
-    "cell_line",
-    "disease",
-    "age",
-    "age_group",
-    "development_stage",
-    "sex",
-    "perturbation",
-    "perturbation_type",
-    "dose",
-    "frequency",
-    "duration",
-    "route",
-    "timepoint",
-    "outcome",
-)
+#: The standardized fields, in display and export order (GEOmeta's fields; the names are
+#: part of the one label vocabulary, :data:`exprhub.curate.harmonize.LABELS`).
+FIELDS: tuple[str, ...] = STANDARD_FIELDS
 
 #: How a label was found.
 METHODS: tuple[str, ...] = ("rule", "ontology", "expression model", "llm")
