@@ -71,10 +71,10 @@ class Age:
 
     @property
     def days(self) -> float | None:
-        """Age after birth in days; negative before birth (an E-day counts back from E19.5
-        of a mouse's ~20-day gestation: only its sign matters)."""
+        """Age after birth in days; negative before birth (an embryonic day, whose distance
+        to birth depends on the species: only its sign is meaningful)."""
         if self.unit == "embryonic day":
-            return self.value - 20.0
+            return self.value - 100.0  # embryonic days have at most two digits
         if self.unit == "postnatal day":
             return self.value
         return self.value * UNIT_DAYS[self.unit]

@@ -105,13 +105,24 @@ def _ontology_rule(
         series = text.source.startswith("series.")
         if series and not series_text:
             break
-        matches = [m for m in find_terms(text.text, ontology) if not _negated(text.text, m.start)]
-        if series and len({m.term.id for m in most_specific(matches)}) > 1:
-            continue  # a series naming several terms says nothing about one sample
+        matches = find_terms(text.text, ontology)
+        if _ambiguous(text, matches):
+            continue
         labels = _labels(field_name, text, matches, 0, False)
         if labels:
             return _weigh_disagreement(labels, free[i + 1 :], ontology)
     return []
+
+
+def _ambiguous(text: SourceText, matches: list[TermMatch]) -> bool:
+    """Whether a free text names too many terms to say which is the sample's: a series text
+    naming more than one, a description more than two."""
+    most = 1 if text.source.startswith("series.") else 2 if text.source == "description" else 0
+    return bool(most) and len({m.term.id for m in most_specific(matches)}) > most
+
+
+#: Free texts that can contradict a label (descriptions mention many structures).
+_CONTRADICTING = ("source_name_ch1", "source_name_ch2", "title")
 
 
 def _weigh_disagreement(labels: list[Label], later: list[SourceText], ontology: str) -> list[Label]:
@@ -120,8 +131,8 @@ def _weigh_disagreement(labels: list[Label], later: list[SourceText], ontology: 
     index = term_index()
     chosen = [index.term(label.ontology_id or "") for label in labels]
     for text in later:
-        if text.source.startswith("series."):
-            break
+        if text.source not in _CONTRADICTING:
+            continue
         for m in find_terms(text.text, ontology):
             related = any(
                 t is not None
@@ -187,6 +198,8 @@ def disease(finding: Finding) -> list[Label]:
         if text.source.startswith("series.") or text.source.endswith("_ch2"):
             continue
         matches = [m for m in find_terms(text.text, "MONDO") if not _negated(text.text, m.start)]
+        if _ambiguous(text, matches):
+            continue
         labels = _labels("disease", text, matches, 0, False)
         if labels:
             return labels

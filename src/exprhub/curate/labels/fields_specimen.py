@@ -70,10 +70,11 @@ def specimen_type(finding: Finding) -> list[Label]:
         sample_text = next((t for t in finding.texts if t.source == basis.source), None)
         if sample_text is not None and _CULTURED.search(sample_text.text):
             return [derived("specimen_type", "primary cells", basis, confidence_factor=0.7)]
+    # cells named more surely than an organ (keyed "cell type" vs a series' organ): cells
+    if cells and (not organ or cells[0].confidence > organ[0].confidence):
+        return [derived("specimen_type", "primary cells", cells[0], confidence_factor=0.7)]
     if organ:
         return [derived("specimen_type", "primary tissue", organ[0], confidence_factor=0.9)]
-    if cells:
-        return [derived("specimen_type", "primary cells", cells[0], confidence_factor=0.7)]
     return []
 
 

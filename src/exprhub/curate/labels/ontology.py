@@ -27,7 +27,7 @@ MIN_NAME = 4
 #: Shortest synonym matched inside free text (abbreviations are left to keyed values).
 MIN_SYNONYM = 6
 #: Version of the index layout (part of the cache file's name).
-_INDEX_FORMAT = 3
+_INDEX_FORMAT = 4
 # Terms too generic to be a sample's label, by label.
 _GENERIC = frozenset(
     {
@@ -136,7 +136,10 @@ def build_index() -> TermIndex:
                     if len(key) >= MIN_NAME and any(c.isdigit() for c in key):
                         _add(free, key, term_id)
                 continue
-            names = [(normalize(label), True)] + [(normalize(str(s)), False) for s in synonyms]
+            # "hippocampus (Crosby)": the name without its qualifier too
+            given = [label, *(str(x) for x in synonyms)]
+            given += [re.sub(r"\s*\([^)]*\)\s*$", "", x) for x in given if x.endswith(")")]
+            names = [(normalize(x), x == label) for x in given]
             for name, is_label in names:
                 if not name:
                     continue

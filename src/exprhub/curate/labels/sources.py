@@ -54,6 +54,25 @@ def _characteristic(source: str, raw: str, confidence: float) -> SourceText | No
     return SourceText(f"{source}:{name.lower()}", raw, confidence, name, start)
 
 
+def _description_pairs(raw: str) -> list[SourceText]:
+    """``key = value`` parts of a description line (``Age = 70; Gender = Female``), each
+    with the offset of its value in the line."""
+    out = []
+    start = 0
+    for part in raw.split(";"):
+        match = _DESCRIPTION_PAIR.match(part)
+        if match and match.group(1).strip().lower() not in {"keywords", "http", "https"}:
+            key = match.group(1).strip()
+            # the text is the line up to the part's end, so offsets count from the line start
+            text = raw[: start + match.end(2)]
+            out.append(
+                SourceText(f"description:{key.lower()}", text, KEYED - 0.05, key,
+                           start + match.start(2))
+            )
+        start += len(part) + 1
+    return out
+
+
 def sample_sources(sample: Sample, series: Sequence[Series] = ()) -> list[SourceText]:
     """Every labelled text of ``sample`` (and of its ``series``), highest precedence first."""
     keyed: list[SourceText] = []
@@ -66,12 +85,7 @@ def sample_sources(sample: Sample, series: Sequence[Series] = ()) -> list[Source
             if found is not None:
                 (keyed if found.key else free).append(found)
     for raw in sample.get_all("description"):
-        match = _DESCRIPTION_PAIR.match(raw)
-        if match and match.group(1).strip().lower() not in {"keywords", "http", "https"}:
-            key = match.group(1).strip()
-            keyed.append(
-                SourceText(f"description:{key.lower()}", raw, KEYED - 0.05, key, match.start(2))
-            )
+        keyed += _description_pairs(raw)
     texts = keyed + free
     for channel in range(1, max(sample.channel_count, 1) + 1):
         for raw in sample.channel_values("source_name", channel):
