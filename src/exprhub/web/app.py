@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exprhub import __version__
 from exprhub.hub import Hub, HubError, RecordNotFound, default_home
-from exprhub.web import pages, routes_jobs, routes_records, routes_search
+from exprhub.web import pages, routes_jobs, routes_labels, routes_records, routes_search
 from exprhub.web.downloads import DownloadHeads, RangedFileResponse
 from exprhub.web.errors import (
     MAX_MESSAGE_CHARS,
@@ -296,6 +296,7 @@ def create_app(
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
     app.include_router(routes_records.router)
+    app.include_router(routes_labels.router)
     app.include_router(routes_search.router)
     app.include_router(routes_jobs.router)
     app.include_router(pages.router)

@@ -20,6 +20,7 @@ from exprhub.refine.store import RefinedCoverage, refined_coverage
 from exprhub.search.paging import MAX_SEARCH_END
 from exprhub.web.deps import FacetSelection, HubDep, SearchDep
 from exprhub.web.downloads import table_preview
+from exprhub.web.routes_labels import labels_of
 from exprhub.web.searching import FACET_INFO, FACETS, results_to_dict
 from exprhub.web.service import (
     dataset_subsets,
@@ -422,6 +423,7 @@ def sample_page(request: Request, acc: str, hub: HubDep) -> HTMLResponse:
             RecordType.SAMPLE, record.key, coverage=refined_coverage_of(hub, record.key)
         ),
         refined=refined_view(hub, record.key),
+        labels=labels_of(hub, [record.key])[0]["labels"],
     )
 
 
