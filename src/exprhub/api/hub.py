@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from exprhub.api import frames, refinery
-from exprhub.api.intake import IntakeHub
 from exprhub.api.labelling import LabelsHub
 from exprhub.hub.queries import RecordSummary
 from exprhub.records import RecordType

@@ -141,7 +141,10 @@ def list_records(
     label: Annotated[
         list[str] | None,
         typer.Option(
-            help="Samples with this label, e.g. sex=female or tissue=kidney (repeatable; 'exprhub labels' shows them)."
+            help=(
+                "Samples with this label, e.g. sex=female or tissue=kidney (repeatable; "
+                "'exprhub labels' shows a sample's labels)."
+            )
         ),
     ] = None,
     limit: Annotated[int | None, typer.Option(help="At most this many records.")] = None,

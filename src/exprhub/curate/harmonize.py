@@ -304,9 +304,7 @@ LABELS: tuple[str, ...] = (
 OWN_FIELDS: tuple[str, ...] = ("organism", "species")
 if set(LABELS) != {*FIELDS, *LABEL_ALIASES, *STANDARD_FIELDS, *STANDARD_ALIASES} - set(
     OWN_FIELDS
-) or len(
-    set(LABELS)
-) != len(LABELS):
+) or len(set(LABELS)) != len(LABELS):
     raise RuntimeError("LABELS must list every harmonized and standardized field and alias once")
 
 

@@ -66,9 +66,7 @@ def listing_filter(
             harmonized = harmonized_field(name)
             standard = standard_field(name)
             if harmonized is None and standard is None:
-                raise ValueError(
-                    f"unknown label {name!r}; labels are: {', '.join(sorted(LABELS))}"
-                )
+                raise ValueError(f"unknown label {name!r}; labels are: {', '.join(sorted(LABELS))}")
             keys: set[str] = set()
             spellings: set[str] = set()
             if harmonized is not None:

@@ -155,7 +155,7 @@ def write_labels(
     old_rows = _read(connection, labels, owned)
     old = _values(old_rows)
     labelled_before = {row.sample_key for row in old_rows}
-    new_rows = []
+    new_rows: list[dict[str, Any]] = []
     for key, given in labels.items():
         positions: dict[str, int] = {}
         for label in given:
@@ -185,29 +185,29 @@ def write_labels(
     # another labeller's values of a field keep their positions: new ones go after them
     others = _read(connection, labels, None)
     taken: dict[tuple[str, str], int] = {}
-    for row in others:
-        key = (row.sample_key, row.field)
-        taken[key] = max(taken.get(key, 0), row.position + 1)
-    for row in new_rows:
-        row["position"] += taken.get((row["sample_key"], row["field"]), 0)
+    for other in others:
+        place = (str(other.sample_key), str(other.field))
+        taken[place] = max(taken.get(place, 0), int(other.position) + 1)
+    for new in new_rows:
+        new["position"] += taken.get((new["sample_key"], new["field"]), 0)
     if new_rows:
         connection.execute(insert(table), new_rows)
     grouped: dict[tuple[str, str], set[str]] = {}
-    for row in new_rows:
-        grouped.setdefault((row["sample_key"], row["field"]), set()).add(row["value"])
-    new_values = {key: ("; ".join(sorted(v)), version) for key, v in grouped.items()}
+    for new in new_rows:
+        grouped.setdefault((new["sample_key"], new["field"]), set()).add(new["value"])
+    new_values = {place: ("; ".join(sorted(v)), version) for place, v in grouped.items()}
     changes = []
-    for key in sorted(set(old) | set(new_values)):
-        if key[0] not in labelled_before:
+    for place in sorted(set(old) | set(new_values)):
+        if place[0] not in labelled_before:
             continue
-        before = old.get(key)
-        after = new_values.get(key)
+        before = old.get(place)
+        after = new_values.get(place)
         if before is not None and after is not None and before[0] == after[0]:
             continue
         changes.append(
             LabelChange(
-                key[0],
-                key[1],
+                place[0],
+                place[1],
                 before[0] if before else None,
                 after[0] if after else None,
                 before[1] if before else None,

@@ -28,7 +28,9 @@ def labels_of(hub: Hub, keys: list[str]) -> list[dict[str, Any]]:
     return [
         {
             "sample": key,
-            "labels": [lab.as_dict() for lab in in_field_order(map(from_stored, stored.get(key, [])))],
+            "labels": [
+                lab.as_dict() for lab in in_field_order(map(from_stored, stored.get(key, [])))
+            ],
         }
         for key in keys
     ]

@@ -140,7 +140,9 @@ def _weigh_disagreement(labels: list[Label], later: list[SourceText], ontology: 
                 for t in chosen
             )
             if not related:
-                return [replace(label, confidence=round(label.confidence * 0.6, 3)) for label in labels]
+                return [
+                    replace(label, confidence=round(label.confidence * 0.6, 3)) for label in labels
+                ]
     return labels
 
 
@@ -190,8 +192,9 @@ def disease(finding: Finding) -> list[Label]:
         if _NORMAL_VALUE.match(value):
             end = offset + len(value.rstrip())
             return [make_label("disease", "normal", text, offset, end, ontology_id=NORMAL_ID)]
-    found = _ontology_rule(finding, "disease", "MONDO", ("disease", "disease_stage"),
-                           free_text=False)
+    found = _ontology_rule(
+        finding, "disease", "MONDO", ("disease", "disease_stage"), free_text=False
+    )
     if found:
         return found
     for text in finding.free():
@@ -206,19 +209,45 @@ def disease(finding: Finding) -> list[Label]:
         match = _NORMAL.search(text.text)
         if match:
             return [
-                make_label("disease", "normal", text, match.start(), match.end(),
-                           ontology_id=NORMAL_ID, confidence=text.confidence * 0.8)
+                make_label(
+                    "disease",
+                    "normal",
+                    text,
+                    match.start(),
+                    match.end(),
+                    ontology_id=NORMAL_ID,
+                    confidence=text.confidence * 0.8,
+                )
             ]
     return []
 
 
 _SEX_WORDS = {
-    "female": "female", "f": "female", "woman": "female", "women": "female", "girl": "female",
-    "male": "male", "m": "male", "man": "male", "men": "male", "boy": "male",
-    "mixed": "mixed", "both": "mixed", "pooled": "mixed", "male and female": "mixed",
-    "female and male": "mixed", "males and females": "mixed", "m/f": "mixed", "f/m": "mixed",
-    "unknown": UNKNOWN, "not available": UNKNOWN, "n/a": UNKNOWN, "na": UNKNOWN,
-    "not determined": UNKNOWN, "unspecified": UNKNOWN, "not specified": UNKNOWN,
+    "female": "female",
+    "f": "female",
+    "woman": "female",
+    "women": "female",
+    "girl": "female",
+    "male": "male",
+    "m": "male",
+    "man": "male",
+    "men": "male",
+    "boy": "male",
+    "mixed": "mixed",
+    "both": "mixed",
+    "pooled": "mixed",
+    "male and female": "mixed",
+    "female and male": "mixed",
+    "males and females": "mixed",
+    "m/f": "mixed",
+    "f/m": "mixed",
+    "unknown": UNKNOWN,
+    "not available": UNKNOWN,
+    "n/a": UNKNOWN,
+    "na": UNKNOWN,
+    "not determined": UNKNOWN,
+    "unspecified": UNKNOWN,
+    "not specified": UNKNOWN,
 }
 _SEX_FREE = re.compile(r"\b(females?|males?|wom[ae]n|girls?|boys?)\b", re.IGNORECASE)
 # Sex-specific organs: UBERON's male and female reproductive systems and organisms.
@@ -248,10 +277,26 @@ def sex(finding: Finding) -> list[Label]:
         found = {_sex_word(w.group(0)) for w in words}
         first, last = words[0], words[-1]
         if len(found) > 1:
-            return [make_label("sex", "mixed", text, first.start(), last.end(),
-                               confidence=text.confidence * 0.9)]
-        return [make_label("sex", found.pop(), text, first.start(), first.end(),
-                           confidence=text.confidence * 0.9)]
+            return [
+                make_label(
+                    "sex",
+                    "mixed",
+                    text,
+                    first.start(),
+                    last.end(),
+                    confidence=text.confidence * 0.9,
+                )
+            ]
+        return [
+            make_label(
+                "sex",
+                found.pop(),
+                text,
+                first.start(),
+                first.end(),
+                confidence=text.confidence * 0.9,
+            )
+        ]
     index = term_index()
     for organ in finding.labels.get("tissue", []):
         term = index.term(organ.ontology_id or "")

@@ -16,7 +16,10 @@ from exprhub.curate.labels.model import Label
 
 #: Specimen types, the words that name them, in the order they are tried.
 SPECIMEN_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("organoid", re.compile(r"\b(?:organoids?|enteroids?|colonoids?|tumou?roids?|spheroids?)\b", re.I)),
+    (
+        "organoid",
+        re.compile(r"\b(?:organoids?|enteroids?|colonoids?|tumou?roids?|spheroids?)\b", re.I),
+    ),
     ("PDX", re.compile(r"\b(?:PDX|patient[\s\-]derived xenografts?|xenografts?)\b", re.I)),
     (
         "primary cells",
@@ -30,7 +33,9 @@ SPECIMEN_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("cell line", re.compile(r"\bcell[\s\-]lines?\b", re.I)),
     (
         "tissue culture",
-        re.compile(r"\b(?:explants?|tissue (?:culture|slices?)|organotypic|slice cultures?)\b", re.I),
+        re.compile(
+            r"\b(?:explants?|tissue (?:culture|slices?)|organotypic|slice cultures?)\b", re.I
+        ),
     ),
     (
         "embryo/fetus",
@@ -55,15 +60,27 @@ def specimen_type(finding: Finding) -> list[Label]:
     """Specimen type: primary tissue, primary cells, cell line, organoid, PDX, embryo/fetus or
     tissue culture."""
     if finding.labels.get("cell_line"):
-        return [derived("specimen_type", "cell line", finding.labels["cell_line"][0], confidence_factor=1.0)]
+        return [
+            derived(
+                "specimen_type", "cell line", finding.labels["cell_line"][0], confidence_factor=1.0
+            )
+        ]
     for text in finding.texts:
         if text.source.startswith("series."):
             break
         for name, pattern in SPECIMEN_WORDS:
             match = pattern.search(text.text)
             if match:
-                return [make_label("specimen_type", name, text, match.start(), match.end(),
-                                   confidence=text.confidence * 0.9)]
+                return [
+                    make_label(
+                        "specimen_type",
+                        name,
+                        text,
+                        match.start(),
+                        match.end(),
+                        confidence=text.confidence * 0.9,
+                    )
+                ]
     cells = finding.labels.get("cell_type")
     organ = finding.labels.get("tissue")
     for basis in (cells or []) + (organ or []):

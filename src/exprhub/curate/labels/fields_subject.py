@@ -21,7 +21,11 @@ def age(finding: Finding) -> list[Label]:
     for text in finding.keyed(("age", "developmental_stage")):
         value, offset = value_of(text)
         unit = unit_from_key(text.key or "")
-        if unit is None and finding.organism == "Homo sapiens" and "age" in (text.key or "").lower():
+        if (
+            unit is None
+            and finding.organism == "Homo sapiens"
+            and "age" in (text.key or "").lower()
+        ):
             unit = "years"  # a bare human age is in years
         found = parse_age(value, unit=unit)
         if found:
@@ -34,8 +38,16 @@ def age(finding: Finding) -> list[Label]:
             continue
         around = text.text[max(0, found.start - 12) : found.end + 8]
         if found.unit == "embryonic day" or _AGE_CONTEXT.search(around):
-            return [make_label("age", found.text, text, found.start, found.end,
-                               confidence=text.confidence * 0.9)]
+            return [
+                make_label(
+                    "age",
+                    found.text,
+                    text,
+                    found.start,
+                    found.end,
+                    confidence=text.confidence * 0.9,
+                )
+            ]
     return []
 
 
@@ -49,8 +61,11 @@ def age_group(finding: Finding) -> list[Label]:
     for text in finding.keyed(("age_group",)):
         value, offset = value_of(text)
         if value.strip():
-            return [make_label("age_group", value.strip().lower(), text, offset,
-                               offset + len(value.rstrip()))]
+            return [
+                make_label(
+                    "age_group", value.strip().lower(), text, offset, offset + len(value.rstrip())
+                )
+            ]
     return []
 
 
@@ -59,14 +74,27 @@ def development_stage(finding: Finding) -> list[Label]:
     for text in finding.keyed(("developmental_stage",)):
         value, offset = value_of(text)
         if value.strip():
-            return [make_label("developmental_stage", value.strip().lower(), text, offset,
-                               offset + len(value.rstrip()))]
+            return [
+                make_label(
+                    "developmental_stage",
+                    value.strip().lower(),
+                    text,
+                    offset,
+                    offset + len(value.rstrip()),
+                )
+            ]
     for basis in finding.labels.get("age", []):
         parsed = parse_age(basis.value)
         if parsed and parsed.days is not None:
             stage = "embryonic" if parsed.days < 0 else "postnatal"
             if parsed.days >= 0 and finding.organism in ("Mus musculus", "Rattus norvegicus"):
-                stage = "adult" if parsed.days >= 56 else "juvenile" if parsed.days >= 21 else "postnatal"
+                stage = (
+                    "adult"
+                    if parsed.days >= 56
+                    else "juvenile"
+                    if parsed.days >= 21
+                    else "postnatal"
+                )
             elif parsed.days >= 0 and finding.organism == "Homo sapiens":
                 stage = "adult" if parsed.days >= 18 * 365.25 else "child"
             return [derived("developmental_stage", stage, basis)]
@@ -119,10 +147,21 @@ def _ancestry(finding: Finding, field_name: str, keys: tuple[str, ...]) -> list[
         whole = match_value(value, "HANCESTRO")
         matches = [whole] if whole else find_terms(value, "HANCESTRO")
         for m in matches:
-            return [make_label(field_name, m.term.label, text, offset + m.start, offset + m.end,
-                               ontology_id=m.term.id, method="ontology")]
+            return [
+                make_label(
+                    field_name,
+                    m.term.label,
+                    text,
+                    offset + m.start,
+                    offset + m.end,
+                    ontology_id=m.term.id,
+                    method="ontology",
+                )
+            ]
         if value.strip():
-            return [make_label(field_name, value.strip(), text, offset, offset + len(value.rstrip()))]
+            return [
+                make_label(field_name, value.strip(), text, offset, offset + len(value.rstrip()))
+            ]
     return []
 
 
@@ -152,8 +191,28 @@ GENOTYPES: tuple[tuple[str, re.Pattern[str]], ...] = (
 _GENE = re.compile(r"\b([A-Za-z][A-Za-z0-9]{1,9})(?:\s*[-\s]?\s*)$")
 _GENE_AFTER = re.compile(r"^\s*(?:of|for|against|targeting)?\s*([A-Z][A-Za-z0-9]{1,9})\b")
 _NOT_GENES = frozenset(
-    {"gene", "mice", "mouse", "rat", "rats", "cells", "cell", "the", "and", "with", "type",
-     "wild", "control", "sirna", "shrna", "double", "conditional", "line", "strain", "null"}
+    {
+        "gene",
+        "mice",
+        "mouse",
+        "rat",
+        "rats",
+        "cells",
+        "cell",
+        "the",
+        "and",
+        "with",
+        "type",
+        "wild",
+        "control",
+        "sirna",
+        "shrna",
+        "double",
+        "conditional",
+        "line",
+        "strain",
+        "null",
+    }
 )
 
 
@@ -184,7 +243,10 @@ def genotype(finding: Finding) -> list[Label]:
                 gene = _gene_near(text.text, match.start(), match.end())
                 if gene:
                     symbol = text.text[gene[0] : gene[1]]
-                    out.append(make_label("genotype_gene", symbol, text, *gene,
-                                          confidence=text.confidence * 0.8))
+                    out.append(
+                        make_label(
+                            "genotype_gene", symbol, text, *gene, confidence=text.confidence * 0.8
+                        )
+                    )
             return out
     return []

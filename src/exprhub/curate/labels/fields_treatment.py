@@ -68,7 +68,10 @@ _ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("intravenous", r"\bintravenous\w*|\bi\.v\.(?!\w)"),
         ("subcutaneous", r"\bsubcutaneous\w*|\bs\.c\.(?!\w)"),
         ("intramuscular", r"\bintramuscular\w*|\bi\.m\.(?!\w)"),
-        ("oral", r"\boral(?:ly)?\b|\bgavage\b|\bp\.o\.(?!\w)|\bdrinking water\b|\bin (?:the )?diet\b"),
+        (
+            "oral",
+            r"\boral(?:ly)?\b|\bgavage\b|\bp\.o\.(?!\w)|\bdrinking water\b|\bin (?:the )?diet\b",
+        ),
         ("intranasal", r"\bintranasal\w*"),
         ("inhalation", r"\binhal\w*"),
         ("topical", r"\btopical\w*"),
@@ -127,27 +130,48 @@ def perturbation(finding: Finding) -> list[Label]:
     for kind, pattern in PERTURBATION_TYPES:
         match = pattern.search(value)
         if match:
-            out.append(make_label("perturbation_type", kind, text, offset + match.start(),
-                                  offset + match.end()))
+            out.append(
+                make_label(
+                    "perturbation_type", kind, text, offset + match.start(), offset + match.end()
+                )
+            )
             break
     else:
         if "compound" in text.fields or (text.key or "").lower() in ("drug", "agent"):
-            out.append(make_label("perturbation_type", "compound", text, offset, end,
-                                  confidence=text.confidence * 0.8))
+            out.append(
+                make_label(
+                    "perturbation_type",
+                    "compound",
+                    text,
+                    offset,
+                    end,
+                    confidence=text.confidence * 0.8,
+                )
+            )
     for field_name, pattern in (("dose", _DOSE), ("frequency", _FREQUENCY)):
         match = pattern.search(value)
         if match:
             shown = " ".join(match.group(0).split())
-            out.append(make_label(field_name, shown, text, offset + match.start(),
-                                  offset + match.end()))
+            out.append(
+                make_label(field_name, shown, text, offset + match.start(), offset + match.end())
+            )
     duration = _DURATION.search(value)
     if duration:
-        out.append(make_label("duration", " ".join(duration.group("span").split()), text,
-                              offset + duration.start("span"), offset + duration.end("span")))
+        out.append(
+            make_label(
+                "duration",
+                " ".join(duration.group("span").split()),
+                text,
+                offset + duration.start("span"),
+                offset + duration.end("span"),
+            )
+        )
     for name, pattern in _ROUTES:
         match = pattern.search(value)
         if match:
-            out.append(make_label("route", name, text, offset + match.start(), offset + match.end()))
+            out.append(
+                make_label("route", name, text, offset + match.start(), offset + match.end())
+            )
             break
     return out
 
@@ -158,15 +182,26 @@ def timepoint(finding: Finding) -> list[Label]:
     for text in finding.keyed(("time",), ("timepoint", "time point", "day", "hours")):
         value, offset = value_of(text)
         if value.strip():
-            return [make_label("timepoint", " ".join(value.split()), text, offset,
-                               offset + len(value.rstrip()))]
+            return [
+                make_label(
+                    "timepoint", " ".join(value.split()), text, offset, offset + len(value.rstrip())
+                )
+            ]
     for text in finding.free():
         if text.source.startswith(("series.", "description")):
             break
         match = _TIMEPOINT.search(text.text)
         if match:
-            return [make_label("timepoint", " ".join(match.group(0).split()), text,
-                               match.start(), match.end(), confidence=text.confidence * 0.8)]
+            return [
+                make_label(
+                    "timepoint",
+                    " ".join(match.group(0).split()),
+                    text,
+                    match.start(),
+                    match.end(),
+                    confidence=text.confidence * 0.8,
+                )
+            ]
     return []
 
 
@@ -175,6 +210,13 @@ def outcome(finding: Finding) -> list[Label]:
     for text in finding.keyed((), OUTCOME_KEYS):
         value, offset = value_of(text)
         if value.strip():
-            return [make_label("outcome", " ".join(value.lower().split()), text, offset,
-                               offset + len(value.rstrip()))]
+            return [
+                make_label(
+                    "outcome",
+                    " ".join(value.lower().split()),
+                    text,
+                    offset,
+                    offset + len(value.rstrip()),
+                )
+            ]
     return []

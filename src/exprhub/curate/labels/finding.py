@@ -67,8 +67,14 @@ def make_label(
     )
 
 
-def derived(field_name: str, value: str, basis: Label, *, confidence_factor: float = 0.9,
-            ontology_id: str | None = None) -> Label:
+def derived(
+    field_name: str,
+    value: str,
+    basis: Label,
+    *,
+    confidence_factor: float = 0.9,
+    ontology_id: str | None = None,
+) -> Label:
     """A label inferred from another label (sex from a sex-specific organ), carrying that
     label's evidence."""
     return Label(

@@ -31,18 +31,94 @@ _INDEX_FORMAT = 4
 # Terms too generic to be a sample's label, by label.
 _GENERIC = frozenset(
     {
-        "anatomical entity", "anatomical structure", "material anatomical entity", "tissue",
-        "organ", "organ part", "cell", "native cell", "disease", "disorder", "syndrome",
-        "multicellular organism", "whole organism", "organism", "body", "system", "region",
-        "segment", "layer", "part", "portion of tissue", "entire", "structure", "stage",
-        "cell culture", "cultured cell", "primary", "normal", "control", "sample", "donor",
-        "individual", "population", "ancestry category", "human", "mouse", "male", "female",
-        "total", "lead", "cancer cell", "stem cell", "progenitor cell", "blood cell",
-        "experimental", "cell line cell", "reference", "standard", "pool", "mixed", "other",
-        "embryo", "head", "trunk", "side", "surface", "wall", "line", "base", "tip", "core",
-        "fluid", "duct", "gland", "vessel", "nerve", "joint", "bone", "muscle", "fat",
-        "skin", "hair", "nail", "scale", "wing", "leg", "arm", "hand", "foot", "back",
-        "neck", "face", "mouth", "nose", "eye", "ear", "lip", "tooth",
+        "anatomical entity",
+        "anatomical structure",
+        "material anatomical entity",
+        "tissue",
+        "organ",
+        "organ part",
+        "cell",
+        "native cell",
+        "disease",
+        "disorder",
+        "syndrome",
+        "multicellular organism",
+        "whole organism",
+        "organism",
+        "body",
+        "system",
+        "region",
+        "segment",
+        "layer",
+        "part",
+        "portion of tissue",
+        "entire",
+        "structure",
+        "stage",
+        "cell culture",
+        "cultured cell",
+        "primary",
+        "normal",
+        "control",
+        "sample",
+        "donor",
+        "individual",
+        "population",
+        "ancestry category",
+        "human",
+        "mouse",
+        "male",
+        "female",
+        "total",
+        "lead",
+        "cancer cell",
+        "stem cell",
+        "progenitor cell",
+        "blood cell",
+        "experimental",
+        "cell line cell",
+        "reference",
+        "standard",
+        "pool",
+        "mixed",
+        "other",
+        "embryo",
+        "head",
+        "trunk",
+        "side",
+        "surface",
+        "wall",
+        "line",
+        "base",
+        "tip",
+        "core",
+        "fluid",
+        "duct",
+        "gland",
+        "vessel",
+        "nerve",
+        "joint",
+        "bone",
+        "muscle",
+        "fat",
+        "skin",
+        "hair",
+        "nail",
+        "scale",
+        "wing",
+        "leg",
+        "arm",
+        "hand",
+        "foot",
+        "back",
+        "neck",
+        "face",
+        "mouth",
+        "nose",
+        "eye",
+        "ear",
+        "lip",
+        "tooth",
     }
 )
 # Body parts above that are still useful as a whole keyed value (``tissue: skin``).
@@ -223,7 +299,7 @@ def find_terms(text: str, ontology: str, *, index: TermIndex | None = None) -> l
         hit = None
         for n in range(min(index.longest, len(words) - i), 0, -1):
             span = [w for _, _, w in words[i : i + n]]
-            for candidate in (span, span[:-1] + [_singular(span[-1])]):
+            for candidate in (span, [*span[:-1], _singular(span[-1])]):
                 term_id = names.get(normalize(" ".join(candidate)))
                 if term_id is not None:
                     hit = (n, term_id)
@@ -312,7 +388,7 @@ def match_value(value: str, ontology: str, *, index: TermIndex | None = None) ->
 def most_specific(matches: list[TermMatch]) -> list[TermMatch]:
     """The matches whose term is not an ancestor of another match's term."""
     ids = {m.term.id for m in matches}
-    covered = set()
+    covered: set[str] = set()
     for m in matches:
         covered |= m.term.ancestors & ids
     out: list[TermMatch] = []

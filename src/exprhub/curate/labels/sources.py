@@ -66,8 +66,9 @@ def _description_pairs(raw: str) -> list[SourceText]:
             # the text is the line up to the part's end, so offsets count from the line start
             text = raw[: start + match.end(2)]
             out.append(
-                SourceText(f"description:{key.lower()}", text, KEYED - 0.05, key,
-                           start + match.start(2))
+                SourceText(
+                    f"description:{key.lower()}", text, KEYED - 0.05, key, start + match.start(2)
+                )
             )
         start += len(part) + 1
     return out

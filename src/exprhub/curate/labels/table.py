@@ -45,7 +45,9 @@ def label_rows(
             row[name] = _joined(lab.value for lab in found) if found else UNKNOWN
             if not evidence:
                 continue
-            row[f"{name}.ontology_id"] = _joined(lab.ontology_id for lab in found if lab.ontology_id)
+            row[f"{name}.ontology_id"] = _joined(
+                lab.ontology_id for lab in found if lab.ontology_id
+            )
             row[f"{name}.source"] = _joined(lab.source for lab in found)
             row[f"{name}.evidence"] = _joined(lab.evidence for lab in found)
             row[f"{name}.method"] = _joined(lab.method for lab in found)

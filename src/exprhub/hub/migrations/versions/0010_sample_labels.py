@@ -33,9 +33,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("sample_key", "field", "position", name="pk_sample_labels"),
     )
     op.create_index("ix_sample_labels_field_value", "sample_labels", ["field", "value"])
-    op.create_index(
-        "ix_sample_labels_field_ontology_id", "sample_labels", ["field", "ontology_id"]
-    )
+    op.create_index("ix_sample_labels_field_ontology_id", "sample_labels", ["field", "ontology_id"])
     op.create_table(
         "sample_label_changes",
         sa.Column("id", sa.Integer, autoincrement=True, nullable=False),
@@ -48,9 +46,7 @@ def upgrade() -> None:
         sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_sample_label_changes"),
     )
-    op.create_index(
-        "ix_sample_label_changes_sample_key", "sample_label_changes", ["sample_key"]
-    )
+    op.create_index("ix_sample_label_changes_sample_key", "sample_label_changes", ["sample_key"])
 
 
 def downgrade() -> None:
