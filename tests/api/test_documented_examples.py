@@ -22,7 +22,7 @@ EXAMPLE_FILES = {
 }
 
 #: Pages whose python blocks this module runs (test_every_page_with_examples_is_run).
-RUN_PAGES = [DOCS / "python-api.md", DOCS / "index.md", REPO / "README.md"]
+RUN_PAGES = [DOCS / "python-api.md", DOCS / "index.md", REPO / "README.md", DOCS / "labels.md"]
 
 
 @pytest.fixture
@@ -80,6 +80,13 @@ def test_getting_started_page(example_dir: Path) -> None:
 def test_readme_python_example(example_dir: Path) -> None:
     namespace, checked = run_page(REPO / "README.md", example_dir)
     assert checked >= 2
+    namespace["hub"].close()
+
+
+def test_labels_page(example_dir: Path) -> None:
+    namespace, checked = run_page(DOCS / "labels.md", example_dir)
+    assert checked >= 10
+    assert (example_dir / "labels.csv").stat().st_size > 0
     namespace["hub"].close()
 
 

@@ -329,10 +329,11 @@ class Hub(LabelsHub):
             Samples with these characteristics as submitted (``{"tissue": "liver"}``, or
             ``["tissue=liver"]``), compared ignoring case.
         labels
-            Samples with these harmonized labels (``{"sex": "female"}`` also matches a
-            characteristic ``gender: F``); label names are search's
-            (:data:`exprhub.curate.harmonize.LABELS`: ``strain`` means
-            ``genetic_information``, ``tissue`` and ``cell_type`` ``specimen_part``).
+            Samples with these labels (``{"sex": "female"}``, ``{"tissue": "kidney"}``):
+            the standardized labels stored with evidence (:meth:`labels`; an ontology term
+            also finds its descendants) or, for names that are harmonized fields, the
+            characteristics (``gender: F``); label names are search's
+            (:data:`exprhub.curate.harmonize.LABELS`).
 
         Returns
         -------

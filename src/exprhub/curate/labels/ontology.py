@@ -27,7 +27,7 @@ MIN_NAME = 4
 #: Shortest synonym matched inside free text (abbreviations are left to keyed values).
 MIN_SYNONYM = 6
 #: Version of the index layout (part of the cache file's name).
-_INDEX_FORMAT = 4
+_INDEX_FORMAT = 5
 # Terms too generic to be a sample's label, by label.
 _GENERIC = frozenset(
     {
@@ -138,13 +138,16 @@ _BRITISH = (
 )
 
 
+def _american(text: str) -> str:
+    for british, american in _BRITISH:
+        if british in text:
+            text = text.replace(british, american)
+    return text
+
+
 def normalize(text: str) -> str:
     """Lower case, words only (hyphens and punctuation as spaces), American spelling."""
-    words = " ".join(_WORD.findall(text.lower()))
-    for british, american in _BRITISH:
-        if british in words:
-            words = words.replace(british, american)
-    return words
+    return _american(" ".join(_WORD.findall(text.lower())))
 
 
 @dataclass(frozen=True)
@@ -163,17 +166,31 @@ class Term:
 
 @dataclass
 class TermIndex:
-    """Term names to terms, per ontology. ``free`` holds names safe inside free text;
-    ``keyed`` also short synonyms and generic terms, for whole keyed values."""
+    """Term names to term ids, per ontology: ``free`` holds names safe inside free text,
+    ``keyed`` also short synonyms and generic terms, for whole keyed values; ``starts`` the
+    most words of a free name beginning with a word. Labels and ancestors by id are kept as
+    plain strings and tuples (a pickle of them loads fast); :meth:`term` builds terms."""
 
-    terms: dict[str, Term] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    ancestors: dict[str, tuple[str, ...]] = field(default_factory=dict)
     free: dict[str, dict[str, str]] = field(default_factory=dict)
     keyed: dict[str, dict[str, str]] = field(default_factory=dict)
-    longest: int = 1
+    starts: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def term(self, term_id: str) -> Term | None:
         """The term of this id, if indexed."""
-        return self.terms.get(term_id)
+        return _term(self, term_id)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+@functools.lru_cache(maxsize=65536)
+def _term(index: TermIndex, term_id: str) -> Term | None:
+    label = index.labels.get(term_id)
+    if label is None:
+        return None
+    return Term(term_id, label, frozenset(index.ancestors.get(term_id, ())))
 
 
 def _ontology_data(name: str) -> dict[str, dict[str, object]]:
@@ -190,16 +207,21 @@ def _add(index: dict[str, str], name: str, term_id: str) -> None:
 def build_index() -> TermIndex:
     """Read the ontologies and index their current (not deprecated) terms."""
     index = TermIndex()
+    ids: dict[str, str] = {}  # one string object per id, so the pickle refers, not repeats
     for ontology in ONTOLOGIES:
         free: dict[str, str] = {}
         keyed: dict[str, str] = {}
-        for term_id, entry in _ontology_data(ontology).items():
+        starts: dict[str, int] = {}
+        for raw_id, entry in _ontology_data(ontology).items():
+            term_id = ids.setdefault(raw_id, raw_id)
             label = str(entry.get("label") or "")
             if entry.get("deprecated") or not label or label.startswith("obsolete"):
                 continue
             ancestors = entry.get("ancestors") or {}
             assert isinstance(ancestors, dict)
-            index.terms[term_id] = Term(term_id, label, frozenset(ancestors))
+            index.labels[term_id] = label
+            if ancestors:
+                index.ancestors[term_id] = tuple(ids.setdefault(a, a) for a in ancestors)
             # roots (disease, cell, anatomical entity) say nothing inside free text
             root = not ancestors and ontology in ("UBERON", "CL", "MONDO")
             synonyms = entry.get("synonyms") or []
@@ -223,9 +245,11 @@ def build_index() -> TermIndex:
                 shortest = MIN_NAME if is_label else MIN_SYNONYM
                 if len(name) >= shortest and name not in _GENERIC and not root:
                     _add(free, name, term_id)
-                    index.longest = max(index.longest, name.count(" ") + 1)
+                    words = name.split(" ")
+                    starts[words[0]] = max(starts.get(words[0], 0), len(words))
         index.free[ontology] = free
         index.keyed[ontology] = keyed
+        index.starts[ontology] = starts
     return index
 
 
@@ -288,31 +312,41 @@ def _singular(word: str) -> str:
 def find_terms(text: str, ontology: str, *, index: TermIndex | None = None) -> list[TermMatch]:
     """Terms of ``ontology`` named in ``text``, longest names first, not overlapping, in
     text order; a name counts only on word boundaries (plural forms too)."""
-    index = index or term_index()
+    return list(_found(index or term_index(), text, ontology))
+
+
+@functools.lru_cache(maxsize=8192)
+def _found(index: TermIndex, text: str, ontology: str) -> tuple[TermMatch, ...]:
+    # the texts of a series (its summary) come back for each of its samples: kept
     if ontology == "CVCL":
-        return _find_cell_lines(text, index)
+        return tuple(_find_cell_lines(text, index))
     names = index.free.get(ontology, {})
-    words = [(m.start(), m.end(), m.group(0).lower()) for m in _WORD.finditer(text)]
+    starts = index.starts.get(ontology, {})
+    words = [(m.start(), m.end(), _american(m.group(0).lower())) for m in _WORD.finditer(text)]
     found: list[TermMatch] = []
     i = 0
     while i < len(words):
+        first = words[i][2]
+        most = max(starts.get(first, 0), starts.get(_singular(first), 0))
         hit = None
-        for n in range(min(index.longest, len(words) - i), 0, -1):
+        for n in range(min(most, len(words) - i), 0, -1):
             span = [w for _, _, w in words[i : i + n]]
-            for candidate in (span, [*span[:-1], _singular(span[-1])]):
-                term_id = names.get(normalize(" ".join(candidate)))
-                if term_id is not None:
-                    hit = (n, term_id)
-                    break
-            if hit:
+            phrase = " ".join(span)
+            term_id = names.get(phrase)
+            if term_id is None:
+                term_id = names.get(" ".join([*span[:-1], _singular(span[-1])]))
+            if term_id is not None:
+                hit = (n, term_id)
                 break
         if hit is None:
             i += 1
             continue
         n, term_id = hit
-        found.append(TermMatch(index.terms[term_id], words[i][0], words[i + n - 1][1]))
+        term = index.term(term_id)
+        if term is not None:
+            found.append(TermMatch(term, words[i][0], words[i + n - 1][1]))
         i += n
-    return found
+    return tuple(found)
 
 
 _CELL_LINE_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-_.]*[A-Za-z0-9]|[A-Za-z0-9]")
@@ -343,8 +377,9 @@ def _find_cell_lines(text: str, index: TermIndex) -> list[TermMatch]:
                 if following in _CELL_WORDS and len(key) >= 3 and not key.islower()
                 else None
             )
-            if term_id is not None:
-                hit = (n, TermMatch(index.terms[term_id], start, end))
+            term = index.term(term_id) if term_id is not None else None
+            if term is not None:
+                hit = (n, TermMatch(term, start, end))
                 break
         if hit:
             found.append(hit[1])
@@ -357,7 +392,11 @@ def _find_cell_lines(text: str, index: TermIndex) -> list[TermMatch]:
 def match_value(value: str, ontology: str, *, index: TermIndex | None = None) -> TermMatch | None:
     """The term a whole value names: exactly (any synonym), else fuzzily (rapidfuzz, values of
     at least 8 letters, score >= 92), else None."""
-    index = index or term_index()
+    return _matched(index or term_index(), value, ontology)
+
+
+@functools.lru_cache(maxsize=8192)
+def _matched(index: TermIndex, value: str, ontology: str) -> TermMatch | None:
     text = value.strip()
     if not text:
         return None
@@ -365,15 +404,16 @@ def match_value(value: str, ontology: str, *, index: TermIndex | None = None) ->
     names = index.keyed.get(ontology, {})
     if ontology == "CVCL":
         term_id = names.get(re.sub(r"[\s\-_]", "", text))
-        found = index.terms[term_id] if term_id else None
+        found = index.term(term_id) if term_id else None
         return TermMatch(found, offset, offset + len(text)) if found else None
     key = normalize(text)
     if key in _GENERIC and key not in _KEYED_ONLY:
         return None
     for candidate in (key, _singular(key)):
         term_id = names.get(candidate)
-        if term_id is not None:
-            return TermMatch(index.terms[term_id], offset, offset + len(text))
+        term = index.term(term_id) if term_id is not None else None
+        if term is not None:
+            return TermMatch(term, offset, offset + len(text))
     if len(key) < 8:
         return None
     from rapidfuzz import fuzz, process
@@ -381,8 +421,8 @@ def match_value(value: str, ontology: str, *, index: TermIndex | None = None) ->
     best = process.extractOne(key, index.free.get(ontology, {}).keys(), scorer=fuzz.ratio)
     if best is None or best[1] < 92:
         return None
-    term_id = index.free[ontology][best[0]]
-    return TermMatch(index.terms[term_id], offset, offset + len(text), exact=False)
+    term = index.term(index.free[ontology][best[0]])
+    return TermMatch(term, offset, offset + len(text), exact=False) if term else None
 
 
 def most_specific(matches: list[TermMatch]) -> list[TermMatch]:

@@ -159,7 +159,8 @@ def relabel(hub: Hub, accessions: Iterable[str] | None = None) -> RelabelReport:
 @functools.lru_cache(maxsize=256)
 def _descendants(term_id: str) -> frozenset[str]:
     index = term_index()
-    return frozenset(t.id for t in index.terms.values() if term_id in t.ancestors) | {term_id}
+    found = {key for key, ancestors in index.ancestors.items() if term_id in ancestors}
+    return frozenset(found | {term_id})
 
 
 def label_filter_terms(field_name: str, value: str) -> frozenset[str]:
