@@ -63,7 +63,9 @@ def show(
     columns = ["sample", "field", "value", "ontology id"]
     if evidence:
         columns += ["source", "evidence", "method", "confidence"]
-    table = RichTable(*columns)
+    table = RichTable()
+    for column in columns:  # folded, never cut short: evidence is the point
+        table.add_column(column, overflow="fold")
     for key, given in labels.items():
         if not given:
             table.add_row(key, "", "(not labelled)", "", *([""] * 4 if evidence else []))
