@@ -42,6 +42,9 @@ def test_labels_show_json_and_table(labelled_home, capsys):
     assert fields["age_group"]["value"] == "elderly 65-74"
     code, out, _ = run(capsys, "labels", "GSE2870", "--no-evidence", "--home", str(labelled_home))
     assert code == 0 and "amygdala" in out and "GSM53316" in out
+    # --home before the command name reaches the default command too
+    code, out, _ = run(capsys, "--home", str(labelled_home), "labels", "GSM11805", "--json")
+    assert code == 0 and json.loads(out)[0]["sample"] == "GSM11805"
     code, _, err = run(capsys, "labels", "GSM0", "--home", str(labelled_home))
     assert code == 1 and err.startswith("error: ") and "GSM0" in err
 

@@ -106,6 +106,10 @@ def home_after_command(args: list[str]) -> list[str]:
     while rest and rest[0] in getattr(command, "commands", {}):
         path.append(rest[0])
         command = command.commands[rest.pop(0)]
+    default = getattr(command, "default_command", None)
+    if default:  # a group run as its default command (`exprhub labels GSM1` is `... show`)
+        path.append(default)
+        command = command.commands[default]
     if not path or hasattr(command, "commands"):
         return args  # no command named: let click report it
     if not any("--home" in getattr(param, "opts", ()) for param in command.params):

@@ -17,11 +17,13 @@ from exprhub.cli.app import HomeOption, JsonOption, app, console, open_hub, prin
 class _ShowByDefault(TyperGroup):
     """``exprhub labels GSM1 ...`` means ``exprhub labels show GSM1 ...``."""
 
+    default_command = "show"
+
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
-            args = ["show", *args]
+            args = [self.default_command, *args]
         elif not args:
-            args = ["show"]
+            args = [self.default_command]
         return super().parse_args(ctx, args)
 
 

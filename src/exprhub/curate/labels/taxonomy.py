@@ -73,6 +73,13 @@ COMMON_TAXA: dict[str, int] = {
     "homo sapiens": 9606,
     "mus musculus": 10090,
     "rattus norvegicus": 10116,
+    "danio rerio": 7955,
+    "drosophila melanogaster": 7227,
+    "caenorhabditis elegans": 6239,
+    "gallus gallus": 9031,
+    "sus scrofa": 9823,
+    "bos taurus": 9913,
+    "macaca mulatta": 9544,
 }
 
 
