@@ -32,7 +32,7 @@ def _import_seconds(path: Path, labelled: bool) -> float:
     write, members = labelling.ImportLabels.write, labelling.ImportLabels.relabel_members
     if not labelled:
         labelling.ImportLabels.write = lambda self, hub, writer: []  # type: ignore[method-assign]
-        labelling.ImportLabels.relabel_members = lambda self, hub: []  # type: ignore[method-assign]
+        labelling.ImportLabels.relabel_members = lambda self, hub: (0, [])  # type: ignore[method-assign]
     try:
         with tempfile.TemporaryDirectory() as folder, Hub.init(Path(folder) / "hub") as hub:
             start = time.perf_counter()

@@ -128,8 +128,9 @@ def import_file(
             result.conflicts = list(writer.conflicts)
             changes = labelling.write(hub, writer)
             result.sha256 = kept.digest()
-        changes += labelling.relabel_members(hub)
-        result.labelled = len(labelling.samples)
+        members, member_changes = labelling.relabel_members(hub)
+        changes += member_changes
+        result.labelled = len(labelling.samples) + members
         result.label_changes = [_change_line(c) for c in changes]
     except FormatError as exc:
         raise ImportFailed(str(exc)) from None

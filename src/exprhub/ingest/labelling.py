@@ -51,9 +51,10 @@ class ImportLabels:
         """Label the file's new and updated samples in its transaction."""
         return write_sample_labels(writer, [(s, self._series_of(hub, s)) for s in self.samples])
 
-    def relabel_members(self, hub: Hub) -> list[LabelChange]:
+    def relabel_members(self, hub: Hub) -> tuple[int, list[LabelChange]]:
         """Relabel stored samples of the file's new or updated series that the file did not
-        hold (their series' summary and design are label sources)."""
+        hold (their series' summary and design are label sources); returns how many and the
+        values that changed."""
         done = {s.key for s in self.samples}
         members: list[str] = []
         for key in self.changed_series:
@@ -62,4 +63,7 @@ class ImportLabels:
             except RecordNotFound:
                 continue
         stored = [m for m in dict.fromkeys(members) if hub.has(m, RecordType.SAMPLE)]
-        return relabel(hub, stored).changes if stored else []
+        if not stored:
+            return 0, []
+        report = relabel(hub, stored)
+        return report.samples, report.changes

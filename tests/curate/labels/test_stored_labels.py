@@ -110,3 +110,23 @@ def test_hub_made_before_labels_upgrades_and_relabels(tmp_path, database_url, ge
         report = relabel(hub)
         assert report.samples == 1 and report.changes == []
         assert _listed(hub, sex="female") == ["GSM11805"]
+
+
+def test_a_newer_series_relabels_its_stored_samples(make_hub, geo_fixtures, tmp_path):
+    """A series record updated after its samples were labelled (its summary is a label
+    source) relabels them, though the file's samples are unchanged."""
+    import gzip
+
+    hub = make_hub()
+    import_file(hub, geo_fixtures / "gemma/GSE1623_family.soft.txt.gz")
+    text = gzip.open(geo_fixtures / "gemma/GSE1623_family.soft.txt.gz", "rt", newline="").read()
+    newer = text.replace(
+        "^series = GSE1623\r\n", "^series = GSE1623\r\n!Series_last_update_date = Jan 01 2030\r\n"
+    )
+    assert newer != text
+    path = tmp_path / "GSE1623_newer.soft"
+    path.write_text(newer, newline="")
+    result = import_file(hub, path)
+    assert result.by_type["GSE"] == {"updated": 1}
+    assert result.by_type["GSM"] == {"unchanged": 8}
+    assert result.labelled == 8 and result.label_changes == []
