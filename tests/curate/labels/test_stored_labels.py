@@ -119,7 +119,8 @@ def test_a_newer_series_relabels_its_stored_samples(make_hub, geo_fixtures, tmp_
 
     hub = make_hub()
     import_file(hub, geo_fixtures / "gemma/GSE1623_family.soft.txt.gz")
-    text = gzip.open(geo_fixtures / "gemma/GSE1623_family.soft.txt.gz", "rt", newline="").read()
+    with gzip.open(geo_fixtures / "gemma/GSE1623_family.soft.txt.gz", "rt", newline="") as f:
+        text = f.read()
     newer = text.replace(
         "^series = GSE1623\r\n", "^series = GSE1623\r\n!Series_last_update_date = Jan 01 2030\r\n"
     )
