@@ -26,8 +26,6 @@ from exprhub.curate.labels.taxonomy import tax_id
 def organism(finding: Finding) -> list[Label]:
     """The organism of each channel, with its NCBI Taxonomy id (the record's tax id, else the
     scientific name looked up in NCBITaxon)."""
-    from exprhub.curate.labels.sources import SourceText as Text
-
     out: list[Label] = []
     sample = finding.sample
     for channel in range(1, max(sample.channel_count, 1) + 1):
@@ -38,7 +36,7 @@ def organism(finding: Finding) -> list[Label]:
                 continue
             given = taxids[i].strip() if i < len(taxids) else ""
             number = int(given) if given.isdigit() else tax_id(name)
-            text = Text(f"organism_ch{channel}", name, 1.0)
+            text = SourceText(f"organism_ch{channel}", name, 1.0)
             start = len(name) - len(name.lstrip())
             out.append(
                 make_label(

@@ -13,6 +13,7 @@ import re
 
 from exprhub.curate.labels.finding import Finding, derived, make_label
 from exprhub.curate.labels.model import Label
+from exprhub.curate.labels.sources import SourceText
 
 #: Specimen types, the words that name them, in the order they are tried.
 SPECIMEN_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -123,8 +124,6 @@ _RNA_SOURCES = {
 
 def rna_source(finding: Finding) -> list[Label]:
     """The extracted molecule of channel 1 (GEO's controlled ``molecule`` field)."""
-    from exprhub.curate.labels.sources import SourceText
-
     for raw in finding.sample.channel_values("molecule", 1):
         value = _RNA_SOURCES.get(" ".join(raw.lower().split()))
         if value:
