@@ -83,12 +83,33 @@ class LabelsHub(IntakeHub):
         frame = pd.DataFrame(rows, columns=table_columns(evidence=evidence))
         return frame.set_index("sample")
 
-    def relabel(self, accessions: str | Iterable[str] | None = None) -> RelabelReport:
+    def relabel(
+        self, accessions: str | Iterable[str] | None = None, *, llm: bool = False
+    ) -> RelabelReport:
         """Label the samples the accessions stand for (None: all) again from their stored
-        metadata; the report lists every value that changed (also kept in the hub)."""
+        metadata; the report lists every value that changed (also kept in the hub).
+
+        With ``llm``, ask the OpenAI-compatible endpoint of ``EXPRHUB_LLM_URL`` /
+        ``EXPRHUB_LLM_MODEL`` / ``EXPRHUB_LLM_KEY`` instead (see ``docs/labels.md``); its
+        labels (method ``llm``) are stored beside the rule labels, never over them.
+
+        Raises
+        ------
+        ValueError
+            If ``llm`` is asked for and no endpoint is configured.
+        exprhub.curate.labels.llm.LLMError
+            If the endpoint gives no usable answer (labels of earlier batches are kept).
+        """
+        from exprhub.curate.labels.llm import LLMConfig, LLMLabeller
         from exprhub.curate.labels.store import relabel
 
-        return relabel(self, _accessions(accessions))
+        labeller = None
+        if llm:
+            config = LLMConfig.from_env()
+            if config is None:
+                raise ValueError("--llm needs EXPRHUB_LLM_URL and EXPRHUB_LLM_MODEL to be set")
+            labeller = LLMLabeller(config)
+        return relabel(self, _accessions(accessions), llm=labeller)
 
     def label_changes(self, accessions: str | Iterable[str] | None = None) -> list[dict[str, Any]]:
         """Values relabelling changed, oldest first (of these samples' if given)."""

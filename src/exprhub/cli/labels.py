@@ -88,11 +88,19 @@ def show(
 def relabel_command(
     accessions: Accessions = None,
     home: HomeOption = None,
+    llm: Annotated[
+        bool,
+        typer.Option(
+            "--llm",
+            help="Ask the LLM endpoint of EXPRHUB_LLM_URL/_MODEL/_KEY (labels kept beside the "
+            "rule labels).",
+        ),
+    ] = False,
     json: JsonOption = False,
 ) -> None:
     """Label samples again from their stored metadata; every changed value is listed."""
     with open_hub(home) as hub:
-        report = hub.relabel(accessions or None)
+        report = hub.relabel(accessions or None, llm=llm)
     if report.missing:
         raise ValueError(f"not in the hub: {', '.join(report.missing)}")
     if json:

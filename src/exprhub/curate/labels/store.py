@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from exprhub.curate.labels.extract import label_sample
+from exprhub.curate.labels.llm import LLMLabeller
 from exprhub.curate.labels.model import LABELLER_VERSION, Label
 from exprhub.curate.labels.ontology import match_value, term_index
 from exprhub.hub import Hub, HubWriter, RecordNotFound
@@ -131,9 +132,12 @@ def _series_of(hub: Hub, sample: Sample, cache: dict[str, Series | None]) -> lis
     return [s for s in out if s is not None]
 
 
-def relabel(hub: Hub, accessions: Iterable[str] | None = None) -> RelabelReport:
+def relabel(
+    hub: Hub, accessions: Iterable[str] | None = None, *, llm: LLMLabeller | None = None
+) -> RelabelReport:
     """Label the samples ``accessions`` stand for (all samples when None) from their stored
-    metadata and store the labels, :data:`RELABEL_BATCH` samples per transaction."""
+    metadata and store the labels, :data:`RELABEL_BATCH` samples per transaction; with
+    ``llm``, ask the model instead and store its labels beside the rule labels."""
     keys, missing = sample_keys(hub, accessions)
     report = RelabelReport(missing=missing)
     cache: dict[str, Series | None] = {}
@@ -143,14 +147,15 @@ def relabel(hub: Hub, accessions: Iterable[str] | None = None) -> RelabelReport:
             sample = hub.record(key, RecordType.SAMPLE, table=False)
             assert isinstance(sample, Sample)
             batch.append((sample, _series_of(hub, sample, cache)))
-        labels = {
-            sample.key: [to_stored(sample.key, lab) for lab in label_sample(sample, series)]
-            for sample, series in batch
-        }
+        if llm is None:
+            found = {sample.key: label_sample(sample, series) for sample, series in batch}
+            version, methods = LABELLER_VERSION, RULE_METHODS
+        else:
+            found = llm.label(batch)
+            version, methods = f"llm:{llm.config.model}"[:32], ("llm",)
+        labels = {key: [to_stored(key, lab) for lab in given] for key, given in found.items()}
         with hub.writer() as writer:
-            report.changes += write_labels(
-                writer, labels, version=LABELLER_VERSION, methods=RULE_METHODS
-            )
+            report.changes += write_labels(writer, labels, version=version, methods=methods)
         report.samples += len(labels)
         report.labels += sum(len(v) for v in labels.values())
     return report
