@@ -34,6 +34,7 @@ RUN_PAGES = [
     REPO / "README.md",
     DOCS / "label_checks.md",
     DOCS / "analysis.md",
+    DOCS / "labels.md",
 ]
 
 
@@ -99,6 +100,13 @@ def test_label_checks_page(example_dir: Path) -> None:
     namespace, checked = run_page(DOCS / "label_checks.md", example_dir)
     assert checked >= 5
     assert list(namespace["summary"].index) == ["organism", "sex"]
+
+
+def test_labels_page(example_dir: Path) -> None:
+    namespace, checked = run_page(DOCS / "labels.md", example_dir)
+    assert checked >= 10
+    assert (example_dir / "labels.csv").stat().st_size > 0
+    namespace["hub"].close()
 
 
 def test_every_page_with_examples_is_run() -> None:

@@ -12,7 +12,16 @@ import pytest
 
 from exprhub.api import Hub
 from exprhub.cli import main
-from exprhub.curate.harmonize import FIELDS, LABEL_ALIASES, LABELS, label_field, sample_labels
+from exprhub.curate.harmonize import (
+    FIELDS,
+    LABEL_ALIASES,
+    LABELS,
+    OWN_FIELDS,
+    STANDARD_ALIASES,
+    STANDARD_FIELDS,
+    label_field,
+    sample_labels,
+)
 from exprhub.search import SearchSchema, drop_index, open_index
 from exprhub.search.fields import DEFAULT_LABELS, DEFAULT_SCHEMA
 from exprhub.search.hub_index import STATE_FILE, HubSearch, default_location
@@ -49,7 +58,8 @@ def ls_keys(capsys, home: Path, label: str, value: str) -> set[str]:
 
 def test_one_vocabulary_defined_once():
     assert DEFAULT_LABELS is LABELS
-    assert set(LABELS) == {*FIELDS, *LABEL_ALIASES}
+    standard = {*STANDARD_FIELDS, *STANDARD_ALIASES} - set(OWN_FIELDS)
+    assert set(LABELS) == {*FIELDS, *LABEL_ALIASES} | standard
     for name in ("age_group", "cell_type", "strain", "genotype", "tissue", "sex"):
         assert name in LABELS
         label_field(name)  # accepted by listings

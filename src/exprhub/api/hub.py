@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from exprhub.api import frames, refinery
 from exprhub.api.compendia import CompendiumMixin
 from exprhub.api.explore_methods import ExploreMethods
-from exprhub.api.intake import IntakeHub
 from exprhub.api.label_checks import LabelChecks
+from exprhub.api.labelling import LabelsHub
 from exprhub.api.profiles import GeneProfiles, resolve_gene_terms
 from exprhub.hub.queries import RecordSummary
 from exprhub.records import RecordType
@@ -57,7 +57,7 @@ def _file_pairs(
     ]
 
 
-class Hub(LabelChecks, IntakeHub, GeneProfiles, ExploreMethods, CompendiumMixin):
+class Hub(LabelChecks, LabelsHub, GeneProfiles, ExploreMethods, CompendiumMixin):
     """A gene expression hub stored in a directory: its records, values, refinery and search.
 
     Everything ``exprhub.hub.Hub`` reads (``record``, ``related``, ``summary``,
@@ -349,10 +349,11 @@ class Hub(LabelChecks, IntakeHub, GeneProfiles, ExploreMethods, CompendiumMixin)
             Samples with these characteristics as submitted (``{"tissue": "liver"}``, or
             ``["tissue=liver"]``), compared ignoring case.
         labels
-            Samples with these harmonized labels (``{"sex": "female"}`` also matches a
-            characteristic ``gender: F``); label names are search's
-            (:data:`exprhub.curate.harmonize.LABELS`: ``strain`` means
-            ``genetic_information``, ``tissue`` and ``cell_type`` ``specimen_part``).
+            Samples with these labels (``{"sex": "female"}``, ``{"tissue": "kidney"}``):
+            the standardized labels stored with evidence (:meth:`labels`; an ontology term
+            also finds its descendants) or, for names that are harmonized fields, the
+            characteristics (``gender: F``); label names are search's
+            (:data:`exprhub.curate.harmonize.LABELS`).
 
         Returns
         -------

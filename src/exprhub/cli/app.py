@@ -29,9 +29,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-#: ``exprhub labels``: sample labels (cli/label_checks.py adds qc and evaluate).
-labels_app = typer.Typer(help="Sample labels: checks and evaluation.", no_args_is_help=True)
-app.add_typer(labels_app, name="labels")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -109,6 +106,10 @@ def home_after_command(args: list[str]) -> list[str]:
     while rest and rest[0] in getattr(command, "commands", {}):
         path.append(rest[0])
         command = command.commands[rest.pop(0)]
+    default = getattr(command, "default_command", None)
+    if default:  # a group run as its default command (`exprhub labels GSM1` is `... show`)
+        path.append(default)
+        command = command.commands[default]
     if not path or hasattr(command, "commands"):
         return args  # no command named: let click report it
     if not any("--home" in getattr(param, "opts", ()) for param in command.params):
@@ -135,13 +136,14 @@ def open_hub(home: Path | None) -> Hub:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``exprhub`` command; returns the exit code."""
-    import exprhub.cli.label_checks  # noqa: F401  (the `labels` group: qc, evaluate)
+    import exprhub.cli.label_checks  # noqa: F401  (`labels qc`, `labels evaluate`)
     from exprhub.cli import (  # noqa: F401  (registers the commands)
         bundle,
         commands,
         compendium,
         explore,
         ingest,
+        labels,
         profiles,
         refine,
         search,

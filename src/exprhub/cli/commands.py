@@ -140,7 +140,12 @@ def list_records(
     ] = None,
     label: Annotated[
         list[str] | None,
-        typer.Option(help="Samples with this harmonized label, e.g. sex=female (repeatable)."),
+        typer.Option(
+            help=(
+                "Samples with this label, e.g. sex=female or tissue=kidney (repeatable; "
+                "'exprhub labels' shows a sample's labels)."
+            )
+        ),
     ] = None,
     limit: Annotated[int | None, typer.Option(help="At most this many records.")] = None,
     offset: Annotated[int, typer.Option(help="Skip this many records.")] = 0,

@@ -10,7 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
-from exprhub.cli.app import HomeOption, JsonOption, console, labels_app, open_hub, print_json
+from exprhub.cli.app import HomeOption, JsonOption, console, open_hub, print_json
+from exprhub.cli.labels import labels_app
 
 
 def _plain(value: Any) -> Any:

@@ -11,7 +11,8 @@ A key matches in the plain form and as ``characteristic[s] [key]``, ``comment[s]
 ``factor value [key]``, with spaces, underscores, hyphens or nothing between words.
 
 :data:`LABELS` is the one vocabulary of label names users give (the fields plus
-:data:`LABEL_ALIASES` such as ``tissue``, ``organ``, ``cell_type``, ``strain``), in search and
+the :data:`LABEL_ALIASES` such as ``tissue``, ``organ``, ``cell_type``, ``strain``, plus the
+standardized fields of :mod:`exprhub.curate.labels`, :data:`STANDARD_FIELDS`), in search and
 listings.
 """
 
@@ -235,7 +236,42 @@ LABEL_ALIASES: dict[str, str] = {
     "organ": "specimen_part",
 }
 
-#: The one vocabulary of label names: every harmonized field and every alias. Search's label
+#: The standardized label fields (GEOmeta's), which :mod:`exprhub.curate.labels` stores with
+#: evidence. Where a name is also a harmonized field or alias (``sex``, ``tissue``), a
+#: listing matches either the stored label or the harmonized characteristic.
+STANDARD_FIELDS: tuple[str, ...] = (
+    "organism",
+    "strain",
+    "race",
+    "ethnicity",
+    "genotype",
+    "genotype_gene",
+    "experimental_setting",
+    "model_type",
+    "specimen_type",
+    "rna_source",
+    "tissue",
+    "cell_type",
+    "cell_line",
+    "disease",
+    "age",
+    "age_group",
+    "developmental_stage",
+    "sex",
+    "perturbation",
+    "perturbation_type",
+    "dose",
+    "frequency",
+    "duration",
+    "route",
+    "timepoint",
+    "outcome",
+)
+#: Other names of standardized fields.
+STANDARD_ALIASES: dict[str, str] = {"organ": "tissue", "gender": "sex", "species": "organism"}
+
+#: The one vocabulary of label names: every harmonized field and alias, every standardized
+#: field and alias. Search's label
 #: fields (``female[sex]``), ``exprhub ls --label``, ``Hub.samples(labels=...)`` and the
 #: listings API all take exactly these. The order is the search index's: an index stores its
 #: label list, and one built with another list is rebuilt.
@@ -258,11 +294,31 @@ LABELS: tuple[str, ...] = (
     "race",
     "time",
     "subject",
+    # standardized fields not named above (appended: an index built before is rebuilt);
+    # "organism" is not among them: search and listings have it as a field of their own
+    "ethnicity",
+    "genotype_gene",
+    "experimental_setting",
+    "model_type",
     "specimen_type",
+    "rna_source",
+    "perturbation",
+    "perturbation_type",
+    "dose",
+    "frequency",
+    "duration",
+    "route",
+    "timepoint",
+    "outcome",
     "organ",
+    "gender",
 )
-if set(LABELS) != {*FIELDS, *LABEL_ALIASES} or len(set(LABELS)) != len(LABELS):
-    raise RuntimeError("LABELS must list every harmonized field and alias once")
+#: Standardized fields that search and listings have as fields of their own.
+OWN_FIELDS: tuple[str, ...] = ("organism", "species")
+if set(LABELS) != {*FIELDS, *LABEL_ALIASES, *STANDARD_FIELDS, *STANDARD_ALIASES} - set(
+    OWN_FIELDS
+) or len(set(LABELS)) != len(LABELS):
+    raise RuntimeError("LABELS must list every harmonized and standardized field and alias once")
 
 
 def sample_labels(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
@@ -282,6 +338,25 @@ def sample_labels(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     return out
 
 
+def _label_key(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+
+
+def standard_field(name: str) -> str | None:
+    """The standardized field a label name means (``"organ"`` -> ``"tissue"``), or None."""
+    key = _label_key(name)
+    key = STANDARD_ALIASES.get(key, key)
+    return key if key in STANDARD_FIELDS else None
+
+
+def harmonized_field(name: str) -> str | None:
+    """The harmonized field a label name means (``"tissue"`` -> ``"specimen_part"``), or
+    None."""
+    key = _label_key(name)
+    key = LABEL_ALIASES.get(key, key)
+    return key if key in FIELDS else None
+
+
 def label_field(name: str) -> str:
     """The harmonized field a label name means (``"tissue"`` -> ``"specimen_part"``).
 
@@ -290,9 +365,8 @@ def label_field(name: str) -> str:
     ValueError
         If ``name`` is not a harmonized field; the message lists the fields.
     """
-    key = re.sub(r"[\s\-]+", "_", name.strip().lower())
-    key = LABEL_ALIASES.get(key, key)
-    if key not in FIELDS:
+    key = harmonized_field(name)
+    if key is None:
         raise ValueError(f"unknown label {name!r}; labels are: {', '.join(sorted(LABELS))}")
     return key
 

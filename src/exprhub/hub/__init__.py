@@ -36,6 +36,12 @@ Reading values
     ``matrix_shape``, ``matrix_features``, ``matrix_samples``, ``sample_matrices``,
     ``current_columns``, ``read_columns``, ``sample_values``, ``feature_values``; the
     refinery's rows through :mod:`exprhub.hub.refinery_tables`.
+
+Labels
+    :mod:`exprhub.hub.labels`: standardized sample labels with their evidence
+    (``write_labels`` in a writer's transaction, ``sample_labels``, ``samples_with_label``,
+    ``label_changes``, ``label_versions``, ``labelled_samples``); listings filter on them
+    through ``CharacteristicMatch.label``.
 """
 
 from exprhub.hub.errors import HubError, HubNotFound, RecordNotFound

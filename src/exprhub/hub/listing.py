@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, and_, func, literal, or_, select, true
 from sqlalchemy.orm import aliased
 
 from exprhub.hub import schema as s
+from exprhub.hub.labels import label_condition
 from exprhub.hub.queries import SUMMARY_COLUMNS, RecordSummary
 from exprhub.paging import check_page
 from exprhub.records import RecordType, normalize_accession
@@ -119,13 +120,18 @@ _HUB_FACTS = _KeptUntilWrite()
 
 @dataclass(frozen=True)
 class CharacteristicMatch:
-    """Samples with a characteristic whose key is in ``keys`` and value in ``values``.
+    """Samples with a characteristic whose key is in ``keys`` and value in ``values``, or
+    (when ``label`` is set) a stored standardized label of that field whose value is one of
+    ``label_values`` or whose term is one of ``label_terms`` (see :mod:`exprhub.hub.labels`).
 
-    Both sets are compared case-insensitively (values also without surrounding spaces).
+    Keys and values are compared case-insensitively (values also without surrounding spaces).
     """
 
     keys: frozenset[str]
     values: frozenset[str]
+    label: str | None = None
+    label_values: frozenset[str] = frozenset()
+    label_terms: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -248,13 +254,20 @@ def _condition(
         wanted_keys = {k.strip().lower() for k in match.keys}
         keys = [k for k in stored_keys if k.strip().lower() in wanted_keys]
         values = sorted({v.strip().lower() for v in match.values})
-        if not keys or not values:
+        either: list[ColumnElement[bool]] = []
+        if keys and values:
+            having = select(s.characteristics.c.record_id).where(
+                s.characteristics.c.key.in_(keys),
+                func.lower(func.trim(s.characteristics.c.value)).in_(values),
+            )
+            either.append(s.records.c.id.in_(having))
+        if match.label:
+            labelled = label_condition(match.label, match.label_values, match.label_terms)
+            if labelled is not None:
+                either.append(labelled)
+        if not either:
             return literal(False)
-        having = select(s.characteristics.c.record_id).where(
-            s.characteristics.c.key.in_(keys),
-            func.lower(func.trim(s.characteristics.c.value)).in_(values),
-        )
-        parts.append(s.records.c.id.in_(having))
+        parts.append(or_(*either))
     return and_(true(), *parts)
 
 
@@ -286,7 +299,9 @@ def list_records(
         with hub.engine.connect() as connection:
             return int(connection.execute(select(func.count()).where(where)).scalar_one())
 
-    total = _TOTALS.get(hub, (record_type, flt), count)
+    # labels change without a record write (a relabel): their totals are not kept
+    labelled = any(m.label for m in flt.characteristics)
+    total = count() if labelled else _TOTALS.get(hub, (record_type, flt), count)
     with hub.engine.connect() as connection:
         rows = [RecordSummary.from_row(r) for r in connection.execute(query)]
         return total, with_series_organisms(connection, rows)

@@ -142,6 +142,46 @@ record_conflicts = Table(
     Index(None, "type", "key"),
 )
 
+#: Standardized labels of samples (0010), one row per value, with their evidence: the source
+#: field, the exact text span, the method and confidence, and the labeller version that made
+#: them (see :mod:`exprhub.hub.labels`). Keyed by sample key, so a newer version of a sample
+#: keeps its labels until it is relabelled.
+sample_labels = Table(
+    "sample_labels",
+    metadata,
+    Column("sample_key", String(255), primary_key=True),
+    Column("field", String(64), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("ontology_id", String(64), nullable=True),
+    Column("source", String(255), nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("span_start", Integer, nullable=False),
+    Column("span_end", Integer, nullable=False),
+    Column("method", String(32), nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("labeller_version", String(32), nullable=False),
+    Column("labelled_at", DateTime(timezone=True), nullable=False),
+    Index(None, "field", "value"),
+    Index(None, "field", "ontology_id"),
+)
+
+#: Every value a relabel changed (0010): old and new values of one field of one sample, and
+#: the labeller versions before and after.
+sample_label_changes = Table(
+    "sample_label_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sample_key", String(255), nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("old_value", Text, nullable=True),
+    Column("new_value", Text, nullable=True),
+    Column("old_version", String(32), nullable=True),
+    Column("new_version", String(32), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Index(None, "sample_key"),
+)
+
 files = Table(
     "files",
     metadata,

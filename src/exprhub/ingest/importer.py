@@ -29,7 +29,9 @@ from typing import Any
 from exprhub.formats.detect import detect_format, open_reader
 from exprhub.formats.errors import FormatError, ParseWarning
 from exprhub.hub import Hub, HubError
+from exprhub.hub.labels import LabelChange
 from exprhub.hub.writer import HubWriter, KeptFile
+from exprhub.ingest.labelling import ImportLabels
 from exprhub.records import Annotation, Record
 from exprhub.records.table import ValueTally
 
@@ -59,6 +61,11 @@ class ImportResult:
     matches: list[str] = field(default_factory=list)
     #: A counts table: series, quantity, gene id type, genes, skipped columns, NCBI build.
     details: dict[str, Any] = field(default_factory=dict)
+    #: Samples labelled (standardized labels, see ``exprhub.curate.labels``).
+    labelled: int = 0
+    #: Label values the import changed on samples labelled before (``GSM1 sex: male ->
+    #: female``).
+    label_changes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (documented in docs/cli.md)."""
@@ -71,6 +78,8 @@ class ImportResult:
             "by_type": {t: dict(sorted(c.items())) for t, c in sorted(self.by_type.items())},
             "warnings": self.warnings,
             "conflicts": self.conflicts,
+            "labelled": self.labelled,
+            "label_changes": self.label_changes,
         }
         if self.matches or self.details:
             out["matches"] = self.matches
@@ -100,6 +109,7 @@ def import_file(
     try:
         kind = detect_format(source)
         reader = open_reader(source, kind)
+        labelling = ImportLabels()
         with hub.writer() as writer:
             kept = writer.keep_file_in_background(source, format=kind)
             result = ImportResult(source, kind, "")
@@ -107,6 +117,7 @@ def import_file(
                 outcome = _store(writer, record, kept)
                 if outcome is None:
                     continue
+                labelling.see(record, outcome)
                 result.records += 1
                 result.outcomes[outcome] += 1
                 result.by_type.setdefault(_type_name(record), Counter())[outcome] += 1
@@ -115,7 +126,12 @@ def import_file(
             result.warnings = [str(w) for w in reader.warnings]
             result.warnings += [str(w) for w in _value_warnings(source, writer.value_tallies)]
             result.conflicts = list(writer.conflicts)
+            changes = labelling.write(hub, writer)
             result.sha256 = kept.digest()
+        members, member_changes = labelling.relabel_members(hub)
+        changes += member_changes
+        result.labelled = len(labelling.samples) + members
+        result.label_changes = [_change_line(c) for c in changes]
     except FormatError as exc:
         raise ImportFailed(str(exc)) from None
     except (OSError, EOFError) as exc:
@@ -142,6 +158,10 @@ def _value_warnings(source: Path, tallies: list[tuple[str, str, ValueTally]]) ->
             )
             warnings.append(ParseWarning(str(source), None, message))
     return warnings
+
+
+def _change_line(change: LabelChange) -> str:
+    return f"{change.sample_key} {change.field}: {change.old_value} -> {change.new_value}"
 
 
 def _type_name(record: Record) -> str:

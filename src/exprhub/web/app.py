@@ -26,6 +26,7 @@ from exprhub.web import (
     routes_bundles,
     routes_genes,
     routes_jobs,
+    routes_label_checks,
     routes_labels,
     routes_records,
     routes_search,
@@ -334,9 +335,10 @@ def create_app(
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
     app.include_router(routes_records.router)
+    app.include_router(routes_labels.router)
     app.include_router(routes_search.router)
     app.include_router(routes_jobs.router)
-    app.include_router(routes_labels.router)
+    app.include_router(routes_label_checks.router)
     app.include_router(routes_genes.router)
     app.include_router(analysis_routes)
     app.include_router(routes_bundles.router)

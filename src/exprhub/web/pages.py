@@ -18,9 +18,10 @@ from exprhub.hub.listing import organism_counts
 from exprhub.records import RecordType, Sample, Series, is_accession, normalize_accession
 from exprhub.refine.store import RefinedCoverage, refined_coverage
 from exprhub.search.paging import MAX_SEARCH_END
-from exprhub.web import routes_labels
+from exprhub.web import routes_label_checks
 from exprhub.web.deps import FacetSelection, HubDep, SearchDep
 from exprhub.web.downloads import table_preview
+from exprhub.web.routes_labels import labels_of
 from exprhub.web.searching import FACET_INFO, FACETS, results_to_dict
 from exprhub.web.service import (
     dataset_subsets,
@@ -423,7 +424,8 @@ def sample_page(request: Request, acc: str, hub: HubDep) -> HTMLResponse:
             RecordType.SAMPLE, record.key, coverage=refined_coverage_of(hub, record.key)
         ),
         refined=refined_view(hub, record.key),
-        sex_check=routes_labels.sex_check_view(hub, record.key),
+        sex_check=routes_label_checks.sex_check_view(hub, record.key),
+        labels=labels_of(hub, [record.key])[0]["labels"],
     )
 
 

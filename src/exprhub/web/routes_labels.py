@@ -1,74 +1,76 @@
-"""REST routes of label checks: ``GET /api/v1/labels/qc`` (annotated sex against sex predicted
-from expression), and the sex check shown on a sample page."""
+"""REST routes for standardized sample labels: one sample's labels with their evidence, and
+the labels of many samples (accessions, or series standing for their samples)."""
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from exprhub.api.label_checks import label_qc, resolve_samples
-from exprhub.hub import Hub
+from exprhub.curate.labels import LABELLER_VERSION
+from exprhub.curate.labels.store import from_stored, sample_keys
+from exprhub.curate.labels.table import in_field_order
+from exprhub.hub import Hub, RecordNotFound
+from exprhub.hub.labels import sample_labels
+from exprhub.records import RecordType
 from exprhub.web.deps import HubDep
 from exprhub.web.errors import ERROR_RESPONSES, ApiError
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 
-#: Most samples one request checks (each reads its refined column); more: `exprhub labels qc`.
-MAX_QC_SAMPLES = 2000
+#: Most samples one ``/api/v1/labels`` request answers.
+MAX_LABELLED_SAMPLES = 5000
 
 
-def _plain(value: Any) -> Any:
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
+def labels_of(hub: Hub, keys: list[str]) -> list[dict[str, Any]]:
+    """``{"sample", "labels"}`` of each sample key, labels in field order."""
+    stored = sample_labels(hub, keys)
+    return [
+        {
+            "sample": key,
+            "labels": [
+                lab.as_dict() for lab in in_field_order(map(from_stored, stored.get(key, [])))
+            ],
+        }
+        for key in keys
+    ]
 
 
-@router.get("/labels/qc", summary="Annotated sex against sex predicted from expression")
-def labels_qc(
+@router.get(
+    "/samples/{acc}/labels",
+    tags=["Labels"],
+    summary="Standardized labels of one sample, with their evidence",
+)
+def sample_labels_route(acc: str, hub: HubDep) -> dict[str, Any]:
+    """Each label: field, value, ontology id, source field, evidence text and its offsets in
+    that field, method and confidence (fields without a label are unknown)."""
+    key = hub.record(acc, RecordType.SAMPLE, table=False).key
+    return {"labeller_version": LABELLER_VERSION, **labels_of(hub, [key])[0]}
+
+
+@router.get(
+    "/labels",
+    tags=["Labels"],
+    summary="Standardized labels of many samples",
+)
+def labels_route(
     hub: HubDep,
     accessions: Annotated[
-        str | None,
-        Query(
-            description="samples, series, platforms or DataSets, comma-separated "
-            "(default: every refined sample)"
-        ),
-    ] = None,
-    all_samples: Annotated[
-        bool, Query(alias="all", description="every sample checked, not only the flagged")
-    ] = False,
+        str,
+        Query(description="comma-separated samples, or series/platforms for their samples"),
+    ],
 ) -> dict[str, Any]:
-    """Samples whose annotated sex (characteristics, else ``Gender = ...`` in the
-    description) disagrees with the sex their refined expression shows: Y-linked genes
-    against XIST (docs/label_checks.md). Each row: ``sample``, ``annotated``,
-    ``annotated_from``, ``predicted``, ``confidence``, ``flag``, ``status``, ``reason``."""
-    wanted = [a for a in (accessions or "").replace(" ", ",").split(",") if a]
-    samples = resolve_samples(hub, wanted)
-    if len(samples) > MAX_QC_SAMPLES:
+    """The labels of every sample the accessions stand for (at most 5000 samples)."""
+    given = [a.strip() for a in accessions.split(",") if a.strip()]
+    if not given:
+        raise ApiError(400, "bad_request", "accessions: give at least one accession")
+    keys, missing = sample_keys(hub, given)
+    if missing:
+        raise RecordNotFound(f"not in this hub: {', '.join(missing)}")
+    if len(keys) > MAX_LABELLED_SAMPLES:
         raise ApiError(
             400,
-            "too_many_samples",
-            f"{len(samples)} samples: at most {MAX_QC_SAMPLES} per request "
-            "(name fewer accessions, or run `exprhub labels qc`)",
+            "bad_request",
+            f"{len(keys)} samples: ask for at most {MAX_LABELLED_SAMPLES} at a time",
         )
-    frame = label_qc(hub, samples, flagged_only=not all_samples)
-    rows = [
-        {"sample": str(key), **{c: _plain(v) for c, v in row.items()}}
-        for key, row in frame.to_dict(orient="index").items()
-    ]
-    return {"checked": len(samples), "flagged": sum(1 for r in rows if r["flag"]), "samples": rows}
-
-
-def sex_check_view(hub: Hub, sample: str) -> dict[str, Any] | None:
-    """The sex check of one sample for its page: None unless its refined values give a
-    prediction or its record states a sex."""
-    frame = label_qc(hub, [sample])
-    if frame.empty:
-        return None
-    row = frame.iloc[0]
-    if row["status"] == "not annotated" and row["predicted"] == "uncertain":
-        return None
-    return {k: _plain(v) for k, v in row.items()}
+    return {"labeller_version": LABELLER_VERSION, "samples": labels_of(hub, keys)}
