@@ -35,6 +35,7 @@ RUN_PAGES = [
     DOCS / "label_checks.md",
     DOCS / "analysis.md",
     DOCS / "labels.md",
+    DOCS / "compendia.md",
 ]
 
 
@@ -125,3 +126,9 @@ def test_analysis_page_genes_and_profiles(example_dir: Path) -> None:
     namespace, checked = run_page(DOCS / "analysis.md", example_dir)
     assert checked >= 15
     assert (example_dir / namespace["image"]).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_compendia_page(example_dir: Path) -> None:
+    namespace, checked = run_page(DOCS / "compendia.md", example_dir)
+    assert checked >= 1
+    assert (example_dir / "human.zip").stat().st_size > 0
