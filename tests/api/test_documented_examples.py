@@ -129,6 +129,6 @@ def test_analysis_page_genes_and_profiles(example_dir: Path) -> None:
 
 
 def test_compendia_page(example_dir: Path) -> None:
-    namespace, checked = run_page(DOCS / "compendia.md", example_dir)
+    _, checked = run_page(DOCS / "compendia.md", example_dir)
     assert checked >= 1
     assert (example_dir / "human.zip").stat().st_size > 0

@@ -81,6 +81,9 @@ def test_tsv_layout(hub, tmp_path):
         human[0]["ch1.Gender"] == "Male" and human[0]["sex"] == "male"
     )  # as submitted; harmonized
     assert human[0]["attr.characteristics_ch1"].startswith("Gender:")
+    # standardized labels (docs/labels.md), as stored in the hub
+    assert human[0]["label.sex"] == "male" and human[0]["label.organism"] == "Homo sapiens"
+    assert first["label.organism"] == "Mus musculus"
     assert first["refined.qn_target_sha256"] == metadata["samples"]["GSM27446"]["qn_target_sha256"]
     assert document["samples"]["GSM27446"]["refinement"]["processor"] == "exprhub-refinery"
 

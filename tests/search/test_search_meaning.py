@@ -297,3 +297,18 @@ def test_an_index_of_another_text_analysis_is_rebuilt(tmp_path, database_url, ge
         hub.import_files(geo_fixtures / FILES[1], on_notice=notices.append)
         assert any("text analysis" in n for n in notices), notices
         assert {"GDS507", "GSM11805"} <= set(found(hub, "tumour", expand=False))
+
+
+# ------------------------------------------------------------------ standardized labels
+
+
+def test_search_finds_standardized_labels_read_from_free_text(hub):
+    """GSM11805 says its sex only in its description ("Gender = Female; Right Kidney"):
+    no characteristic carries it, so search found it only once labels were indexed from
+    the stored standardized labels, the same ones `exprhub ls --label` lists."""
+    assert hub.sample_labels("GSM11805")  # labelled on import
+    assert "GSM11805" in found(hub, "female[sex]")
+    assert "GSM11805" in found(hub, "kidney[organ]")
+    assert "GSM11805" in found(hub, "kidney[tissue]")
+    listed = {r.key for r in hub.records("gsm", labels={"sex": "female"})}
+    assert "GSM11805" in listed

@@ -1,6 +1,6 @@
 """The metadata delivered beside a bundle's values: one row per sample with every original
-attribute and characteristic, the harmonized fields, standardized labels (when the curator
-provides them), the GEO DataSet subsets the sample is in and how it was refined.
+attribute and characteristic, the harmonized fields, standardized labels (stored by the curator,
+:mod:`exprhub.curate.labels`), the GEO DataSet subsets the sample is in and how it was refined.
 
 Columns, in this order: ``accession``, ``title``, ``series``, ``platform``, ``organism``,
 ``source_name``; the harmonized fields (:data:`exprhub.curate.harmonize.FIELDS`) present;
@@ -12,35 +12,23 @@ value kind, QN target version and digest); ``ch<n>.<key>`` characteristics as su
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from exprhub.curate.harmonize import FIELDS, harmonize
+from exprhub.curate.label_values import standardized_label_values
 from exprhub.hub import Hub
 from exprhub.records import RecordType, Sample, Subset
 from exprhub.refine import store
 
-#: The module and function the curator's standardized labels come from, when they exist:
-#: ``sample_labels(hub, samples) -> {sample: {field: value}}``. Until that API is there,
-#: bundles carry no ``label.*`` columns (see :func:`standardized_labels`).
-LABELS_API = ("exprhub.curate.labels", "sample_labels")
-
-LabelSource = Callable[[Hub, Sequence[str]], dict[str, dict[str, str]]]
-
 
 def standardized_labels(hub: Hub, samples: Sequence[str]) -> dict[str, dict[str, str]]:
-    """Standardized labels of ``samples`` from the curator's labels API
-    (:data:`LABELS_API`), ``{}`` while that API does not exist."""
-    module_name, function_name = LABELS_API
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return {}
-    source: LabelSource | None = getattr(module, function_name, None)
-    if source is None:
-        return {}
-    return {k: {str(f): str(v) for f, v in d.items()} for k, d in source(hub, samples).items()}
+    """Standardized labels of ``samples`` stored in the hub (:mod:`exprhub.curate.labels`),
+    by sample and field, several values joined by ``"; "``; ``unknown`` left out."""
+    return {
+        key: {field: "; ".join(values) for field, values in fields.items()}
+        for key, fields in standardized_label_values(hub, samples).items()
+    }
 
 
 def subsets_by_sample(hub: Hub, series: Iterable[str]) -> dict[str, dict[str, str]]:

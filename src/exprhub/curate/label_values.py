@@ -1,24 +1,48 @@
-"""The label values that search indexes and counts as facets: one function, one place.
+"""The label values that search indexes and bundles deliver: one function each, one place.
 
 :func:`label_values` is where search documents take their sample labels from (see
-:mod:`exprhub.search.hub_index`). Today the values are the harmonized characteristics
+:mod:`exprhub.search.hub_index`): the harmonized characteristics
 (:func:`exprhub.curate.harmonize.sample_labels`: every name of
-:data:`~exprhub.curate.harmonize.LABELS`, aliases included); when standardized labels are
-stored in the hub, reading them here is the only change search needs.
+:data:`~exprhub.curate.harmonize.LABELS`, aliases included) joined with the standardized labels
+stored in the hub (:mod:`exprhub.curate.labels`; ``GSM11805``'s "Gender = Female" in its
+description makes it ``female[sex]``). :func:`standardized_label_values` reads the stored
+labels alone (the ``label.*`` columns of a bundle's sample metadata).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from exprhub.curate.harmonize import sample_labels
+from exprhub.curate.harmonize import LABELS, STANDARD_ALIASES, sample_labels
+from exprhub.curate.labels.model import UNKNOWN
 from exprhub.hub import Hub
+from exprhub.hub.labels import sample_labels as stored_labels
+
+
+def standardized_label_values(hub: Hub, samples: Iterable[str]) -> dict[str, dict[str, list[str]]]:
+    """Stored standardized label values of ``samples``, by sample and field, from every
+    labeller (rules, ontology, expression model, LLM); ``unknown`` is left out and each value
+    listed once, in stored order. Samples without a label are absent."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for key, labels in stored_labels(hub, list(samples)).items():
+        fields: dict[str, list[str]] = {}
+        for label in labels:
+            value = label.value.strip()
+            if not value or value.lower() == UNKNOWN:
+                continue
+            values = fields.setdefault(label.field, [])
+            if value not in values:
+                values.append(value)
+        if fields:
+            out[key] = fields
+    return out
 
 
 def label_values(
     hub: Hub, characteristics: Mapping[str, Sequence[tuple[str, str]]]
 ) -> dict[str, dict[str, list[str]]]:
-    """Label values of samples, by sample key.
+    """Label values of samples, by sample key: harmonized characteristics and stored
+    standardized labels.
 
     Parameters
     ----------
@@ -31,8 +55,23 @@ def label_values(
     -------
     dict
         Sample key -> label name (one of :data:`~exprhub.curate.harmonize.LABELS`) -> values,
-        normalized as listings and ``exprhub ls --label`` compare them; labels without a value
-        are left out.
+        lower-cased as listings and ``exprhub ls --label`` compare them; a standardized
+        field's values also under its aliases (``organ`` for ``tissue``); labels without a
+        value are left out.
     """
-    del hub  # labels come from the characteristics until standardized labels are stored
-    return {key: sample_labels(pairs) for key, pairs in characteristics.items()}
+    names = set(LABELS)
+    aliases: dict[str, list[str]] = {}
+    for alias, field in STANDARD_ALIASES.items():
+        aliases.setdefault(field, []).append(alias)
+    out = {key: sample_labels(pairs) for key, pairs in characteristics.items()}
+    for key, fields in standardized_label_values(hub, characteristics).items():
+        row = out.setdefault(key, {})
+        for field, values in fields.items():
+            for name in (field, *aliases.get(field, ())):
+                if name not in names:
+                    continue
+                known = row.setdefault(name, [])
+                for value in values:
+                    if value.lower() not in known:
+                        known.append(value.lower())
+    return out
