@@ -82,6 +82,28 @@ def test_gds507_rcc_vs_normal_log2_auto(gds507):
     assert table.loc[row, "mean_a"] == pytest.approx(expected)
 
 
+def test_limma_method_is_geo2rs_moderated_t_as_r_limma_computes_it(gds507):
+    """``method="limma"`` is GEO2R's test: on GDS507 (RCC vs normal, log2 by GEO2R's rule) its
+    moderated t, total df and p-value equal R limma 3.54's (tests/reference/limma, computed
+    for normal - RCC, so t changes sign)."""
+    import pandas as pd
+
+    values, rcc, normal = gds507
+    table = compare_sets(values, rcc, normal, method="limma")
+    assert table.attrs["method"] == "limma" and table.attrs["log2_applied"]
+    assert table.attrs["rows_kept"] == len(values) and table["p_value"].is_monotonic_increasing
+    reference = Path(__file__).parents[1] / "reference" / "limma" / "gds507_expected.tsv"
+    expected = pd.read_csv(reference, sep="\t", index_col=0)
+    got = table.loc[expected.index]
+    np.testing.assert_allclose(got["statistic"], -expected["t_1"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(got["p_value"], expected["P.Value_1"], rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(got["df"], expected["df.total"], rtol=1e-9)
+    np.testing.assert_allclose(got["log2_fold"], -expected["logFC_1"], rtol=0, atol=1e-9)
+    # it shrinks variances: the moderated t is not Student's
+    student = compare_sets(values, rcc, normal, method="t-test").loc[expected.index]
+    assert not np.allclose(got["statistic"], student["statistic"])
+
+
 def test_fold_methods_by_hand():
     # linear-looking values (GEO2R's rule): the fold is a ratio of means
     frame = 100 * pd.DataFrame(

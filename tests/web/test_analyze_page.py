@@ -63,6 +63,15 @@ def test_gds507_analyze_page(page, server):
     page.locator("#compare-form button").click()
     expect(page.locator("#compare-summary")).to_contain_text("rows kept")
     shot(page, "analyze_gds507_kmedians_rankfold")
+    # GEO2R's test: limma's moderated t, volcano and table
+    page.locator("#method").select_option("limma")
+    page.locator("#fold").fill("")
+    page.locator("#adj-p").fill("0.05")
+    page.locator("#compare-form button").click()
+    expect(page.locator("#compare-summary")).to_contain_text("rows kept")
+    expect(page.locator("#volcano-chart .main-svg").first).to_be_visible()
+    expect(page.locator("#compare-table tbody tr").first).to_contain_text("KCNJ10")
+    shot(page, "analyze_gds507_limma")
 
 
 def test_gse3791_one_platform_at_a_time(page, server):

@@ -10,6 +10,11 @@ Methods
     Student's two-sample t-test with pooled variance (R ``t.test(var.equal = TRUE)``).
 ``welch``
     Welch's t-test, unequal variances, Welch-Satterthwaite degrees of freedom (R ``t.test``).
+``limma``
+    GEO2R's test: the moderated t-test of a linear model with one coefficient per set and the
+    contrast A - B, variances shrunk by empirical Bayes (:mod:`exprhub.analysis.linear_models`,
+    R limma's ``lmFit`` / ``contrasts.fit`` / ``eBayes``); ``df`` is the moderated test's total
+    degrees of freedom. A row is fitted on its present values.
 ``fold``
     The fold difference of the set means of the values; no test.
 ``rank-fold``
@@ -33,7 +38,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 #: The comparison methods (see the module docstring).
-METHODS = ("t-test", "welch", "fold", "rank-fold")
+METHODS = ("t-test", "welch", "limma", "fold", "rank-fold")
+#: The methods that test (a p-value per row); the others only measure the fold.
+TESTS = ("t-test", "welch", "limma")
 #: p-value adjustments: Benjamini-Hochberg, Bonferroni, none.
 ADJUSTMENTS = ("BH", "bonferroni", "none")
 #: Columns of a comparison table, in order.
@@ -164,6 +171,30 @@ def rank_percentiles(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.rank(axis=0, method="average", pct=True) * 100.0
 
 
+def moderated_t_tests(a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
+    """Per row: GEO2R's moderated t of set ``a`` against set ``b`` (the contrast A - B of a
+    linear model with one mean per set, empirical Bayes variances), its total degrees of
+    freedom and two-sided p-value. Rows are fitted on their present values; NaN where a row
+    cannot be estimated."""
+    import pandas as pd
+
+    from exprhub.analysis.differential import differential_expression
+
+    n = a.shape[0]
+    columns = [f"a{i}" for i in range(a.shape[1])] + [f"b{i}" for i in range(b.shape[1])]
+    frame = pd.DataFrame(np.hstack([a, b]), columns=columns)
+    groups = {c: "A" if c.startswith("a") else "B" for c in columns}
+    result = differential_expression(
+        frame, groups, contrasts={"A-B": "A-B"}, log2=False, missing="fit", adjust="none"
+    )
+    table = result.table.reindex(pd.RangeIndex(n))
+    return {
+        "statistic": table["t"].to_numpy(dtype=np.float64),
+        "df": np.asarray(result.fit.df_total, dtype=np.float64).reshape(-1)[:n],
+        "p_value": table["P.Value"].to_numpy(dtype=np.float64),
+    }
+
+
 def compare_sets(
     frame: pd.DataFrame,
     a: Sequence[str],
@@ -216,7 +247,7 @@ def compare_sets(
         raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     set_a, set_b = list(dict.fromkeys(a)), list(dict.fromkeys(b))
     _check_sets(frame, set_a, set_b)
-    if method in ("t-test", "welch"):
+    if method in TESTS:
         for label, members in (("A", set_a), ("B", set_b)):
             if len(members) < 2:
                 raise ValueError(
@@ -235,6 +266,9 @@ def compare_sets(
     values_a, values_b = data[:, : len(set_a)], data[:, len(set_a) :]
     if method in ("t-test", "welch"):
         stats = t_tests(values_a, values_b, equal_var=method == "t-test")
+    elif method == "limma":
+        stats = t_tests(values_a, values_b)  # for the counts and means
+        stats.update(moderated_t_tests(values_a, values_b))
     else:
         stats = t_tests(values_a, values_b)  # for the counts and means
         stats["statistic"] = stats["df"] = stats["p_value"] = np.full(len(frame), np.nan)
@@ -263,11 +297,7 @@ def compare_sets(
         index=frame.index.copy(),
     )
     keep = _passing(table, thresholds)
-    sort_key = (
-        table["p_value"]
-        if method in ("t-test", "welch")
-        else -np.abs(table["log2_fold"]).fillna(-np.inf)
-    )
+    sort_key = table["p_value"] if method in TESTS else -np.abs(table["log2_fold"]).fillna(-np.inf)
     kept = table[keep].assign(_key=sort_key[keep]).sort_values("_key", kind="stable")
     kept = kept.drop(columns="_key")
     kept.attrs = {

@@ -133,7 +133,8 @@ class DifferentialResult:
         for gene, row in zip(self.table.index, self.table.to_numpy(), strict=True):
             record: dict[str, Any] = {"ID": str(gene)}
             for key, value in zip(self.table.columns, row, strict=True):
-                record[str(key)] = _json_float(float(value))
+                numeric = isinstance(value, int | float | np.number)
+                record[str(key)] = _json_float(float(value)) if numeric else str(value)
             rows.append(record)
         return {**self.summary(), "columns": ["ID", *map(str, self.table.columns)], "table": rows}
 

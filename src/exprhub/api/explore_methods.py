@@ -47,8 +47,9 @@ class ExploreMethods:
         values, platform
             As in :meth:`expression`.
         method
-            ``"t-test"`` (Student), ``"welch"``, ``"fold"`` (mean fold difference of
-            values) or ``"rank-fold"`` (of rank percentiles).
+            ``"t-test"`` (Student), ``"welch"``, ``"limma"`` (GEO2R's moderated t-test,
+            empirical Bayes), ``"fold"`` (mean fold difference of values) or ``"rank-fold"``
+            (of rank percentiles).
         log
             ``"auto"`` (GEO2R's rule), ``"yes"``, ``"no"``: log2 the values first.
         adjust

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from exprhub.api import frames, refinery
 from exprhub.api.compendia import CompendiumMixin
 from exprhub.api.explore_methods import ExploreMethods
+from exprhub.api.geo2r import Geo2R
 from exprhub.api.label_checks import LabelChecks
 from exprhub.api.labelling import LabelsHub
 from exprhub.api.profiles import GeneProfiles, resolve_gene_terms
@@ -57,7 +58,7 @@ def _file_pairs(
     ]
 
 
-class Hub(LabelChecks, LabelsHub, GeneProfiles, ExploreMethods, CompendiumMixin):
+class Hub(LabelChecks, LabelsHub, GeneProfiles, ExploreMethods, Geo2R, CompendiumMixin):
     """A gene expression hub stored in a directory: its records, values, refinery and search.
 
     Everything ``exprhub.hub.Hub`` reads (``record``, ``related``, ``summary``,

@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         commands,
         compendium,
         explore,
+        geo2r,
         ingest,
         labels,
         profiles,

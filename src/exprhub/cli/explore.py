@@ -74,7 +74,10 @@ def compare_command(
         str, typer.Option("--b", help="Set B, as --a, or 'rest' (every other sample).")
     ] = "rest",
     method: Annotated[
-        str, typer.Option("--method", help="t-test, welch, fold or rank-fold.")
+        str,
+        typer.Option(
+            "--method", help="t-test, welch, limma (GEO2R's moderated t), fold or rank-fold."
+        ),
     ] = "t-test",
     values: ValuesOption = "submitted",
     platform: PlatformOption = None,
@@ -122,11 +125,11 @@ def compare_command(
         table.to_csv(output, sep="\t", na_rep="NA")
     if image is not None:
         from exprhub.analysis import images
-        from exprhub.analysis.comparison import as_top_table
+        from exprhub.analysis.comparison import TESTS, as_top_table
 
         top = as_top_table(table)
         title = f"{table.attrs['a_label']} vs {table.attrs['b_label']} ({table.attrs['method']})"
-        if table.attrs["method"] in ("t-test", "welch"):
+        if table.attrs["method"] in TESTS:
             images.volcano_image(top, image, title=title)
         else:
             images.ma_image(top, image, title=title)

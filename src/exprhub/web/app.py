@@ -3,6 +3,7 @@ interactive docs at ``/api/docs`` and the web pages, all served offline from the
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -318,6 +319,10 @@ def create_app(
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         message = f"unexpected server error ({type(exc).__name__})"
+        # the client sees one line; the server's log keeps the traceback to fix it
+        logging.getLogger("exprhub.web").error(
+            "%s %s: %s", request.method, request.url.path, message, exc_info=exc
+        )
         if _is_api(request):
             return error_response(500, "internal_error", message)
         return pages.render_error(request, 500, "Server error", message)

@@ -115,7 +115,9 @@ def compare(
     acc: str,
     a: Annotated[str, Query(description="set A: subset, field=value, or GSM1,GSM2")],
     b: Annotated[str, Query(description="set B, as a, or rest")] = "rest",
-    method: Annotated[str, Query(description="t-test, welch, fold or rank-fold")] = "t-test",
+    method: Annotated[
+        str, Query(description="t-test, welch, limma (GEO2R's moderated t), fold or rank-fold")
+    ] = "t-test",
     values: Values = "submitted",
     platform: Platform = None,
     log: Log = "auto",
@@ -131,7 +133,7 @@ def compare(
     ``limit`` rows; ``figure``: a volcano plot for t-tests, a mean-difference plot
     otherwise), the whole table as TSV, or the plot as an image."""
     from exprhub.analysis import charts
-    from exprhub.analysis.comparison import as_top_table
+    from exprhub.analysis.comparison import TESTS, as_top_table
     from exprhub.api import explore
 
     _check_format(format, ("json", "tsv", "png", "svg"))
@@ -145,7 +147,7 @@ def compare(
         return _tsv(table, f"{acc.replace(',', '_')}_compare.tsv")
     top = as_top_table(table)
     title = f"{table.attrs['a_label']} vs {table.attrs['b_label']} ({method})"
-    tested = method in ("t-test", "welch")
+    tested = method in TESTS
     if format in ("png", "svg"):
         from exprhub.analysis import images
 
@@ -295,4 +297,71 @@ def pca(
     body = result.to_dict()
     if figure:
         body["figure"] = charts.figure_json(charts.pca_figure(result))
+    return JSONResponse(body)
+
+
+@router.get("/{acc}/de", summary="GEO2R: differential expression between groups (limma)")
+def differential(
+    hub: HubDep,
+    acc: str,
+    by: Annotated[
+        str | None, Query(description="every value of this field is a group ('disease state')")
+    ] = None,
+    group: Annotated[
+        list[str] | None,
+        Query(description="a named group NAME=SET (SET: subset, field=value or GSM1,GSM2)"),
+    ] = None,
+    contrast: Annotated[
+        list[str] | None, Query(description="such as RCC-normal (default: every pair)")
+    ] = None,
+    values: Values = "submitted",
+    platform: Platform = None,
+    log: Log = "auto",
+    trend: Annotated[bool, Query(description="prior variance trending with expression")] = False,
+    robust: Annotated[bool, Query(description="robust prior (hypervariable genes)")] = False,
+    adjust: Annotated[str, Query(description="BH, BY, holm, bonferroni or none")] = "BH",
+    limit: Annotated[int, Query(ge=1, le=100000, description="rows in JSON")] = DEFAULT_ROWS,
+    format: Annotated[str, Query(description="json, tsv, png or svg (volcano)")] = "json",
+    figure: Figure = False,
+) -> Response:
+    """GEO2R's analysis: a limma-equivalent linear model over the groups, empirical Bayes
+    moderation and a top table (``logFC``, ``AveExpr``, ``t``, ``P.Value``, ``adj.P.Val``,
+    ``B``; ``F`` for several contrasts), sorted by B (F). JSON: the fit's summary and the first
+    ``limit`` rows (``figure``: a volcano plot of a single contrast); TSV: the whole table."""
+    from exprhub.analysis import charts
+    from exprhub.api.geo2r import differential as run
+    from exprhub.api.geo2r import differential_dict
+
+    _check_format(format, ("json", "tsv", "png", "svg"))
+    groups: dict[str, str] | None = None
+    if group:
+        groups = {}
+        for spec in group:
+            name, sep, members = spec.partition("=")
+            if not sep or not name.strip() or not members.strip():
+                raise ApiError(
+                    422, "invalid_request", f"group {excerpt(spec)!r}: expected NAME=SET"
+                )
+            groups[name.strip()] = members.strip()
+    result = _run(
+        lambda: run(
+            hub, _accessions(acc), by=by, groups=groups, contrasts=contrast or None,
+            values=values, platform=platform, log2=log, trend=trend, robust=robust,
+            adjust=adjust,
+        )
+    )  # fmt: skip
+    table = result.table
+    if format == "tsv":
+        return _tsv(table, f"{acc.replace(',', '_')}_de.tsv")
+    single = "logFC" in table.columns
+    title = f"{', '.join(map(str, result.contrasts.columns))} (limma)"
+    if format in ("png", "svg"):
+        if not single:
+            raise ApiError(400, "invalid_analysis", "a volcano plot shows one contrast")
+        from exprhub.analysis import images
+
+        return _image(lambda fmt: images.volcano_image(table, format=fmt, title=title), format)
+    body = differential_dict(result, limit)
+    if figure and single:
+        body["figure"] = charts.figure_json(charts.volcano_figure(table, title=title))
     return JSONResponse(body)
