@@ -36,6 +36,11 @@ HARMONIZED_AS_GOLD: dict[str, str] = {
 }
 
 
+#: Standardized label fields (:data:`exprhub.curate.labels.FIELDS`) whose gold-set column has
+#: another name.
+LABELS_AS_GOLD: dict[str, str] = {"tissue": "organ_tissue", "tissue_id": "organ_tissue_id"}
+
+
 def resolve_samples(hub: Hub, accessions: str | Sequence[str] = ()) -> list[str]:
     """The samples that accessions stand for (series, platforms, DataSets expand to their
     samples), in order without repeats; none given: every refined sample of the hub.
@@ -110,7 +115,11 @@ def stored_predictions(hub: Hub, accessions: Sequence[str]) -> tuple[pd.DataFram
     metadata (:func:`harmonized_predictions`)."""
     labels = getattr(hub, "labels", None)
     if callable(labels):
-        return evaluation.predictions_frame(labels(list(accessions))), "stored labels"
+        wide = labels(list(accessions))
+        ids = {c: f"{c.removesuffix('.ontology_id')}_id" for c in map(str, wide.columns)}
+        wide = wide.rename(columns={c: i for c, i in ids.items() if c.endswith(".ontology_id")})
+        predicted = evaluation.predictions_frame(wide)
+        return predicted.rename(columns=LABELS_AS_GOLD), "stored labels"
     return harmonized_predictions(hub, accessions), "harmonized metadata"
 
 
