@@ -41,8 +41,8 @@ if TYPE_CHECKING:
 METHODS = ("t-test", "welch", "limma", "fold", "rank-fold")
 #: The methods that test (a p-value per row); the others only measure the fold.
 TESTS = ("t-test", "welch", "limma")
-#: p-value adjustments: Benjamini-Hochberg, Bonferroni, none.
-ADJUSTMENTS = ("BH", "bonferroni", "none")
+#: p-value adjustments: Benjamini-Hochberg, Benjamini-Yekutieli, Holm, Bonferroni, none.
+ADJUSTMENTS = ("BH", "BY", "holm", "bonferroni", "none")
 #: Columns of a comparison table, in order.
 COLUMNS = (
     "mean_a",
@@ -83,36 +83,19 @@ class Thresholds:
 
 def adjust_p_values(p_values: np.ndarray, method: str = "BH") -> np.ndarray:
     """p-values adjusted for multiple testing, as R ``p.adjust`` (NaN stays NaN and does not
-    count as a test).
-
-    Parameters
-    ----------
-    p_values
-        Raw p-values.
-    method
-        ``"BH"`` (Benjamini-Hochberg false discovery rate), ``"bonferroni"`` or ``"none"``.
+    count as a test): :func:`exprhub.analysis.linear_models.p_adjust`, limited to
+    :data:`ADJUSTMENTS`.
 
     Raises
     ------
     ValueError
         For another method.
     """
+    from exprhub.analysis.linear_models.tables import p_adjust
+
     if method not in ADJUSTMENTS:
         raise ValueError(f"adjust must be one of {', '.join(ADJUSTMENTS)}; got {method!r}")
-    p = np.asarray(p_values, dtype=np.float64)
-    out = np.full(p.shape, np.nan)
-    present = np.flatnonzero(~np.isnan(p))
-    n = present.size
-    if n == 0 or method == "none":
-        return p.copy()
-    values = p[present]
-    if method == "bonferroni":
-        out[present] = np.minimum(values * n, 1.0)
-        return out
-    order = np.argsort(values)[::-1]  # largest first
-    scaled = values[order] * n / np.arange(n, 0, -1)
-    out[present[order]] = np.minimum(np.minimum.accumulate(scaled), 1.0)
-    return out
+    return p_adjust(p_values, method)
 
 
 def _set_stats(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -66,18 +66,11 @@ def log2_if_unlogged(values: np.ndarray) -> tuple[np.ndarray, bool]:
 
 
 def bh_fdr(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (NaN stays NaN and is not counted)."""
-    p = np.asarray(p, dtype=np.float64)
-    out = np.full(p.shape, np.nan)
-    finite = np.flatnonzero(np.isfinite(p))
-    if finite.size == 0:
-        return out
-    order = finite[np.argsort(p[finite], kind="stable")]
-    n = order.size
-    scaled = p[order] * n / np.arange(1, n + 1)
-    adjusted = np.minimum.accumulate(scaled[::-1])[::-1]
-    out[order] = np.minimum(adjusted, 1.0)
-    return out
+    """Benjamini-Hochberg adjusted p-values (NaN stays NaN and is not counted): R
+    ``p.adjust(p, "BH")``, :func:`exprhub.analysis.linear_models.p_adjust`."""
+    from exprhub.analysis.linear_models.tables import p_adjust
+
+    return p_adjust(p, "BH")
 
 
 @dataclass

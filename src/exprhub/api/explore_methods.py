@@ -53,7 +53,7 @@ class ExploreMethods:
         log
             ``"auto"`` (GEO2R's rule), ``"yes"``, ``"no"``: log2 the values first.
         adjust
-            ``"BH"``, ``"bonferroni"`` or ``"none"``.
+            ``"BH"``, ``"BY"``, ``"holm"``, ``"bonferroni"`` or ``"none"``.
         p_value, adj_p_value, fold
             Keep only rows with a p-value / adjusted p-value at most this, or a fold at
             least this far from 1 either way (default: all rows).

@@ -82,7 +82,9 @@ def compare_command(
     values: ValuesOption = "submitted",
     platform: PlatformOption = None,
     log: LogOption = "auto",
-    adjust: Annotated[str, typer.Option("--adjust", help="BH, bonferroni or none.")] = "BH",
+    adjust: Annotated[
+        str, typer.Option("--adjust", help="BH, BY, holm, bonferroni or none.")
+    ] = "BH",
     p_value: Annotated[
         float | None, typer.Option("--p-value", help="Keep rows with p-value <= this.")
     ] = None,

@@ -121,7 +121,7 @@ def compare(
     values: Values = "submitted",
     platform: Platform = None,
     log: Log = "auto",
-    adjust: Annotated[str, Query(description="BH, bonferroni or none")] = "BH",
+    adjust: Annotated[str, Query(description="BH, BY, holm, bonferroni or none")] = "BH",
     p_value: Annotated[float | None, Query(description="keep p-value <= this")] = None,
     adj_p_value: Annotated[float | None, Query(description="keep adjusted p <= this")] = None,
     fold: Annotated[float | None, Query(description="keep fold >= this or <= 1/this")] = None,
