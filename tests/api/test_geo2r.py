@@ -108,3 +108,32 @@ def test_http_de(hub):
         assert tsv.status_code == 200 and tsv.text.count("\n") == 22646
         bad = client.get("/api/v1/analysis/GDS507/de", params={"by": "nope"})
         assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_analysis"
+
+
+def test_rnaseq_read_counts_go_through_voom(tmp_path, geo_fixtures):
+    """GSE29006 (RNA-seq, real records) with a counts table in NCBI's layout: values="counts"
+    reads the counts as imported, and GEO2R on them is limma-voom (R parity of voom and of
+    its top table: tests/analysis/test_voom.py)."""
+    from exprhub.analysis.differential import differential_expression
+    from tests.refine.test_counts import GSE29006, GSE29006_SAMPLES, _counts, _write_ncbi
+
+    with exprhub.Hub.init(tmp_path / "hub") as rnaseq:
+        rnaseq.import_files(geo_fixtures / GSE29006)
+        genes = [str(1000 + i) for i in range(500)]
+        written = _counts(len(genes), 8, seed=3)
+        table = tmp_path / "GSE29006_raw_counts_GRCh38.p13_NCBI.tsv.gz"
+        _write_ncbi(table, genes, GSE29006_SAMPLES, written)
+        rnaseq.import_files(table, series="GSE29006")
+        counts = rnaseq.expression("GSE29006", "counts")
+        assert list(counts.columns) == GSE29006_SAMPLES
+        groups = {
+            "illumina": ",".join(GSE29006_SAMPLES[:4]),
+            "nugen": ",".join(GSE29006_SAMPLES[4:]),
+        }
+        result = rnaseq.differential("GSE29006", values="counts", groups=groups)
+        assert result.summary()["log2_reason"].startswith("read counts: voom")
+        assigned = {s: "illumina" if i < 4 else "nugen" for i, s in enumerate(GSE29006_SAMPLES)}
+        direct = differential_expression(counts, assigned, counts=True)
+        pd.testing.assert_frame_equal(
+            result.table.drop(columns="identifier", errors="ignore"), direct.table
+        )

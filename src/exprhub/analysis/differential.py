@@ -20,6 +20,10 @@ using :mod:`exprhub.analysis.linear_models` (written from the papers, checked ag
    logFC column per contrast with the moderated F (``F, P.Value, adj.P.Val``), as GEO2R.
    Sorted by B (one contrast) or F; ``adjust`` is the p-value adjustment (BH by default).
 
+RNA-seq read counts (``counts=True``): instead of step 2, voom (Law et al. 2014,
+:mod:`~exprhub.analysis.linear_models.voom`) turns the counts into log-counts per million with
+precision weights, and ``lmFit`` uses the weights; genes with a missing count are left out.
+
 The result keeps the fit (:attr:`DifferentialResult.fit`) so that other tables
 (:func:`~exprhub.analysis.linear_models.tables.top_table`, ``decide_tests``) can be made.
 """
@@ -164,6 +168,7 @@ def differential_expression(
     adjust: str = "BH",
     proportion: float = 0.01,
     number: int | None = None,
+    counts: bool = False,
 ) -> DifferentialResult:
     """Differential expression between groups of samples, as GEO2R computes it.
 
@@ -192,6 +197,9 @@ def differential_expression(
         Assumed proportion of differentially expressed genes (for B).
     number
         Rows of the table; all when ``None``.
+    counts
+        The values are RNA-seq read counts: voom's log-cpm and precision weights (limma-voom)
+        instead of the log2 rule; ``log2`` is then ignored.
 
     Returns
     -------
@@ -216,7 +224,10 @@ def differential_expression(
     frame = frame[used]
     matrix = frame.to_numpy(dtype=np.float64)
 
-    if log2 == "auto":
+    if counts:
+        do_log, log2_reason = False, "read counts: voom log-counts per million and weights"
+        missing = "drop"
+    elif log2 == "auto":
         observed = matrix[~np.isnan(matrix)]
         if observed.size == 0:
             raise ValueError("the grouped samples have no values")
@@ -269,7 +280,14 @@ def differential_expression(
         contrast_spec = contrasts
     contrast_matrix = make_contrasts(contrast_spec, design.columns)
 
-    fit = lm_fit(pd.DataFrame(matrix, index=genes, columns=used), design)
+    frame = pd.DataFrame(matrix, index=genes, columns=used)
+    if counts:
+        from exprhub.analysis.linear_models.voom import voom
+
+        weighted = voom(frame, design)
+        fit = lm_fit(weighted.log_cpm, design, weights=weighted.weights)
+    else:
+        fit = lm_fit(frame, design)
     moderated = e_bayes(
         contrasts_fit(fit, contrast_matrix), proportion=proportion, trend=trend, robust=robust
     )

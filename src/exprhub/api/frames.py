@@ -15,7 +15,7 @@ import numpy as np
 from exprhub import __version__
 from exprhub.api import refinery
 from exprhub.curate.harmonize import FIELDS, harmonize
-from exprhub.hub import HubError, dataset_matrix_name, submitted_matrix_name
+from exprhub.hub import COUNTS_KIND, HubError, dataset_matrix_name, submitted_matrix_name
 from exprhub.hub.queries import RecordSummary
 from exprhub.records import RecordType, Sample, normalize_accession
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from exprhub.hub import Hub
 
 #: The values ``exprhub.api.Hub.expression`` can read.
-VALUE_KINDS = ("submitted", "refined")
+VALUE_KINDS = ("submitted", "refined", "counts")
 
 #: Columns of a sample metadata frame before the harmonized fields and characteristics.
 SAMPLE_COLUMNS = ("title", "series", "platform", "organism", "source_name")
@@ -105,6 +105,8 @@ def expression_frame(
     what = accession or f"{len(samples)} samples"
     if values == "refined":
         frame, missing, attrs = _refined(hub, samples)
+    elif values == "counts":
+        frame, missing, attrs = _counts(hub, samples)
     else:
         frame, missing, attrs = _submitted(hub, accession, samples, platform, what)
     if frame.shape[1] == 0:
@@ -202,6 +204,26 @@ def _submitted(
     )
     attrs = {"matrix": matrix, "platform": chosen, "provenance": provenance}
     return frame, dict(sorted(missing.items())), attrs
+
+
+def _counts(hub: Hub, samples: list[str]) -> tuple[pd.DataFrame, dict[str, str], dict[str, Any]]:
+    """RNA-seq read counts as imported from counts tables (genes x samples)."""
+    import pandas as pd
+
+    parts = []
+    names = []
+    for name, found in sorted(hub.sample_matrices(samples, COUNTS_KIND).items()):
+        features, got, values = hub.read_columns(name, found)
+        parts.append(pd.DataFrame(values, index=pd.Index(features, name="gene_id"), columns=got))
+        names.append(name)
+    if not parts:
+        frame = pd.DataFrame(index=pd.Index([], name="gene_id"), dtype=np.float32)
+    else:
+        frame = parts[0] if len(parts) == 1 else pd.concat(parts, axis=1, join="outer")
+        frame = frame[[k for k in samples if k in frame.columns]].dropna(how="all")
+    reason = "no read counts imported (exprhub import COUNTS_TABLE --series GSE...)"
+    missing = {k: reason for k in samples if k not in frame.columns}
+    return frame, missing, {"matrices": names}
 
 
 def _refined(hub: Hub, samples: list[str]) -> tuple[pd.DataFrame, dict[str, str], dict[str, Any]]:

@@ -87,6 +87,7 @@ def differential(
     result = differential_expression(
         data.values,
         assigned,
+        counts=values == "counts",
         contrasts=contrasts,
         log2=log2,  # type: ignore[arg-type]
         missing="fit",
@@ -147,7 +148,8 @@ class Geo2R:
         contrasts
             Such as ``["RCC-normal"]`` (default: every pair of groups).
         values, platform
-            As in :meth:`expression` (``"submitted"`` or ``"refined"``).
+            As in :meth:`expression`: ``"submitted"``, ``"refined"``, or ``"counts"`` (RNA-seq
+            read counts: limma-voom, Law et al. 2014, instead of the log2 rule).
         log2
             ``"auto"`` (GEO2R's rule), ``True`` / ``"yes"``, ``False`` / ``"no"``.
         trend, robust

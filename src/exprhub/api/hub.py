@@ -447,6 +447,8 @@ class Hub(LabelChecks, LabelsHub, GeneProfiles, ExploreMethods, Geo2R, Compendiu
             index ``ID_REF``; for a DataSet, its own table). ``"refined"``: the refinery's
             gene-level, quantile-normalized log2 values (rows: NCBI Gene ids, index
             ``gene_id``; samples of several platforms or organisms joined on the gene).
+            ``"counts"``: RNA-seq read counts as imported from a counts table (rows: gene
+            ids as the table gives them, index ``gene_id``).
         platform
             Submitted values only: read the samples of this platform (the others are left
             out); needed when the samples are on several (their probes differ).

@@ -24,7 +24,10 @@ Accessions = Annotated[
 ]
 ValuesOption = Annotated[
     str,
-    typer.Option("--values", help="submitted (as in GEO; a DataSet's own table) or refined."),
+    typer.Option(
+        "--values",
+        help="submitted (as in GEO; a DataSet's own table), refined, or counts (RNA-seq).",
+    ),
 ]
 PlatformOption = Annotated[
     str | None,
