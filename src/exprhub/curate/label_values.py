@@ -11,6 +11,7 @@ labels alone (the ``label.*`` columns of a bundle's sample metadata).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from exprhub.curate.harmonize import LABELS, STANDARD_ALIASES, sample_labels
@@ -56,8 +57,9 @@ def label_values(
     dict
         Sample key -> label name (one of :data:`~exprhub.curate.harmonize.LABELS`) -> values,
         lower-cased as listings and ``exprhub ls --label`` compare them; a standardized
-        field's values also under its aliases (``organ`` for ``tissue``); labels without a
-        value are left out.
+        field's values also under its aliases (``organ`` for ``tissue``), except a value that
+        differs from one already there only in case, spaces or punctuation (``CD-1`` beside
+        ``cd1``); labels without a value are left out.
     """
     names = set(LABELS)
     aliases: dict[str, list[str]] = {}
@@ -71,7 +73,14 @@ def label_values(
                 if name not in names:
                     continue
                 known = row.setdefault(name, [])
+                seen = {_squashed(v) for v in known}
                 for value in values:
-                    if value.lower() not in known:
+                    if _squashed(value) not in seen:  # "CD-1" beside "cd1": the same value
                         known.append(value.lower())
+                        seen.add(_squashed(value))
     return out
+
+
+def _squashed(value: str) -> str:
+    """A value without case, spaces or punctuation, to tell two spellings of one value."""
+    return re.sub(r"[^0-9a-z]", "", value.lower())
