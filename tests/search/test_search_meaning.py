@@ -316,3 +316,23 @@ def test_search_finds_standardized_labels_read_from_free_text(hub):
     assert "GSM11805" in found(hub, "kidney[tissue]")
     listed = {r.key for r in hub.records("gsm", labels={"sex": "female"})}
     assert "GSM11805" in listed
+
+
+def test_a_label_change_reaches_the_index(tmp_path, geo_fixtures, module_database_url):
+    """Labels written after the record (a relabel, an expression model) mark the sample as
+    updated, so the index takes the new values at its next sync instead of keeping the old
+    ones until a full rebuild."""
+    from exprhub.hub.labels import StoredLabel, write_labels
+
+    with Hub.init(tmp_path / "hub", database_url=module_database_url) as hub:
+        hub.import_files([geo_fixtures / "geoquery/GSM11805.txt.gz"])
+        assert found(hub, "female[sex]") == ["GSM11805"]
+        assert found(hub, "male[sex]") == []
+        model = StoredLabel(
+            "GSM11805", "sex", "male", None, "expression", "RPS4Y1", 0, 6, "expression model", 0.8
+        )
+        with hub.writer() as writer:
+            write_labels(
+                writer, {"GSM11805": [model]}, version="test", methods=("expression model",)
+            )
+        assert found(hub, "male[sex]") == ["GSM11805"]  # beside the rule label "female"

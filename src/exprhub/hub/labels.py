@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import delete, func, insert, or_, select, update
 
 from exprhub.hub import schema as s
 from exprhub.hub.refinery_tables import _timestamp
@@ -127,6 +127,28 @@ def _values(rows: Iterable[Any]) -> dict[tuple[str, str], tuple[str, str]]:
     }
 
 
+def _touch_changed_samples(
+    writer: HubWriter,
+    old: Mapping[tuple[str, str], tuple[str, str]],
+    new: Mapping[tuple[str, str], tuple[str, str]],
+) -> None:
+    """Mark the samples whose label values changed (a first labelling included) as updated
+    now, so that what follows records (the search index) takes their new labels."""
+    changed = sorted(
+        {
+            place[0]
+            for place in set(old) | set(new)
+            if (old.get(place) or (None,))[0] != (new.get(place) or (None,))[0]
+        }
+    )
+    for chunk in _chunks(changed):
+        writer.connection.execute(
+            update(s.records)
+            .where(s.records.c.type == "GSM", s.records.c.key.in_(chunk))
+            .values(updated_at=writer.now)
+        )
+
+
 def write_labels(
     writer: HubWriter,
     labels: Mapping[str, Sequence[StoredLabel]],
@@ -196,6 +218,7 @@ def write_labels(
     for new in new_rows:
         grouped.setdefault((new["sample_key"], new["field"]), set()).add(new["value"])
     new_values = {place: ("; ".join(sorted(v)), version) for place, v in grouped.items()}
+    _touch_changed_samples(writer, old, new_values)
     changes = []
     for place in sorted(set(old) | set(new_values)):
         if place[0] not in labelled_before:
