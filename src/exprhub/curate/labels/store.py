@@ -143,8 +143,8 @@ def relabel(
     cache: dict[str, Series | None] = {}
     for i in range(0, len(keys), RELABEL_BATCH):
         batch = []
-        for key in keys[i : i + RELABEL_BATCH]:
-            sample = hub.record(key, RecordType.SAMPLE, table=False)
+        records = hub.records_by_key(keys[i : i + RELABEL_BATCH], RecordType.SAMPLE)
+        for sample in records.values():  # in the order of keys, a few queries a batch
             assert isinstance(sample, Sample)
             batch.append((sample, _series_of(hub, sample, cache)))
         if llm is None:
