@@ -48,21 +48,18 @@ class FlagOptions:
 
 
 def looks_unlogged(values: np.ndarray) -> bool:
-    """GEO2R's rule: whether values look like intensities not yet on the log2 scale."""
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return False
-    q = np.quantile(finite, [0.0, 0.25, 0.5, 0.75, 0.99, 1.0])
-    return bool(q[4] > 100 or (q[5] - q[0] > 50 and q[1] > 0))
+    """GEO2R's rule: whether values look like intensities not yet on the log2 scale
+    (:func:`exprhub.analysis.value_scale.looks_linear`)."""
+    from exprhub.analysis.value_scale import looks_linear
+
+    return looks_linear(values)
 
 
 def log2_if_unlogged(values: np.ndarray) -> tuple[np.ndarray, bool]:
     """``(values on the log2 scale, whether a log2 was taken)`` by :func:`looks_unlogged`."""
-    x = np.asarray(values, dtype=np.float64)
-    if not looks_unlogged(x):
-        return x, False
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(x > 0, np.log2(np.where(x > 0, x, 1.0)), np.nan), True
+    from exprhub.analysis.value_scale import to_log2
+
+    return to_log2(values, "auto")
 
 
 def bh_fdr(p: np.ndarray) -> np.ndarray:

@@ -21,12 +21,13 @@ def looks_linear(values: np.ndarray) -> bool:
     values
         Any array of numbers; NaN is ignored.
     """
+    from exprhub.refine.scale import QUANTILE_PROBS, geo2r_needs_log
+
     finite = np.asarray(values, dtype=np.float64)
     finite = finite[np.isfinite(finite)]
     if finite.size == 0:
         return False
-    q0, q25, _, _, q99, q100 = np.quantile(finite, [0.0, 0.25, 0.5, 0.75, 0.99, 1.0])
-    return bool(q99 > 100 or (q100 - q0 > 50 and q25 > 0))
+    return geo2r_needs_log(np.quantile(finite, QUANTILE_PROBS))
 
 
 def to_log2(values: np.ndarray, log: str | bool = "auto") -> tuple[np.ndarray, bool]:
