@@ -221,3 +221,16 @@ def test_multi_platform_matrix_export_that_fails_leaves_no_file(tmp_path, geo_fi
     )
     assert code == 1 and err.startswith("error: ")
     assert list(out_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("group", ["genes", "bundle", "compendium"])
+def test_a_group_without_a_command_shows_its_help_and_no_error(capsys, group):
+    code, out, err = run(capsys, group)
+    assert code == 0
+    assert "Usage" in out + err and "error" not in err.lower()
+
+
+def test_a_bad_option_value_is_one_error_line(capsys):
+    code, _, err = run(capsys, "search", "liver", "--limit", "abc")
+    assert code == 2
+    assert err.strip().startswith("error:") and len(err.strip().splitlines()) == 1

@@ -164,6 +164,14 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
+    except typer.exceptions.TyperException as exc:
+        # typer >= 0.20 raises its own copy of click's usage errors: a group run without a
+        # command has printed its help already (NoArgsIsHelpError), the others say what is
+        # wrong in one line
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            return 0
+        err_console.print(f"error: {exc}", markup=False, soft_wrap=True)
+        return int(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
         err_console.print("error: interrupted", markup=False)
         return 130
