@@ -318,13 +318,13 @@ def test_search_finds_standardized_labels_read_from_free_text(hub):
     assert "GSM11805" in listed
 
 
-def test_a_label_change_reaches_the_index(tmp_path, geo_fixtures, module_database_url):
+def test_a_label_change_reaches_the_index(tmp_path, geo_fixtures, database_url):
     """Labels written after the record (a relabel, an expression model) mark the sample as
     updated, so the index takes the new values at its next sync instead of keeping the old
     ones until a full rebuild."""
     from exprhub.hub.labels import StoredLabel, write_labels
 
-    with Hub.init(tmp_path / "hub", database_url=module_database_url) as hub:
+    with Hub.init(tmp_path / "hub", database_url=database_url) as hub:  # a fresh database
         hub.import_files([geo_fixtures / "geoquery/GSM11805.txt.gz"])
         assert found(hub, "female[sex]") == ["GSM11805"]
         assert found(hub, "male[sex]") == []
