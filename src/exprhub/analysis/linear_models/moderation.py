@@ -212,8 +212,11 @@ def squeeze_var(
     if robust:
         from exprhub.analysis.linear_models.robust import fit_f_dist_robustly
 
-        scale, df2 = fit_f_dist_robustly(var, d, covariate=covariate, winsor_tail_p=winsor_tail_p)
-        df_prior = np.asarray(df2, dtype=np.float64)
+        robust_fit = fit_f_dist_robustly(
+            var, d, covariate=covariate, winsor_tail_p=winsor_tail_p
+        )
+        scale = robust_fit.scale
+        df_prior = np.asarray(robust_fit.df2_shrunk, dtype=np.float64)
     else:
         scale, df0 = fit_f_dist(var, d, covariate=covariate)
         df_prior = np.array([df0])

@@ -40,17 +40,19 @@ differential expression, Ann. Appl. Stat. 10(2):946-963.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
-from scipy import integrate, optimize, special, stats
+from scipy import integrate, optimize, stats
 
 from exprhub.analysis.linear_models.lowess import lowess
 from exprhub.analysis.linear_models.moderation import fit_f_dist
+from exprhub.analysis.linear_models.outliers import shrink_outlier_df
 
 #: Span of the LOWESS trend of the log variances (R limma's, found by comparing results).
 _TREND_SPAN = 0.4
 
-__all__ = ["fit_f_dist_robustly", "winsorized_log_f_moments"]
+__all__ = ["RobustFDist", "fit_f_dist_robustly", "winsorized_log_f_moments"]
 
 
 def winsorized_log_f_moments(
@@ -80,13 +82,52 @@ def winsorized_log_f_moments(
     return mean, var
 
 
+@dataclass(frozen=True)
+class RobustFDist:
+    """A scaled F distribution fitted robustly, with per-gene outlier diagnostics.
+
+    ``scale`` is one value, or one per gene with a covariate; ``df2`` the prior df of the bulk
+    of the genes; ``df2_shrunk`` each gene's prior df (``df2`` except for outlying genes);
+    ``df2_outlier`` the df of an extreme outlier (NaN when ``df2`` is infinite).
+    """
+
+    scale: np.ndarray
+    df2: float
+    df2_shrunk: np.ndarray
+    tail_p_value: np.ndarray
+    prob_outlier: np.ndarray
+    df2_outlier: float
+
+
+def _common_df_log_variances(
+    x: np.ndarray, d: np.ndarray, common: float, scale: np.ndarray, df2: float
+) -> np.ndarray:
+    """Log variances moved onto ``common`` residual df by matching F probabilities."""
+    ratio = x / scale
+    if math.isinf(df2):
+        lower = stats.chi2.cdf(ratio * d, d)
+        upper = stats.chi2.sf(ratio * d, d)
+        moved = np.where(
+            lower < 0.5,
+            stats.chi2.ppf(lower, common),
+            stats.chi2.isf(upper, common),
+        ) / common
+    else:
+        lower = stats.f.cdf(ratio, d, df2)
+        upper = stats.f.sf(ratio, d, df2)
+        moved = np.where(
+            lower < 0.5, stats.f.ppf(lower, common, df2), stats.f.isf(upper, common, df2)
+        )
+    return np.log(scale * moved)
+
+
 def fit_f_dist_robustly(
     x: np.ndarray,
     df1: np.ndarray,
     *,
     covariate: np.ndarray | None = None,
     winsor_tail_p: tuple[float, float] = (0.05, 0.1),
-) -> tuple[np.ndarray, np.ndarray]:
+) -> RobustFDist:
     """Robust scale and gene-wise second df of a scaled F distribution fitted to ``x``.
 
     Parameters
@@ -102,8 +143,7 @@ def fit_f_dist_robustly(
 
     Returns
     -------
-    (scale, df2)
-        ``scale`` (one value, or one per gene with a covariate) and ``df2`` per gene.
+    RobustFDist
     """
     x = np.asarray(x, dtype=np.float64)
     d = np.broadcast_to(np.asarray(df1, dtype=np.float64), x.shape)
@@ -111,19 +151,24 @@ def fit_f_dist_robustly(
     if covariate is not None:
         ok &= np.isfinite(np.asarray(covariate, dtype=np.float64))
     n = int(np.count_nonzero(ok))
+    scale_ordinary, d0_ordinary = fit_f_dist(x, d, covariate)
     if n < 3:
-        scale, df_common = fit_f_dist(x, d, covariate)
-        return scale, np.full(x.shape, df_common)
+        nan = np.full(x.shape, np.nan)
+        return RobustFDist(
+            scale_ordinary, d0_ordinary, np.full(x.shape, d0_ordinary), nan, nan, math.nan
+        )
     xo = np.maximum(x[ok], 0.0)
     median = float(np.median(xo)) or 1.0
-    d_common = float(np.median(d[ok]))
-    z = np.log(np.maximum(xo, 1e-5 * median))
-    if np.any(d[ok] != d_common):
-        # put log variances on other df onto the median df's scale (Smyth's e_g correction)
-        def shift(v: np.ndarray) -> np.ndarray:
-            return np.log(v / 2) - special.digamma(v / 2)
-
-        z = z + shift(d[ok]) - shift(np.array([d_common]))[0]
+    xo = np.maximum(xo, 1e-5 * median)
+    dok = d[ok]
+    d_common = float(np.max(dok))
+    if np.any(dok != d_common) and not math.isnan(d0_ordinary):
+        # genes on fewer residual df: the log variance with the same F probability on the
+        # largest df, under the ordinary (non-robust) fit
+        ordinary = np.broadcast_to(scale_ordinary, x.shape)[ok]
+        z = _common_df_log_variances(xo, dok, d_common, ordinary, d0_ordinary)
+    else:
+        z = np.log(xo)
     trend = np.zeros(n)
     if covariate is not None:
         c = np.asarray(covariate, dtype=np.float64)[ok]
@@ -149,7 +194,6 @@ def fit_f_dist_robustly(
         d0 = math.inf if gap(high) > 0 else math.exp(optimize.brentq(gap, low, high, xtol=1e-14))
     # Winsorizing removes outliers, so it may only raise the prior df: never below the
     # ordinary moment estimate (R limma behaves so, e.g. when variances are spread widely)
-    _, d0_ordinary = fit_f_dist(x, d, covariate)
     if not math.isnan(d0_ordinary):
         d0 = max(d0, d0_ordinary)
     mu = winsorized_log_f_moments(d_common, d0, winsor_tail_p)[0]
@@ -165,36 +209,12 @@ def fit_f_dist_robustly(
             c_all = np.asarray(covariate, dtype=np.float64)
             order = np.argsort(c)
             scale[~ok] = np.interp(c_all[~ok], c[order], scale_ok[order])
-    ratio = xo / scale_ok
-    dok = d[ok]
-    tail = stats.chi2.sf(ratio * dok, dok) if math.isinf(d0) else stats.f.sf(ratio, dok, d0)
-    order = np.argsort(tail, kind="stable")
-    ranks = np.arange(1, n + 1)
-    not_outlier = np.empty(n)
-    not_outlier[order] = np.minimum(1.0, np.maximum.accumulate(n * tail[order] / ranks))
-    df2: np.ndarray = np.full(x.shape, d0)
-    if np.any(not_outlier < 1):
-        extreme = float(np.max(ratio))
-        d_out = _outlier_df(extreme, d_common, d0)
-        shrunk = np.where(
-            not_outlier < 1,
-            not_outlier * (d0 if math.isfinite(d0) else 1e300) + (1 - not_outlier) * d_out,
-            d0,
-        )
-        df2[ok] = np.minimum(shrunk, d0)
-    return scale, df2
-
-
-def _outlier_df(extreme: float, df1: float, d0: float) -> float:
-    """The prior df under which ``extreme`` is the median of ``F(df1, df)``."""
-
-    def gap(log_df: float) -> float:
-        return float(stats.f.median(df1, math.exp(log_df)) - extreme)
-
-    high = math.log(d0) if math.isfinite(d0) else math.log(1e6)
-    low = math.log(1e-6)
-    if gap(high) >= 0:
-        return math.exp(high)
-    if gap(low) <= 0:
-        return math.exp(low)
-    return math.exp(optimize.brentq(gap, low, high, xtol=1e-12))
+    # tail probabilities on the common df (the log variances as moved above)
+    outliers = shrink_outlier_df(np.exp(z) / scale_ok, np.full(n, d_common), d0)
+    tail = np.full(x.shape, np.nan)
+    prob = np.full(x.shape, np.nan)
+    shrunk = np.full(x.shape, d0)
+    tail[ok] = outliers.tail_p_value
+    prob[ok] = outliers.prob_outlier
+    shrunk[ok] = outliers.df2_shrunk
+    return RobustFDist(scale, d0, shrunk, tail, prob, outliers.df2_outlier)
