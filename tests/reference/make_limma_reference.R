@@ -170,6 +170,57 @@ for (seed in 5:200) {
 write_inputs(out_dir, "infinite", rc$values, rc$design, rc$contrasts)
 run_case(out_dir, "infinite", FALSE, FALSE)
 
+# --- robust = TRUE (Phipson et al. 2016) on genes with different residual df and planted
+# hypervariable and hypovariable genes ---
+run_case(out_dir, "robust_missing", FALSE, TRUE, input = "missing")
+run_case(out_dir, "robust_missing_trend", TRUE, TRUE, input = "missing")
+
+# 30 hypervariable genes (residuals times 3 to 12) and 30 hypovariable ones (times 0.02 to
+# 0.2) among 900, with 3 % missing values
+rc <- random_case(900, 6)
+set.seed(66)
+planted <- sample(900, 60)
+fitted_means <- rowMeans(rc$values)
+factor_of_gene <- c(seq(3, 12, length.out = 30), seq(0.02, 0.2, length.out = 30))
+rc$values[planted, ] <- fitted_means[planted] + (rc$values[planted, ] - fitted_means[planted]) * factor_of_gene
+rc$values[matrix(runif(length(rc$values)) < 0.03, nrow(rc$values))] <- NA
+write_inputs(out_dir, "planted", rc$values, rc$design, rc$contrasts)
+run_case(out_dir, "robust_planted", FALSE, TRUE, input = "planted")
+run_case(out_dir, "robust_planted_trend", TRUE, TRUE, input = "planted")
+
+# Equal true variances plus 8 hypervariable genes: the robust prior df is infinite and the
+# outlying genes share the total residual df
+inf_values <- read_matrix(file.path(out_dir, "infinite_values.tsv"))
+set.seed(77)
+inf_values[1:8, ] <- inf_values[1:8, ] + matrix(rnorm(8 * 12, 0, 1.5), 8)
+write_inputs(out_dir, "robust_infinite", inf_values,
+             read_matrix(file.path(out_dir, "infinite_design.tsv")),
+             read_matrix(file.path(out_dir, "infinite_contrasts.tsv")))
+run_case(out_dir, "robust_infinite", FALSE, TRUE)
+
+# fitFDistRobustly itself: every returned component, on variances with six large outliers,
+# three tiny ones, a tie, a zero, mixed df and a covariate (written rounded, then read back)
+set.seed(8)
+n <- 400
+df1 <- sample(c(4, 5, 6, 6, 6, 6), n, replace = TRUE)
+x <- 0.3 * 4 / rchisq(n, 4) * rchisq(n, df1) / df1
+x[1:6] <- x[1:6] * c(20, 20, 40, 80, 150, 400)
+x[7:9] <- x[7:9] / 60
+covariate <- round(rnorm(n, 8, 2), 6)
+x <- signif(x * exp(0.2 * (covariate - 8)), 12)
+x[10] <- x[11]
+x[12] <- 0
+write_tsv(data.frame(x = x, df1 = df1, covariate = covariate), file.path(out_dir, "fdist_inputs.tsv"))
+inputs <- read.delim(file.path(out_dir, "fdist_inputs.tsv"))
+for (variant in c("plain", "covariate")) {
+  cv <- if (variant == "covariate") inputs$covariate else NULL
+  r <- fitFDistRobustly(inputs$x, inputs$df1, covariate = cv)
+  out <- data.frame(scale = rep_len(r$scale, n), df2 = r$df2, tail.p.value = r$tail.p.value,
+                    prob.outlier = r$prob.outlier, df2.outlier = r$df2.outlier,
+                    df2.shrunk = r$df2.shrunk)
+  write_tsv(out, file.path(out_dir, paste0("fdist_", variant, "_expected.tsv")))
+}
+
 # --- GDS507 by disease state, log2 as GEO2R decides; the 2,000 genes with the largest B ---
 con <- gzfile(gds_path)
 lines <- readLines(con)

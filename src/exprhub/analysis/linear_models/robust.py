@@ -52,6 +52,10 @@ from exprhub.analysis.linear_models.outliers import shrink_outlier_df
 #: Span of the LOWESS trend of the log variances (R limma's, found by comparing results).
 _TREND_SPAN = 0.4
 
+#: Variances below this fraction of the median are raised to it before taking logs (R limma's
+#: offset in the robust fit, found by comparing results; the ordinary fit uses 1e-5).
+_SMALL_VARIANCE = 1e-12
+
 __all__ = ["RobustFDist", "fit_f_dist_robustly", "winsorized_log_f_moments"]
 
 
@@ -159,7 +163,7 @@ def fit_f_dist_robustly(
         )
     xo = np.maximum(x[ok], 0.0)
     median = float(np.median(xo)) or 1.0
-    xo = np.maximum(xo, 1e-5 * median)
+    xo = np.maximum(xo, _SMALL_VARIANCE * median)
     dok = d[ok]
     d_common = float(np.max(dok))
     if np.any(dok != d_common) and not math.isnan(d0_ordinary):
