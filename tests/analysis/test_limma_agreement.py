@@ -102,9 +102,7 @@ def test_fit_f_dist_robustly_components_agree_with_r(variant: str) -> None:
     inputs = pd.read_csv(REFERENCE / "fdist_inputs.tsv", sep="\t")
     expected = pd.read_csv(REFERENCE / f"fdist_{variant}_expected.tsv", sep="\t")
     covariate = inputs["covariate"].to_numpy() if variant == "covariate" else None
-    fit = fit_f_dist_robustly(
-        inputs["x"].to_numpy(), inputs["df1"].to_numpy(), covariate=covariate
-    )
+    fit = fit_f_dist_robustly(inputs["x"].to_numpy(), inputs["df1"].to_numpy(), covariate=covariate)
 
     def relative(ours: object, theirs: object) -> float:
         return float(np.max(np.abs(np.asarray(ours) / np.asarray(theirs) - 1)))

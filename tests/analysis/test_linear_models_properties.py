@@ -141,3 +141,44 @@ def test_weights_equal_to_repeating_samples() -> None:
     per_value = lm_fit(values, design, weights=np.tile(weights, (30, 1)))
     assert np.allclose(per_value.coefficients, weighted.coefficients, rtol=1e-9)
     assert np.allclose(per_value.sigma, weighted.sigma, rtol=1e-9)
+
+
+ratios = arrays(np.float64, st.integers(5, 80), elements=st.floats(1e-3, 1e4))
+
+
+@settings(deadline=None, max_examples=60)
+@given(ratios, st.sampled_from([2.0, 4.0, 7.0]), st.floats(0.5, 200))
+def test_outlier_df_shrinkage_is_ordered_and_bounded(
+    ratio: np.ndarray, df1: float, df2: float
+) -> None:
+    """More extreme genes never get a larger prior df; all lie between the outlier df and the
+    bulk's, and the outlier df makes the largest ratio less extreme, up to the median."""
+    from scipy import stats
+
+    from exprhub.analysis.linear_models.outliers import shrink_outlier_df
+
+    result = shrink_outlier_df(ratio, np.full(ratio.size, df1), df2)
+    order = np.argsort(result.tail_p_value, kind="stable")
+    shrunk = result.df2_shrunk[order]
+    assert np.all(np.diff(shrunk) >= -1e-9 * df2)
+    lowest = min(result.df2_outlier, df2)  # above df2 only when no gene is extreme
+    assert np.all(shrunk <= df2 + 1e-12) and np.all(shrunk >= lowest - 1e-12)
+    assert np.all((result.prob_outlier >= 0) & (result.prob_outlier <= 1))
+    tail_at_outlier_df = stats.f.sf(ratio.max(), df1, result.df2_outlier)
+    if result.df2_outlier < df2:
+        assert stats.f.sf(ratio.max(), df1, df2) <= tail_at_outlier_df <= 0.5 + 1e-9
+
+
+def test_no_outlier_leaves_every_prior_df_unchanged() -> None:
+    from scipy import stats
+
+    from exprhub.analysis.linear_models.outliers import shrink_outlier_df
+
+    ratio = stats.f.ppf((np.arange(1, 201) - 0.5) / 200, 6, 5)
+    result = shrink_outlier_df(ratio, np.full(200, 6.0), 5.0)
+    assert np.max(np.abs(result.df2_shrunk - 5.0)) <= 1e-9
+    chi2 = np.random.default_rng(5).chisquare(6, 600) / 6
+    chi2[0] = 50.0
+    infinite = shrink_outlier_df(chi2, np.full(600, 6.0), np.inf)
+    assert np.isinf(infinite.df2_shrunk).sum() >= 500
+    assert infinite.df2_shrunk[0] < 1e-6

@@ -10,7 +10,8 @@ The steps, each in its own module and each working on any genes x samples matrix
 * :mod:`~exprhub.analysis.linear_models.moderation` and
   :mod:`~exprhub.analysis.linear_models.robust`: the variance prior (``fitFDist``,
   ``squeezeVar``, ``fitFDistRobustly``), with
-  :mod:`~exprhub.analysis.linear_models.lowess` for the robust trend;
+  :mod:`~exprhub.analysis.linear_models.outliers` for the reduced prior df of outlying genes
+  and :mod:`~exprhub.analysis.linear_models.lowess` for the robust trend;
 * :mod:`~exprhub.analysis.linear_models.ebayes`: moderated t, F and B (``eBayes``);
 * :mod:`~exprhub.analysis.linear_models.tables`: ``topTable``, ``decideTests``, ``p.adjust``.
 """

@@ -22,7 +22,7 @@ Rules of :func:`fit_f_dist` (moments of the log variances, Smyth 2004 section 6.
 
 ``robust=True`` in :func:`squeeze_var` uses :func:`~exprhub.analysis.linear_models.robust.
 fit_f_dist_robustly` (Phipson et al. 2016): the prior df then differs by gene (outlying genes
-get less shrinkage).
+get less shrinkage; an infinite prior df stays infinite for all other genes).
 """
 
 from __future__ import annotations
@@ -212,9 +212,7 @@ def squeeze_var(
     if robust:
         from exprhub.analysis.linear_models.robust import fit_f_dist_robustly
 
-        robust_fit = fit_f_dist_robustly(
-            var, d, covariate=covariate, winsor_tail_p=winsor_tail_p
-        )
+        robust_fit = fit_f_dist_robustly(var, d, covariate=covariate, winsor_tail_p=winsor_tail_p)
         scale = robust_fit.scale
         df_prior = np.asarray(robust_fit.df2_shrunk, dtype=np.float64)
     else:

@@ -11,11 +11,13 @@ Given the prior fitted to the bulk of the genes (scale ``s0^2``, df ``d0``), the
 * These probabilities are made non-increasing in ``p``: with the genes sorted by ``p``, the
   leading genes up to the one where the running mean of ``prob`` is largest all take that
   mean; from there on each gene takes the running minimum of ``prob``.
-* ``d0_out`` (:func:`outlier_df`) is the prior df under which the largest ``s_g^2 / s0^2`` is
-  unremarkable (about the median of ``F(d_g, d0_out)``), and each gene's prior df is ``d0 - prob_g (d0 - d0_out)``: ``d0`` for most
-  genes, down towards ``d0_out`` for the most extreme ones. With an infinite ``d0`` an
-  outlying gene's prior df is ``(1 - prob_g)`` times the total residual df of all genes
-  (R limma 3.54 does the same).
+* ``d0_out`` (:func:`outlier_df`) is the prior df under which the largest ratio is
+  unremarkable (about the median of ``F(d_g, d0_out)``): two steps of
+  ``d <- d log(1/2) / log P(F(d_g, d) > largest ratio)`` from ``d = d0``. Each gene's prior df
+  is ``d0 - prob_g (d0 - d0_out)``: ``d0`` for most genes, down towards ``d0_out`` for the
+  most extreme ones. With an infinite ``d0`` an outlying gene's prior df is ``(1 - prob_g)``
+  times the total residual df of all genes, the others' stays infinite (R limma 3.54 does
+  the same).
 
 Reference: B. Phipson, S. Lee, I. J. Majewski, W. S. Alexander, G. K. Smyth (2016), Robust
 hyperparameter estimation protects against hypervariable genes and improves power to detect
@@ -35,7 +37,10 @@ __all__ = ["OutlierShrinkage", "outlier_df", "shrink_outlier_df"]
 
 @dataclass(frozen=True)
 class OutlierShrinkage:
-    """Per-gene tail probabilities, outlier probabilities and shrunk prior df."""
+    """Per-gene tail probabilities, outlier probabilities and shrunk prior df.
+
+    ``df2_outlier`` is 0 when the prior df is infinite.
+    """
 
     tail_p_value: np.ndarray
     prob_outlier: np.ndarray
@@ -75,9 +80,7 @@ def outlier_df(largest_ratio: float, df1: float, df2: float) -> float:
     return d
 
 
-def shrink_outlier_df(
-    ratio: np.ndarray, df1: np.ndarray, df2: float, *, largest_ratio: float | None = None
-) -> OutlierShrinkage:
+def shrink_outlier_df(ratio: np.ndarray, df1: np.ndarray, df2: float) -> OutlierShrinkage:
     """Outlier probabilities and shrunk prior df of genes with ``s_g^2 / s0^2 = ratio``.
 
     Parameters
@@ -88,8 +91,6 @@ def shrink_outlier_df(
         Each gene's residual df.
     df2
         The prior df of the bulk of the genes.
-    largest_ratio
-        The ratio that sets the outlier df (default: the largest of ``ratio``).
 
     Returns
     -------
@@ -114,9 +115,7 @@ def shrink_outlier_df(
         total = float(np.sum(df1))
         shrunk = np.where(monotone > 0, (1.0 - monotone) * total, math.inf)
         return OutlierShrinkage(tail, prob, 0.0, shrunk)
-    top = int(np.argmax(ratio)) if largest_ratio is None else None
-    extreme = float(ratio[top]) if top is not None else float(largest_ratio)  # type: ignore[arg-type]
-    df1_top = float(df1[top]) if top is not None else float(np.max(df1))
-    d_out = outlier_df(extreme, df1_top, df2)
+    top = int(order[0])  # the most extreme gene
+    d_out = outlier_df(float(ratio[top]), float(df1[top]), df2)
     shrunk = df2 - monotone * (df2 - d_out)
     return OutlierShrinkage(tail, prob, d_out, shrunk)

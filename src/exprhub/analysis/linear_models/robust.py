@@ -4,33 +4,32 @@ Rules of :func:`fit_f_dist_robustly` (the prior of
 :mod:`~exprhub.analysis.linear_models.moderation`, estimated so that a few genes with
 outlying variances cannot drag it):
 
-* ``z_g = log s_g^2`` (variances floored as in ``fit_f_dist``). With a covariate, ``z_g`` is
-  first replaced by its residual from a LOWESS trend on the covariate
-  (:func:`~exprhub.analysis.linear_models.lowess.lowess`, span 0.4, 3 robustness
+* Variances below ``1e-12`` times their median are raised to it. The ordinary moment fit
+  (:func:`~exprhub.analysis.linear_models.moderation.fit_f_dist`, scale ``s_o^2``, df
+  ``d_o``) is computed first.
+* ``z_g = log s_g^2``. When genes have different residual df (missing values), each
+  variance is first moved onto the largest df ``d`` by matching probabilities under the
+  ordinary fit: ``z_g = log(s_o^2 Q(P(s_g^2 / s_o^2; d_g, d_o); d, d_o))`` with ``P`` and ``Q``
+  the F distribution function and quantile (chi-square on ``d`` df over ``d`` when ``d_o`` is
+  infinite). With a covariate, ``z_g`` is replaced by its residual from a LOWESS trend on the
+  covariate (:func:`~exprhub.analysis.linear_models.lowess.lowess`, span 0.4, 3 robustness
   iterations), which is added back to the prior variance.
 * The ``z_g`` are Winsorized at their type-7 quantiles ``winsor_tail_p[0]`` and
   ``1 - winsor_tail_p[1]``; ``m_w`` is the mean and ``v_w`` the variance (``n - 1``
   denominator) of the Winsorized values.
 * For a candidate ``d0``, the Winsorized mean ``mu(d0)`` and variance ``sigma^2(d0)`` of
   ``log F(d, d0)`` (Winsorized at its own quantiles with the same tail probabilities) are
-  integrals, computed by adaptive quadrature; ``d`` is the median residual df (genes with
-  other df have ``log(d_g/2) - digamma(d_g/2)`` minus the same at ``d`` added to ``z_g``;
-  with such genes, i.e. missing values, the prior differs from R's, whose rule for mixed df is
-  not known here: see docs/analysis.md).
-  ``sigma^2`` falls as ``d0`` grows: ``d0`` solves ``sigma^2(d0) = v_w``, infinite when
-  ``v_w`` is at most the limit ``sigma^2(inf)`` (of ``log chi2_d / d``). ``d0`` is never
-  below the ordinary estimate of ``fit_f_dist`` (Winsorizing may only remove variability; R
-  limma does the same). Then ``s0^2 = exp(m_w - mu(d0))`` (times the trend).
-* Outliers: the upper tail probability ``p_g = P(F(d, d0) > s_g^2 / s0^2)``; with ``p`` sorted
-  increasingly, ``pi_(r) = min(1, max_{k <= r} G p_(k) / k)`` estimates the probability that
-  a gene is not an outlier (1 for most genes). Outlying genes get a smaller prior df,
-  ``d0_g = pi_g d0 + (1 - pi_g) d0_out``, where ``d0_out`` is the prior df under which the
-  largest variance is the median of its scaled F distribution (an outlier is believed less).
+  integrals, computed by adaptive quadrature. ``sigma^2`` falls as ``d0`` grows: ``d0`` solves
+  ``sigma^2(d0) = v_w``, infinite when ``v_w`` is at most the limit ``sigma^2(inf)`` (of
+  ``log chi2_d / d``). ``d0`` is never below ``d_o`` (Winsorizing may only remove
+  variability; R limma does the same). Then ``s0^2 = exp(m_w - mu(d0))`` (times the trend).
+* Outlying genes and their reduced prior df:
+  :func:`~exprhub.analysis.linear_models.outliers.shrink_outlier_df` on
+  ``exp(z_g) / s0^2`` with ``d`` residual df.
 
-Agreement with R limma 3.54 ``eBayes(robust = TRUE)``: ``d0`` and ``s0^2`` of the bulk agree
-to 1e-9 and the genes flagged as outliers are the same (``tests/analysis``); the shrunk df of
-flagged genes follow the rule above, which is written from the paper's description and not
-R's exact rule, so their moderated t differ from R's (by the amounts in docs/analysis.md).
+Agreement with R limma 3.54 ``fitFDistRobustly`` and ``eBayes(robust = TRUE)``: every
+returned component and every statistic, with and without trend and missing values, to 1e-8
+or better (``tests/analysis/test_limma_agreement.py``; figures in docs/analysis.md).
 
 Reference: B. Phipson, S. Lee, I. J. Majewski, W. S. Alexander, G. K. Smyth (2016), Robust
 hyperparameter estimation protects against hypervariable genes and improves power to detect
@@ -92,7 +91,8 @@ class RobustFDist:
 
     ``scale`` is one value, or one per gene with a covariate; ``df2`` the prior df of the bulk
     of the genes; ``df2_shrunk`` each gene's prior df (``df2`` except for outlying genes);
-    ``df2_outlier`` the df of an extreme outlier (NaN when ``df2`` is infinite).
+    ``df2_outlier`` the df of an extreme outlier (0 when ``df2`` is infinite, NaN with fewer
+    than 3 usable genes).
     """
 
     scale: np.ndarray
@@ -111,11 +111,14 @@ def _common_df_log_variances(
     if math.isinf(df2):
         lower = stats.chi2.cdf(ratio * d, d)
         upper = stats.chi2.sf(ratio * d, d)
-        moved = np.where(
-            lower < 0.5,
-            stats.chi2.ppf(lower, common),
-            stats.chi2.isf(upper, common),
-        ) / common
+        moved = (
+            np.where(
+                lower < 0.5,
+                stats.chi2.ppf(lower, common),
+                stats.chi2.isf(upper, common),
+            )
+            / common
+        )
     else:
         lower = stats.f.cdf(ratio, d, df2)
         upper = stats.f.sf(ratio, d, df2)
