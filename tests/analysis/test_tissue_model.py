@@ -63,15 +63,15 @@ def test_ranks_are_pandas_percentile_ranks_and_missing_is_the_middle():
 
 
 def test_covered_genes():
-    measured = np.array([[True, True, False], [True, False, False]])
-    assert covered_genes(measured, 1.0).tolist() == [0]
-    assert covered_genes(measured, 0.5).tolist() == [0, 1]
+    counts = np.array([2, 1, 0])  # samples (of 2) measuring each gene
+    assert covered_genes(counts, 2, 1.0).tolist() == [0]
+    assert covered_genes(counts, 2, 0.5).tolist() == [0, 1]
     with pytest.raises(ValueError, match="coverage"):
-        covered_genes(measured, 0)
+        covered_genes(counts, 2, 0)
 
 
 def test_held_out_series_are_recognised_by_tissue():
-    training, values, genes = simulated()
+    training, values, _ = simulated()
     result = grouped_evaluation(training, values)
     assert result.scheme == "leave-one-group-out" and result.folds == result.groups == 6
     assert all(len(f["held_out"]) == 1 for f in result.fold_results)
@@ -85,13 +85,11 @@ def test_held_out_series_are_recognised_by_tissue():
     held = [g for f in k_fold.fold_results for g in f["held_out"]]
     assert sorted(held) == sorted(set(training.groups))
     counts = pd.Series(training.groups).value_counts()
-    assert all(
-        f["samples"] == sum(counts[g] for g in f["held_out"]) for f in k_fold.fold_results
-    )
+    assert all(f["samples"] == sum(counts[g] for g in f["held_out"]) for f in k_fold.fold_results)
 
 
 def test_a_tissue_of_one_series_is_not_evaluable_and_never_right():
-    training, values, genes = simulated(series_per_tissue=1)
+    training, values, _ = simulated(series_per_tissue=1)
     result = grouped_evaluation(training, values)
     assert result.groups == 3 and result.evaluable_samples == 0
     assert result.accuracy == 0.0 and result.accuracy_evaluable is None

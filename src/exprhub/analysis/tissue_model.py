@@ -74,15 +74,14 @@ def within_sample_ranks(values: np.ndarray) -> np.ndarray:
     return np.asarray(out, dtype=np.float64)
 
 
-def covered_genes(measured: np.ndarray, coverage: float) -> np.ndarray:
-    """Indices of the genes (columns) measured in at least ``coverage`` (0-1] of the samples
-    (rows) of a boolean matrix."""
+def covered_genes(counts: np.ndarray, n_samples: int, coverage: float) -> np.ndarray:
+    """Indices of the genes measured in at least ``coverage`` (0-1] of ``n_samples``
+    samples, from the number of samples measuring each gene."""
     if not 0 < coverage <= 1:
         raise ValueError(f"gene coverage must be in (0, 1], got {coverage}")
-    if measured.shape[0] == 0:
+    if n_samples == 0:
         return np.arange(0)
-    fraction = measured.mean(axis=0)
-    return np.flatnonzero(fraction >= coverage - 1e-12)
+    return np.flatnonzero(np.asarray(counts) >= coverage * n_samples - 1e-9)
 
 
 @dataclass(frozen=True)
@@ -445,7 +444,9 @@ def grouped_evaluation(
         n_groups,
         len(truth),
         float(hits.mean()),
-        float(f1_score(truth, predicted.astype(str), labels=labels, average="macro", zero_division=0)),
+        float(
+            f1_score(truth, predicted.astype(str), labels=labels, average="macro", zero_division=0)
+        ),
         float(hits[chosen].mean()) if chosen.any() else None,
         float(np.mean([classes[t]["f1"] for t in evaluable])) if evaluable else None,
         int(chosen.sum()),

@@ -10,8 +10,9 @@ its current one.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
@@ -69,7 +70,7 @@ class StoredModel:
     library_version: str
     n_samples: int
     n_classes: int
-    document: dict[str, Any] = field(default_factory=dict)
+    document: dict[str, Any] = dataclasses.field(default_factory=dict)
     payload: bytes = b""
     trained_at: str = ""
 
