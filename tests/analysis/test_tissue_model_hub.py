@@ -1,50 +1,26 @@
-"""The tissue model on real GEO series: mouse pancreas (GSE1623, MG-U74A), ovary (the
-SuperSeries GSE11897 with its SubSeries GSE7774-6, three platforms) and ciliary epithelium
-(GSE3791, MG-U74Av2 A and B). In a copy of GSE1623's family file one sample's tissue is
-removed (GSM27457: to be predicted) and another's is changed to ovary (GSM27456: a
-mislabel the check must flag)."""
+"""The tissue model on real GEO series (tests/analysis/tissue_fixtures.py): training with
+series groups, held-out evaluation, versions, predictions, QC and stored labels."""
 
 from __future__ import annotations
-
-import gzip
-import re
 
 import numpy as np
 import pytest
 
-from exprhub.api import Hub
 from exprhub.hub.label_models import label_models
 from exprhub.hub.labels import sample_labels
-
-PANCREAS, OVARY, CILIARY = "UBERON:0001264", "UBERON:0000992", "UBERON:0001778"
-UNLABELLED, MISLABELLED = "GSM27457", "GSM27456"
-
-
-def _edited(text: str, sample: str, tissue: str) -> str:
-    start = text.index(f"^sample = {sample}")
-    end = text.index("!sample_table_begin", start)
-    return text[:start] + re.sub(r"[Pp]ancreas", tissue, text[start:end]) + text[end:]
+from tests.analysis.tissue_fixtures import (
+    CILIARY,
+    MISLABELLED,
+    OVARY,
+    PANCREAS,
+    UNLABELLED,
+    build_tissue_hub,
+)
 
 
 @pytest.fixture(scope="module")
 def tissue_hub(tmp_path_factory, geo_fixtures):
-    root = tmp_path_factory.mktemp("tissuehub")
-    with gzip.open(geo_fixtures / "gemma/GSE1623_family.soft.txt.gz", "rt", newline="") as f:
-        text = f.read()
-    text = _edited(_edited(text, UNLABELLED, "whole organ"), MISLABELLED, "ovary")
-    copy = root / "GSE1623_family.soft.gz"
-    with gzip.open(copy, "wt", newline="") as f:
-        f.write(text)
-    hub = Hub.init(root / "hub")
-    hub.import_files(
-        [
-            copy,
-            geo_fixtures / "gemma/GSE11897_family.soft.gz",
-            geo_fixtures / "gemma/GSE7774_family.soft.gz",
-            geo_fixtures / "gemma/GSE3791_family.soft.gz",
-        ]
-    )
-    hub.refine(workers=0)
+    hub = build_tissue_hub(tmp_path_factory.mktemp("tissuehub"), geo_fixtures)
     yield hub
     hub.close()
 

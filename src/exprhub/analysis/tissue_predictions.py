@@ -172,12 +172,18 @@ def as_label(prediction: TissuePrediction) -> StoredLabel:
 class StoredPredictions:
     """What storing predictions did: samples given a model label, samples whose old model
     label was removed (now uncertain), samples left alone (a rule tissue label, when only
-    unlabelled samples are stored; or no sample record), and the values changed."""
+    unlabelled samples are stored; or no sample record), the values changed, and the
+    predictions themselves."""
 
     stored: int
     cleared: int
     skipped: int
     changes: list[LabelChange]
+    predictions: list[TissuePrediction]
+
+    def frame(self) -> pd.DataFrame:
+        """The predictions as :func:`predictions_frame` gives them."""
+        return predictions_frame(self.predictions)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready description."""
@@ -216,7 +222,7 @@ def store_predictions(
             changes = write_labels(
                 writer, labels, version=version, methods=(METHOD,), fields=(FIELD,)
             )
-    return StoredPredictions(stored, cleared, skipped, changes)
+    return StoredPredictions(stored, cleared, skipped, changes, list(predictions))
 
 
 @dataclass(frozen=True)
