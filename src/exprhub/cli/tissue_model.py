@@ -60,7 +60,7 @@ def _figure(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def _print_evaluation(tax_id: int, evaluation: Any) -> None:
+def _print_evaluation(evaluation: Any) -> None:
     console.print(
         f"  held out ({evaluation.scheme}, {evaluation.groups} series groups, "
         f"{evaluation.samples} samples): accuracy {_figure(evaluation.accuracy)}, "
@@ -114,8 +114,8 @@ def train(
             soft_wrap=True,
         )
         if report.evaluation is not None:
-            _print_evaluation(model.tax_id, report.evaluation)
-    for tax, reason in result.skipped.items():
+            _print_evaluation(report.evaluation)
+    for reason in result.skipped.values():
         console.print(f"skipped: {reason}", markup=False, soft_wrap=True)
     if not result.models and not result.skipped:
         console.print("no refined samples to train on")
@@ -147,7 +147,7 @@ def evaluate(
             console.print(f"tax id {tax}: skipped: {evaluation}", markup=False, soft_wrap=True)
             continue
         console.print(f"tax id {tax}")
-        _print_evaluation(tax, evaluation)
+        _print_evaluation(evaluation)
 
 
 @tissue_app.command("predict")
