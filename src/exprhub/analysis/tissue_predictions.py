@@ -143,13 +143,16 @@ def predict_tissue(
     return [found[s] for s in samples]
 
 
-def predictions_frame(predictions: Sequence[TissuePrediction]) -> pd.DataFrame:
-    """Predictions as a DataFrame, one row per sample (index: ``sample``)."""
+def _frame(rows: Sequence[Any], kind: Any) -> pd.DataFrame:
     import pandas as pd
 
-    columns = list(TissuePrediction.__dataclass_fields__)
-    frame = pd.DataFrame([asdict(p) for p in predictions], columns=columns)
-    return frame.set_index("sample")
+    columns = list(kind.__dataclass_fields__)
+    return pd.DataFrame([asdict(r) for r in rows], columns=columns).set_index("sample")
+
+
+def predictions_frame(predictions: Sequence[TissuePrediction]) -> pd.DataFrame:
+    """Predictions as a DataFrame, one row per sample (index: ``sample``)."""
+    return _frame(predictions, TissuePrediction)
 
 
 def as_label(prediction: TissuePrediction) -> StoredLabel:
@@ -313,7 +316,4 @@ def tissue_disagreements(
 
 def checks_frame(checks: Sequence[TissueCheck]) -> pd.DataFrame:
     """Tissue checks as a DataFrame, one row per sample (index: ``sample``)."""
-    import pandas as pd
-
-    columns = list(TissueCheck.__dataclass_fields__)
-    return pd.DataFrame([asdict(c) for c in checks], columns=columns).set_index("sample")
+    return _frame(checks, TissueCheck)

@@ -26,6 +26,23 @@ if TYPE_CHECKING:
     from exprhub.hub import Hub
 
 
+def json_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a frame indexed by sample (:meth:`TissueModels.predict_tissue`,
+    :meth:`TissueModels.tissue_qc`) as JSON-ready dicts: ``sample`` first, NaN as None,
+    numpy numbers as Python numbers."""
+    import math
+
+    def plain(value: Any) -> Any:
+        if hasattr(value, "item"):
+            value = value.item()
+        return None if isinstance(value, float) and math.isnan(value) else value
+
+    return [
+        {"sample": str(key), **{c: plain(v) for c, v in row.items()}}
+        for key, row in frame.to_dict(orient="index").items()
+    ]
+
+
 def organisms_to_model(hub: Hub, organism: str | int | None) -> list[int]:
     """Tax ids: the one ``organism`` names (a name or an NCBI tax id), else every organism
     with refined samples.

@@ -3,11 +3,11 @@ hub's labelled samples (train, evaluate, predict, qc, list, show)."""
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 
 import typer
 
+from exprhub.api.tissue_models import json_rows
 from exprhub.cli.app import HomeOption, JsonOption, console, open_hub, print_json
 from exprhub.cli.labels import labels_app
 
@@ -46,14 +46,6 @@ Accessions = Annotated[
     list[str] | None,
     typer.Argument(help="Samples, series, platforms or DataSets (default: all refined)."),
 ]
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 def _figure(value: float | None) -> str:
@@ -179,10 +171,7 @@ def predict(
             frame = stored.frame()
         else:
             frame = hub.predict_tissue(accessions or (), version=model)
-    rows = [
-        {"sample": str(k), **{c: _plain(v) for c, v in row.items()}}
-        for k, row in frame.to_dict(orient="index").items()
-    ]
+    rows = json_rows(frame)
     if json:
         print_json({"predictions": rows, "stored": stored.as_dict() if stored else None})
         return
@@ -213,10 +202,7 @@ def qc(
     """Samples whose labelled tissue disagrees with the tissue their expression shows."""
     with open_hub(home) as hub:
         frame = hub.tissue_qc(accessions or (), flagged_only=not all_samples)
-    rows = [
-        {"sample": str(k), **{c: _plain(v) for c, v in row.items()}}
-        for k, row in frame.to_dict(orient="index").items()
-    ]
+    rows = json_rows(frame)
     if json:
         print_json(rows)
         return

@@ -1,11 +1,10 @@
 """REST routes of the tissue model: stored models, predictions, the QC of labelled against
 predicted tissue, and ``POST /api/v1/labels/tissue-models`` (a job: train, evaluate, and
 optionally store predictions). The predicted tissue on a sample page:
-:func:`predicted_tissue_view`."""
+:func:`tissue_view`."""
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -25,21 +24,6 @@ router = APIRouter(prefix="/api/v1/labels", tags=["Labels"], responses=ERROR_RES
 
 #: Most samples one request predicts or checks (each reads its refined column); more: the CLI.
 MAX_SAMPLES = 2000
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
-def _rows(frame: Any) -> list[dict[str, Any]]:
-    return [
-        {"sample": str(key), **{c: _plain(v) for c, v in row.items()}}
-        for key, row in frame.to_dict(orient="index").items()
-    ]
 
 
 def _samples(hub: Hub, accessions: str | None) -> list[str]:
@@ -100,7 +84,7 @@ def tissue_predictions(
         frame = api.predict_tissue(hub, samples, version=model)
     except KeyError:
         raise ApiError(404, "not_found", f"no tissue model {excerpt(model or '')}") from None
-    return {"samples": _rows(frame)}
+    return {"samples": api.json_rows(frame)}
 
 
 @router.get("/tissue-qc", summary="Labelled tissue against tissue predicted from expression")
@@ -115,7 +99,7 @@ def tissue_qc(
     Each row: ``sample``, ``annotated``, ``annotated_id``, ``predicted``, ``predicted_id``,
     ``confidence``, ``model_version``, ``in_training``, ``flag``, ``status``, ``reason``."""
     samples = _samples(hub, accessions)
-    rows = _rows(api.tissue_qc(hub, samples, flagged_only=not all_samples))
+    rows = api.json_rows(api.tissue_qc(hub, samples, flagged_only=not all_samples))
     return {"checked": len(samples), "flagged": sum(1 for r in rows if r["flag"]), "samples": rows}
 
 
@@ -197,7 +181,7 @@ def tissue_view(hub: Hub, sample: str) -> dict[str, Any] | None:
     frame = api.tissue_qc(hub, [sample])
     if frame.empty or not frame.iloc[0]["model_version"]:
         return None
-    view = {k: _plain(v) for k, v in frame.iloc[0].items()}
+    (view,) = api.json_rows(frame)
     stored = sample_labels(hub, [sample], methods=("expression model",)).get(sample, [])
     view["stored"] = [
         {"tissue": lab.value, "confidence": lab.confidence, "model_version": lab.evidence}
