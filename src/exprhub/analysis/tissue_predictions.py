@@ -20,13 +20,12 @@ import numpy as np
 from exprhub.analysis.tissue_model import FIELD, METHOD, TissueModel
 from exprhub.analysis.tissue_training import (
     current_model,
-    load_model,
+    model_of_version,
     rule_tissues,
     sample_values,
     usable,
 )
 from exprhub.hub import Hub
-from exprhub.hub.label_models import label_model
 from exprhub.hub.labels import LabelChange, StoredLabel, write_labels
 from exprhub.records import RecordType
 from exprhub.refine.store import refine_states
@@ -117,10 +116,9 @@ def predict_tissue(
     states = refine_states(hub, samples)
     chosen: TissueModel | None = None
     if version is not None:
-        stored = label_model(hub, version)
-        if stored is None or stored.field != FIELD:
+        chosen = model_of_version(hub, version)
+        if chosen is None:
             raise KeyError(f"no tissue model {version}")
-        chosen = load_model(stored)
     by_tax: dict[int, list[str]] = {}
     found: dict[str, TissuePrediction] = {}
     for sample in samples:
@@ -274,17 +272,19 @@ def tissue_disagreements(
     version -> the samples it was trained on)."""
     from exprhub.curate.labels.ontology import term_index
 
-    ancestors = term_index().ancestors
     annotated = rule_tissues(hub, [p.sample for p in predictions])
     classes: dict[str, set[str]] = {}
+    ancestors: Mapping[str, Sequence[str]] = {}
+    if any(p.sample in annotated and p.tissue != UNCERTAIN for p in predictions):
+        ancestors = term_index().ancestors  # loaded only when a label is to be compared
     checks = []
     for p in predictions:
         given = annotated.get(p.sample, [])
         ids = [i for i, _ in given if i]
         name = "; ".join(v for _, v in given) or "unknown"
         if p.model_version and p.model_version not in classes:
-            stored = label_model(hub, p.model_version)
-            classes[p.model_version] = set(load_model(stored).classes) if stored else set()
+            model = model_of_version(hub, p.model_version)
+            classes[p.model_version] = set(model.classes) if model else set()
         known = classes.get(p.model_version, set())
         if not ids:
             status = "not annotated"

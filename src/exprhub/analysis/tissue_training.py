@@ -29,8 +29,8 @@ from exprhub.analysis.tissue_model import (
 from exprhub.hub import Hub
 from exprhub.hub.label_models import (
     StoredModel,
-    current_label_model,
     label_model,
+    label_models,
     store_label_model,
     update_model_document,
 )
@@ -259,22 +259,47 @@ def train_tissue_model(
     return TrainingReport(kept, new, evaluation)
 
 
+#: Models read from their payload, by (version, digest): a version's content never changes.
+_LOADED: dict[tuple[str, str], TissueModel] = {}
+_LOADED_MAX = 8
+
+
 def load_model(stored: StoredModel) -> TissueModel:
     """The model a stored row holds."""
-    return TissueModel.from_payload(
-        stored.payload,
-        version=stored.version,
-        digest=stored.digest,
-        tax_id=stored.tax_id,
-        library_version=stored.library_version,
-        params=stored.document.get("params", {}),
-    )
+    key = (stored.version, stored.digest)
+    if key not in _LOADED:
+        if len(_LOADED) >= _LOADED_MAX:
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[key] = TissueModel.from_payload(
+            stored.payload,
+            version=stored.version,
+            digest=stored.digest,
+            tax_id=stored.tax_id,
+            library_version=stored.library_version,
+            params=stored.document.get("params", {}),
+        )
+    return _LOADED[key]
+
+
+def _loaded(hub: Hub, summary: StoredModel | None) -> TissueModel | None:
+    """The model of a stored summary, its payload read only when it is not loaded yet."""
+    if summary is None or summary.field != FIELD:
+        return None
+    if (summary.version, summary.digest) in _LOADED:
+        return _LOADED[(summary.version, summary.digest)]
+    stored = label_model(hub, summary.version)
+    return load_model(stored) if stored is not None else None
+
+
+def model_of_version(hub: Hub, version: str) -> TissueModel | None:
+    """The stored tissue model ``version``, or None."""
+    return _loaded(hub, label_model(hub, version, payload=False))
 
 
 def current_model(hub: Hub, tax_id: int) -> TissueModel | None:
     """The newest tissue model of organism ``tax_id``, or None."""
-    stored = current_label_model(hub, FIELD, tax_id)
-    return load_model(stored) if stored is not None else None
+    found = label_models(hub, FIELD, tax_id)
+    return _loaded(hub, found[0] if found else None)
 
 
 def trained_samples(stored: StoredModel) -> set[str]:

@@ -159,12 +159,13 @@ def update_model_document(writer: HubWriter, version: str, document: dict[str, A
         raise KeyError(f"no label model {version}")
 
 
-def label_model(hub: Hub, version: str) -> StoredModel | None:
-    """The stored model ``version``, or None."""
+def label_model(hub: Hub, version: str, *, payload: bool = True) -> StoredModel | None:
+    """The stored model ``version`` (with its payload unless told not), or None."""
     table = s.label_models
+    columns = [c for c in table.c if payload or c.name != "payload"]
     with hub.engine.connect() as connection:
-        row = connection.execute(select(table).where(table.c.version == version)).first()
-    return _model(row) if row is not None else None
+        row = connection.execute(select(*columns).where(table.c.version == version)).first()
+    return _model(row, payload) if row is not None else None
 
 
 def label_models(
