@@ -123,8 +123,11 @@ def predict_tissue(
     found: dict[str, TissuePrediction] = {}
     for sample in samples:
         state = states.get(sample)
-        if state is None or state.status != "done":
+        if state is None:
             found[sample] = _uncertain(sample, None, "not refined (run exprhub refine)")
+        elif state.status != "done":
+            why = f"refinement {state.status}" + (f": {state.message}" if state.message else "")
+            found[sample] = _uncertain(sample, state.tax_id, why)
         elif not usable(state) or state.tax_id is None:
             found[sample] = _uncertain(sample, state.tax_id, "log ratios: not ranked")
         else:
@@ -205,24 +208,31 @@ def store_predictions(
     keys = [p.sample for p in predictions]
     records = set(hub.records_by_key(keys, RecordType.SAMPLE)) if keys else set()
     labelled = set() if all_samples else set(rule_tissues(hub, keys))
-    labels: dict[str, list[StoredLabel]] = {}
-    skipped = 0
+    # by model version, the labeller version stored with them ("" : no model predicts them)
+    by_version: dict[str, dict[str, list[StoredLabel]]] = {}
+    skipped = stored = cleared = 0
     for prediction in predictions:
         if prediction.sample not in records or prediction.sample in labelled:
             skipped += 1
             continue
         called = prediction.tissue != UNCERTAIN
-        labels[prediction.sample] = [as_label(prediction)] if called else []
-    stored = sum(1 for v in labels.values() if v)
-    cleared = len(labels) - stored
-    versions = sorted({p.model_version for p in predictions if p.model_version})
-    version = versions[0] if len(versions) == 1 else "tissue models"
+        if called:
+            stored += 1
+        else:
+            cleared += 1
+        group = by_version.setdefault(prediction.model_version, {})
+        group[prediction.sample] = [as_label(prediction)] if called else []
     changes: list[LabelChange] = []
-    if labels:
+    if by_version:
         with hub.writer() as writer:
-            changes = write_labels(
-                writer, labels, version=version, methods=(METHOD,), fields=(FIELD,)
-            )
+            for version, labels in sorted(by_version.items()):
+                changes += write_labels(
+                    writer,
+                    labels,
+                    version=version or f"{FIELD} model: none",
+                    methods=(METHOD,),
+                    fields=(FIELD,),
+                )
     return StoredPredictions(stored, cleared, skipped, changes, list(predictions))
 
 
