@@ -116,6 +116,8 @@ def test_stored_predictions_sit_beside_rule_labels(tissue_hub, trained):
         "expression model",
     )
     assert label.evidence == version and label.source == "refined expression"
+    (row,) = [x for x in sample_labels(tissue_hub, [UNLABELLED])[UNLABELLED] if x.field == "tissue"]
+    assert row.labeller_version == version
     assert np.isclose(
         label.confidence, tissue_hub.predict_tissue(UNLABELLED)["confidence"].iloc[0], atol=1e-4
     )
