@@ -14,6 +14,7 @@ from exprhub.api.geo2r import Geo2R
 from exprhub.api.label_checks import LabelChecks
 from exprhub.api.labelling import LabelsHub
 from exprhub.api.profiles import GeneProfiles, resolve_gene_terms
+from exprhub.api.tissue_models import TissueModels
 from exprhub.hub.queries import RecordSummary
 from exprhub.records import RecordType
 
@@ -58,7 +59,9 @@ def _file_pairs(
     ]
 
 
-class Hub(LabelChecks, LabelsHub, GeneProfiles, ExploreMethods, Geo2R, CompendiumMixin):
+class Hub(
+    LabelChecks, TissueModels, LabelsHub, GeneProfiles, ExploreMethods, Geo2R, CompendiumMixin
+):
     """A gene expression hub stored in a directory: its records, values, refinery and search.
 
     Everything ``exprhub.hub.Hub`` reads (``record``, ``related``, ``summary``,

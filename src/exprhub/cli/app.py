@@ -136,7 +136,8 @@ def open_hub(home: Path | None) -> Hub:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``exprhub`` command; returns the exit code."""
-    import exprhub.cli.label_checks  # noqa: F401  (`labels qc`, `labels evaluate`)
+    import exprhub.cli.label_checks
+    import exprhub.cli.tissue_model  # noqa: F401  (`labels tissue-model ...`)
     from exprhub.cli import (  # noqa: F401  (registers the commands)
         bundle,
         commands,

@@ -103,13 +103,20 @@ def _stored(row: Any) -> StoredLabel:
     )
 
 
-def _read(connection: Any, keys: Iterable[str], methods: Collection[str] | None) -> list[Any]:
+def _read(
+    connection: Any,
+    keys: Iterable[str],
+    methods: Collection[str] | None,
+    fields: Collection[str] | None = None,
+) -> list[Any]:
     table = s.sample_labels
     rows: list[Any] = []
     for chunk in _chunks(keys):
         query = select(table).where(table.c.sample_key.in_(chunk))
         if methods is not None:
             query = query.where(table.c.method.in_(sorted(methods)))
+        if fields is not None:
+            query = query.where(table.c.field.in_(sorted(fields)))
         rows += connection.execute(
             query.order_by(table.c.sample_key, table.c.field, table.c.position)
         ).fetchall()
@@ -155,9 +162,12 @@ def write_labels(
     *,
     version: str,
     methods: Collection[str] = RULE_METHODS,
+    fields: Collection[str] | None = None,
 ) -> list[LabelChange]:
     """Replace the labels of ``methods`` of each sample in ``labels`` (sample key -> its new
-    labels, possibly none) with the given ones, stamped with labeller ``version``.
+    labels, possibly none) with the given ones, stamped with labeller ``version``; with
+    ``fields``, only those of these fields (an expression model of one field leaves the
+    labels another model made of another field alone).
 
     Returns the changes: each field of a sample labelled before whose values differ now
     (recorded in the hub as well; a sample's first labelling is no change).
@@ -165,7 +175,7 @@ def write_labels(
     Raises
     ------
     ValueError
-        If a label's method is not one of ``methods``.
+        If a label's method is not one of ``methods`` (or its field not one of ``fields``).
     """
     table = s.sample_labels
     connection = writer.connection
@@ -174,7 +184,9 @@ def write_labels(
         for label in given:
             if label.method not in owned:
                 raise ValueError(f"{key}: a {label.method!r} label is not one of {sorted(owned)}")
-    old_rows = _read(connection, labels, owned)
+            if fields is not None and label.field not in fields:
+                raise ValueError(f"{key}: a {label.field!r} label is not one of {sorted(fields)}")
+    old_rows = _read(connection, labels, owned, fields)
     old = _values(old_rows)
     labelled_before = {row.sample_key for row in old_rows}
     new_rows: list[dict[str, Any]] = []
@@ -201,9 +213,10 @@ def write_labels(
                 }
             )
     for chunk in _chunks(labels):
-        connection.execute(
-            delete(table).where(table.c.sample_key.in_(chunk), table.c.method.in_(sorted(owned)))
-        )
+        owned_rows = [table.c.sample_key.in_(chunk), table.c.method.in_(sorted(owned))]
+        if fields is not None:
+            owned_rows.append(table.c.field.in_(sorted(fields)))
+        connection.execute(delete(table).where(*owned_rows))
     # another labeller's values of a field keep their positions: new ones go after them
     others = _read(connection, labels, None)
     taken: dict[tuple[str, str], int] = {}

@@ -182,6 +182,26 @@ sample_label_changes = Table(
     Index(None, "sample_key"),
 )
 
+#: Models that predict a label field from expression (0013), one row per version: what they
+#: were trained on and how they scored (``document``, JSON) and their parameters
+#: (``payload``, numpy arrays); see :mod:`exprhub.hub.label_models`.
+label_models = Table(
+    "label_models",
+    metadata,
+    Column("version", String(32), primary_key=True),
+    Column("field", String(64), nullable=False),
+    Column("tax_id", Integer, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("library_version", String(32), nullable=False),
+    Column("n_samples", Integer, nullable=False),
+    Column("n_classes", Integer, nullable=False),
+    Column("document", Text, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("trained_at", DateTime(timezone=True), nullable=False),
+    Index(None, "field", "tax_id"),
+)
+
 files = Table(
     "files",
     metadata,

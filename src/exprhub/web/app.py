@@ -50,6 +50,7 @@ from exprhub.web.job_limits import JobLimits, integer_setting
 from exprhub.web.jobs import JobManager, default_jobs
 from exprhub.web.pages_analysis import router as analysis_pages
 from exprhub.web.routes_analysis import router as analysis_routes
+from exprhub.web.routes_tissue_model import router as tissue_model_routes
 from exprhub.web.searching import IndexSearch, NaiveSearch, SearchService
 
 STATIC = Path(__file__).parent / "static"
@@ -344,6 +345,7 @@ def create_app(
     app.include_router(routes_search.router)
     app.include_router(routes_jobs.router)
     app.include_router(routes_label_checks.router)
+    app.include_router(tissue_model_routes)
     app.include_router(routes_genes.router)
     app.include_router(analysis_routes)
     app.include_router(routes_bundles.router)

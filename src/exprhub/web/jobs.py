@@ -588,10 +588,12 @@ def default_jobs(hub: Hub, *, workers: int = 2, limits: JobLimits | None = None)
     from exprhub.web.bundle_job import BUNDLE
     from exprhub.web.compendium_job import COMPENDIUM
     from exprhub.web.export_job import EXPORT
+    from exprhub.web.routes_tissue_model import TISSUE_MODEL
 
     manager = JobManager(hub, workers=workers, limits=limits or JobLimits.from_environment())
     manager.register(EXPORT)
     manager.register(CLUSTER)
     manager.register(BUNDLE)
     manager.register(COMPENDIUM)
+    manager.register(TISSUE_MODEL)
     return manager

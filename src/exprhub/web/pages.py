@@ -18,7 +18,7 @@ from exprhub.hub.listing import organism_counts
 from exprhub.records import RecordType, Sample, Series, is_accession, normalize_accession
 from exprhub.refine.store import RefinedCoverage, refined_coverage
 from exprhub.search.paging import MAX_SEARCH_END
-from exprhub.web import routes_label_checks
+from exprhub.web import routes_label_checks, routes_tissue_model
 from exprhub.web.deps import FacetSelection, HubDep, SearchDep
 from exprhub.web.downloads import table_preview
 from exprhub.web.routes_labels import labels_of
@@ -425,6 +425,7 @@ def sample_page(request: Request, acc: str, hub: HubDep) -> HTMLResponse:
         ),
         refined=refined_view(hub, record.key),
         sex_check=routes_label_checks.sex_check_view(hub, record.key),
+        tissue_check=routes_tissue_model.tissue_view(hub, record.key),
         labels=labels_of(hub, [record.key])[0]["labels"],
     )
 
