@@ -175,8 +175,9 @@
   function drawTable() {
     var table = byId("samples");
     table.textContent = "";
+    var titled = samples.some(function (s) { return !!s.title; });
     var head = table.createTHead().insertRow();
-    ["", "Group", "Sample", "Title"].concat(columns).forEach(function (name) {
+    ["", "Group", "Sample"].concat(titled ? ["Title"] : [], columns).forEach(function (name) {
       var th = document.createElement("th");
       th.scope = "col";
       th.textContent = name;
@@ -193,7 +194,7 @@
       tr.insertCell().appendChild(box);
       tr.insertCell().className = "group-cell";
       tr.insertCell().textContent = s.sample;
-      tr.insertCell().textContent = s.title || "";
+      if (titled) tr.insertCell().textContent = s.title || "";
       columns.forEach(function (c) { tr.insertCell().textContent = s.fields[c] || ""; });
     });
     applyFilter();
