@@ -105,7 +105,7 @@ def test_hub_made_before_labels_upgrades_and_relabels(tmp_path, database_url, ge
             config.attributes["connection"] = connection
             command.downgrade(config, "0009")
     with Hub(home, database_url=database_url) as hub:
-        assert current_revision(hub.engine) == head_revision() == "0010"
+        assert current_revision(hub.engine) == head_revision()
         assert sample_labels(hub, ["GSM11805"]) == {}
         report = relabel(hub)
         assert report.samples == 1 and report.changes == []
