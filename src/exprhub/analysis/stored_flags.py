@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from exprhub.analysis.flags import FlagOptions
-from exprhub.analysis.genes import GeneNotFound, find_genes, platforms_measuring
+from exprhub.analysis.genes import GeneMatch, GeneNotFound, find_genes, platforms_measuring
 from exprhub.analysis.profiles import VALUE_KINDS, profile_frame, profile_source
 from exprhub.hub import Hub, HubError, RecordNotFound
 from exprhub.hub.profile_flags import (
@@ -75,15 +75,17 @@ def data_version(
     """
     options = options or FlagOptions()
     key = normalize_accession(accession)
-    samples = hub.samples_of(key)
+    # a DataSet's submitted values are its own table (its record's stamp): no sample enters
+    uses_samples = not (key.startswith("GDS") and value_kind == "submitted")
+    if not hub.has(key):
+        raise RecordNotFound(f"{key} is not in the hub")
+    samples = hub.samples_of(key) if uses_samples else []
     related = hub.related(key)
     datasets = [key] if key.startswith("GDS") else list(related.get("dataset", []))
     keys = {key, *datasets}
     for dataset in datasets:
         of_dataset = related if dataset == key else hub.related(dataset)
         keys.update(of_dataset.get("subset", []))
-    # a DataSet's submitted values are its own table: its samples' records do not enter
-    uses_samples = not (key.startswith("GDS") and value_kind == "submitted")
     columns: dict[str, list[object]] = {}
     if uses_samples:
         keys.update(samples)
@@ -323,13 +325,15 @@ def _words(text: str) -> str:
     return " ".join(re.findall(r"[^\W_]+", text.lower()))
 
 
-def _gene_text(hub: Hub, given: str) -> str:
+def _gene_matches(hub: Hub, given: str) -> tuple[str, list[GeneMatch]]:
+    """The spelling of ``given`` that names a gene and its matches (not by description)."""
     # search hands over its tokens joined by spaces: "beta-actin" arrives as "beta actin"
-    spellings = [given, given.replace(" ", "-"), given.replace(" ", "")]
-    return next(
-        (s for s in spellings if any(m.matched != "description" for m in find_genes(hub, s))),
-        given,
-    )
+    spellings = list(dict.fromkeys([given, given.replace(" ", "-"), given.replace(" ", "")]))
+    for text in spellings:
+        matches = [m for m in find_genes(hub, text, limit=20) if m.matched != "description"]
+        if matches:
+            return text, matches
+    return given, []
 
 
 def accessions_flagging(
@@ -347,12 +351,10 @@ def accessions_flagging(
     wanted = _words(flag)
     found: set[str] = set()
     for given in genes:
-        text = _gene_text(hub, given)
+        text, matches = _gene_matches(hub, given)
         probes: dict[str, set[str]] = {}  # accession -> probes of the gene on its platforms
         gene_ids: set[str] = set()
-        for match in find_genes(hub, text, limit=20):
-            if match.matched == "description":
-                continue
+        for match in matches:
             if match.gene_id:
                 gene_ids.add(match.gene_id)
             for platform in platforms_measuring(hub, match):
