@@ -12,7 +12,7 @@ from exprhub.records import RecordType, normalize_accession
 from exprhub.refine.store import refined_coverage
 from exprhub.web.deps import HubDep
 from exprhub.web.pages import render
-from exprhub.web.pages_analysis import ANALYZED_TYPES, chart_page_policy
+from exprhub.web.pages_analysis import analyzed_record, chart_page_policy
 from exprhub.web.service import page_url
 
 router = APIRouter(include_in_schema=False)
@@ -22,15 +22,7 @@ router = APIRouter(include_in_schema=False)
 def geo2r_page(request: Request, acc: str, hub: HubDep) -> HTMLResponse:
     """GEO2R for a DataSet or series: define groups, run, volcano, table, download."""
     key = normalize_accession(acc)
-    record = None
-    for kind in ANALYZED_TYPES:
-        if hub.has(key, kind):
-            record = hub.record(key, kind, table=False)
-            break
-    if record is None:
-        from exprhub.hub import RecordNotFound
-
-        raise RecordNotFound(f"no DataSet or series {key} in this hub")
+    record = analyzed_record(hub, key)
     coverage = refined_coverage(hub, key)
     response = render(
         request,
