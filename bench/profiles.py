@@ -17,9 +17,16 @@ Two parts, one JSON summary on stdout:
   ``neighbours_cold_by_probe_s`` by probe id (no gene look-up); ``profile_route_ms``:
   ``GET /api/v1/profiles/GDS507/{gene}`` (the JSON behind the chart) through the ASGI app,
   best of ``--repeat`` after one warm-up; ``gene_page_ms``: ``GET /genes/{gene}`` likewise.
+- ``flag_search``: GDS507 and ``--flag-datasets`` copies of it (other accessions) in a hub;
+  ``PFKFB2[GENE] AND flagged[FLAG]`` with the flags computed on request (nothing stored),
+  then ``Hub.compute_stored_flags`` and the same search reading the stored sets (checking
+  each is current), and ``PFKFB2[GENE] AND GDS[ETYP]`` (``search_gene_only_s``: what the
+  gene term alone costs); memory caches emptied before each search, as in a fresh server
+  process.
 
     python bench/profiles.py                            # 22,000 x 17 + GDS507
-    python bench/profiles.py --probes 54675 --samples 100 --no-gds
+    python bench/profiles.py --probes 54675 --samples 100 --no-gds --no-flag-search
+    python bench/profiles.py --no-gds --flag-datasets 12      # [FLAG] search, 13 DataSets
 """
 
 from __future__ import annotations
@@ -119,6 +126,74 @@ def gds_part(path: Path, repeat: int) -> dict:
     }
 
 
+def _copies(path: Path, directory: Path, copies: int) -> list[Path]:
+    """GDS507 and ``copies`` more DataSets made from it (GDS90001 ...: same platform, values
+    and subsets), so that a gene is measured by ``copies + 1`` DataSets."""
+    import gzip
+
+    with gzip.open(path, "rt") as handle:
+        text = handle.read()
+    out = [path]
+    for i in range(copies):
+        name = f"GDS{90001 + i}"
+        target = directory / f"{name}.soft.gz"
+        with gzip.open(target, "wt", compresslevel=1) as handle:
+            handle.write(text.replace("GDS507", name))
+        out.append(target)
+    return out
+
+
+def flag_search_part(path: Path, copies: int) -> dict:
+    """``PFKFB2[GENE] AND flagged[FLAG]`` over ``copies + 1`` DataSets, as a fresh server
+    process pays it: flags computed on request (no stored flags), then read from the stored
+    sets (after ``Hub.compute_stored_flags``), in-memory caches emptied before each search."""
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    import exprhub
+    from exprhub.analysis import probe_genes, profiles
+
+    def fresh() -> None:
+        profiles._CACHE.clear()
+        probe_genes._CACHE.clear()
+
+    query = "PFKFB2[GENE] AND flagged[FLAG]"
+    with tempfile.TemporaryDirectory() as tmp:
+        hub = exprhub.Hub.init(Path(tmp) / "hub")
+        start = time.perf_counter()
+        hub.import_files(_copies(path, Path(tmp), copies))
+        imported = time.perf_counter() - start
+        hub.search(query)  # the probe -> gene cache file and search index, once
+        fresh()
+        start = time.perf_counter()
+        before = [h.accession for h in hub.search(query).hits]
+        on_request = time.perf_counter() - start
+        fresh()
+        start = time.perf_counter()
+        updates = hub.compute_stored_flags(values=["submitted"])
+        stored = time.perf_counter() - start
+        fresh()
+        start = time.perf_counter()
+        after = [h.accession for h in hub.search(query).hits]
+        from_store = time.perf_counter() - start
+        fresh()
+        start = time.perf_counter()
+        hub.search("PFKFB2[GENE] AND GDS[ETYP]")
+        gene_only = time.perf_counter() - start
+        hub.close()
+    assert before == after, (before, after)
+    return {
+        "datasets": copies + 1,
+        "import_s": round(imported, 2),
+        "hits": len(after),
+        "search_computed_on_request_s": round(on_request, 3),
+        "compute_stored_flags_s": round(stored, 2),
+        "sets_stored": sum(1 for u in updates if u.status == "new"),
+        "search_stored_s": round(from_store, 3),
+        "search_gene_only_s": round(gene_only, 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--probes", type=int, default=22_000)
@@ -127,6 +202,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--gds", type=Path, default=FIXTURE)
     parser.add_argument("--no-gds", action="store_true")
+    parser.add_argument(
+        "--flag-datasets", type=int, default=6, help="[FLAG] search over GDS507 + this many copies"
+    )
+    parser.add_argument("--no-flag-search", action="store_true")
     args = parser.parse_args()
     out: dict = {
         "load_average": list(os.getloadavg()),
@@ -134,6 +213,8 @@ def main() -> None:
     }
     if not args.no_gds and args.gds.is_file():
         out["gds"] = gds_part(args.gds, args.repeat)
+    if not args.no_flag_search and args.gds.is_file():
+        out["flag_search"] = flag_search_part(args.gds, args.flag_datasets)
     out["targets"] = {
         "neighbours_22000x17_le_1s": out["matrix"]["cold_neighbours_s"] <= 1.0
         and ("gds" not in out or out["gds"]["neighbours_cold_cached_s"] <= 1.0),

@@ -4,6 +4,7 @@ table for the same DataSet (tests/reference/limma, made by make_limma_reference.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -108,6 +109,39 @@ def test_http_de(hub):
         assert tsv.status_code == 200 and tsv.text.count("\n") == 22646
         bad = client.get("/api/v1/analysis/GDS507/de", params={"by": "nope"})
         assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_analysis"
+
+
+def test_http_samples_and_explicit_groups(hub):
+    """GET /samples lists the samples with their fields; POST /de takes the groups as sample
+    lists and gives GET's numbers (R's, see _agrees_with_r)."""
+    with TestClient(create_app(hub)) as client:
+        listing = client.get("/api/v1/analysis/GDS507/samples").json()
+        assert listing["samples_total"] == 17 and listing["varying"][0] == "disease state"
+        by_state: dict[str, list[str]] = {}
+        for row in listing["samples"]:
+            by_state.setdefault(row["fields"]["disease state"], []).append(row["sample"])
+        assert sorted(map(len, by_state.values())) == [8, 9]
+        body = {"groups": {"tumour": by_state["RCC"], "normal": by_state["normal"]}}
+        answer = client.post("/api/v1/analysis/GDS507/de", json={**body, "limit": 5})
+        assert answer.status_code == 200, answer.text
+        assert list(answer.json()["contrasts"]) == ["tumour-normal"]
+        tsv = client.post("/api/v1/analysis/GDS507/de", json={**body, "format": "tsv"})
+        assert tsv.status_code == 200 and tsv.text.count("\n") == 22646
+        table = pd.read_csv(io.StringIO(tsv.text), sep="\t", index_col=0)
+        _agrees_with_r(table, -1.0)
+        same = client.get(
+            "/api/v1/analysis/GDS507/de",
+            params=[("group", "tumour=" + ",".join(by_state["RCC"])),
+                    ("group", "normal=" + ",".join(by_state["normal"])), ("limit", "5")],
+        )  # fmt: skip
+        assert same.json()["table"] == answer.json()["table"]
+        overlap = {"groups": {"a": by_state["RCC"], "b": by_state["RCC"][:2]}}
+        bad = client.post("/api/v1/analysis/GDS507/de", json=overlap)
+        assert bad.status_code == 400 and "in two groups" in bad.json()["error"]["message"]
+        empty = client.post("/api/v1/analysis/GDS507/de", json={"groups": {"a": []}})
+        assert empty.status_code == 422
+        unknown = client.post("/api/v1/analysis/GDS507/de", json={"groupz": {}})
+        assert unknown.status_code == 422
 
 
 def test_rnaseq_read_counts_go_through_voom(tmp_path, geo_fixtures):

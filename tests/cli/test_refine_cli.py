@@ -81,8 +81,11 @@ def test_refine_json_then_qn_targets(home, sim, capsys):
         "moves",
         "target_notices",
         "skipped",
+        "flags",
     ]
     assert report["samples"] == 12 and report["failed"] == {}
+    # the stored flags of the refined values of every series (docs/analysis.md)
+    assert {(f["value_kind"], f["status"]) for f in report["flags"]} == {("refined", "new")}
     code, out, _ = run(capsys, "qn-targets", "--home", str(home), "--json")
     [target] = json.loads(out)
     assert target["n_samples"] == 12 and target["current"] and len(target["sha256"]) == 64
@@ -92,6 +95,7 @@ def test_refine_json_then_qn_targets(home, sim, capsys):
     )
     again = json.loads(out)
     assert again["current"] == 6 and again["gene_level"] == 0 and again["normalized"] == 0
+    assert again["flags"] == []  # nothing refined again: the stored flags are current
 
 
 def test_refine_skip_qn_text_output(home, capsys):

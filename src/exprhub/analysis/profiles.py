@@ -16,9 +16,8 @@ record changes, so that flags and neighbours on request reuse one z-scored matri
 
 from __future__ import annotations
 
-import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -394,48 +393,3 @@ def flagged_frame(
     table.insert(1, "symbol", [source.symbol(f) for f in table["feature"]])
     table.attrs = {"accession": source.accession, "values": source.values, "log2": source.logged}
     return table
-
-
-#: Flag texts meaning "across any subset type" (``flagged[FLAG]``).
-ANY_FLAG = frozenset({"flagged", "flag", "yes", "any", "de", "differentially expressed"})
-
-
-def _words(text: str) -> str:
-    return " ".join(re.findall(r"[^\W_]+", text.lower()))
-
-
-def accessions_flagging(
-    hub: Hub, flag: str, genes: Sequence[str], options: FlagOptions | None = None
-) -> list[str]:
-    """DataSets and series (submitted values) in which a probe of one of ``genes`` is flagged
-    across a subset type: any type when ``flag`` is one of :data:`ANY_FLAG`, else the type it
-    names (``"disease state"``; compared on words, ignoring case). Computed on request over
-    every DataSet and series on a platform measuring the genes."""
-    from exprhub.analysis.genes import find_genes, platforms_measuring
-
-    wanted = _words(flag)
-    found: set[str] = set()
-    for given in genes:
-        # search hands over its tokens joined by spaces: "beta-actin" arrives as "beta actin"
-        spellings = [given, given.replace(" ", "-"), given.replace(" ", "")]
-        text = next(
-            (s for s in spellings if any(m.matched != "description" for m in find_genes(hub, s))),
-            given,
-        )
-        accessions: set[str] = set()
-        for match in find_genes(hub, text, limit=20):
-            if match.matched == "description":
-                continue
-            for platform in platforms_measuring(hub, match):
-                accessions.update(platform.datasets)
-                accessions.update(platform.series)
-        for accession in sorted(accessions - found):
-            try:
-                frame = profile_frame(hub, accession, text, flag_options=options)
-            except (GeneNotFound, HubError, ValueError):
-                continue
-            for row in frame.attrs["flags"]:
-                if row["flagged"] and (wanted in ANY_FLAG or _words(row["subset_type"]) == wanted):
-                    found.add(accession)
-                    break
-    return sorted(found)

@@ -61,6 +61,50 @@ def group_samples(
     return assigned, data
 
 
+def sample_table(
+    hub: Hub,
+    accession: str | Sequence[str],
+    *,
+    values: str = "submitted",
+    platform: str | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """The samples a GEO2R run can group, for picking them one by one: ``samples`` (one dict
+    per sample with values: ``sample``, ``title`` where the sample is a stored record, and
+    ``fields``, field -> value), ``columns`` (the fields any sample has a value of, those whose
+    value varies across the samples first), ``varying`` (those fields), ``source`` (what was
+    read) and ``samples_total``."""
+    data = load(hub, accession, values=values, platform=platform)
+    annotations = data.annotations
+    keys = [str(k) for k in annotations.index]
+    titles = {k: b.get("title") for k, b in hub.briefs(keys).items()}
+    columns: list[str] = []
+    varying: list[str] = []
+    for column in annotations.columns:
+        present = {str(v) for v in annotations[column] if v is not None and str(v).strip()}
+        if not present:
+            continue
+        columns.append(str(column))
+        if len(present) > 1:
+            varying.append(str(column))
+    ordered = varying + [c for c in columns if c not in varying]
+    rows = []
+    for key in keys[:limit] if limit is not None else keys:
+        fields = {}
+        for column in ordered:
+            value = annotations.at[key, column]
+            if value is not None and str(value).strip():
+                fields[column] = str(value)
+        rows.append({"sample": key, "title": titles.get(key), "fields": fields})
+    return {
+        "source": data.source,
+        "samples_total": len(keys),
+        "columns": ordered,
+        "varying": varying,
+        "samples": rows,
+    }
+
+
 def differential(
     hub: Hub,
     accession: str | Sequence[str],

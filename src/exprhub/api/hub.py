@@ -151,7 +151,9 @@ class Hub(
         Returns
         -------
         RefineReport
-            Counts per phase, failures and waiting samples with reasons, QN targets used;
+            Counts per phase, failures and waiting samples with reasons, QN targets used,
+            and ``flags``: the stored profile flags of refined values computed afterwards
+            for the series and DataSets named (docs/analysis.md, "Stored flags");
             ``to_dict()`` is the JSON of ``exprhub refine --json``.
 
         Raises
@@ -179,7 +181,11 @@ class Hub(
                 quant, quant_dir, reads, transcriptome, tx2gene, options, scheduler, workers
             )
         with make_executor(scheduler, workers) as executor:
-            return refine(self, keys, executor=executor, options=options, progress=progress)
+            report = refine(self, keys, executor=executor, options=options, progress=progress)
+        from exprhub.analysis.stored_flags import refresh_after_refine
+
+        report.flags = refresh_after_refine(self, keys)
+        return report
 
     def _refine_rnaseq(
         self,

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from exprhub.analysis.genes import GeneMatch, GeneRecord
+    from exprhub.analysis.stored_flags import FlagUpdate
     from exprhub.search import Query
 
 
@@ -165,6 +167,52 @@ class GeneProfiles(CatalogueHub):
             options=NeighbourOptions(min_r, count, negative),
         )
 
+    def compute_stored_flags(
+        self,
+        accessions: str | Sequence[str] | None = None,
+        *,
+        values: str | Sequence[str] = ("submitted", "refined"),
+        force: bool = False,
+    ) -> list[FlagUpdate]:
+        """Compute and store the flags (default thresholds) of DataSets and series whose
+        stored flags are missing or stale, i.e. computed from values, groups or samples that
+        have changed since (``force``: all of them); ``[FLAG]`` search reads them.
+
+        Parameters
+        ----------
+        accessions
+            DataSets and series (default: every one in the hub).
+        values
+            ``"submitted"`` and / or ``"refined"``.
+        force
+            Compute again even when current.
+
+        Returns
+        -------
+        list of exprhub.analysis.stored_flags.FlagUpdate
+            Per accession, value kind and platform: ``new``, ``recomputed`` (why, flagged rows
+            before and after, how many came and went), ``current`` or ``unavailable``.
+        """
+        from exprhub.analysis.stored_flags import compute_stored_flags
+
+        keys = [accessions] if isinstance(accessions, str) else accessions
+        kinds = [values] if isinstance(values, str) else list(values)
+        return compute_stored_flags(self, keys, values=kinds, force=force)
+
+    def stored_flags_status(
+        self,
+        accessions: str | Sequence[str] | None = None,
+        *,
+        values: str | Sequence[str] = ("submitted", "refined"),
+    ) -> list[dict[str, Any]]:
+        """The stored flag sets, each ``current`` or ``stale`` (``state``), and the DataSets
+        and series with no stored flags of their submitted values (``missing``)."""
+        from exprhub.analysis.stored_flags import stored_flag_status
+
+        keys = [accessions] if isinstance(accessions, str) else accessions
+        kinds = [values] if isinstance(values, str) else list(values)
+        return stored_flag_status(self, keys, values=kinds)
+
     def profile_image(self, profile: pd.DataFrame, path: str | Path) -> Path:
         """Draw a profile (from :meth:`profile`) as GEO Profiles does, to PNG or SVG (by the
         suffix); needs the ``images`` extra (matplotlib)."""
@@ -203,6 +251,11 @@ def profile_neighbours(
     return GeneProfiles.profile_neighbours(hub, accession, gene_or_probe, **options)  # type: ignore[arg-type]
 
 
+def stored_flags_status(hub: CatalogueHub, accessions: Any = None, **options: Any) -> Any:
+    """:meth:`GeneProfiles.stored_flags_status` on any hub."""
+    return GeneProfiles.stored_flags_status(hub, accessions, **options)  # type: ignore[arg-type]
+
+
 def resolve_gene_terms(hub: CatalogueHub, query: str) -> str | Query:
     """The query with its ``text[GENE]`` terms replaced by the platforms measuring the gene
     and its ``text[FLAG]`` terms by the DataSets and series flagging those genes
@@ -212,7 +265,7 @@ def resolve_gene_terms(hub: CatalogueHub, query: str) -> str | Query:
     if not has_resolved_field(query):
         return query
     from exprhub.analysis.genes import platforms_for_text
-    from exprhub.analysis.profiles import accessions_flagging
+    from exprhub.analysis.stored_flags import accessions_flagging
     from exprhub.search import DEFAULT_SCHEMA
 
     return resolve_query(

@@ -146,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         geo2r,
         ingest,
         labels,
+        profile_store,
         profiles,
         refine,
         search,

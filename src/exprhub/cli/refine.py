@@ -189,6 +189,11 @@ def refine_command(
         )
     for notice in data.get("target_notices", []):
         console.print(_notice_line(notice), markup=False, soft_wrap=True)
+    if data.get("flags"):
+        from exprhub.analysis.stored_flags import FlagUpdate
+
+        for update in data["flags"]:
+            console.print(f"flags {FlagUpdate(**update).describe()}", markup=False, soft_wrap=True)
     for notice in data.get("missing", []):
         n = notice["samples"]
         err_console.print(

@@ -202,6 +202,43 @@ label_models = Table(
     Index(None, "field", "tax_id"),
 )
 
+#: Stored profile flags (0011): one set per DataSet or series, value kind and platform,
+#: computed from the version of its values and groups that ``data_version`` names (see
+#: :mod:`exprhub.hub.profile_flags`); ``profile_flags`` holds the rows flagged in a set.
+profile_flag_sets = Table(
+    "profile_flag_sets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("accession", String(255), nullable=False),
+    Column("value_kind", String(16), nullable=False),
+    Column("platform", String(32), nullable=False),
+    Column("data_version", String(64), nullable=False),
+    Column("method", String(64), nullable=False),
+    Column("fdr", Float, nullable=False),
+    Column("min_log2_fold", Float, nullable=False),
+    Column("rows_tested", Integer, nullable=False),
+    Column("rows_flagged", Integer, nullable=False),
+    Column("subset_types", Text, nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("accession", "value_kind", "platform"),
+)
+
+profile_flags = Table(
+    "profile_flags",
+    metadata,
+    Column(
+        "set_id",
+        Integer,
+        ForeignKey("profile_flag_sets.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("subset_type", String(255), primary_key=True),
+    Column("feature", String(255), primary_key=True),
+    Column("fdr", Float, nullable=False),
+    Column("log2_fold", Float, nullable=False),
+    Index(None, "feature"),
+)
+
 files = Table(
     "files",
     metadata,

@@ -113,6 +113,8 @@ class RefineReport:
     (the ``command`` that moves them).
     ``skipped`` holds the samples with no values to refine (no data table, counts table or
     reads; status ``skipped``, not a failure).
+    ``flags`` says which stored profile flags of refined values ``exprhub.Hub.refine``
+    computed afterwards (``exprhub.analysis.stored_flags.FlagUpdate.as_dict``).
     """
 
     samples: int = 0
@@ -128,6 +130,7 @@ class RefineReport:
     moves: list[dict[str, Any]] = field(default_factory=list)
     target_notices: list[dict[str, Any]] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    flags: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""

@@ -49,7 +49,9 @@ from exprhub.web.http_semantics import BodySizeLimit, BodyTooLarge, HeadAsGet
 from exprhub.web.job_limits import JobLimits, integer_setting
 from exprhub.web.jobs import JobManager, default_jobs
 from exprhub.web.pages_analysis import router as analysis_pages
+from exprhub.web.pages_geo2r import router as geo2r_pages
 from exprhub.web.routes_analysis import router as analysis_routes
+from exprhub.web.routes_geo2r import router as geo2r_routes
 from exprhub.web.routes_tissue_model import router as tissue_model_routes
 from exprhub.web.searching import IndexSearch, NaiveSearch, SearchService
 
@@ -348,11 +350,13 @@ def create_app(
     app.include_router(tissue_model_routes)
     app.include_router(routes_genes.router)
     app.include_router(analysis_routes)
+    app.include_router(geo2r_routes)
     app.include_router(routes_bundles.router)
     app.include_router(compendium_job.router)
     app.include_router(pages.router)
     app.include_router(routes_genes.pages)
     app.include_router(analysis_pages)
+    app.include_router(geo2r_pages)
     app.include_router(cart_page.router)
     app.mount("/static", StaticAssets(directory=STATIC), name="static")
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from exprhub.records import RecordType, normalize_accession
+from exprhub.hub import Hub
+from exprhub.records import Record, RecordType, normalize_accession
 from exprhub.refine.store import refined_coverage
 from exprhub.web.deps import HubDep
 from exprhub.web.pages import render
@@ -24,15 +25,7 @@ def analyze_page(request: Request, acc: str, hub: HubDep) -> HTMLResponse:
     """Charts of a DataSet's or series' values; the values (submitted or refined) and, for a
     series on several platforms, the platform are chosen on the page."""
     key = normalize_accession(acc)
-    record = None
-    for kind in ANALYZED_TYPES:
-        if hub.has(key, kind):
-            record = hub.record(key, kind, table=False)
-            break
-    if record is None:
-        from exprhub.hub import RecordNotFound
-
-        raise RecordNotFound(f"no DataSet or series {key} in this hub")
+    record = analyzed_record(hub, key)
     platforms = hub.related(key).get("platform", [])
     coverage = refined_coverage(hub, key)
     response = render(
@@ -47,6 +40,22 @@ def analyze_page(request: Request, acc: str, hub: HubDep) -> HTMLResponse:
     )
     response.headers["Content-Security-Policy"] = chart_page_policy()
     return response
+
+
+def analyzed_record(hub: Hub, key: str) -> Record:
+    """The DataSet or series ``key`` (its record without its table).
+
+    Raises
+    ------
+    exprhub.RecordNotFound
+        When the hub has no DataSet or series ``key``.
+    """
+    for kind in ANALYZED_TYPES:
+        if hub.has(key, kind):
+            return hub.record(key, kind, table=False)
+    from exprhub.hub import RecordNotFound
+
+    raise RecordNotFound(f"no DataSet or series {key} in this hub")
 
 
 def chart_page_policy() -> str:

@@ -328,9 +328,7 @@ def differential(
     moderation and a top table (``logFC``, ``AveExpr``, ``t``, ``P.Value``, ``adj.P.Val``,
     ``B``; ``F`` for several contrasts), sorted by B (F). JSON: the fit's summary and the first
     ``limit`` rows (``figure``: a volcano plot of a single contrast); TSV: the whole table."""
-    from exprhub.analysis import charts
     from exprhub.api.geo2r import differential as run
-    from exprhub.api.geo2r import differential_dict
 
     _check_format(format, ("json", "tsv", "png", "svg"))
     groups: dict[str, str] | None = None
@@ -350,6 +348,18 @@ def differential(
             adjust=adjust,
         )
     )  # fmt: skip
+    return differential_response(acc, result, format=format, limit=limit, figure=figure)
+
+
+def differential_response(
+    acc: str, result: Any, *, format: str, limit: int, figure: bool
+) -> Response:
+    """The answer to a GEO2R run (GET or POST ``/{acc}/de``): JSON (summary, the first
+    ``limit`` rows, the volcano figure when asked and there is one contrast), the whole top
+    table as TSV, or the volcano plot as PNG / SVG."""
+    from exprhub.analysis import charts
+    from exprhub.api.geo2r import differential_dict
+
     table = result.table
     if format == "tsv":
         return _tsv(table, f"{acc.replace(',', '_')}_de.tsv")

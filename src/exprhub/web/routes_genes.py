@@ -1,5 +1,6 @@
 """Genes and GEO Profiles over HTTP: ``/api/v1/genes``, ``/api/v1/genes/{gene}``,
-``/api/v1/profiles/{acc}/{gene}`` (+ ``/neighbours``), ``/api/v1/flags/{acc}``, and the
+``/api/v1/profiles/{acc}/{gene}`` (+ ``/neighbours``), ``/api/v1/flags/{acc}``,
+``/api/v1/stored-flags``, and the
 gene page ``/genes/{gene}``. Presentation only: the work is ``exprhub.api.profiles``'s.
 Profiles are computed on request (a DataSet's values are read once and kept in memory), so
 they are plain routes, not jobs."""
@@ -171,6 +172,23 @@ def flags(
         "total": len(table),
         "rows": _rows(table.head(limit)),
     }
+
+
+@router.get("/stored-flags", summary="Stored flag sets: current, stale or missing")
+def stored_flags(
+    hub: HubDep,
+    accession: Annotated[
+        list[str] | None, Query(description="DataSets and series (default: all)")
+    ] = None,
+) -> dict[str, Any]:
+    """The flag sets ``[FLAG]`` search reads, each ``current`` or ``stale`` (its values,
+    groups or samples changed since it was computed), and the DataSets and series without
+    stored flags of their submitted values (``missing``). ``exprhub profiles flags
+    --compute`` stores them."""
+    try:
+        return {"sets": api.stored_flags_status(hub, accession or None)}
+    except ValueError as exc:
+        raise _invalid(exc) from None
 
 
 @pages.get("/genes/{gene}", response_class=HTMLResponse)
