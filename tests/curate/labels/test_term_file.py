@@ -68,3 +68,35 @@ def test_labels_are_the_same_with_either_index(both, geo_samples, monkeypatch):
         for text in texts:
             assert find_terms(text, onto, index=built) == find_terms(text, onto, index=read)
             assert match_value(text, onto, index=built) == match_value(text, onto, index=read)
+
+
+def test_a_lookup_file_without_the_term_tables_is_refused(tmp_path):
+    from exprhub.storage.lookup_file import write_lookup_file
+
+    path = tmp_path / "other.lookup"
+    write_lookup_file(path, {"free:CL": [("cell", "CL:1")]}, meta={"version": "release-1"})
+    with pytest.raises(LookupFileError, match="no table"):
+        read_term_file(path, "release-1")
+
+
+def test_a_damaged_cache_file_is_rebuilt(tmp_path, monkeypatch):
+    from exprhub.curate.labels.ontology import TermIndex, index_version, term_index
+
+    small = TermIndex(
+        labels={"CL:1": "hepatocyte"},
+        free={"CL": {"hepatocyte": "CL:1"}},
+        keyed={"CL": {"hepatocyte": "CL:1"}},
+        starts={"CL": {"hepatocyte": 1}},
+    )
+    monkeypatch.setenv("EXPRHUB_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(ontology, "build_index", lambda: small)
+    path = tmp_path / f"terms-{index_version()}-v{ontology._INDEX_FORMAT}.lookup"
+    path.write_bytes(b"EXHLOOK1 and then garbage")
+    term_index.cache_clear()
+    try:
+        index = term_index()
+        assert index.free["CL"].get("hepatocyte") == "CL:1"
+        assert type(index.labels).__name__ == "LookupTable"  # read back from the new file
+        assert read_term_file(path, index_version()).labels.items() == [("CL:1", "hepatocyte")]
+    finally:
+        term_index.cache_clear()

@@ -84,10 +84,13 @@ def read_term_file(path: Path, version: str) -> TermIndex:
         raise LookupFileError(f"{path}: built from {found.meta.get('version')}, not {version}")
     names = found.names()
     ontologies = [n.split(":", 1)[1] for n in names if n.startswith("free:")]
-    return TermIndex(
-        labels=found.table("labels"),
-        ancestors=_Ancestors(found.table("ancestors")),
-        free={o: found.table(f"free:{o}") for o in ontologies},
-        keyed={o: found.table(f"keyed:{o}") for o in ontologies},
-        starts={o: _Counts(found.table(f"starts:{o}")) for o in ontologies},
-    )
+    try:
+        return TermIndex(
+            labels=found.table("labels"),
+            ancestors=_Ancestors(found.table("ancestors")),
+            free={o: found.table(f"free:{o}") for o in ontologies},
+            keyed={o: found.table(f"keyed:{o}") for o in ontologies},
+            starts={o: _Counts(found.table(f"starts:{o}")) for o in ontologies},
+        )
+    except KeyError as exc:
+        raise LookupFileError(f"{path}: no table {exc} (not a term index)") from None
