@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import ColumnElement, and_, func, literal, or_, select, true
-from sqlalchemy.orm import aliased
 
 from exprhub.hub import schema as s
 from exprhub.hub.labels import label_condition
@@ -165,7 +164,7 @@ def _members_of(owner: str, member: RecordType, records: Any = s.records) -> Col
     pointing_up = select(s.relations.c.source_id).where(
         s.relations.c.target_key == owner, s.relations.c.kind.in_(_MEMBER_TO_OWNER[member])
     )
-    owner_row = aliased(s.records)
+    owner_row = s.records.alias()
     pointing_down = (
         select(s.relations.c.target_key)
         .join(owner_row, owner_row.c.id == s.relations.c.source_id)
@@ -176,13 +175,13 @@ def _members_of(owner: str, member: RecordType, records: Any = s.records) -> Col
 
 def _platforms_of_series(series: str) -> ColumnElement[bool]:
     """Platforms the series ``series`` names, or that its samples name."""
-    owner = aliased(s.records)
+    owner = s.records.alias()
     named = (
         select(s.relations.c.target_key)
         .join(owner, owner.c.id == s.relations.c.source_id)
         .where(owner.c.key == series, s.relations.c.kind == "platform")
     )
-    sample = aliased(s.records)
+    sample = s.records.alias()
     of_samples = (
         select(s.relations.c.target_key)
         .join(sample, sample.c.id == s.relations.c.source_id)
@@ -197,7 +196,7 @@ def _platforms_of_series(series: str) -> ColumnElement[bool]:
 
 def _series_organism_from_samples(organism: str) -> ColumnElement[bool]:
     """Series (without organisms of their own) having a sample of ``organism``."""
-    sample = aliased(s.records)
+    sample = s.records.alias()
     down = (
         select(s.relations.c.source_id)
         .join(sample, and_(sample.c.key == s.relations.c.target_key, sample.c.type == "GSM"))
@@ -362,7 +361,7 @@ def _derived_series_organisms(
             chunk = list(keys[start : start + _IN_CHUNK])
             bare += connection.execute(wanted.where(s.records.c.key.in_(chunk))).all()
     derived: dict[str, set[str]] = {}
-    sample = aliased(s.records)
+    sample = s.records.alias()
     for start in range(0, len(bare), _IN_CHUNK):
         by_id = {row.id: row.key for row in bare[start : start + _IN_CHUNK]}
         down = (

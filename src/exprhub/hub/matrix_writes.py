@@ -156,8 +156,8 @@ class MatrixBuffer:
         ids = ids_array.tolist()
         lookup = self.features
         if lookup:
-            get = lookup.get
-            index = np.fromiter((get(f, -1) for f in ids), dtype=np.int64, count=len(ids))
+            found = map(lookup.get, ids, repeat(-1))  # no generator frame per ID
+            index = np.fromiter(found, dtype=np.int64, count=len(ids))
             missing = np.flatnonzero(index < 0)
         else:  # a new matrix: every feature is new
             index = np.empty(len(ids), dtype=np.int64)

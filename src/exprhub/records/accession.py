@@ -8,6 +8,7 @@ identifier, e.g. ``"Control Embryonic Stem Cell Replicate 1"``).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -86,6 +87,7 @@ class Accession:
         return f"{prefix}{stem}nnn"
 
 
+@functools.lru_cache(maxsize=65536)  # a record's key is asked for many times per import
 def parse_accession(text: str) -> Accession:
     """Parse a GEO accession, case-insensitively, ignoring surrounding white space.
 

@@ -101,7 +101,12 @@ class Record:
     def get_all(self, name: str) -> list[str]:
         """All values of attribute ``name`` (given without prefix, any case), in order."""
         wanted = name.lower()
-        return [v for k, v in self.attributes if self.field_name(k) == wanted]
+        out = []
+        for k, v in self.attributes:  # field_name, inlined: called for every attribute
+            _, sep, rest = k.partition("_")
+            if (rest if sep else k).lower() == wanted:
+                out.append(v)
+        return out
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of attribute ``name``, or ``default``."""

@@ -16,8 +16,6 @@ import hashlib
 import json
 import os
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,6 +132,9 @@ class LLMLabeller:
         wait = self._last + self.config.min_interval - time.monotonic()
         if wait > 0:
             time.sleep(wait)
+        import urllib.error  # only when a model is asked: not on every import's path
+        import urllib.request
+
         request = urllib.request.Request(
             f"{self.config.url}/chat/completions",
             data=data,

@@ -1,7 +1,8 @@
 """Ontology terms by name: an index of the labels and synonyms of the ontologies that
 ``cellxgene-ontology-guide`` ships (UBERON, CL, MONDO, Cellosaurus, HANCESTRO), built on first
-use and kept as a pickle in the user cache directory (keyed by the package's version), so
-that labelling a sample costs dictionary look-ups, not ontology loading.
+use and kept as a memory-mapped lookup file in the user cache directory (keyed by the
+package's version, see :mod:`~exprhub.curate.labels.term_file`), so that labelling a sample
+costs a few look-ups, not ontology loading, and opening the index costs nothing.
 
 :func:`find_terms` scans a text for term names, longest first, on word boundaries; names
 shorter than :data:`MIN_NAME` letters, generic terms (``tissue``, ``organ``, ``disease``)
@@ -14,8 +15,8 @@ from __future__ import annotations
 
 import functools
 import os
-import pickle
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -27,7 +28,7 @@ MIN_NAME = 4
 #: Shortest synonym matched inside free text (abbreviations are left to keyed values).
 MIN_SYNONYM = 6
 #: Version of the index layout (part of the cache file's name).
-_INDEX_FORMAT = 5
+_INDEX_FORMAT = 6
 # Terms too generic to be a sample's label, by label.
 _GENERIC = frozenset(
     {
@@ -169,13 +170,14 @@ class TermIndex:
     """Term names to term ids, per ontology: ``free`` holds names safe inside free text,
     ``keyed`` also short synonyms and generic terms, for whole keyed values; ``starts`` the
     most words of a free name beginning with a word. Labels and ancestors by id are kept as
-    plain strings and tuples (a pickle of them loads fast); :meth:`term` builds terms."""
+    plain strings and tuples; :meth:`term` builds terms. Built as dictionaries, read back as
+    mappings over the lookup file (:func:`term_index`)."""
 
-    labels: dict[str, str] = field(default_factory=dict)
-    ancestors: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    free: dict[str, dict[str, str]] = field(default_factory=dict)
-    keyed: dict[str, dict[str, str]] = field(default_factory=dict)
-    starts: dict[str, dict[str, int]] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    ancestors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    free: dict[str, Mapping[str, str]] = field(default_factory=dict)
+    keyed: dict[str, Mapping[str, str]] = field(default_factory=dict)
+    starts: dict[str, Mapping[str, int]] = field(default_factory=dict)
 
     def term(self, term_id: str) -> Term | None:
         """The term of this id, if indexed."""
@@ -207,6 +209,8 @@ def _add(index: dict[str, str], name: str, term_id: str) -> None:
 def build_index() -> TermIndex:
     """Read the ontologies and index their current (not deprecated) terms."""
     index = TermIndex()
+    labels: dict[str, str] = {}
+    ancestry: dict[str, tuple[str, ...]] = {}
     ids: dict[str, str] = {}  # one string object per id, so the pickle refers, not repeats
     for ontology in ONTOLOGIES:
         free: dict[str, str] = {}
@@ -219,9 +223,9 @@ def build_index() -> TermIndex:
                 continue
             ancestors = entry.get("ancestors") or {}
             assert isinstance(ancestors, dict)
-            index.labels[term_id] = label
+            labels[term_id] = label
             if ancestors:
-                index.ancestors[term_id] = tuple(ids.setdefault(a, a) for a in ancestors)
+                ancestry[term_id] = tuple(ids.setdefault(a, a) for a in ancestors)
             # roots (disease, cell, anatomical entity) say nothing inside free text
             root = not ancestors and ontology in ("UBERON", "CL", "MONDO")
             synonyms = entry.get("synonyms") or []
@@ -250,6 +254,7 @@ def build_index() -> TermIndex:
         index.free[ontology] = free
         index.keyed[ontology] = keyed
         index.starts[ontology] = starts
+    index.labels, index.ancestors = labels, ancestry
     return index
 
 
@@ -270,25 +275,23 @@ def index_version() -> str:
 
 @functools.lru_cache(maxsize=1)
 def term_index() -> TermIndex:
-    """The term index: from the cache file, or built (and cached) on first use."""
-    path = cache_dir() / f"terms-{index_version()}-v{_INDEX_FORMAT}.pickle"
+    """The term index: the cache file opened (memory-mapped), or built and cached on first
+    use."""
+    from exprhub.curate.labels.term_file import read_term_file, write_term_file
+    from exprhub.storage.lookup_file import LookupFileError
+
+    release = index_version()
+    path = cache_dir() / f"terms-{release}-v{_INDEX_FORMAT}.lookup"
     try:
-        with path.open("rb") as stream:
-            loaded = pickle.load(stream)
-        if isinstance(loaded, TermIndex):
-            return loaded
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError):
+        return read_term_file(path, release)
+    except LookupFileError:
         pass
     index = build_index()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
-        with partial.open("wb") as stream:
-            pickle.dump(index, stream, protocol=pickle.HIGHEST_PROTOCOL)
-        partial.replace(path)
-    except OSError:
-        pass  # a read-only home still labels, only slower at start
-    return index
+        write_term_file(index, path, release)
+        return read_term_file(path, release)
+    except (OSError, LookupFileError):
+        return index  # a read-only home still labels, only slower at start
 
 
 @dataclass(frozen=True)
