@@ -1,5 +1,6 @@
 # Reads a GEO series matrix with R's GEOquery and writes the sample metadata it saw as plain
-# text, for tests/formats/test_matrix_tabs.py (run live by that test; nothing is committed).
+# text, for tests/bundles/test_export_matrix_tabs.py (run live by that test; nothing is
+# committed).
 #
 # Usage: Rscript geoquery_matrix_read.R FILE OUT
 #
