@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -117,3 +118,40 @@ def _ontology_cache(tmp_path_factory):
         os.environ.pop("EXPRHUB_CACHE_DIR", None)
     else:
         os.environ["EXPRHUB_CACHE_DIR"] = previous
+
+
+@pytest.fixture(scope="session")
+def ncbi_human(tmp_path_factory) -> dict[str, Path]:
+    """NCBI-format human ``gene_info`` / ``gene2ensembl`` / ``gene2accession`` files written from
+    org.Hs.eg.db (tests/reference/make_ncbi_gene_files.py); skips where the package is missing,
+    fails in CI, which installs it."""
+    from tests.reference.make_ncbi_gene_files import ORG_HS_SQLITE, write_ncbi_gene_files
+
+    if not ORG_HS_SQLITE.is_file():
+        message = f"{ORG_HS_SQLITE} is missing (apt-get install r-bioc-org.hs.eg.db)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return write_ncbi_gene_files(tmp_path_factory.mktemp("ncbi"))
+
+
+@pytest.fixture(scope="session")
+def gse29006_genes_home(tmp_path_factory, geo_fixtures, ncbi_human) -> Path:
+    """A hub directory holding GSE29006 (a real RNA-seq series: 8 samples, no values) and
+    NCBI's human ``gene_info`` and ``gene2ensembl``; built once, tests work on copies
+    (:func:`copy_hub`)."""
+    import exprhub
+    from exprhub.refine.pipeline import import_genes
+
+    home = tmp_path_factory.mktemp("gse29006-genes") / "hub"
+    with exprhub.Hub.init(home) as hub:
+        hub.import_files(geo_fixtures / "gemma/GSE29006_family.soft.gz")
+        import_genes(hub, [str(ncbi_human["gene_info"])], [str(ncbi_human["gene2ensembl"])])
+    return home
+
+
+def copy_hub(template: Path, target: Path) -> Path:
+    """A copy of the hub directory ``template`` (SQLite, nothing outside it) at ``target``,
+    for a test to change as it likes."""
+    shutil.copytree(template, target)
+    return target

@@ -12,10 +12,8 @@ import pytest
 import exprhub
 from exprhub.bundles.selection import BundleError
 from exprhub.refine import store
-from exprhub.refine.pipeline import import_genes
-from tests.refine.conftest import ncbi_human  # noqa: F401  (fixture)
+from tests.conftest import copy_hub
 from tests.refine.test_counts import (
-    GSE29006,
     GSE29006_SAMPLES,
     _counts,
     _human_genes,
@@ -25,10 +23,9 @@ from tests.refine.test_counts import (
 from .conftest import read_tsv_matrix
 
 
-def test_rnaseq_counts_with_and_without_qn(tmp_path, geo_fixtures, ncbi_human):  # noqa: F811
-    hub = exprhub.Hub.init(tmp_path / "hub")
-    hub.import_files(geo_fixtures / GSE29006)
-    import_genes(hub, [str(ncbi_human["gene_info"])], [str(ncbi_human["gene2ensembl"])])
+def test_rnaseq_counts_with_and_without_qn(tmp_path, ncbi_human, gse29006_genes_home):
+    # GSE29006 and NCBI's human gene_info and gene2ensembl
+    hub = exprhub.Hub(copy_hub(gse29006_genes_home, tmp_path / "hub"))
     genes = [g for g, _ in _human_genes(ncbi_human)]
     table = tmp_path / "GSE29006_raw_counts_GRCh38.p13_NCBI.tsv.gz"
     _write_ncbi(table, genes, GSE29006_SAMPLES, _counts(len(genes), 8, seed=3))

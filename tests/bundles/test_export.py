@@ -14,9 +14,10 @@ from exprhub.hub import Hub, HubError
 from exprhub.ingest.importer import import_file
 
 
-@pytest.fixture
-def hub(tmp_path, geo_fixtures):
-    with Hub.init(tmp_path / "hub") as opened:
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory, geo_fixtures):
+    """GSE2870 and its DataSet GDS1794 (module-scoped: exports only read the hub)."""
+    with Hub.init(tmp_path_factory.mktemp("export") / "hub") as opened:
         import_file(opened, geo_fixtures / "gemma/GSE2870_family.soft.gz")
         import_file(opened, geo_fixtures / "gemma/GDS1794.soft.gz")
         yield opened

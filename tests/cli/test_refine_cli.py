@@ -12,6 +12,7 @@ from exprhub.hub import Hub
 from exprhub.ingest.importer import import_file
 from exprhub.refine import store
 from exprhub.simulate import simulate
+from tests.conftest import copy_hub
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -27,13 +28,19 @@ def sim(tmp_path_factory):
     return out
 
 
-@pytest.fixture
-def home(tmp_path, sim):
-    path = tmp_path / "hub"
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory, sim):
+    """A hub holding the two simulated series (built once; tests get copies)."""
+    path = tmp_path_factory.mktemp("imported") / "hub"
     with Hub.init(path) as hub:
         for name in ("GSE900001_family.soft.gz", "GSE900002_family.soft.gz"):
             import_file(hub, sim / name)
     return path
+
+
+@pytest.fixture
+def home(tmp_path, imported):
+    return copy_hub(imported, tmp_path / "hub")
 
 
 def test_genes_import_and_ls(home, sim, capsys):

@@ -1,10 +1,10 @@
 """Helpers for the refinery tests: R availability, committed references, TSV matrices, and
-NCBI gene files (human, from Debian's r-bioc-org.hs.eg.db) with a local server for them."""
+the layout of NCBI gene files (human, from Debian's r-bioc-org.hs.eg.db; the ``ncbi_human``
+fixture of tests/conftest.py) for a local server."""
 
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -66,21 +66,6 @@ def read_vector(path: Path) -> np.ndarray:
     return np.array(
         [np.nan if t == "NA" else float(t) for t in path.read_text().split()], dtype=np.float64
     )
-
-
-@pytest.fixture(scope="session")
-def ncbi_human(tmp_path_factory) -> dict[str, Path]:
-    """NCBI-format human ``gene_info`` / ``gene2ensembl`` / ``gene2accession`` files written from
-    org.Hs.eg.db (tests/reference/make_ncbi_gene_files.py); skips where the package is missing,
-    fails in CI, which installs it."""
-    from tests.reference.make_ncbi_gene_files import ORG_HS_SQLITE, write_ncbi_gene_files
-
-    if not ORG_HS_SQLITE.is_file():
-        message = f"{ORG_HS_SQLITE} is missing (apt-get install r-bioc-org.hs.eg.db)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return write_ncbi_gene_files(tmp_path_factory.mktemp("ncbi"))
 
 
 def ncbi_gene_layout(files: dict[str, Path]) -> dict[str, Path]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,9 @@ from exprhub.hub import COUNTS_KIND
 from exprhub.ingest.fetch import fetch, ncbi_counts_file
 from exprhub.refine import store
 from exprhub.refine.executor import SerialExecutor
-from exprhub.refine.pipeline import RefineOptions, import_genes, refine
+from exprhub.refine.pipeline import RefineOptions, refine
 from exprhub.refine.pipeline_counts import counts_to_log2
+from tests.conftest import copy_hub
 from tests.ingest.geo_server import GeoServer
 from tests.refine.conftest import read_matrix, require_r, run_rscript
 
@@ -86,11 +88,10 @@ def _write_ncbi(path: Path, genes: list[str], samples: list[str], counts: np.nda
 
 
 @pytest.fixture
-def gse29006_hub(tmp_path, geo_fixtures, ncbi_human) -> exprhub.Hub:
-    hub = exprhub.Hub.init(tmp_path / "hub")
-    hub.import_files(geo_fixtures / GSE29006)
-    import_genes(hub, [str(ncbi_human["gene_info"])], [str(ncbi_human["gene2ensembl"])])
-    return hub
+def gse29006_hub(tmp_path, gse29006_genes_home) -> Iterator[exprhub.Hub]:
+    """GSE29006 and NCBI's human genes (a copy of the session's hub)."""
+    with exprhub.Hub(copy_hub(gse29006_genes_home, tmp_path / "hub")) as hub:
+        yield hub
 
 
 def _refine(hub: exprhub.Hub, *accessions: str, **options) -> dict:

@@ -22,8 +22,9 @@ from exprhub.ingest.importer import import_file
 from exprhub.refine import store
 from exprhub.refine.executor import SerialExecutor
 from exprhub.refine.mapping import split_multi
-from exprhub.refine.pipeline import RefineOptions, import_gene_accessions, refine
+from exprhub.refine.pipeline import RefineOptions, refine
 from exprhub.refine.pipeline_plan import plan_platform, plan_samples
+from tests.conftest import copy_hub
 from tests.ingest.geo_server import GeoServer
 from tests.refine.conftest import ncbi_gene_layout
 
@@ -90,6 +91,18 @@ def _entrez_column(platform: Path) -> dict[str, str]:
 def hub(tmp_path):
     with Hub.init(tmp_path / "hub") as opened:
         yield opened
+
+
+@pytest.fixture(scope="module")
+def human_genes_home(tmp_path_factory, geo_fixtures, ncbi_human) -> Path:
+    """A hub holding NCBI's human gene tables, brought by the command refine names for them
+    (``exprhub genes fetch "Homo sapiens"``, from the local server); built once per module,
+    tests work on copies (:func:`~tests.conftest.copy_hub`)."""
+    home = tmp_path_factory.mktemp("human-genes") / "hub"
+    Hub.init(home).close()
+    with GeoServer(geo_fixtures, ncbi_gene_layout(ncbi_human)) as server:
+        _run_suggested('exprhub genes fetch "Homo sapiens"', home, server.url)
+    return home
 
 
 def test_dataset_without_its_platform_waits_and_names_the_command(
@@ -214,25 +227,26 @@ def _write_annotation(path: Path, platform: str, rows: list[tuple[str, str, str]
 
 
 def test_annotation_gene_column_wins_over_genbank_accessions(
-    hub, geo_fixtures, ncbi_human, tmp_path
+    human_genes_home, geo_fixtures, tmp_path
 ):
     gpl96 = geo_fixtures / "geoquery/GPL96.txt.gz"
     reduced = tmp_path / "GPL96.soft"
     _keep_columns(gpl96, reduced, ("ID", "GB_ACC"))
-    import_file(hub, reduced)
-    import_file(hub, geo_fixtures / "geoquery/GSM11805.txt.gz")
-    import_gene_accessions(hub, [str(ncbi_human["gene2accession"])], [9606])
-    # an annotation naming far fewer probes than the accessions map still wins: its Gene ID
-    # column is GEO's own mapping, accessions are the last resort
-    entrez = sorted(_entrez_column(gpl96).items())[:300]
-    annot = tmp_path / "GPL96.annot"
-    _write_annotation(annot, "GPL96", [(probe, "", gene) for probe, gene in entrez])
-    import_file(hub, annot)
-    report = _refine(hub)
-    assert report["gene_level"] == 1
-    mapping = store.provenance(hub, "GSM11805")["mapping"]
-    assert mapping["source"].startswith("GEO annotation GPL96.annot")
-    assert mapping["column"] == "Gene ID" and mapping["sample"]["mapped"] == 300
+    # a hub holding NCBI's human GenBank accessions (gene2accession)
+    with Hub(copy_hub(human_genes_home, tmp_path / "hub")) as hub:
+        import_file(hub, reduced)
+        import_file(hub, geo_fixtures / "geoquery/GSM11805.txt.gz")
+        # an annotation naming far fewer probes than the accessions map still wins: its Gene ID
+        # column is GEO's own mapping, accessions are the last resort
+        entrez = sorted(_entrez_column(gpl96).items())[:300]
+        annot = tmp_path / "GPL96.annot"
+        _write_annotation(annot, "GPL96", [(probe, "", gene) for probe, gene in entrez])
+        import_file(hub, annot)
+        report = _refine(hub)
+        assert report["gene_level"] == 1
+        mapping = store.provenance(hub, "GSM11805")["mapping"]
+        assert mapping["source"].startswith("GEO annotation GPL96.annot")
+        assert mapping["column"] == "Gene ID" and mapping["sample"]["mapped"] == 300
 
 
 #: Real GEO microarray records (see ../shared/fixtures/geo/MANIFEST.md): human GDS507 (GPL97,
@@ -241,12 +255,13 @@ def test_annotation_gene_column_wins_over_genbank_accessions(
 REAL_RECORDS = ("GDS507", "GSM11805", "GSE3791", "GSE11897", "GSE2870", "GDS1794")
 
 
-def test_real_microarray_records_refine(tmp_path, geo_fixtures, ncbi_human, capsys):
-    home = tmp_path / "hub"
-    Hub.init(home).close()
+def test_real_microarray_records_refine(
+    tmp_path, geo_fixtures, ncbi_human, human_genes_home, capsys
+):
+    # NCBI's human gene tables are in the hub (`exprhub genes fetch "Homo sapiens"`)
+    home = copy_hub(human_genes_home, tmp_path / "hub")
     with GeoServer(geo_fixtures, ncbi_gene_layout(ncbi_human)) as server:
         assert main(["fetch", *REAL_RECORDS, "--home", str(home), "--base-url", server.url]) == 0
-        _run_suggested('exprhub genes fetch "Homo sapiens"', home, server.url)
     capsys.readouterr()
     assert main(["refine", "--home", str(home), "--workers", "0"]) == 0
     _, err = capsys.readouterr()

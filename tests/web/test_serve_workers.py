@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from exprhub.cli import main
+from exprhub.hub import Hub
 from tests.serving import Server, serving
 
 pytestmark = pytest.mark.slow
@@ -44,26 +46,23 @@ def post(server: Server, path: str, body: dict) -> tuple[int, dict]:
         return response.status, json.loads(response.read())
 
 
-def build(home: Path, env: dict[str, str], soft: Path) -> None:
-    for argv in (["init"], ["import", str(soft)]):
-        done = subprocess.run(
-            [sys.executable, "-m", "exprhub", *argv, "--home", str(home)],
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-        )
-        assert done.returncode == 0, done.stderr
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
-def served_hub(request, tmp_path, geo_fixtures) -> Iterator[tuple[Path, dict[str, str]]]:
+def served_hub(
+    request, tmp_path, geo_fixtures, monkeypatch
+) -> Iterator[tuple[Path, dict[str, str]]]:
     """A hub holding GSE1623 (SQLite, or PostgreSQL metadata and full-text index) and the
-    environment its commands need."""
+    environment its commands need; built by the commands run in this process (the servers
+    are the subprocesses under test)."""
     env: dict[str, str] = {}
     if request.param == "postgres":
         env["EXPRHUB_DATABASE_URL"] = request.getfixturevalue("postgres_url")
     home = tmp_path / "hub"
-    build(home, env, geo_fixtures / "gemma" / "GSE1623_family.soft.txt.gz")
+    soft = geo_fixtures / "gemma" / "GSE1623_family.soft.txt.gz"
+    with monkeypatch.context() as patched:
+        for name, value in env.items():
+            patched.setenv(name, value)
+        for argv in (["init"], ["import", str(soft)]):
+            assert main([*argv, "--home", str(home)]) == 0
     yield home, env
 
 
@@ -115,7 +114,7 @@ def test_workers_share_records_search_and_jobs(served_hub):
 
 def test_workers_option_is_checked(tmp_path):
     home = tmp_path / "hub"
-    subprocess.run([sys.executable, "-m", "exprhub", "init", "--home", str(home)], check=True)
+    Hub.init(home).close()
     zero = subprocess.run(
         [sys.executable, "-m", "exprhub", "serve", "--home", str(home), "--workers", "0"],
         capture_output=True,

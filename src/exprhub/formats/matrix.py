@@ -12,9 +12,10 @@ A series matrix holds one Series and, per platform, its Samples side by side::
     "1007_s_at"	8.1	7.9
     !series_matrix_table_end
 
-Cells are tab-separated and quoted (a quote inside a cell is doubled). Reading gives the Series
-record (attributes ``Series_*`` exactly as written, unquoted), then one Sample per column, each
-with its slice of the table as a two-column :class:`~exprhub.records.Table`
+Cells are tab-separated and quoted (a quote inside a cell is doubled; a tab inside a quoted
+cell is part of the cell, as quote-aware readers such as GEOquery's read it). Reading gives the
+Series record (attributes ``Series_*`` exactly as written, unquoted), then one Sample per
+column, each with its slice of the table as a two-column :class:`~exprhub.records.Table`
 (``ID_REF``, ``VALUE``); samples have no table when the file's table has no rows (RNA-seq).
 
 The matrix layout cannot express everything a Sample record can:
@@ -26,7 +27,8 @@ The matrix layout cannot express everything a Sample record can:
   list their attributes in mutually consistent orders.
 - Only the ``VALUE`` column of each sample table is written; samples without a table get empty
   cells when other samples have one.
-- Values cannot contain tabs or line breaks (the writer refuses them).
+- Values cannot contain line breaks, nor attribute names tabs (the writer refuses them).
+  Values holding tabs are written quoted, tabs kept.
 
 Reading parses the table block in bulk with pyarrow (falling back to an exact pure-Python path
 for ragged rows or non-UTF-8 bytes). The ``ID_REF`` column is one array shared by all samples'
@@ -48,7 +50,12 @@ import numpy as np
 from exprhub.formats.errors import FormatError, LimitExceeded, ParseWarning
 from exprhub.formats.limits import Limits
 from exprhub.formats.source import decode_bytes, open_binary
-from exprhub.formats.tab_block import parse_tab_block, read_until_marker, split_cells
+from exprhub.formats.tab_block import (
+    parse_tab_block,
+    read_until_marker,
+    rejoin_quoted,
+    split_cells,
+)
 from exprhub.records import Record, Sample, Series, Table
 
 __all__ = ["SeriesMatrixReader", "read_series_matrix", "write_series_matrix"]
@@ -176,7 +183,7 @@ class SeriesMatrixReader:
                 f"line longer than {limits.line_bytes} bytes "
                 f"(limit {limits.describe('line_bytes')})",
             )
-        cells = raw.rstrip(b"\r\n").split(b"\t")
+        cells = rejoin_quoted(raw.rstrip(b"\r\n").split(b"\t"), b"\t", b'"')
         for cell in cells[1:]:
             length = len(cell) - 2 if cell[:1] == cell[-1:] == b'"' else len(cell)
             if length > limits.attribute_bytes:
@@ -330,9 +337,15 @@ def quote(value: str) -> str:
 
 
 def _check(value: str, what: str) -> str:
-    if "\t" in value or "\n" in value or "\r" in value:
-        raise ValueError(f"{what}: a series matrix value cannot contain tabs or line breaks")
+    if "\n" in value or "\r" in value:
+        raise ValueError(f"{what}: a series matrix value cannot contain line breaks")
     return value
+
+
+def _check_name(key: str) -> str:
+    if "\t" in key:
+        raise ValueError(f"attribute name {key!r}: a series matrix row name cannot contain tabs")
+    return _check(key, "attribute name")
 
 
 def _check_prefix(key: str, prefix: str) -> None:
@@ -415,7 +428,8 @@ def write_series_matrix(
     Raises
     ------
     ValueError
-        If a value holds a tab or a line break, or a sample table has no VALUE column.
+        If a value holds a line break, an attribute name a tab, or a sample table has no
+        VALUE column.
     """
     if gzip is None:
         gzip = isinstance(target, str | Path) and str(target).lower().endswith(".gz")
@@ -438,7 +452,7 @@ def _write_text(series: Series, samples: Sequence[Sample], handle: IO[bytes]) ->
     lines: list[str] = []
     for key, value in series.attributes:
         _check_prefix(key, "Series")
-        lines.append(f"!{_check(key, 'attribute name')}\t{quote(_check(value, key))}")
+        lines.append(f"!{_check_name(key)}\t{quote(_check(value, key))}")
     lines.append("")
     for key, occurrence in _merged_slots(samples):
         _check_prefix(key, "Sample")
@@ -447,7 +461,7 @@ def _write_text(series: Series, samples: Sequence[Sample], handle: IO[bytes]) ->
             values = [v for k, v in sample.attributes if k == key]
             value = values[occurrence] if occurrence < len(values) else ""
             cells.append(quote(_check(value, f"sample {sample.id} {key}")))
-        lines.append(f"!{_check(key, 'attribute name')}\t" + "\t".join(cells))
+        lines.append(f"!{_check_name(key)}\t" + "\t".join(cells))
     lines.append(TABLE_BEGIN)
     header = [quote("ID_REF"), *(quote(_check(s.id, "sample id")) for s in samples)]
     lines.append("\t".join(header))
@@ -495,4 +509,4 @@ def _table_lines(samples: Sequence[Sample]) -> Iterable[str]:
 
 def _cell(value: str) -> str:
     _check(value, "table value")
-    return quote(value) if '"' in value else value
+    return quote(value) if '"' in value or "\t" in value else value

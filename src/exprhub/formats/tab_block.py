@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import Any, BinaryIO
+from typing import Any, AnyStr, BinaryIO
 
 import numpy as np
 
@@ -20,19 +20,51 @@ from exprhub.formats.source import decode_bytes
 from exprhub.records import Table
 from exprhub.records.table import as_string_array
 
-__all__ = ["parse_tab_block", "read_until_marker", "split_cells"]
+__all__ = ["parse_tab_block", "read_until_marker", "rejoin_quoted", "split_cells"]
 
 _CHUNK = 1 << 20
 
 
 # --- cells ----------------------------------------------------------------------------------
 def split_cells(line: str) -> list[str]:
-    """Split a matrix line on tabs and unquote each ``"..."`` cell (``""`` -> ``"``)."""
+    """Split a matrix line on tabs and unquote each ``"..."`` cell (``""`` -> ``"``).
+
+    A tab inside a quoted cell belongs to the cell (``"a<TAB>b"`` is one cell), as in any
+    quote-aware tab-separated reader; a quote opened but never closed on the line is read as
+    a plain character, so such a line splits on every tab.
+    """
     cells = line.split("\t")
+    if '"' in line:
+        cells = rejoin_quoted(cells, "\t", '"')
     for i, cell in enumerate(cells):
         if len(cell) >= 2 and cell[0] == '"' and cell[-1] == '"':
             cells[i] = cell[1:-1].replace('""', '"')
     return cells
+
+
+def rejoin_quoted(pieces: list[AnyStr], tab: AnyStr, quote: AnyStr) -> list[AnyStr]:
+    """``pieces`` of a line split on ``tab``, with those of one quoted cell joined again: a
+    piece opening with ``quote`` runs to the first piece that closes it (ends in an odd number
+    of quotes; ``""`` inside is an escaped quote). Unclosed quotes are left as they are."""
+    out: list[AnyStr] = []
+    i = 0
+    while i < len(pieces):
+        piece = pieces[i]
+        i += 1
+        if piece[:1] == quote and not _closes_quote(piece, quote):
+            for end in range(i, len(pieces)):
+                if _closes_quote(pieces[end], quote, opening=False):
+                    piece = tab.join(pieces[i - 1 : end + 1])
+                    i = end + 1
+                    break
+        out.append(piece)
+    return out
+
+
+def _closes_quote(piece: AnyStr, quote: AnyStr, *, opening: bool = True) -> bool:
+    """Whether ``piece`` ends a quoted cell (its opening quote, if ``opening``, not counted)."""
+    body = piece[1:] if opening else piece
+    return (len(body) - len(body.rstrip(quote))) % 2 == 1
 
 
 # --- bulk table parsing ---------------------------------------------------------------------
