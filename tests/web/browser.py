@@ -65,6 +65,9 @@ def serve_hub(hub: Hub) -> Iterator[str]:
 def browser() -> Iterator[Any]:
     from playwright import sync_api
 
+    # Assertions wait only until they hold; the ceiling is for a loaded 2-core machine, where a
+    # chart can take longer than Playwright's 5 s default to redraw.
+    sync_api.expect.set_options(timeout=20_000)
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         yield b
