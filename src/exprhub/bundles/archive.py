@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -56,6 +56,26 @@ class FixedZip:
             for block in iter(lambda: src.read(1 << 20), b""):
                 handle.write(block)
 
+    def write_deflated(
+        self, name: str, parts: Iterable[tuple[bytes | memoryview, bytes]], end: bytes
+    ) -> None:
+        """Add an entry from parts deflated elsewhere (for instance on other threads): pairs
+        of a piece of the entry's bytes and its raw deflate data, which joined in order and
+        followed by ``end`` form the entry's one deflate stream (see
+        :func:`exprhub.bundles.value_text.deflate_part`). zipfile still computes the CRC and
+        sizes from the pieces."""
+        with self._zip.open(self._info(name), "w", force_zip64=True) as handle:
+            feed = _DeflatedFeed(end)
+            # zipfile deflates what is written through the entry's compressor; this one hands
+            # back the part deflated beforehand (zipfile has no public way to add
+            # precompressed data)
+            if not hasattr(handle, "_compressor"):
+                raise RuntimeError("this Python's zipfile cannot take deflated parts")
+            handle._compressor = feed
+            for piece, deflated in parts:
+                feed.pending = deflated
+                handle.write(piece)
+
     @contextmanager
     def text(self, name: str) -> Iterator[IO[str]]:
         """An entry written as UTF-8 text with ``\\n`` line ends."""
@@ -64,3 +84,20 @@ class FixedZip:
             io.TextIOWrapper(raw, encoding="utf-8", newline="\n") as handle,
         ):
             yield handle
+
+
+class _DeflatedFeed:
+    """The compressor zipfile sees in :meth:`FixedZip.write_deflated`."""
+
+    def __init__(self, end: bytes) -> None:
+        self.pending: bytes | None = None
+        self.end = end
+
+    def compress(self, data: object) -> bytes:
+        if self.pending is None:
+            raise RuntimeError("a piece was written without its deflated part")
+        deflated, self.pending = self.pending, None
+        return deflated
+
+    def flush(self) -> bytes:
+        return self.end
