@@ -160,3 +160,27 @@ def test_deflated_entry_reads_back_with_its_crc(tmp_path):
         assert info.compress_type == zipfile.ZIP_DEFLATED and info.file_size == len(text)
     with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as again:
         assert again.read("z.txt") == b"last\n"
+
+
+def test_values_digest_is_the_same_for_a_sample_major_matrix(monkeypatch):
+    from exprhub.bundles import bundle
+    from exprhub.bundles.aggregate import Aggregate
+
+    values = np.random.default_rng(2).normal(0, 1, (300, 40)).astype(np.float32)
+
+    def digest(matrix):
+        return bundle.values_digest(
+            Aggregate(
+                "K",
+                [f"S{j}" for j in range(40)],
+                [str(g) for g in range(300)],
+                matrix,
+                ["Homo sapiens"],
+                0,
+                {},
+            )
+        )
+
+    monkeypatch.setattr(bundle, "DIGEST_BLOCK", 1000)  # many blocks
+    assert digest(np.asfortranarray(values)) == digest(values)
+    assert digest(values[::-1]) != digest(values)
