@@ -1,5 +1,6 @@
 """Zip files that are byte-identical for the same contents: entries in the order written
-(the layouts write them sorted), a fixed timestamp and permissions, one compression level."""
+(the layouts write them sorted), a fixed timestamp and permissions, one compression level
+(files compressed already, such as Parquet tables, are stored as they are)."""
 
 from __future__ import annotations
 
@@ -32,12 +33,15 @@ class FixedZip:
     def __exit__(self, *exc: object) -> None:
         self._zip.close()
 
-    def _info(self, name: str) -> zipfile.ZipInfo:
+    def _info(self, name: str, stored: bool = False) -> zipfile.ZipInfo:
         if name in self.names:
             raise ValueError(f"{name} is already in the zip")
         self.names.append(name)
         info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
-        info.compress_type = zipfile.ZIP_DEFLATED
+        info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+        # zipfile gives its own level only to the entries it names itself: without this the
+        # entries were deflated at zlib's default level (6), not LEVEL
+        info._compresslevel = LEVEL  # type: ignore[attr-defined]
         info.external_attr = 0o644 << 16
         info.create_system = 3  # Unix, whatever system writes it
         return info
@@ -47,10 +51,11 @@ class FixedZip:
         with self._zip.open(self._info(name), "w", force_zip64=True) as handle:
             handle.write(data)
 
-    def write_file(self, name: str, path: Path) -> None:
-        """Add an entry holding the bytes of the file at ``path``."""
+    def write_file(self, name: str, path: Path, *, stored: bool = False) -> None:
+        """Add an entry holding the bytes of the file at ``path`` (``stored``: as they are,
+        not deflated, for files compressed already)."""
         with (
-            self._zip.open(self._info(name), "w", force_zip64=True) as handle,
+            self._zip.open(self._info(name, stored), "w", force_zip64=True) as handle,
             path.open("rb") as src,
         ):
             for block in iter(lambda: src.read(1 << 20), b""):
