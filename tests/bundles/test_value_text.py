@@ -113,6 +113,8 @@ def test_tsv_lines_hold_labels_and_values():
     text = bytes(tsv_lines(["101", "102"], values)).decode()
     assert text == "101\t1.5\t-0\t7.123456\n102\tnan\t1e-7\t2\n"
     assert bytes(tsv_lines(["1"], values[:1, :0])) == b"1\n"
+    assert bytes(tsv_lines([], values[:0])) == b""
+    assert bytes(tsv_lines(["102"], values[1:])) == b"102\tnan\t1e-7\t2\n"
     with pytest.raises(ValueError, match="1 row labels for 2 rows"):
         tsv_lines(["101"], values)
 

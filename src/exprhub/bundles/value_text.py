@@ -49,7 +49,7 @@ def tsv_lines(row_labels: Sequence[str], block: np.ndarray) -> memoryview:
     n_rows, n_columns = block.shape
     if n_rows != len(row_labels):
         raise ValueError(f"{len(row_labels)} row labels for {n_rows} rows")
-    if n_columns == 0:
+    if n_rows == 0 or n_columns == 0:
         return memoryview("".join(f"{label}\n" for label in row_labels).encode())
     offsets = pa.array(np.arange(0, n_rows * n_columns + 1, n_columns, dtype=np.int32))
     rows = pc.binary_join(pa.ListArray.from_arrays(offsets, float32_strings(block)), "\t")
@@ -60,7 +60,8 @@ def tsv_lines(row_labels: Sequence[str], block: np.ndarray) -> memoryview:
         "",
     )
     _, line_offsets, data = lines.buffers()
-    first, last = np.frombuffer(line_offsets, dtype=np.int32)[[lines.offset, -1]]
+    ends = np.frombuffer(line_offsets, dtype=np.int32)  # may be longer than the array's
+    first, last = ends[lines.offset], ends[lines.offset + n_rows]
     return memoryview(data)[int(first) : int(last)]
 
 
