@@ -51,9 +51,23 @@ def assert_shortest(texts: list[str], values: np.ndarray) -> None:
 @settings(max_examples=300, deadline=None)
 @given(arrays(np.float32, st.integers(1, 64), elements=FLOAT32))
 def test_every_float32_reads_back_exactly_from_shortest_text(values):
-    texts = float32_strings(values).to_pylist()
+    texts = float32_strings(values, repeated=False).to_pylist()
     assert_same_float32(read_back(texts), values)
     assert_shortest(texts, values)
+    assert float32_strings(values, repeated=True).to_pylist() == texts
+
+
+def test_repeated_values_formatted_once_give_the_same_text():
+    rng = np.random.default_rng(5)
+    target = np.sort(rng.normal(7, 2, 2000)).astype(np.float32)  # as after QN: target values
+    values = target[rng.integers(0, 2000, (300, 400))]
+    values[0, :6] = [0.0, -0.0, np.nan, -np.nan, np.inf, -np.inf]
+    values[1, :2] = [np.float32(1e-45), -np.float32(1e-45)]
+    each = float32_strings(values, repeated=False)
+    assert float32_strings(values, repeated=True).equals(each)
+    assert float32_strings(values).equals(each)  # found repeated by itself
+    assert each.slice(0, 6).to_pylist() == ["0", "-0", "nan", "nan", "inf", "-inf"]
+    assert_same_float32(read_back(each.to_pylist()), values.ravel())
 
 
 def test_random_bit_patterns_read_back_exactly():

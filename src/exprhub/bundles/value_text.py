@@ -7,7 +7,9 @@ shortest single-precision digits). The text has no redundant characters: ``7.123
 below 1e-6 or from 1e10 up in magnitude (``1e-7``, ``1.2345679e+10``, ``3.4028235e+38``);
 ``nan``, ``inf`` and ``-inf`` for the non-finite values.
 
-Blocks of genes are turned into text and deflated independently, on :data:`THREADS` threads
+A block whose values repeat (quantile-normalized values are the target's) has each distinct
+value formatted once (:func:`float32_strings`). Blocks of genes are turned into text and
+deflated independently, on :data:`THREADS` threads
 (Arrow and zlib release the GIL); each block's deflate stream is ended by a sync flush, so the
 blocks joined in order form one deflate stream (the entry of the zip). The blocks are fixed by
 the matrix's shape alone, so the bytes do not depend on the number of threads or their timing.
@@ -30,14 +32,34 @@ VALUES_PER_BLOCK = 2**21
 THREADS = max(1, min(2, os.cpu_count() or 1))
 
 
-def float32_strings(values: np.ndarray) -> Any:
+#: Values looked at to tell whether a block repeats values (quantile-normalized values do: each
+#: is one of the target's, about 20,000), and the share of them that must be distinct for
+#: each value to be formatted on its own.
+REPEAT_SAMPLE = 2**16
+REPEAT_SHARE = 0.5
+
+
+def float32_strings(values: np.ndarray, *, repeated: bool | None = None) -> Any:
     """Each value (any shape, read as float32) as its shortest round-trip text, in C order:
-    a ``pyarrow.StringArray``."""
+    a ``pyarrow.StringArray``.
+
+    With ``repeated`` (by default: when fewer than half of the first :data:`REPEAT_SAMPLE`
+    values are distinct) each distinct value is formatted once and its text repeated, about
+    twice as fast for quantile-normalized values; the text is the same either way. Values are
+    told apart by their bits, so ``0`` and ``-0`` (and NaNs) stay as they are.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     flat = np.ascontiguousarray(values, dtype=np.float32).reshape(-1)
-    return pc.cast(pa.array(flat, pa.float32()), pa.string())
+    if repeated is None:
+        head = pc.count_distinct(pa.array(flat[:REPEAT_SAMPLE].view(np.uint32))).as_py()
+        repeated = head < REPEAT_SHARE * min(flat.size, REPEAT_SAMPLE)
+    if not repeated:
+        return pc.cast(pa.array(flat, pa.float32()), pa.string())
+    encoded = pc.dictionary_encode(pa.array(flat.view(np.uint32)))
+    distinct = encoded.dictionary.to_numpy(zero_copy_only=False).view(np.float32)
+    return pc.take(pc.cast(pa.array(distinct, pa.float32()), pa.string()), encoded.indices)
 
 
 def tsv_lines(row_labels: Sequence[str], block: np.ndarray) -> memoryview:
