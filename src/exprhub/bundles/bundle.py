@@ -80,9 +80,22 @@ def values_digest(aggregate: Aggregate) -> str:
     digest = hashlib.sha256()
     digest.update("\t".join(aggregate.genes).encode() + b"\n")
     digest.update("\t".join(aggregate.samples).encode() + b"\n")
-    values = np.ascontiguousarray(aggregate.values, dtype="<f4")
-    digest.update(values.data.cast("B"))  # the buffer itself: no copy of the values
+    values = aggregate.values
+    if values.dtype == np.dtype("<f4") and values.flags.c_contiguous:
+        digest.update(values.data.cast("B"))  # the buffer itself: no copy of the values
+        return digest.hexdigest()
+    # the store's matrices are sample-major: hash their rows a block at a time, not a copy
+    # of the whole matrix
+    step = max(1, DIGEST_BLOCK // max(1, 4 * values.shape[1]))
+    for start in range(0, values.shape[0], step):
+        digest.update(
+            np.ascontiguousarray(values[start : start + step], dtype="<f4").data.cast("B")
+        )
     return digest.hexdigest()
+
+
+#: Bytes of values copied at a time to hash a matrix that is not stored row by row.
+DIGEST_BLOCK = 64 * 2**20
 
 
 def assemble(hub: Hub, selection: Selection, options: BundleOptions) -> BundleContent:

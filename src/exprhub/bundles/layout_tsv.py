@@ -6,7 +6,8 @@ samples), ``<KEY>/genes_<KEY>.tsv`` (gene id, symbol, samples measured),
 ``<KEY>/metadata_<KEY>.tsv`` and ``<KEY>/metadata_<KEY>.json`` (one row / object per sample).
 
 Values are float32 written as the shortest decimal text that reads back as the same float32
-(``float32(float(text)) == value``), so the TSV holds exactly the numbers of the h5ad.
+(``float32(float(text)) == value``), so the TSV holds exactly the numbers of the h5ad; the
+matrix is formatted and deflated in blocks on two threads (:mod:`exprhub.bundles.value_text`).
 """
 
 from __future__ import annotations
@@ -19,12 +20,10 @@ from typing import IO, Any
 import numpy as np
 
 from exprhub.bundles.aggregate import Aggregate
-from exprhub.bundles.archive import FixedZip
+from exprhub.bundles.archive import LEVEL, FixedZip
 from exprhub.bundles.bundle import BundleContent, metadata_json
 from exprhub.bundles.bundle_text import license_text, readme_text
-
-#: Matrix rows formatted together.
-ROWS_PER_BLOCK = 256
+from exprhub.bundles.value_text import DEFLATE_END, matrix_parts
 
 
 def clean_cell(value: str) -> str:
@@ -39,16 +38,13 @@ def write_table(handle: IO[str], columns: Sequence[str], rows: Sequence[dict[str
         handle.write("\t".join(clean_cell(row.get(c, "")) for c in columns) + "\n")
 
 
-def write_values(handle: IO[str], aggregate: Aggregate) -> None:
-    """The genes x samples matrix: ``gene_id`` then one column per sample."""
-    handle.write("\t".join(["gene_id", *aggregate.samples]) + "\n")
-    for start in range(0, len(aggregate.genes), ROWS_PER_BLOCK):
-        # numpy's text of a float32 is the shortest that reads back as the same float32
-        block = aggregate.values[start : start + ROWS_PER_BLOCK].astype(str).tolist()
-        genes = aggregate.genes[start : start + ROWS_PER_BLOCK]
-        handle.write(
-            "".join(g + "\t" + "\t".join(row) + "\n" for g, row in zip(genes, block, strict=True))
-        )
+def write_values(archive: FixedZip, name: str, aggregate: Aggregate) -> None:
+    """The genes x samples matrix as the entry ``name``: ``gene_id`` then one column per
+    sample (text of the values: :mod:`exprhub.bundles.value_text`)."""
+    header = "\t".join(clean_cell(c) for c in ["gene_id", *aggregate.samples]) + "\n"
+    genes = [clean_cell(g) for g in aggregate.genes]
+    parts = matrix_parts(header, genes, aggregate.values, LEVEL)
+    archive.write_deflated(name, parts, DEFLATE_END)
 
 
 def gene_rows(content: BundleContent, aggregate: Aggregate) -> list[dict[str, str]]:
@@ -77,8 +73,7 @@ def write_tsv_bundle(content: BundleContent, path: Path) -> None:
     with FixedZip(path) as archive:
         for aggregate in content.aggregates():
             key = aggregate.key
-            with archive.text(f"{key}/{key}.tsv") as handle:
-                write_values(handle, aggregate)
+            write_values(archive, f"{key}/{key}.tsv", aggregate)
             with archive.text(f"{key}/genes_{key}.tsv") as handle:
                 write_table(
                     handle, ["gene_id", "symbol", "n_samples"], gene_rows(content, aggregate)
