@@ -33,12 +33,14 @@ __all__ = [
     "labelled_samples",
     "sample_labels",
     "samples_with_label",
+    "unrecorded_samples",
     "write_labels",
 ]
 
 _KEY_CHUNK = 500
-#: The methods of the rule labeller (what it replaces when it relabels).
-RULE_METHODS: tuple[str, ...] = ("rule", "ontology")
+#: The methods of the rule labeller (what it replaces when it relabels): rules, ontology
+#: matches, and values read from a DataSet's curated subsets.
+RULE_METHODS: tuple[str, ...] = ("rule", "ontology", "curated subset")
 
 
 @dataclass(frozen=True)
@@ -353,3 +355,21 @@ def label_changes(hub: Hub, keys: Iterable[str] | None = None) -> list[LabelChan
         )
         for r in rows
     ]
+
+
+def unrecorded_samples(hub: Hub, keys: Iterable[str] | None = None) -> list[str]:
+    """Keys of samples that stored records list (a DataSet subset, a series, a platform) but
+    that have no sample record of their own, sorted; only those among ``keys`` if given."""
+    listed = select(s.relations.c.target_key).where(s.relations.c.kind == "sample")
+    recorded = select(s.records.c.key).where(s.records.c.type == "GSM")
+    query = listed.where(s.relations.c.target_key.not_in(recorded)).distinct()
+    with hub.engine.connect() as connection:
+        if keys is None:
+            return sorted(str(k) for (k,) in connection.execute(query))
+        found: set[str] = set()
+        for chunk in _chunks(keys):
+            found.update(
+                str(k)
+                for (k,) in connection.execute(query.where(s.relations.c.target_key.in_(chunk)))
+            )
+    return sorted(found)
