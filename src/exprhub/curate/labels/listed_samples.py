@@ -208,9 +208,7 @@ def label_series_listed(key: str, series: Sequence[Series], records: _Records) -
         return labels
     source, (_, evidence, start, end) = named
     return [
-        replace(
-            label, source=source, evidence=evidence, start=start, end=end, confidence=0.5
-        )
+        replace(label, source=source, evidence=evidence, start=start, end=end, confidence=0.5)
         if label.field == "organism"
         else label
         for label in labels
@@ -247,4 +245,3 @@ def label_listed_samples(hub: Hub, keys: Iterable[str]) -> dict[str, list[Label]
         series = records.series(related.get("series", []))
         out[key] = label_series_listed(key, series, records) if series else []
     return out
-

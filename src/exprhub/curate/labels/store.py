@@ -129,6 +129,24 @@ def sample_keys(hub: Hub, accessions: Iterable[str] | None) -> tuple[list[str], 
     return list(dict.fromkeys(keys)), missing
 
 
+def sample_key(hub: Hub, accession: str) -> str:
+    """The key of one sample: a sample record's, or that of a sample the hub's records list
+    without a record of its own (a DataSet column).
+
+    Raises
+    ------
+    RecordNotFound
+        If the accession is neither.
+    """
+    given = accession.strip()
+    if hub.has(given, RecordType.SAMPLE):
+        return hub.record(given, RecordType.SAMPLE, table=False).key
+    key = normalize_accession(given)
+    if not unrecorded_samples(hub, [key]):
+        raise RecordNotFound(f"sample {given} is not in the hub")
+    return key
+
+
 def _series_of(hub: Hub, sample: Sample, cache: dict[str, Series | None]) -> list[Series]:
     out = []
     for acc in sample.series_ids:
