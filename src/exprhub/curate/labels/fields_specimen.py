@@ -135,10 +135,15 @@ def specimen_type(finding: Finding) -> list[Label]:
 
 
 def whole_embryo(finding: Finding) -> list[Label]:
-    """An embryo whose texts name no organ is the whole embryo (organ/tissue "embryo")."""
+    """An embryo whose own texts name no organ is the whole embryo (organ/tissue "embryo"):
+    an organ only its series names does not count."""
     specimen = finding.labels.get("specimen_type", [])
-    if finding.labels.get("tissue") or not specimen or specimen[0].value != "embryo/fetus":
+    organ = finding.labels.get("tissue", [])
+    if not specimen or specimen[0].value != "embryo/fetus":
         return []
+    if organ and not all(label.source.startswith("series.") for label in organ):
+        return []
+    finding.labels.pop("tissue", None)
     return [derived("tissue", "embryo", specimen[0], ontology_id=EMBRYO_ID)]
 
 

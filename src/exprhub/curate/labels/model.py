@@ -22,7 +22,7 @@ LABELLER_VERSION = "2"
 FIELDS: tuple[str, ...] = STANDARD_FIELDS
 
 #: How a label was found.
-METHODS: tuple[str, ...] = ("rule", "ontology", "expression model", "llm")
+METHODS: tuple[str, ...] = ("rule", "ontology", "curated subset", "expression model", "llm")
 
 #: The value of a field the record leaves open.
 UNKNOWN = "unknown"
