@@ -16,7 +16,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, delete, exists, func, insert, or_, select, union, update
+from sqlalchemy.orm import aliased
 
 from exprhub.hub import schema as s
 from exprhub.hub.refinery_tables import _timestamp
@@ -31,8 +32,10 @@ __all__ = [
     "label_changes",
     "label_versions",
     "labelled_samples",
+    "owner_label_condition",
     "sample_labels",
     "samples_with_label",
+    "unrecorded_members",
     "unrecorded_samples",
     "write_labels",
 ]
@@ -149,6 +152,95 @@ def _touch_changed_samples(
             .where(s.records.c.type == "GSM", s.records.c.key.in_(chunk))
             .values(updated_at=writer.now)
         )
+        # a sample without a record is searched through the series and DataSets listing it
+        owners = [k for keys in _owners_of(writer.connection, chunk).values() for k in keys]
+        if owners:
+            writer.connection.execute(
+                update(s.records).where(s.records.c.key.in_(owners)).values(updated_at=writer.now)
+            )
+
+
+def _unrecorded(target: Any) -> ColumnElement[bool]:
+    """``target`` (a sample key column) names no sample record."""
+    return ~exists().where(s.records.c.type == "GSM", s.records.c.key == target)
+
+
+def _owner_pairs(samples: Any) -> list[Any]:
+    """(owner key, sample key) queries: series and platforms listing samples without a
+    record, and DataSets whose subsets hold them; ``samples`` restricts the sample keys
+    (a list, or a query of them)."""
+    owner, subset = aliased(s.records), aliased(s.records)
+    link, member = aliased(s.relations), aliased(s.relations)
+    direct = (
+        select(owner.c.key.label("owner"), s.relations.c.target_key.label("sample"))
+        .join(s.relations, s.relations.c.source_id == owner.c.id)
+        .where(
+            owner.c.type.in_(("GSE", "GPL")),
+            s.relations.c.kind == "sample",
+            s.relations.c.target_key.in_(samples),
+            _unrecorded(s.relations.c.target_key),
+        )
+    )
+    via_subsets = (
+        select(link.c.target_key.label("owner"), member.c.target_key.label("sample"))
+        .select_from(subset)
+        .join(link, link.c.source_id == subset.c.id)
+        .join(member, member.c.source_id == subset.c.id)
+        .where(
+            subset.c.type == "SUBSET",
+            link.c.kind == "dataset",
+            member.c.kind == "sample",
+            member.c.target_key.in_(samples),
+            _unrecorded(member.c.target_key),
+        )
+    )
+    return [direct, via_subsets]
+
+
+def _owners_of(connection: Any, samples: Sequence[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for query in _owner_pairs(list(samples)):
+        for owner, sample in connection.execute(query):
+            if owner not in out.setdefault(sample, []):
+                out[sample].append(owner)
+    return out
+
+
+def unrecorded_members(hub: Hub, owners: Iterable[str]) -> dict[str, list[str]]:
+    """The samples without a record of their own that each of ``owners`` (series,
+    platforms, DataSets) lists, by owner key (owners listing none are left out)."""
+    wanted = set(owners)
+    out: dict[str, list[str]] = {}
+    if not wanted:
+        return out
+    listed = select(s.relations.c.target_key).where(s.relations.c.kind == "sample")
+    with hub.engine.connect() as connection:
+        for chunk in _chunks(wanted):
+            for query in _owner_pairs(listed):
+                pairs = query.subquery()
+                chosen = select(pairs.c.owner, pairs.c.sample).where(pairs.c.owner.in_(chunk))
+                for owner, sample in connection.execute(chosen):
+                    if sample not in out.setdefault(owner, []):
+                        out[owner].append(sample)
+    return out
+
+
+def owner_label_condition(
+    field: str, values: Iterable[str], ontology_ids: Iterable[str] = ()
+) -> Any:
+    """A SQL condition on ``records``: series, platforms and DataSets listing a sample
+    without a record of its own that has such a label (used by listings), or None."""
+    table = s.sample_labels
+    wanted = sorted({v.strip().lower() for v in values})
+    conditions = [func.lower(table.c.value).in_(wanted)] if wanted else []
+    ids = sorted(set(ontology_ids))
+    if ids:
+        conditions.append(table.c.ontology_id.in_(ids))
+    if not conditions:
+        return None
+    labelled = select(table.c.sample_key).where(table.c.field == field, or_(*conditions))
+    owners = union(*(select(q.subquery().c.owner) for q in _owner_pairs(labelled)))
+    return s.records.c.key.in_(owners)
 
 
 def write_labels(
@@ -360,9 +452,11 @@ def label_changes(hub: Hub, keys: Iterable[str] | None = None) -> list[LabelChan
 def unrecorded_samples(hub: Hub, keys: Iterable[str] | None = None) -> list[str]:
     """Keys of samples that stored records list (a DataSet subset, a series, a platform) but
     that have no sample record of their own, sorted; only those among ``keys`` if given."""
-    listed = select(s.relations.c.target_key).where(s.relations.c.kind == "sample")
-    recorded = select(s.records.c.key).where(s.records.c.type == "GSM")
-    query = listed.where(s.relations.c.target_key.not_in(recorded)).distinct()
+    query = (
+        select(s.relations.c.target_key)
+        .where(s.relations.c.kind == "sample", _unrecorded(s.relations.c.target_key))
+        .distinct()
+    )
     with hub.engine.connect() as connection:
         if keys is None:
             return sorted(str(k) for (k,) in connection.execute(query))
