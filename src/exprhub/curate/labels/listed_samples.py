@@ -47,6 +47,14 @@ _STATED: dict[str, frozenset[str]] = {
     "genetic_information": frozenset({"strain", "genotype", "genotype_gene"}),
     "developmental_stage": frozenset({"developmental_stage", "age"}),
     "disease_stage": frozenset({"disease"}),
+    "treatment": frozenset({"perturbation"}),
+    "time": frozenset({"timepoint"}),
+    # GDS subset types without a harmonized field of their own
+    "agent": frozenset({"perturbation"}),
+    "protocol": frozenset({"perturbation"}),
+    "dose": frozenset({"dose"}),
+    "infection": frozenset({"perturbation"}),
+    "stress": frozenset({"perturbation"}),
 }
 
 
