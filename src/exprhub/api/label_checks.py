@@ -16,7 +16,7 @@ from exprhub.analysis import sex_check
 from exprhub.api import refinery
 from exprhub.curate import evaluation
 from exprhub.curate.harmonize import harmonize
-from exprhub.curate.labels.store import sample_keys
+from exprhub.hub.labels import unrecorded_samples
 from exprhub.records import RecordType, Sample, normalize_accession
 
 if TYPE_CHECKING:
@@ -117,8 +117,9 @@ def stored_predictions(hub: Hub, accessions: Sequence[str]) -> tuple[pd.DataFram
     labels = getattr(hub, "labels", None)
     if callable(labels):
         # the gold samples the hub knows (with a record or listed by one); others: unknown
-        known, _ = sample_keys(hub, accessions)
-        wide = labels(known)
+        recorded = hub.records_by_key(accessions, RecordType.SAMPLE)
+        listed = set(unrecorded_samples(hub, accessions))
+        wide = labels([a for a in accessions if a in recorded or a in listed])
         ids = {c: f"{c.removesuffix('.ontology_id')}_id" for c in map(str, wide.columns)}
         wide = wide.rename(columns={c: i for c, i in ids.items() if c.endswith(".ontology_id")})
         predicted = evaluation.predictions_frame(wide)

@@ -274,7 +274,7 @@ def _disease_keyed_otherwise(finding: Finding) -> list[Label]:
     keyed.sort(key=lambda t: not {"specimen_part", "cell_line"} & set(t.fields))
     for text in keyed:
         value, offset = value_of(text)
-        by_key = match_value(text.key, "MONDO")
+        by_key = match_value(text.key or "", "MONDO")
         if by_key is not None and by_key.exact and (_NO.match(value) or _YES.match(value)):
             end = offset + len(value.rstrip())
             if _NO.match(value):

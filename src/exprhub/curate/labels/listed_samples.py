@@ -107,7 +107,9 @@ class _Records:
         return out
 
 
-def _dataset_sample(key: str, dataset: DataSet, subsets: Sequence[_Subset], organisms: list[str]):
+def _dataset_sample(
+    key: str, dataset: DataSet, subsets: Sequence[_Subset], organisms: list[str]
+) -> Sample:
     attributes = [("Sample_title", dataset.title or ""), ("Sample_channel_count", "1")]
     attributes += [("Sample_organism_ch1", name) for name in organisms]
     attributes += [("Sample_characteristics_ch1", f"{s.prefix}{s.value}") for s in subsets]
@@ -146,7 +148,9 @@ def _refined_disease(labels: list[Label], dataset: DataSet) -> list[Label]:
     return out
 
 
-def _relabelled_sources(labels: list[Label], dataset: DataSet, subsets: Sequence[_Subset]):
+def _relabelled_sources(
+    labels: list[Label], dataset: DataSet, subsets: Sequence[_Subset]
+) -> list[Label]:
     by_source = {f"characteristics_ch1:{s.type.lower()}": s for s in subsets}
     own = {
         "title": f"{dataset.key}:title",
