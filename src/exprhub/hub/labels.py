@@ -230,15 +230,9 @@ def owner_label_condition(
 ) -> Any:
     """A SQL condition on ``records``: series, platforms and DataSets listing a sample
     without a record of its own that has such a label (used by listings), or None."""
-    table = s.sample_labels
-    wanted = sorted({v.strip().lower() for v in values})
-    conditions = [func.lower(table.c.value).in_(wanted)] if wanted else []
-    ids = sorted(set(ontology_ids))
-    if ids:
-        conditions.append(table.c.ontology_id.in_(ids))
-    if not conditions:
+    labelled = _labelled(field, values, ontology_ids)
+    if labelled is None:
         return None
-    labelled = select(table.c.sample_key).where(table.c.field == field, or_(*conditions))
     owners = union(*(select(q.subquery().c.owner) for q in _owner_pairs(labelled)))
     return s.records.c.key.in_(owners)
 
@@ -388,8 +382,9 @@ def samples_with_label(
     return sorted(found)
 
 
-def label_condition(field: str, values: Iterable[str], ontology_ids: Iterable[str] = ()) -> Any:
-    """A SQL condition on ``records``: samples with such a label (used by listings)."""
+def _labelled(field: str, values: Iterable[str], ontology_ids: Iterable[str]) -> Any:
+    """A query of the keys of samples with a label of ``field`` whose value is one of
+    ``values`` (ignoring case) or whose term is one of ``ontology_ids``; None for neither."""
     table = s.sample_labels
     wanted = sorted({v.strip().lower() for v in values})
     conditions = [func.lower(table.c.value).in_(wanted)] if wanted else []
@@ -398,8 +393,13 @@ def label_condition(field: str, values: Iterable[str], ontology_ids: Iterable[st
         conditions.append(table.c.ontology_id.in_(ids))
     if not conditions:
         return None
-    having = select(table.c.sample_key).where(table.c.field == field, or_(*conditions))
-    return s.records.c.key.in_(having)
+    return select(table.c.sample_key).where(table.c.field == field, or_(*conditions))
+
+
+def label_condition(field: str, values: Iterable[str], ontology_ids: Iterable[str] = ()) -> Any:
+    """A SQL condition on ``records``: samples with such a label (used by listings)."""
+    having = _labelled(field, values, ontology_ids)
+    return None if having is None else s.records.c.key.in_(having)
 
 
 def labelled_samples(hub: Hub, *, version: str | None = None) -> list[str]:
