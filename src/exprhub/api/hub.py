@@ -366,8 +366,9 @@ class Hub(LabelChecks, LabelsHub, GeneProfiles, ExploreMethods, Geo2R, Compendiu
         Raises
         ------
         ValueError
-            For a filter without ``type``, a characteristic or label filter on another type
-            than samples, an unknown label or record type, or paging out of bounds.
+            For a filter without ``type``, a characteristic filter on another type than
+            samples, a label filter on another type than samples, series, platforms and
+            DataSets, an unknown label or record type, or paging out of bounds.
         """
         from exprhub.curate.sample_filter import listing_filter
         from exprhub.hub.listing import LABEL_OWNER_TYPES, check_listing_page, list_records
