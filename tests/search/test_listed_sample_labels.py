@@ -11,6 +11,7 @@ import pytest
 
 from exprhub.api import Hub
 from exprhub.cli import main
+from exprhub.hub.labels import StoredLabel, sample_labels, write_labels
 
 FILES = ("geoquery/GDS507.soft.gz", "gemma/GSE180363.miniml.xml")
 
@@ -64,3 +65,20 @@ def test_labels_of_unrecorded_samples_and_refusals(capsys, home):
         assert (relabel.samples, relabel.changes) == (17, [])
         listed = hub.records("gds", labels={"disease": "normal"})
         assert [r.key for r in listed] == ["GDS507"]
+        # a changed label of a sample without a record reaches its DataSet's document
+        stored = sample_labels(hub, ["GSM11810"])["GSM11810"]
+        edited = [
+            StoredLabel(**{**x.as_dict(), "value": "asthma", "ontology_id": "MONDO:0004979"})
+            if x.field == "disease"
+            else x
+            for x in stored
+        ]
+        with hub.writer() as writer:
+            write_labels(writer, {"GSM11810": edited}, version="test")
+    assert "GDS507" in _search(capsys, home, "asthma[disease]")
+    with Hub(home) as hub:
+        changes = hub.relabel("GDS507").changes
+        assert [(c.sample_key, c.old_value, c.new_value) for c in changes] == [
+            ("GSM11810", "asthma", "normal")
+        ]
+    assert "GDS507" not in _search(capsys, home, "asthma[disease]")
