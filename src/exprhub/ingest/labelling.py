@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from exprhub.curate.labels.store import relabel, write_sample_labels
+from exprhub.curate.labels.store import relabel_samples, write_sample_labels
 from exprhub.hub import Hub, HubWriter, PutOutcome, RecordNotFound
 from exprhub.hub.labels import LabelChange
 from exprhub.records import DataSet, Record, RecordType, Sample, Series
@@ -69,5 +69,5 @@ class ImportLabels:
         stored = list(dict.fromkeys(members))
         if not stored:
             return 0, []
-        report = relabel(hub, stored)
+        report = relabel_samples(hub, stored)
         return report.samples, report.changes

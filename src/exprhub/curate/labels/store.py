@@ -170,7 +170,17 @@ def relabel(
     without a record of their own are labelled from the DataSets and series that list them
     (:mod:`exprhub.curate.labels.listed_samples`; not by the LLM, which reads records)."""
     keys, missing = sample_keys(hub, accessions)
-    report = RelabelReport(missing=missing)
+    report = relabel_samples(hub, keys, llm=llm)
+    report.missing = missing
+    return report
+
+
+def relabel_samples(
+    hub: Hub, keys: Sequence[str], *, llm: LLMLabeller | None = None
+) -> RelabelReport:
+    """:func:`relabel` of samples given by their keys (of sample records, or of samples the
+    hub's records list without one)."""
+    report = RelabelReport()
     cache: dict[str, Series | None] = {}
     for i in range(0, len(keys), RELABEL_BATCH):
         batch = []
