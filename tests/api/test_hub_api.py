@@ -122,7 +122,11 @@ def test_records_filters_as_ls(hub) -> None:
     with pytest.raises(ValueError, match="filters need a record type"):
         hub.records(organism="Mus musculus")
     with pytest.raises(ValueError, match="select samples"):
-        hub.records("gse", labels={"sex": "male"})
+        hub.records("subset", labels={"sex": "male"})
+    with pytest.raises(ValueError, match="select samples"):
+        hub.records("gse", characteristics={"sex": "male"})
+    # series listing male samples that have no record of their own: none here
+    assert hub.records("gse", labels={"sex": "male"}) == []
     with pytest.raises(ValueError, match="unknown label 'colour'"):
         hub.records("gsm", labels={"colour": "red"})
     with pytest.raises(ValueError, match="must look like key=value"):

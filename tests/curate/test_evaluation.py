@@ -142,3 +142,21 @@ def test_gold_ontology_ids_name_the_labels_given():
     for term, label in sorted(pairs):
         assert parser.get_term_label(term) == label
     assert set(gold.loc[gold["disease"] == "normal", "disease_id"]) == {"PATO:0000461"}
+
+
+def test_gold_values_are_the_labellers_vocabulary():
+    from exprhub.curate.labels.age import HUMAN_GROUPS, RODENT_GROUPS, parse_age
+    from exprhub.curate.labels.fields_specimen import SETTING_OF
+    from exprhub.curate.labels.fields_subject import GENOTYPES
+
+    gold = read_gold(GOLD_CSV)
+    groups = {g for _, g in HUMAN_GROUPS + RODENT_GROUPS} | {"embryonic", "fetal", UNKNOWN}
+    assert set(gold["age_group"]) <= groups
+    assert set(gold["specimen_type"]) <= set(SETTING_OF) | {UNKNOWN}
+    kinds = {kind for kind, _ in GENOTYPES} | {UNKNOWN}
+    assert {k.strip() for v in gold["genotype"] for k in v.split(";")} <= kinds
+    # every age with a number is written as the labeller writes it
+    for age in gold["age"]:
+        parsed = parse_age(age.removesuffix(" (mean)"))
+        if parsed is not None:
+            assert parsed.text == age.removesuffix(" (mean)"), age

@@ -242,9 +242,10 @@ def test_kidney_finds_renal_cortex_and_medulla(hub):
     assert {"GSM900003", "GSM900004"} <= expanded and plain <= expanded
     # standardized tissue labels are indexed too: GSM11805 says "Right Kidney", and
     # GSM900003's "renal cortex" is UBERON's "cortex of kidney"; only expansion finds the
-    # medulla (GSM900004)
-    assert set(found(hub, "kidney[tissue]")) == {"GSM900003", "GSM900004", "GSM11805"}
-    assert set(found(hub, "kidney[tissue]", expand=False)) == {"GSM900003", "GSM11805"}
+    # medulla (GSM900004); GDS507 carries the labels of its columns, which have no sample
+    # records ("renal clear cell tumor tissue": kidney)
+    assert set(found(hub, "kidney[tissue]")) == {"GSM900003", "GSM900004", "GSM11805", "GDS507"}
+    assert set(found(hub, "kidney[tissue]", expand=False)) == {"GSM900003", "GSM11805", "GDS507"}
 
 
 def test_carcinoma_finds_renal_cell_carcinoma(hub):
@@ -269,15 +270,15 @@ def test_expansion_from_the_cli_and_http(hub, capsys, monkeypatch):
         assert code == 0, captured.err
         return {h["accession"] for h in json.loads(captured.out)["hits"]}
 
-    assert cli() == {"GSM900003", "GSM900004", "GSM11805"}
-    assert cli("--no-expand") == {"GSM900003", "GSM11805"}  # see the kidney test above
+    assert cli() == {"GSM900003", "GSM900004", "GSM11805", "GDS507"}
+    assert cli("--no-expand") == {"GSM900003", "GSM11805", "GDS507"}  # see the kidney test
     with (
         HubSearch(hub) as engine,
         TestClient(create_app(hub, search=IndexSearch(engine, hub))) as c,
     ):
         on = c.get("/api/v1/search", params={"q": "kidney[tissue]"}).json()
         off = c.get("/api/v1/search", params={"q": "kidney[tissue]", "expand": "false"}).json()
-    assert on["count"] == 3 and off["count"] == 2
+    assert on["count"] == 4 and off["count"] == 3
 
 
 # ------------------------------------------------------------------ rebuilding

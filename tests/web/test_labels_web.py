@@ -19,6 +19,7 @@ def labelled_hub(tmp_path_factory, geo_fixtures) -> Iterator[Hub]:
     hub = Hub.init(tmp_path_factory.mktemp("labels") / "hub")
     import_file(hub, geo_fixtures / "geoquery" / "GSM11805.txt.gz")
     import_file(hub, geo_fixtures / "gemma" / "GSE2870_family.soft.gz")
+    import_file(hub, geo_fixtures / "gemma" / "GDS1862.soft.gz")  # 4 columns, no records
     yield hub
     hub.close()
 
@@ -49,6 +50,27 @@ def test_sample_labels_with_evidence(labels_client):
     assert labels_client.get("/api/v1/samples/GSE2870/labels").status_code == 404
 
 
+def test_labels_of_a_dataset_column_without_a_record(labels_client):
+    body = labels_client.get("/api/v1/samples/GSM38209/labels").json()
+    sex = next(lab for lab in body["labels"] if lab["field"] == "sex")
+    # "gastrocnemius muscle of adrenalectomized C57BL6 males": no subset splits the sex
+    assert (sex["value"], sex["source"], sex["evidence"]) == (
+        "male",
+        "GDS1862:description",
+        "males",
+    )
+    agent = [lab for lab in body["labels"] if lab["method"] == "curated subset"]
+    assert {lab["source"] for lab in agent} >= {"GDS1862_3:agent"}
+    many = labels_client.get("/api/v1/labels", params={"accessions": "GDS1862"}).json()
+    assert [s["sample"] for s in many["samples"]] == [
+        "GSM38209",
+        "GSM38210",
+        "GSM38211",
+        "GSM38111",
+    ]
+    assert labels_client.get("/api/v1/samples/GSM99999999/labels").status_code == 404
+
+
 def test_labels_of_many_samples(labels_client):
     body = labels_client.get("/api/v1/labels", params={"accessions": "GSE2870,GSM11805"}).json()
     assert [s["sample"] for s in body["samples"]][:2] == ["GSM53299", "GSM53300"]
@@ -56,7 +78,7 @@ def test_labels_of_many_samples(labels_client):
     tissues = {
         lab["value"] for s in body["samples"] for lab in s["labels"] if lab["field"] == "tissue"
     }
-    assert tissues == {"amygdala", "kidney"}
+    assert tissues == {"amygdala", "hippocampal formation", "cerebral cortex", "kidney"}
     missing = labels_client.get("/api/v1/labels", params={"accessions": "GSE0"})
     assert missing.status_code == 404
 

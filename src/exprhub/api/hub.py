@@ -363,7 +363,9 @@ class Hub(
             the standardized labels stored with evidence (:meth:`labels`; an ontology term
             also finds its descendants) or, for names that are harmonized fields, the
             characteristics (``gender: F``); label names are search's
-            (:data:`exprhub.curate.harmonize.LABELS`).
+            (:data:`exprhub.curate.harmonize.LABELS`). With type ``gse``, ``gpl`` or
+            ``gds``: those listing such samples that have no record of their own (DataSet
+            columns, samples a series only lists).
 
         Returns
         -------
@@ -373,11 +375,12 @@ class Hub(
         Raises
         ------
         ValueError
-            For a filter without ``type``, a characteristic or label filter on another type
-            than samples, an unknown label or record type, or paging out of bounds.
+            For a filter without ``type``, a characteristic filter on another type than
+            samples, a label filter on another type than samples, series, platforms and
+            DataSets, an unknown label or record type, or paging out of bounds.
         """
         from exprhub.curate.sample_filter import listing_filter
-        from exprhub.hub.listing import check_listing_page, list_records
+        from exprhub.hub.listing import LABEL_OWNER_TYPES, check_listing_page, list_records
 
         check_listing_page(limit, offset)
         rtype = RecordType.parse(type) if isinstance(type, str) else type
@@ -387,8 +390,10 @@ class Hub(
             return super().records(rtype, limit=limit, offset=offset)
         if rtype is None:
             raise ValueError("filters need a record type (e.g. type='gsm')")
-        if (wanted or wanted_labels) and rtype is not RecordType.SAMPLE:
-            raise ValueError("characteristic and label filters select samples: use type='gsm'")
+        if wanted and rtype is not RecordType.SAMPLE:
+            raise ValueError("characteristic filters select samples: use type='gsm'")
+        if wanted_labels and rtype not in (RecordType.SAMPLE, *LABEL_OWNER_TYPES):
+            raise ValueError("label filters select samples (type='gsm'), or gse/gpl/gds")
         flt = listing_filter(
             self,
             organism=organism,

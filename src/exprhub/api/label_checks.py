@@ -16,7 +16,8 @@ from exprhub.analysis import sex_check
 from exprhub.api import refinery
 from exprhub.curate import evaluation
 from exprhub.curate.harmonize import harmonize
-from exprhub.records import RecordType, Sample, is_accession, normalize_accession
+from exprhub.hub.labels import unrecorded_samples
+from exprhub.records import RecordType, Sample, normalize_accession
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -115,10 +116,10 @@ def stored_predictions(hub: Hub, accessions: Sequence[str]) -> tuple[pd.DataFram
     metadata (:func:`harmonized_predictions`)."""
     labels = getattr(hub, "labels", None)
     if callable(labels):
-        stored = hub.records_by_key(
-            [a for a in accessions if is_accession(a)], RecordType.SAMPLE
-        )  # the gold samples the hub holds; the others count as unknown
-        wide = labels([a for a in accessions if normalize_accession(a) in stored])
+        # the gold samples the hub knows (with a record or listed by one); others: unknown
+        recorded = hub.records_by_key(accessions, RecordType.SAMPLE)
+        listed = set(unrecorded_samples(hub, accessions))
+        wide = labels([a for a in accessions if a in recorded or a in listed])
         ids = {c: f"{c.removesuffix('.ontology_id')}_id" for c in map(str, wide.columns)}
         wide = wide.rename(columns={c: i for c, i in ids.items() if c.endswith(".ontology_id")})
         predicted = evaluation.predictions_frame(wide)

@@ -30,16 +30,17 @@ class LabelsHub(IntakeHub):
     """The label methods of the Python API's hub."""
 
     def sample_labels(self, accession: str) -> list[Label]:
-        """The stored labels of one sample (in field order), with their evidence.
+        """The stored labels of one sample (in field order), with their evidence; also of a
+        sample known only as a DataSet column or a series' member.
 
         Raises
         ------
         exprhub.RecordNotFound
             If the accession is not a sample in the hub.
         """
-        from exprhub.records import RecordType
+        from exprhub.curate.labels.store import sample_key
 
-        key = self.record(accession, RecordType.SAMPLE, table=False).key
+        key = sample_key(self, accession)
         return self.labels_of([key]).get(key, [])
 
     def labels_of(self, accessions: str | Iterable[str] | None = None) -> dict[str, list[Label]]:

@@ -143,7 +143,8 @@ def list_records(
         typer.Option(
             help=(
                 "Samples with this label, e.g. sex=female or tissue=kidney (repeatable; "
-                "'exprhub labels' shows a sample's labels)."
+                "'exprhub labels' shows a sample's labels); with --type gse/gpl/gds, those "
+                "listing such samples that have no record of their own (DataSet columns)."
             )
         ),
     ] = None,
@@ -153,14 +154,17 @@ def list_records(
 ) -> None:
     """List the records in the hub, optionally filtered (filters need --type)."""
     from exprhub.curate.sample_filter import parse_pair
+    from exprhub.hub.listing import LABEL_OWNER_TYPES
     from exprhub.records import RecordType
 
     rtype = RecordType.parse(type) if type else None
     filtered = organism or platform or series or characteristic or label
     if filtered and rtype is None:
         raise ValueError("filters need --type (e.g. --type gsm)")
-    if (characteristic or label) and rtype is not RecordType.SAMPLE:
-        raise ValueError("--characteristic and --label filter samples: use --type gsm")
+    if characteristic and rtype is not RecordType.SAMPLE:
+        raise ValueError("--characteristic filters samples: use --type gsm")
+    if label and rtype not in (RecordType.SAMPLE, *LABEL_OWNER_TYPES):
+        raise ValueError("--label filters samples (--type gsm), or gse/gpl/gds listing them")
     with open_hub(home) as hub:
         rows = hub.records(
             rtype,

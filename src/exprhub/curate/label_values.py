@@ -18,6 +18,7 @@ from exprhub.curate.harmonize import LABELS, STANDARD_ALIASES, sample_labels
 from exprhub.curate.labels.model import UNKNOWN
 from exprhub.hub import Hub
 from exprhub.hub.labels import sample_labels as stored_labels
+from exprhub.hub.labels import unrecorded_members
 
 
 def standardized_label_values(hub: Hub, samples: Iterable[str]) -> dict[str, dict[str, list[str]]]:
@@ -84,3 +85,22 @@ def label_values(
 def _squashed(value: str) -> str:
     """A value without case, spaces or punctuation, to tell two spellings of one value."""
     return re.sub(r"[^0-9a-z]", "", value.lower())
+
+
+def member_label_values(hub: Hub, owners: Iterable[str]) -> dict[str, dict[str, list[str]]]:
+    """Label values of the samples without a record of their own (DataSet columns, samples a
+    series only lists) that each of ``owners`` (series, platforms, DataSets) lists, merged
+    per owner as :func:`label_values` gives them: such samples have no search document, so
+    their owner's document carries their labels. Owners listing none are left out."""
+    members = unrecorded_members(hub, owners)
+    values = label_values(hub, {key: [] for keys in members.values() for key in keys})
+    out: dict[str, dict[str, list[str]]] = {}
+    for owner, keys in members.items():
+        merged: dict[str, list[str]] = {}
+        for key in keys:
+            for name, found in values.get(key, {}).items():
+                known = merged.setdefault(name, [])
+                known += [v for v in found if v not in known]
+        if merged:
+            out[owner] = merged
+    return out

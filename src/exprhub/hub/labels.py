@@ -16,7 +16,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, delete, exists, func, insert, or_, select, union, update
+from sqlalchemy.orm import aliased
 
 from exprhub.hub import schema as s
 from exprhub.hub.refinery_tables import _timestamp
@@ -31,14 +32,18 @@ __all__ = [
     "label_changes",
     "label_versions",
     "labelled_samples",
+    "owner_label_condition",
     "sample_labels",
     "samples_with_label",
+    "unrecorded_members",
+    "unrecorded_samples",
     "write_labels",
 ]
 
 _KEY_CHUNK = 500
-#: The methods of the rule labeller (what it replaces when it relabels).
-RULE_METHODS: tuple[str, ...] = ("rule", "ontology")
+#: The methods of the rule labeller (what it replaces when it relabels): rules, ontology
+#: matches, and values read from a DataSet's curated subsets.
+RULE_METHODS: tuple[str, ...] = ("rule", "ontology", "curated subset")
 
 
 @dataclass(frozen=True)
@@ -154,6 +159,89 @@ def _touch_changed_samples(
             .where(s.records.c.type == "GSM", s.records.c.key.in_(chunk))
             .values(updated_at=writer.now)
         )
+        # a sample without a record is searched through the series and DataSets listing it
+        owners = [k for keys in _owners_of(writer.connection, chunk).values() for k in keys]
+        if owners:
+            writer.connection.execute(
+                update(s.records).where(s.records.c.key.in_(owners)).values(updated_at=writer.now)
+            )
+
+
+def _unrecorded(target: Any) -> ColumnElement[bool]:
+    """``target`` (a sample key column) names no sample record."""
+    return ~exists().where(s.records.c.type == "GSM", s.records.c.key == target)
+
+
+def _owner_pairs(samples: Any) -> list[Any]:
+    """(owner key, sample key) queries: series and platforms listing samples without a
+    record, and DataSets whose subsets hold them; ``samples`` restricts the sample keys
+    (a list, or a query of them)."""
+    owner, subset = aliased(s.records), aliased(s.records)
+    link, member = aliased(s.relations), aliased(s.relations)
+    direct = (
+        select(owner.c.key.label("owner"), s.relations.c.target_key.label("sample"))
+        .join(s.relations, s.relations.c.source_id == owner.c.id)
+        .where(
+            owner.c.type.in_(("GSE", "GPL")),
+            s.relations.c.kind == "sample",
+            s.relations.c.target_key.in_(samples),
+            _unrecorded(s.relations.c.target_key),
+        )
+    )
+    via_subsets = (
+        select(link.c.target_key.label("owner"), member.c.target_key.label("sample"))
+        .select_from(subset)
+        .join(link, link.c.source_id == subset.c.id)
+        .join(member, member.c.source_id == subset.c.id)
+        .where(
+            subset.c.type == "SUBSET",
+            link.c.kind == "dataset",
+            member.c.kind == "sample",
+            member.c.target_key.in_(samples),
+            _unrecorded(member.c.target_key),
+        )
+    )
+    return [direct, via_subsets]
+
+
+def _owners_of(connection: Any, samples: Sequence[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for query in _owner_pairs(list(samples)):
+        for owner, sample in connection.execute(query):
+            if owner not in out.setdefault(sample, []):
+                out[sample].append(owner)
+    return out
+
+
+def unrecorded_members(hub: Hub, owners: Iterable[str]) -> dict[str, list[str]]:
+    """The samples without a record of their own that each of ``owners`` (series,
+    platforms, DataSets) lists, by owner key (owners listing none are left out)."""
+    wanted = set(owners)
+    out: dict[str, list[str]] = {}
+    if not wanted:
+        return out
+    listed = select(s.relations.c.target_key).where(s.relations.c.kind == "sample")
+    with hub.engine.connect() as connection:
+        for chunk in _chunks(wanted):
+            for query in _owner_pairs(listed):
+                pairs = query.subquery()
+                chosen = select(pairs.c.owner, pairs.c.sample).where(pairs.c.owner.in_(chunk))
+                for owner, sample in connection.execute(chosen):
+                    if sample not in out.setdefault(owner, []):
+                        out[owner].append(sample)
+    return out
+
+
+def owner_label_condition(
+    field: str, values: Iterable[str], ontology_ids: Iterable[str] = ()
+) -> Any:
+    """A SQL condition on ``records``: series, platforms and DataSets listing a sample
+    without a record of its own that has such a label (used by listings), or None."""
+    labelled = _labelled(field, values, ontology_ids)
+    if labelled is None:
+        return None
+    owners = union(*(select(q.subquery().c.owner) for q in _owner_pairs(labelled)))
+    return s.records.c.key.in_(owners)
 
 
 def write_labels(
@@ -307,8 +395,9 @@ def samples_with_label(
     return sorted(found)
 
 
-def label_condition(field: str, values: Iterable[str], ontology_ids: Iterable[str] = ()) -> Any:
-    """A SQL condition on ``records``: samples with such a label (used by listings)."""
+def _labelled(field: str, values: Iterable[str], ontology_ids: Iterable[str]) -> Any:
+    """A query of the keys of samples with a label of ``field`` whose value is one of
+    ``values`` (ignoring case) or whose term is one of ``ontology_ids``; None for neither."""
     table = s.sample_labels
     wanted = sorted({v.strip().lower() for v in values})
     conditions = [func.lower(table.c.value).in_(wanted)] if wanted else []
@@ -317,8 +406,13 @@ def label_condition(field: str, values: Iterable[str], ontology_ids: Iterable[st
         conditions.append(table.c.ontology_id.in_(ids))
     if not conditions:
         return None
-    having = select(table.c.sample_key).where(table.c.field == field, or_(*conditions))
-    return s.records.c.key.in_(having)
+    return select(table.c.sample_key).where(table.c.field == field, or_(*conditions))
+
+
+def label_condition(field: str, values: Iterable[str], ontology_ids: Iterable[str] = ()) -> Any:
+    """A SQL condition on ``records``: samples with such a label (used by listings)."""
+    having = _labelled(field, values, ontology_ids)
+    return None if having is None else s.records.c.key.in_(having)
 
 
 def labelled_samples(hub: Hub, *, version: str | None = None) -> list[str]:
@@ -366,3 +460,23 @@ def label_changes(hub: Hub, keys: Iterable[str] | None = None) -> list[LabelChan
         )
         for r in rows
     ]
+
+
+def unrecorded_samples(hub: Hub, keys: Iterable[str] | None = None) -> list[str]:
+    """Keys of samples that stored records list (a DataSet subset, a series, a platform) but
+    that have no sample record of their own, sorted; only those among ``keys`` if given."""
+    query = (
+        select(s.relations.c.target_key)
+        .where(s.relations.c.kind == "sample", _unrecorded(s.relations.c.target_key))
+        .distinct()
+    )
+    with hub.engine.connect() as connection:
+        if keys is None:
+            return sorted(str(k) for (k,) in connection.execute(query))
+        found: set[str] = set()
+        for chunk in _chunks(keys):
+            found.update(
+                str(k)
+                for (k,) in connection.execute(query.where(s.relations.c.target_key.in_(chunk)))
+            )
+    return sorted(found)

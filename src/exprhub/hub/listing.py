@@ -19,7 +19,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import ColumnElement, and_, func, literal, or_, select, true
 
 from exprhub.hub import schema as s
-from exprhub.hub.labels import label_condition
+from exprhub.hub.labels import label_condition, owner_label_condition
 from exprhub.hub.queries import SUMMARY_COLUMNS, RecordSummary
 from exprhub.paging import check_page
 from exprhub.records import RecordType, normalize_accession
@@ -228,6 +228,10 @@ def characteristic_keys(hub: Hub) -> list[str]:
     return list(_HUB_FACTS.get(hub, "characteristic keys", read))
 
 
+#: Record types a label filter lists through the samples without records they list.
+LABEL_OWNER_TYPES = (RecordType.SERIES, RecordType.PLATFORM, RecordType.DATASET)
+
+
 def _condition(
     record_type: RecordType, flt: ListingFilter, stored_keys: list[str]
 ) -> ColumnElement[bool]:
@@ -248,6 +252,11 @@ def _condition(
         else:
             parts.append(_members_of(series, record_type))
     for match in flt.characteristics:
+        if record_type in LABEL_OWNER_TYPES and match.label:
+            # series, platforms, DataSets: those listing such samples that have no record
+            owned = owner_label_condition(match.label, match.label_values, match.label_terms)
+            parts.append(owned if owned is not None else literal(False))
+            continue
         if record_type is not RecordType.SAMPLE:
             return literal(False)
         wanted_keys = {k.strip().lower() for k in match.keys}

@@ -1,16 +1,17 @@
 """Labelling samples as they are imported: the samples a file adds or updates are labelled
 (:mod:`exprhub.curate.labels`) in the file's own transaction, with the file's series (or the
 stored ones they name); samples already stored whose series the file updates are relabelled
-right after it."""
+right after it, and so are the samples without records of their own (DataSet columns,
+samples a series lists) that the file's DataSets and series list."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from exprhub.curate.labels.store import relabel, write_sample_labels
+from exprhub.curate.labels.store import relabel_samples, write_sample_labels
 from exprhub.hub import Hub, HubWriter, PutOutcome, RecordNotFound
 from exprhub.hub.labels import LabelChange
-from exprhub.records import Record, RecordType, Sample, Series
+from exprhub.records import DataSet, Record, RecordType, Sample, Series
 
 _CHANGED = {PutOutcome.ADDED.value, PutOutcome.UPDATED.value}
 
@@ -21,14 +22,16 @@ class ImportLabels:
 
     samples: list[Sample] = field(default_factory=list)
     series: dict[str, Series] = field(default_factory=dict)
-    changed_series: list[str] = field(default_factory=list)
+    changed_owners: list[str] = field(default_factory=list)
 
     def see(self, record: Record, outcome: str) -> None:
         """Note a record the import stored, with what storing it did."""
         if isinstance(record, Series):
             self.series[record.key] = Series(record.id, list(record.attributes))
             if outcome in _CHANGED:
-                self.changed_series.append(record.key)
+                self.changed_owners.append(record.key)
+        elif isinstance(record, DataSet) and outcome in _CHANGED:
+            self.changed_owners.append(record.key)  # its columns are labelled from it
         elif isinstance(record, Sample) and outcome in _CHANGED:
             # the metadata only: a data table may be large
             self.samples.append(Sample(record.id, list(record.attributes)))
@@ -52,18 +55,19 @@ class ImportLabels:
         return write_sample_labels(writer, [(s, self._series_of(hub, s)) for s in self.samples])
 
     def relabel_members(self, hub: Hub) -> tuple[int, list[LabelChange]]:
-        """Relabel stored samples of the file's new or updated series that the file did not
-        hold (their series' summary and design are label sources); returns how many and the
-        values that changed."""
+        """Relabel stored samples of the file's new or updated series and DataSets that the
+        file did not hold (their series' summary and design are label sources), and label
+        the samples they list that have no record; returns how many and the values that
+        changed."""
         done = {s.key for s in self.samples}
         members: list[str] = []
-        for key in self.changed_series:
+        for key in self.changed_owners:
             try:
                 members += [m for m in hub.samples_of(key) if m not in done]
             except RecordNotFound:
                 continue
-        stored = [m for m in dict.fromkeys(members) if hub.has(m, RecordType.SAMPLE)]
+        stored = list(dict.fromkeys(members))
         if not stored:
             return 0, []
-        report = relabel(hub, stored)
+        report = relabel_samples(hub, stored)
         return report.samples, report.changes

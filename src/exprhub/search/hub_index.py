@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from exprhub.curate.label_values import label_values
+from exprhub.curate.label_values import label_values, member_label_values
 from exprhub.hub import Hub
 from exprhub.hub.index_feed import FeedRecord, changed_records, platform_fields
 from exprhub.records import Record, split_characteristic
@@ -61,9 +61,10 @@ BATCH = 2000
 STATE_FILE = "search-state.json"
 #: What a search document holds. A hub indexed when documents held less (before 2: labels
 #: filled through their aliases such as cell_type, strain, genotype; before 3: label values
-#: from :func:`exprhub.curate.label_values.label_values`, specimen_type and organ) is
+#: from :func:`exprhub.curate.label_values.label_values`, specimen_type and organ; before 4:
+#: series and DataSets carrying the labels of the samples they list without records) is
 #: re-indexed in full once.
-DOCUMENTS_VERSION = 3
+DOCUMENTS_VERSION = 4
 _DOCUMENTS_KEY = "documents version: "
 #: Seconds :meth:`HubSearch.sync` waits for another writer to finish.
 SYNC_WAIT = 120.0
@@ -260,6 +261,7 @@ class HubSearch:
             labels = label_values(
                 self.hub, {r.key: _characteristics(r) for r in batch if r.type == "GSM"}
             )
+            labels.update(member_label_values(self.hub, [r.key for r in batch if r.type != "GSM"]))
             written += self.index.add([context.document(r, labels.get(r.key, {})) for r in batch])
             if progress is not None:
                 progress(written)
@@ -339,6 +341,8 @@ class _Context:
             organisms=organisms,
             pdat=pdat,
         )
+        # a series or DataSet: the labels of the samples it lists that have no record
+        doc.labels = labels
         if row.type == "GSE":
             doc.description = "\n".join(
                 _field(attributes, "summary") + _field(attributes, "overall_design")

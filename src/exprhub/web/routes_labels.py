@@ -8,11 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from exprhub.curate.labels import LABELLER_VERSION
-from exprhub.curate.labels.store import from_stored, sample_keys
+from exprhub.curate.labels.store import from_stored, sample_key, sample_keys
 from exprhub.curate.labels.table import in_field_order
 from exprhub.hub import Hub, RecordNotFound
 from exprhub.hub.labels import sample_labels
-from exprhub.records import RecordType
 from exprhub.web.deps import HubDep
 from exprhub.web.errors import ERROR_RESPONSES, ApiError
 
@@ -44,7 +43,7 @@ def labels_of(hub: Hub, keys: list[str]) -> list[dict[str, Any]]:
 def sample_labels_route(acc: str, hub: HubDep) -> dict[str, Any]:
     """Each label: field, value, ontology id, source field, evidence text and its offsets in
     that field, method and confidence (fields without a label are unknown)."""
-    key = hub.record(acc, RecordType.SAMPLE, table=False).key
+    key = sample_key(hub, acc)  # a DataSet column without a record is a sample too
     return {"labeller_version": LABELLER_VERSION, **labels_of(hub, [key])[0]}
 
 

@@ -27,7 +27,7 @@ _UNIT_WORDS: tuple[tuple[str, str], ...] = (
     ("months", r"m|mo|mos|mon|months?"),
     ("years", r"y|yr|yrs|years?"),
 )
-_NUMBER = r"\d+(?:\.\d+)?"
+_NUMBER = r"(?:\d+(?:\.\d+)?|\.\d+)"
 _UNIT = "|".join(f"(?P<{name}>{words})" for name, words in _UNIT_WORDS)
 _PLAIN = re.compile(
     rf"(?<![\w.])(?P<value>{_NUMBER})"
@@ -41,8 +41,14 @@ _EMBRYONIC = re.compile(
     r"(?P<value>\d{1,2}(?:\.\d+)?)(?![\w.])",
 )
 _POSTNATAL = re.compile(
-    r"(?<![\w.])(?:P|PND|[Pp]ostnatal day|[Pp]ost-natal day)\s*(?P<value>\d{1,3}(?:\.\d+)?)"
+    r"(?<![\w.])(?:P|PND|[Pp]ost-?natal [Dd]ay)\s*(?P<value>\d{1,3}(?:\.\d+)?)"
     r"(?![\w.])",
+)
+# "0.5 days postnatal", "3 days after birth": postnatal days written after the number
+_DAYS_AFTER_BIRTH = re.compile(
+    rf"(?<![\w.])(?P<value>{_NUMBER})\s*(?:d|days?)\s*(?:postnatal|post[\s\-]natal|"
+    r"after birth|post[\s\-]?partum)\b",
+    re.IGNORECASE,
 )
 _BARE = re.compile(rf"^\s*(?P<value>{_NUMBER})\s*$")
 
@@ -58,16 +64,22 @@ class Age:
     end: int
     low: float | None = None
     high: float | None = None
+    spread: float | None = None
 
     @property
     def text(self) -> str:
-        """The value with its unit: ``12 weeks``, ``E12.5``, ``P21``."""
+        """The value with its unit as written: ``12 weeks``, ``12-15 weeks`` (a range),
+        ``12 +/- 1 weeks``, ``E12.5``, ``P21``."""
         number = f"{self.value:g}"
         if self.unit == "embryonic day":
             return f"E{number}"
         if self.unit == "postnatal day":
             return f"P{number}"
-        return f"{number} {self.unit}"
+        if self.spread is not None:
+            return f"{number} +/- {self.spread:g} {self.unit}"
+        if self.low is not None and self.high is not None and self.low != self.high:
+            return f"{self.low:g}-{self.high:g} {self.unit}"
+        return f"{number} {self.unit.removesuffix('s') if self.value == 1 else self.unit}"
 
     @property
     def days(self) -> float | None:
@@ -91,7 +103,7 @@ def parse_age(text: str, *, unit: str | None = None, postnatal: bool = True) -> 
     """The first age in ``text``; ``unit`` (from a key such as ``age (years)``) is used for a
     bare number. None when there is no age with a unit. ``postnatal=False`` skips ``P21``
     (in free text that is more often the gene p21 than postnatal day 21)."""
-    patterns = [(_EMBRYONIC, "embryonic day")]
+    patterns = [(_EMBRYONIC, "embryonic day"), (_DAYS_AFTER_BIRTH, "postnatal day")]
     if postnatal:
         patterns.append((_POSTNATAL, "postnatal day"))
     for pattern, fixed in patterns:
@@ -107,10 +119,11 @@ def parse_age(text: str, *, unit: str | None = None, postnatal: bool = True) -> 
         if high is not None and high < low:
             continue
         value = (low + high) / 2 if high is not None else low
+        spread = None
         if match.group("spread"):
             spread = float(match.group("spread"))
             low, high = value - spread, value + spread
-        return Age(value, found, match.start(), match.end(), low, high)
+        return Age(value, found, match.start(), match.end(), low, high, spread)
     bare = _BARE.match(text)
     if bare and unit in UNIT_DAYS:
         return Age(float(bare.group("value")), unit, bare.start("value"), bare.end("value"))

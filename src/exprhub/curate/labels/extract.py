@@ -1,6 +1,6 @@
 """Labelling a sample: every field rule, in an order where later rules may read earlier
-labels (specimen type reads cell line and organ; sex falls back on a sex-specific organ;
-age group reads age)."""
+labels (specimen type reads cell line and organ; an organ falls back on the disease's site;
+sex falls back on a sex-specific organ; age group reads age)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from exprhub.curate.labels import fields_body as body
 from exprhub.curate.labels import fields_specimen as specimen
 from exprhub.curate.labels import fields_subject as subject
 from exprhub.curate.labels import fields_treatment as treatment
+from exprhub.curate.labels import sites
 from exprhub.curate.labels.finding import Finding
 from exprhub.curate.labels.model import FIELDS, Label
 from exprhub.curate.labels.sources import sample_sources
@@ -22,7 +23,9 @@ RULES: tuple[Callable[[Finding], list[Label]], ...] = (
     body.tissue,
     body.cell_type,
     body.disease,
+    sites.tissue_from_disease,
     specimen.specimen_type,
+    specimen.whole_embryo,
     specimen.experimental_setting,
     specimen.rna_source,
     subject.age,

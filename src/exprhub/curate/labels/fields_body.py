@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from exprhub.curate.labels.fields_specimen import WHOLE_ORGANISM_ID
 from exprhub.curate.labels.finding import Finding, derived, make_label
 from exprhub.curate.labels.model import UNKNOWN, Label
 from exprhub.curate.labels.ontology import (
@@ -17,8 +18,10 @@ from exprhub.curate.labels.ontology import (
     find_terms,
     match_value,
     most_specific,
+    organ_part,
     term_index,
 )
+from exprhub.curate.labels.sites import negated
 from exprhub.curate.labels.sources import SourceText, value_of
 from exprhub.curate.labels.taxonomy import tax_id
 
@@ -52,13 +55,6 @@ def organism(finding: Finding) -> list[Label]:
     return out
 
 
-# What free text says instead of an organ or disease: "normal adjacent tissue" is normal, a
-# "non-tumor" sample has no tumour.
-_NEGATED = re.compile(
-    r"\b(?:non|not|no|without|free of|absence of|adjacent|normal|healthy|uninvolved)"
-    r"[\s\-][\w\s\-]{0,25}$",
-    re.IGNORECASE,
-)
 #: PATO's "normal": the disease value of samples the record calls healthy or normal.
 NORMAL_ID = "PATO:0000461"
 _NORMAL = re.compile(
@@ -73,10 +69,6 @@ _NORMAL_VALUE = re.compile(
     r"normal tissue|normal adjacent(?: tissue)?|adjacent normal(?: tissue)?)\s*$",
     re.IGNORECASE,
 )
-
-
-def _negated(text: str, start: int) -> bool:
-    return bool(_NEGATED.search(text[max(0, start - 30) : start]))
 
 
 def _ontology_rule(
@@ -99,17 +91,32 @@ def _ontology_rule(
     if not free_text:
         return []
     free = finding.free()
+    by_adjective: list[Label] = []  # "bronchial": used when no text names an organ
     for i, text in enumerate(free):
         series = text.source.startswith("series.")
         if series and not series_text:
             break
-        matches = find_terms(text.text, ontology)
+        matches = _outside_diseases(text.text, find_terms(text.text, ontology), ontology)
+        if any(m.exact for m in matches):  # names first; adjectives only without them
+            matches = [m for m in matches if m.exact]
         if _ambiguous(text, matches):
             continue
         labels = _labels(field_name, text, matches, 0, False)
-        if labels:
+        if labels and all(not m.exact for m in matches):
+            by_adjective = by_adjective or labels
+        elif labels:
             return _weigh_disagreement(labels, free[i + 1 :], ontology)
-    return []
+    return by_adjective
+
+
+def _outside_diseases(text: str, matches: list[TermMatch], ontology: str) -> list[TermMatch]:
+    """Organs named in free text, less those inside a disease's name: "smokers without lung
+    cancer" names no tissue of the sample (a tumour's organ comes from its disease label,
+    :mod:`exprhub.curate.labels.sites`)."""
+    if ontology != "UBERON" or not matches:
+        return matches
+    diseases = [(d.start, d.end) for d in find_terms(text, "MONDO")]
+    return [m for m in matches if not any(s <= m.start and m.end <= e for s, e in diseases)]
 
 
 def _ambiguous(text: SourceText, matches: list[TermMatch]) -> bool:
@@ -119,28 +126,38 @@ def _ambiguous(text: SourceText, matches: list[TermMatch]) -> bool:
     return bool(most) and len({m.term.id for m in most_specific(matches)}) > most
 
 
-#: Free texts that can contradict a label (descriptions mention many structures).
-_CONTRADICTING = ("source_name_ch1", "source_name_ch2", "title")
+#: Free texts that can contradict a label (descriptions mention many structures, so a
+#: description only joins a title or a source name of channel 2 that says the same).
+_CONTRADICTING = ("source_name_ch1", "source_name_ch2", "title", "description")
 
 
 def _weigh_disagreement(labels: list[Label], later: list[SourceText], ontology: str) -> list[Label]:
-    """Lower the confidence of labels that the sample's later free texts contradict (they
-    name another term, neither an ancestor nor a descendant of the label's)."""
+    """Labels checked against the sample's later free texts: where two of them (title and
+    description, say) agree on another term (neither an ancestor nor a descendant of the
+    label's), that term wins; where one of them names another term, the labels stay with
+    less confidence."""
     index = term_index()
     chosen = [index.term(label.ontology_id or "") for label in labels]
+    against: dict[str, list[tuple[SourceText, TermMatch]]] = {}
     for text in later:
-        if text.source not in _CONTRADICTING:
+        if text.source not in _CONTRADICTING or text.source == labels[0].source:
             continue
-        for m in find_terms(text.text, ontology):
+        for m in most_specific(find_terms(text.text, ontology)):
             related = any(
                 t is not None
                 and (m.term.id == t.id or m.term.id in t.ancestors or t.id in m.term.ancestors)
                 for t in chosen
             )
             if not related:
-                return [
-                    replace(label, confidence=round(label.confidence * 0.6, 3)) for label in labels
-                ]
+                against.setdefault(m.term.id, []).append((text, m))
+    if not against:
+        return labels
+    agreed = [found for found in against.values() if len({t.source for t, _ in found}) >= 2]
+    if len(agreed) == 1:
+        text, m = agreed[0][0]
+        return _labels(labels[0].field, text, [m], 0, False)
+    if any(t.source != "description" for found in against.values() for t, _ in found):
+        return [replace(label, confidence=round(label.confidence * 0.6, 3)) for label in labels]
     return labels
 
 
@@ -165,9 +182,71 @@ def _labels(
     return out
 
 
+#: Keys naming where a sample was taken that the harmonized tissue keys lack.
+SITE_KEYS: tuple[str, ...] = (
+    "cancer site",
+    "tumor site",
+    "tumour site",
+    "primary site",
+    "anatomic site",
+    "anatomical site",
+    "body site",
+    "sampling site",
+    "biopsy site",
+)
+#: Words for a whole animal (UBERON's "multicellular organism"): worms, larvae, flies.
+_WHOLE_ORGANISM = re.compile(
+    r"\b(?:whole[\s\-](?:animals?|bod(?:y|ies)|organisms?|worms?|fl(?:y|ies)|larvae?|fish)|"
+    r"hermaphrodites?|larvae|adult (?:worms|flies))\b",
+    re.IGNORECASE,
+)
+
+
+def _of_organ(label: Label, finding: Finding) -> Label:
+    """A part named alone ("Cortex") made the part of the organ the sample's other texts
+    name ("brain, amygdala": cerebral cortex), where UBERON has that term."""
+    index = term_index()
+    part = index.term(label.ontology_id or "")
+    if part is None:
+        return label
+    organs = [
+        m.term
+        for text in finding.texts
+        if not text.source.startswith("series.") and text.source != label.source
+        for m in find_terms(text.text, "UBERON")
+        if m.term.id != part.id
+    ]
+    whole = organ_part(part, organs)
+    if whole is None or not any(o.id in whole.ancestors for o in organs):
+        return label
+    return replace(label, value=whole.label, ontology_id=whole.id)
+
+
 def tissue(finding: Finding) -> list[Label]:
-    """Organ or tissue (UBERON), the most specific named."""
-    return _ontology_rule(finding, "tissue", "UBERON", ("specimen_part",), series_text=True)
+    """Organ or tissue (UBERON), the most specific named; a whole animal (worms, larvae,
+    hermaphrodites) is the "multicellular organism"."""
+    found = _ontology_rule(
+        finding, "tissue", "UBERON", ("specimen_part",), SITE_KEYS, series_text=True
+    )
+    if found:
+        return [_of_organ(label, finding) for label in found]
+    for text in finding.texts:
+        match = _WHOLE_ORGANISM.search(text.text, text.offset)
+        if match:
+            term = term_index().term(WHOLE_ORGANISM_ID)
+            label = term.label if term is not None else "multicellular organism"
+            return [
+                make_label(
+                    "tissue",
+                    label,
+                    text,
+                    match.start(),
+                    match.end(),
+                    ontology_id=WHOLE_ORGANISM_ID,
+                    confidence=text.confidence * 0.8,
+                )
+            ]
+    return []
 
 
 def cell_type(finding: Finding) -> list[Label]:
@@ -178,6 +257,43 @@ def cell_type(finding: Finding) -> list[Label]:
 def cell_line(finding: Finding) -> list[Label]:
     """Cell line (Cellosaurus)."""
     return _ontology_rule(finding, "cell_line", "CVCL", ("cell_line",), ("cell name",))
+
+
+_NO = re.compile(r"^\s*(?:\d+\s+)?(?:no|none|negative|absent|false|0)\s*$", re.IGNORECASE)
+_YES = re.compile(r"^\s*(?:\d+\s+)?(?:yes|positive|present|true|1)\s*$", re.IGNORECASE)
+
+
+def _disease_keyed_otherwise(finding: Finding) -> list[Label]:
+    """A disease in a keyed value of another key (``tissue: colorectal cancer``), or a key
+    naming a disease with a yes/no value (``lung cancer: 3 No`` is normal, ``: Yes`` that
+    disease)."""
+    keyed = [
+        t for t in finding.texts if t.key and not t.source.startswith(("characteristics_ch2",))
+    ]
+    # what a tissue or cell key holds first ("tissue: colorectal cancer"), then other keys
+    keyed.sort(key=lambda t: not {"specimen_part", "cell_line"} & set(t.fields))
+    for text in keyed:
+        value, offset = value_of(text)
+        by_key = match_value(text.key or "", "MONDO")
+        if by_key is not None and by_key.exact and (_NO.match(value) or _YES.match(value)):
+            end = offset + len(value.rstrip())
+            if _NO.match(value):
+                return [make_label("disease", "normal", text, offset, end, ontology_id=NORMAL_ID)]
+            return [
+                make_label(
+                    "disease",
+                    by_key.term.label,
+                    text,
+                    0,
+                    end,
+                    ontology_id=by_key.term.id,
+                    method="ontology",
+                )
+            ]
+        matches = [m for m in find_terms(value, "MONDO") if not negated(value, m.start)]
+        if len({m.term.id for m in most_specific(matches)}) == 1:
+            return _labels("disease", text, matches, offset, False)
+    return []
 
 
 def disease(finding: Finding) -> list[Label]:
@@ -192,13 +308,13 @@ def disease(finding: Finding) -> list[Label]:
             return [make_label("disease", "normal", text, offset, end, ontology_id=NORMAL_ID)]
     found = _ontology_rule(
         finding, "disease", "MONDO", ("disease", "disease_stage"), free_text=False
-    )
+    ) or _disease_keyed_otherwise(finding)
     if found:
         return found
     for text in finding.free():
         if text.source.startswith("series.") or text.source.endswith("_ch2"):
             continue
-        matches = [m for m in find_terms(text.text, "MONDO") if not _negated(text.text, m.start)]
+        matches = [m for m in find_terms(text.text, "MONDO") if not negated(text.text, m.start)]
         if _ambiguous(text, matches):
             continue
         labels = _labels("disease", text, matches, 0, False)
@@ -266,6 +382,12 @@ def sex(finding: Finding) -> list[Label]:
         norm = " ".join(value.strip().lower().split())
         if norm in _SEX_WORDS:
             return [make_label("sex", _SEX_WORDS[norm], text, offset, offset + len(value.rstrip()))]
+        words = list(_SEX_FREE.finditer(value))  # counts: "3 Female", "1 Male, 2 Female"
+        if words:
+            found = {_sex_word(w.group(0)) for w in words}
+            kind = found.pop() if len(found) == 1 else "mixed"
+            end = offset + words[-1].end()
+            return [make_label("sex", kind, text, offset + words[0].start(), end)]
     for text in finding.free():
         if text.source.startswith("series."):
             break

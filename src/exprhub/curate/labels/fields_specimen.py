@@ -4,7 +4,15 @@ source and (for mice) model type.
 Specimen type is read from words that name it (organoid, xenograft/PDX, embryo/fetal,
 primary culture, cultured tissue) and from the labels found before it (a cell line label
 makes a cell line, an organ label a primary tissue); the experimental setting follows from
-the specimen type unless the text says ``in vivo`` / ``ex vivo`` / ``in vitro`` itself.
+the specimen type unless the text says ``in vivo`` / ``ex vivo`` / ``in vitro`` itself:
+
+- in vivo: what was taken from the organism and not grown outside it: primary tissue,
+  embryos, xenografts, and primary cells isolated, sorted or brushed without culture;
+- ex vivo: tissue kept alive outside the organism (explants, slices: tissue culture);
+- in vitro: grown in culture: cell lines, organoids, and primary cells that the sample's
+  texts or its growth and treatment protocols say were cultured, passaged or plated.
+
+A sample with an organ but no specimen type (a whole animal) is in vivo.
 """
 
 from __future__ import annotations
@@ -43,18 +51,47 @@ SPECIMEN_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(r"\b(?:embryos?|embryonic|fetal|fetus|foetal|foetus|E\d{1,2}\.5)\b"),
     ),
 )
+#: UBERON's embryo and whole organism ("multicellular organism").
+EMBRYO_ID, WHOLE_ORGANISM_ID = "UBERON:0000922", "UBERON:0000468"
 SETTING_WORDS = re.compile(r"\b(in[\s\-]vivo|ex[\s\-]vivo|in[\s\-]vitro)\b", re.I)
-#: The setting each specimen type implies.
+#: The setting each specimen type implies (primary cells: when nothing says they were
+#: cultured, see :func:`experimental_setting`).
 SETTING_OF: dict[str, str] = {
     "primary tissue": "in vivo",
     "embryo/fetus": "in vivo",
     "PDX": "in vivo",
-    "primary cells": "ex vivo",
+    "primary cells": "in vivo",
     "tissue culture": "ex vivo",
     "cell line": "in vitro",
     "organoid": "in vitro",
 }
-_CULTURED = re.compile(r"\b(?:cultured|culture|passage|passaged|in culture)\b", re.I)
+_CULTURED = re.compile(
+    r"\b(?:cultured|cultures?|cultivated|passages?|passaged|plated|subcultured|in culture|"
+    r"spheres?|neurospheres?|culture medium|growth medium|media)\b",
+    re.I,
+)
+#: Protocol fields of a sample that say how its cells were kept before extraction.
+PROTOCOLS: tuple[str, ...] = ("growth_protocol", "treatment_protocol")
+
+
+def _protocol_texts(finding: Finding) -> list[SourceText]:
+    out = []
+    sample = finding.sample
+    for channel in range(1, max(sample.channel_count, 1) + 1):
+        for name in PROTOCOLS:
+            for raw in sample.channel_values(name, channel):
+                out.append(SourceText(f"{name}_ch{channel}", raw, 0.6))
+    return out
+
+
+def _culture_evidence(finding: Finding) -> tuple[SourceText, re.Match[str]] | None:
+    """Where the sample's own texts or protocols say its cells were grown in culture."""
+    own = [t for t in finding.texts if not t.source.startswith("series.")]
+    for text in own + _protocol_texts(finding):
+        match = _CULTURED.search(text.text, text.offset)
+        if match:
+            return text, match
+    return None
 
 
 def specimen_type(finding: Finding) -> list[Label]:
@@ -86,14 +123,28 @@ def specimen_type(finding: Finding) -> list[Label]:
     organ = finding.labels.get("tissue")
     for basis in (cells or []) + (organ or []):
         sample_text = next((t for t in finding.texts if t.source == basis.source), None)
-        if sample_text is not None and _CULTURED.search(sample_text.text):
+        if sample_text is not None and _CULTURED.search(sample_text.text, sample_text.offset):
             return [derived("specimen_type", "primary cells", basis, confidence_factor=0.7)]
-    # cells named more surely than an organ (keyed "cell type" vs a series' organ): cells
-    if cells and (not organ or cells[0].confidence > organ[0].confidence):
+    # cells named as surely as an organ (keyed "cell type" vs a series' organ; "cortical
+    # oligodendrocytes" in one value): cells
+    if cells and (not organ or cells[0].confidence >= organ[0].confidence):
         return [derived("specimen_type", "primary cells", cells[0], confidence_factor=0.7)]
-    if organ:
+    if organ and organ[0].ontology_id != WHOLE_ORGANISM_ID:  # a whole animal has no type
         return [derived("specimen_type", "primary tissue", organ[0], confidence_factor=0.9)]
     return []
+
+
+def whole_embryo(finding: Finding) -> list[Label]:
+    """An embryo whose own texts name no organ is the whole embryo (organ/tissue "embryo"):
+    an organ only its series names does not count."""
+    specimen = finding.labels.get("specimen_type", [])
+    organ = finding.labels.get("tissue", [])
+    if not specimen or specimen[0].value != "embryo/fetus":
+        return []
+    if organ and not all(label.source.startswith("series.") for label in organ):
+        return []
+    finding.labels.pop("tissue", None)
+    return [derived("tissue", "embryo", specimen[0], ontology_id=EMBRYO_ID)]
 
 
 def experimental_setting(finding: Finding) -> list[Label]:
@@ -106,8 +157,25 @@ def experimental_setting(finding: Finding) -> list[Label]:
             value = re.sub(r"[\s\-]+", " ", match.group(1).lower())
             return [make_label("experimental_setting", value, text, match.start(), match.end())]
     specimen = finding.labels.get("specimen_type")
+    if specimen and specimen[0].value == "primary cells":
+        cultured = _culture_evidence(finding)
+        if cultured is not None:
+            text, match = cultured
+            return [
+                make_label(
+                    "experimental_setting",
+                    "in vitro",
+                    text,
+                    match.start(),
+                    match.end(),
+                    confidence=text.confidence * 0.8,
+                )
+            ]
     if specimen and specimen[0].value in SETTING_OF:
         return [derived("experimental_setting", SETTING_OF[specimen[0].value], specimen[0])]
+    organ = finding.labels.get("tissue")
+    if not specimen and organ:
+        return [derived("experimental_setting", "in vivo", organ[0], confidence_factor=0.7)]
     return []
 
 

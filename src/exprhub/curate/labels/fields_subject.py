@@ -5,59 +5,79 @@ from __future__ import annotations
 
 import re
 
+from exprhub.curate.labels.age import Age, parse_age, unit_from_key
 from exprhub.curate.labels.age import age_group as group_of
-from exprhub.curate.labels.age import parse_age, unit_from_key
 from exprhub.curate.labels.finding import Finding, derived, make_label
 from exprhub.curate.labels.model import Label
 from exprhub.curate.labels.ontology import find_terms, match_value
-from exprhub.curate.labels.sources import value_of
+from exprhub.curate.labels.sources import SourceText, value_of
 
 # Free text names an age only with "old" / "aged" / "age" around it, or as an embryonic day.
 _AGE_CONTEXT = re.compile(r"\b(?:aged?|old)\b", re.I)
+#: Keys of a group's average age: an age, but no age group (a pool's members differ).
+MEAN_AGE_KEYS: tuple[str, ...] = ("average age", "mean age", "median age", "age (mean)")
+_MEAN = " (mean)"
+
+
+def _free_age(text: SourceText) -> Age | None:
+    found = parse_age(text.text, postnatal=False)
+    if found is None:
+        return None
+    around = text.text[max(0, found.start - 12) : found.end + 8]
+    return found if found.unit == "embryonic day" or _AGE_CONTEXT.search(around) else None
 
 
 def age(finding: Finding) -> list[Label]:
-    """Age as value and unit (``12 weeks``, ``E12.5``, ``P21``, ``45 years``)."""
-    for text in finding.keyed(("age", "developmental_stage")):
+    """Age as value and unit (``12 weeks``, ``12-15 weeks``, ``E12.5``, ``P21``,
+    ``45 years``; a keyed average age ``29.7 years (mean)``); in free text of the sample,
+    else of its series when the series names one age only."""
+    for text in finding.keyed(("age", "developmental_stage"), MEAN_AGE_KEYS):
         value, offset = value_of(text)
-        unit = unit_from_key(text.key or "")
-        if (
-            unit is None
-            and finding.organism == "Homo sapiens"
-            and "age" in (text.key or "").lower()
-        ):
+        key = (text.key or "").strip().lower()
+        unit = unit_from_key(key)
+        if unit is None and finding.organism == "Homo sapiens" and "age" in key:
             unit = "years"  # a bare human age is in years
         found = parse_age(value, unit=unit)
         if found:
-            return [make_label("age", found.text, text, offset + found.start, offset + found.end)]
+            shown = found.text + (_MEAN if key in MEAN_AGE_KEYS else "")
+            return [make_label("age", shown, text, offset + found.start, offset + found.end)]
+    series: list[tuple[SourceText, Age]] = []
     for text in finding.free():
-        if text.source.startswith("series."):
-            break
-        found = parse_age(text.text, postnatal=False)
+        found = _free_age(text)
         if found is None:
             continue
-        around = text.text[max(0, found.start - 12) : found.end + 8]
-        if found.unit == "embryonic day" or _AGE_CONTEXT.search(around):
-            return [
-                make_label(
-                    "age",
-                    found.text,
-                    text,
-                    found.start,
-                    found.end,
-                    confidence=text.confidence * 0.9,
-                )
-            ]
+        if text.source.startswith("series."):
+            series.append((text, found))
+            continue
+        return [
+            make_label(
+                "age", found.text, text, found.start, found.end, confidence=text.confidence * 0.9
+            )
+        ]
+    if len({found.text for _, found in series}) == 1:
+        text, found = series[0]
+        return [
+            make_label(
+                "age", found.text, text, found.start, found.end, confidence=text.confidence * 0.9
+            )
+        ]
     return []
 
 
 def age_group(finding: Finding) -> list[Label]:
-    """Age group from the age label (human and rodent bands), else a keyed age group."""
+    """Age group from the age label (human and rodent bands; not of an average age), else
+    a keyed age group, else ``embryonic`` (``fetal`` for humans) for an embryo."""
     for basis in finding.labels.get("age", []):
+        if basis.value.endswith(_MEAN):
+            return []
         parsed = parse_age(basis.value)
         group = group_of(parsed, finding.organism) if parsed else None
         if group:
             return [derived("age_group", group, basis, confidence_factor=1.0)]
+    specimen = finding.labels.get("specimen_type", [])
+    if specimen and specimen[0].value == "embryo/fetus":
+        group = "fetal" if finding.organism == "Homo sapiens" else "embryonic"
+        return [derived("age_group", group, specimen[0], confidence_factor=0.9)]
     for text in finding.keyed(("age_group",)):
         value, offset = value_of(text)
         if value.strip():

@@ -15,14 +15,14 @@ from exprhub.curate.harmonize import STANDARD_FIELDS
 
 #: Version of the rules, tables and ontology releases that make labels. Stored with every
 #: label; a relabel by another version reports each value it changes.
-LABELLER_VERSION = "1"
+LABELLER_VERSION = "2"
 
 #: The standardized fields, in display and export order (GEOmeta's fields; the names are
 #: part of the one label vocabulary, :data:`exprhub.curate.harmonize.LABELS`).
 FIELDS: tuple[str, ...] = STANDARD_FIELDS
 
 #: How a label was found.
-METHODS: tuple[str, ...] = ("rule", "ontology", "expression model", "llm")
+METHODS: tuple[str, ...] = ("rule", "ontology", "curated subset", "expression model", "llm")
 
 #: The value of a field the record leaves open.
 UNKNOWN = "unknown"

@@ -127,6 +127,33 @@ _KEYED_ONLY = frozenset(
     {"skin", "bone", "muscle", "fat", "embryo", "eye", "nerve", "head", "neck", "tooth"}
 )
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[+][A-Za-z0-9]*)?")
+#: Relational adjectives of organs (UBERON's "has relational adjective" annotations are not
+#: in the shipped release): in free text an adjective that starts no longer name stands for
+#: its organ ("bronchial brushings": bronchus), and a part named alone takes its organ's
+#: adjective ("cortex" of a brain sample: "cerebral cortex", see ``organ_part``).
+RELATIONAL_ADJECTIVES: dict[str, str] = {
+    "adrenal": "adrenal gland",
+    "bronchial": "bronchus",
+    "cardiac": "heart",
+    "cerebral": "brain",
+    "colonic": "colon",
+    "cortical": "cortex",
+    "gastric": "stomach",
+    "hepatic": "liver",
+    "hippocampal": "hippocampal formation",
+    "intestinal": "intestine",
+    "mammary": "mammary gland",
+    "ovarian": "ovary",
+    "pancreatic": "pancreas",
+    "placental": "placenta",
+    "pulmonary": "lung",
+    "renal": "kidney",
+    "retinal": "retina",
+    "splenic": "spleen",
+    "testicular": "testis",
+    "thymic": "thymus",
+    "uterine": "uterus",
+}
 _BRITISH = (
     ("tumour", "tumor"),
     ("haem", "hem"),
@@ -202,8 +229,14 @@ def _ontology_data(name: str) -> dict[str, dict[str, object]]:
     return data
 
 
-def _add(index: dict[str, str], name: str, term_id: str) -> None:
-    index.setdefault(name, term_id)
+def _add(index: dict[str, str], name: str, term_id: str, labels: set[str] | None = None) -> None:
+    """Index ``name``; a term's own label wins over another term's synonym (``cortex`` is
+    the term "cortex", not a synonym of "adrenal cortex"), otherwise the first term."""
+    if labels is None:
+        index.setdefault(name, term_id)
+    elif name not in labels:
+        labels.add(name)
+        index[name] = term_id
 
 
 def build_index() -> TermIndex:
@@ -216,6 +249,8 @@ def build_index() -> TermIndex:
         free: dict[str, str] = {}
         keyed: dict[str, str] = {}
         starts: dict[str, int] = {}
+        keyed_labels: set[str] = set()
+        free_labels: set[str] = set()
         for raw_id, entry in _ontology_data(ontology).items():
             term_id = ids.setdefault(raw_id, raw_id)
             label = str(entry.get("label") or "")
@@ -245,10 +280,10 @@ def build_index() -> TermIndex:
             for name, is_label in names:
                 if not name:
                     continue
-                _add(keyed, name, term_id)
+                _add(keyed, name, term_id, keyed_labels if is_label else None)
                 shortest = MIN_NAME if is_label else MIN_SYNONYM
                 if len(name) >= shortest and name not in _GENERIC and not root:
-                    _add(free, name, term_id)
+                    _add(free, name, term_id, free_labels if is_label else None)
                     words = name.split(" ")
                     starts[words[0]] = max(starts.get(words[0], 0), len(words))
         index.free[ontology] = free
@@ -314,7 +349,8 @@ def _singular(word: str) -> str:
 
 def find_terms(text: str, ontology: str, *, index: TermIndex | None = None) -> list[TermMatch]:
     """Terms of ``ontology`` named in ``text``, longest names first, not overlapping, in
-    text order; a name counts only on word boundaries (plural forms too)."""
+    text order; a name counts only on word boundaries (plural forms too; for UBERON, an
+    organ's relational adjective: :data:`RELATIONAL_ADJECTIVES`)."""
     return list(_found(index or term_index(), text, ontology))
 
 
@@ -341,13 +377,17 @@ def _found(index: TermIndex, text: str, ontology: str) -> tuple[TermMatch, ...]:
             if term_id is not None:
                 hit = (n, term_id)
                 break
+        exact = True
+        if hit is None and ontology == "UBERON" and first in RELATIONAL_ADJECTIVES:
+            organ = names.get(RELATIONAL_ADJECTIVES[first])
+            hit, exact = ((1, organ) if organ is not None else None), False
         if hit is None:
             i += 1
             continue
         n, term_id = hit
         term = index.term(term_id)
-        if term is not None:
-            found.append(TermMatch(term, words[i][0], words[i + n - 1][1]))
+        if term is not None:  # an adjective's organ is marked inexact: weaker than a name
+            found.append(TermMatch(term, words[i][0], words[i + n - 1][1], exact))
         i += n
     return tuple(found)
 
@@ -439,3 +479,20 @@ def most_specific(matches: list[TermMatch]) -> list[TermMatch]:
         if m.term.id not in covered and all(o.term.id != m.term.id for o in out):
             out.append(m)
     return out
+
+
+def organ_part(part: Term, organs: list[Term], *, index: TermIndex | None = None) -> Term | None:
+    """The term for ``part`` of one of ``organs`` where UBERON names it by the organ or its
+    adjective ("cortex" of the brain: "cerebral cortex"; of the kidney: "renal cortex")."""
+    index = index or term_index()
+    names = index.keyed.get("UBERON", {})
+    adjectives: dict[str, list[str]] = {}
+    for adjective, noun in RELATIONAL_ADJECTIVES.items():
+        adjectives.setdefault(noun, []).append(adjective)
+    for organ in organs:
+        for word in (organ.label, *adjectives.get(organ.label, [])):
+            found = names.get(f"{word} {part.label}")
+            term = index.term(found) if found else None
+            if term is not None and term.id != part.id:
+                return term
+    return None

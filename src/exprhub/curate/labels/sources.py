@@ -61,7 +61,10 @@ def _description_pairs(raw: str) -> list[SourceText]:
     start = 0
     for part in raw.split(";"):
         match = _DESCRIPTION_PAIR.match(part)
-        if match and match.group(1).strip().lower() not in {"keywords", "http", "https"}:
+        key = match.group(1).strip().lower() if match else ""
+        # a key names a field in a few words ("Sample type"), not "The Cancer Genome Anatomy
+        # Project (CGAP: http://...)"
+        if match and key not in {"keywords", "http", "https"} and len(key.split()) <= 4:
             key = match.group(1).strip()
             # the text is the line up to the part's end, so offsets count from the line start
             text = raw[: start + match.end(2)]

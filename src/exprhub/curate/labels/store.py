@@ -13,11 +13,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from exprhub.curate.labels.extract import label_sample
+from exprhub.curate.labels.listed_samples import label_listed_samples
 from exprhub.curate.labels.llm import LLMLabeller
 from exprhub.curate.labels.model import LABELLER_VERSION, Label
 from exprhub.curate.labels.ontology import match_value, term_index
 from exprhub.hub import Hub, HubWriter, RecordNotFound
-from exprhub.hub.labels import RULE_METHODS, LabelChange, StoredLabel, write_labels
+from exprhub.hub.labels import (
+    RULE_METHODS,
+    LabelChange,
+    StoredLabel,
+    unrecorded_samples,
+    write_labels,
+)
 from exprhub.hub.listing import list_records
 from exprhub.records import RecordType, Sample, Series, normalize_accession
 
@@ -101,21 +108,43 @@ class RelabelReport:
 
 
 def sample_keys(hub: Hub, accessions: Iterable[str] | None) -> tuple[list[str], list[str]]:
-    """Sample keys that ``accessions`` stand for (a series or platform: its samples; none
-    given: every sample), and the accessions not in the hub."""
+    """Sample keys that ``accessions`` stand for (a series, platform or DataSet: its samples;
+    none given: every sample), and the accessions not in the hub. Samples known only as
+    DataSet columns or series members, without a sample record, are samples too."""
     if accessions is None:
         _, rows = list_records(hub, RecordType.SAMPLE)
-        return [r.key for r in rows], []
+        return [r.key for r in rows] + unrecorded_samples(hub), []
     keys: list[str] = []
     missing: list[str] = []
     for given in accessions:
+        if hub.has(given.strip(), RecordType.SAMPLE):  # also a sample named, not numbered
+            keys.append(hub.record(given.strip(), RecordType.SAMPLE, table=False).key)
+            continue
         try:
             found = hub.samples_of(normalize_accession(given))
         except RecordNotFound:
             missing.append(given)
             continue
-        keys += [k for k in found if hub.has(k, RecordType.SAMPLE)]
+        keys += found
     return list(dict.fromkeys(keys)), missing
+
+
+def sample_key(hub: Hub, accession: str) -> str:
+    """The key of one sample: a sample record's, or that of a sample the hub's records list
+    without a record of its own (a DataSet column).
+
+    Raises
+    ------
+    RecordNotFound
+        If the accession is neither.
+    """
+    given = accession.strip()
+    if hub.has(given, RecordType.SAMPLE):
+        return hub.record(given, RecordType.SAMPLE, table=False).key
+    key = normalize_accession(given)
+    if not unrecorded_samples(hub, [key]):
+        raise RecordNotFound(f"sample {given} is not in the hub")
+    return key
 
 
 def _series_of(hub: Hub, sample: Sample, cache: dict[str, Series | None]) -> list[Series]:
@@ -137,18 +166,32 @@ def relabel(
 ) -> RelabelReport:
     """Label the samples ``accessions`` stand for (all samples when None) from their stored
     metadata and store the labels, :data:`RELABEL_BATCH` samples per transaction; with
-    ``llm``, ask the model instead and store its labels beside the rule labels."""
+    ``llm``, ask the model instead and store its labels beside the rule labels. Samples
+    without a record of their own are labelled from the DataSets and series that list them
+    (:mod:`exprhub.curate.labels.listed_samples`; not by the LLM, which reads records)."""
     keys, missing = sample_keys(hub, accessions)
-    report = RelabelReport(missing=missing)
+    report = relabel_samples(hub, keys, llm=llm)
+    report.missing = missing
+    return report
+
+
+def relabel_samples(
+    hub: Hub, keys: Sequence[str], *, llm: LLMLabeller | None = None
+) -> RelabelReport:
+    """:func:`relabel` of samples given by their keys (of sample records, or of samples the
+    hub's records list without one)."""
+    report = RelabelReport()
     cache: dict[str, Series | None] = {}
     for i in range(0, len(keys), RELABEL_BATCH):
         batch = []
-        records = hub.records_by_key(keys[i : i + RELABEL_BATCH], RecordType.SAMPLE)
+        chunk = keys[i : i + RELABEL_BATCH]
+        records = hub.records_by_key(chunk, RecordType.SAMPLE)
         for sample in records.values():  # in the order of keys, a few queries a batch
             assert isinstance(sample, Sample)
             batch.append((sample, _series_of(hub, sample, cache)))
         if llm is None:
             found = {sample.key: label_sample(sample, series) for sample, series in batch}
+            found.update(label_listed_samples(hub, unrecorded_samples(hub, chunk)))
             version, methods = LABELLER_VERSION, RULE_METHODS
         else:
             found = llm.label(batch)

@@ -88,3 +88,39 @@ def tax_id(organism: str) -> int | None:
     """The NCBI Taxonomy id of a scientific name, or None."""
     name = " ".join(organism.lower().split())
     return COMMON_TAXA.get(name) or taxon_names().get(name)
+
+
+#: Common names of the organisms of most GEO samples, as series texts name them ("founder
+#: mice"); the shipped NCBITaxon release has scientific names only.
+COMMON_NAMES: dict[str, str] = {
+    "human": "Homo sapiens",
+    "humans": "Homo sapiens",
+    "patients": "Homo sapiens",
+    "mouse": "Mus musculus",
+    "mice": "Mus musculus",
+    "murine": "Mus musculus",
+    "rat": "Rattus norvegicus",
+    "rats": "Rattus norvegicus",
+    "zebrafish": "Danio rerio",
+}
+_NAMED = re.compile(
+    r"\b(?:" + "|".join(sorted(COMMON_NAMES, key=len, reverse=True)) + r")\b", re.IGNORECASE
+)
+
+
+def organism_named(text: str) -> tuple[str, str, int, int] | None:
+    """The one organism a text names by a scientific name of :data:`COMMON_TAXA` or a common
+    name (``mice``): ``(scientific name, evidence, start, end)``; None when it names none or
+    several."""
+    found: dict[str, tuple[str, int, int]] = {}
+    for name in COMMON_TAXA:
+        at = text.lower().find(name)
+        if at >= 0:
+            found.setdefault(name.capitalize(), (text[at : at + len(name)], at, at + len(name)))
+    for match in _NAMED.finditer(text):
+        scientific = COMMON_NAMES[match.group(0).lower()]
+        found.setdefault(scientific, (match.group(0), match.start(), match.end()))
+    if len(found) != 1:
+        return None
+    name, (evidence, start, end) = next(iter(found.items()))
+    return name, evidence, start, end
