@@ -28,7 +28,7 @@ MIN_NAME = 4
 #: Shortest synonym matched inside free text (abbreviations are left to keyed values).
 MIN_SYNONYM = 6
 #: Version of the index layout (part of the cache file's name).
-_INDEX_FORMAT = 6
+_INDEX_FORMAT = 7
 # Terms too generic to be a sample's label, by label.
 _GENERIC = frozenset(
     {
