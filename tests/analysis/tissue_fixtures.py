@@ -1,8 +1,9 @@
 """A hub of real mouse series for the tissue model's tests: pancreas (GSE1623, MG-U74A), ovary
 (the SuperSeries GSE11897 with its SubSeries GSE7774-6, three platforms) and ciliary
 epithelium (GSE3791, MG-U74Av2 A and B; its human samples too). In a copy of GSE1623's family
-file one sample's tissue is removed (GSM27457: to be predicted) and another's is changed to
-ovary (GSM27456: a mislabel the check must flag)."""
+file one sample's tissue is removed (GSM27457: to be predicted; the series summary's
+"pancreatic RNA" goes too, since the labeller reads a series' text for samples that name no
+organ) and another's is changed to ovary (GSM27456: a mislabel the check must flag)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def build_tissue_hub(root: Path, geo_fixtures: Path) -> Hub:
     with gzip.open(geo_fixtures / "gemma/GSE1623_family.soft.txt.gz", "rt", newline="") as f:
         text = f.read()
     text = _edited(_edited(text, UNLABELLED, "whole organ"), MISLABELLED, "ovary")
+    text = text.replace("!Series_summary = Total pancreatic RNA", "!Series_summary = Total RNA", 1)
     copy = root / "GSE1623_family.soft.gz"
     with gzip.open(copy, "wt", newline="") as f:
         f.write(text)
