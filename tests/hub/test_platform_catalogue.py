@@ -48,7 +48,7 @@ def test_related_of_keys_is_related_of_each_key(related_hub: Hub) -> None:
     hub = related_hub
     stored = [r.key for r in hub.records()]
     named = sorted({k for key in stored for ks in hub.related(key).values() for k in ks})
-    keys = sorted(set(stored) | set(named)) + ["GSM999999999", "GPL0"]
+    keys = [*sorted(set(stored) | set(named)), "GSM999999999", "GPL0"]
     expected = _related_one_by_one(hub, keys)
     assert set(named) - set(stored), "some keys are only named by stored records"
     assert any("superseries" in r for r in expected.values())
