@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, or_, select
 
 from exprhub.hub import schema as s
-from exprhub.hub.queries import _INCOMING_KINDS, _KEY_CHUNK, _REVERSE_RELATIONS
+from exprhub.hub.queries import _INCOMING_KINDS, _KEY_CHUNK, _add_incoming
 from exprhub.records import RecordType, normalize_accession
 
 if TYPE_CHECKING:
@@ -90,13 +90,7 @@ def _related(connection: Connection, keys: Sequence[str]) -> dict[str, dict[str,
     for name in wanted:
         row = rows.get(name)
         relations = {k: list(v) for k, v in outgoing.get(row.id, {}).items()} if row else {}
-        for source_type, source_key, kind in incoming.get(targets[name], ()):
-            reverse = _REVERSE_RELATIONS.get((source_type, kind))
-            if reverse is None:
-                continue
-            values = relations.setdefault(reverse, [])
-            if source_key not in values:
-                values.append(source_key)
+        _add_incoming(relations, incoming.get(targets[name], ()))
         if row is not None or relations:
             out[name] = relations
     return out
