@@ -23,10 +23,15 @@ Two parts, one JSON summary on stdout:
   each is current), and ``PFKFB2[GENE] AND GDS[ETYP]`` (``search_gene_only_s``: what the
   gene term alone costs); memory caches emptied before each search, as in a fresh server
   process.
+- ``gene_lookup`` (with ``--gene-hub DIR``): ``PFKFB2[GENE] AND GDS[ETYP]`` alone, cold and
+  warm, in a hub of ``--gene-datasets`` DataSets on ``--gene-platforms`` platforms, built in
+  DIR the first time and reused after (so that code before and after a change can be timed
+  alternately on the same hub).
 
     python bench/profiles.py                            # 22,000 x 17 + GDS507
     python bench/profiles.py --probes 54675 --samples 100 --no-gds --no-flag-search
     python bench/profiles.py --no-gds --flag-datasets 12      # [FLAG] search, 13 DataSets
+    python bench/profiles.py --only-gene --gene-hub /tmp/g50 --gene-datasets 50 --gene-platforms 5
 """
 
 from __future__ import annotations
@@ -126,9 +131,11 @@ def gds_part(path: Path, repeat: int) -> dict:
     }
 
 
-def _copies(path: Path, directory: Path, copies: int) -> list[Path]:
-    """GDS507 and ``copies`` more DataSets made from it (GDS90001 ...: same platform, values
-    and subsets), so that a gene is measured by ``copies + 1`` DataSets."""
+def _copies(path: Path, directory: Path, copies: int, platforms: int = 1) -> list[Path]:
+    """GDS507 and ``copies`` more DataSets made from it (GDS90001 ...: same values and
+    subsets), so that a gene is measured by ``copies + 1`` DataSets; on GPL97 with
+    ``platforms=1``, else spread over GPL97 and ``platforms - 1`` more platforms (GPL90001
+    ...: same probes, known from the DataSets' IDENTIFIER column)."""
     import gzip
 
     with gzip.open(path, "rt") as handle:
@@ -136,9 +143,13 @@ def _copies(path: Path, directory: Path, copies: int) -> list[Path]:
     out = [path]
     for i in range(copies):
         name = f"GDS{90001 + i}"
+        platform = (i + 1) % platforms
         target = directory / f"{name}.soft.gz"
+        copy = text.replace("GDS507", name)
+        if platform:
+            copy = copy.replace("= GPL97\n", f"= GPL{90000 + platform}\n")
         with gzip.open(target, "wt", compresslevel=1) as handle:
-            handle.write(text.replace("GDS507", name))
+            handle.write(copy)
         out.append(target)
     return out
 
@@ -194,6 +205,45 @@ def flag_search_part(path: Path, copies: int) -> dict:
     }
 
 
+def gene_lookup_part(path: Path, datasets: int, platforms: int, home: Path, repeat: int) -> dict:
+    """``PFKFB2[GENE] AND GDS[ETYP]`` over ``datasets`` DataSets on ``platforms`` platforms
+    (GDS507 and copies, :func:`_copies`), in the hub at ``home`` (imported there the first
+    time, reused after: the same hub for runs of the code before and after a change).
+    ``cold``: memory caches emptied before each search (a fresh server process; the probe ->
+    gene cache files present), ``warm``: kept; best of ``repeat`` each."""
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    import exprhub
+    from exprhub.analysis import probe_genes, profiles
+
+    def fresh() -> None:
+        profiles._CACHE.clear()
+        probe_genes._CACHE.clear()
+
+    query = "PFKFB2[GENE] AND GDS[ETYP]"
+    if (home / "hub").exists():
+        hub = exprhub.Hub(home / "hub")
+    else:
+        hub = exprhub.Hub.init(home / "hub")
+        hub.import_files(_copies(path, home, datasets - 1, platforms))
+    hits = len(hub.search(query).hits)  # the probe -> gene cache files and search index, once
+
+    def cold() -> None:
+        fresh()
+        hub.search(query)
+
+    out = {
+        "datasets": datasets,
+        "platforms": platforms,
+        "hits": hits,
+        "search_gene_cold_s": round(_best(cold, repeat), 4),
+        "search_gene_warm_s": round(_best(lambda: hub.search(query), repeat), 4),
+    }
+    hub.close()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--probes", type=int, default=22_000)
@@ -206,7 +256,24 @@ def main() -> None:
         "--flag-datasets", type=int, default=6, help="[FLAG] search over GDS507 + this many copies"
     )
     parser.add_argument("--no-flag-search", action="store_true")
+    parser.add_argument(
+        "--gene-hub",
+        type=Path,
+        help="time the [GENE] term alone in this directory's hub (built the first time)",
+    )
+    parser.add_argument("--gene-datasets", type=int, default=7, help="DataSets of --gene-hub")
+    parser.add_argument("--gene-platforms", type=int, default=1, help="platforms of --gene-hub")
+    parser.add_argument("--only-gene", action="store_true", help="only the --gene-hub part")
     args = parser.parse_args()
+    if args.only_gene:
+        if args.gene_hub is None or not args.gds.is_file():
+            parser.error("--only-gene needs --gene-hub and the GDS507 file")
+        lookup = gene_lookup_part(
+            args.gds, args.gene_datasets, args.gene_platforms, args.gene_hub, args.repeat
+        )
+        json.dump({"load_average": list(os.getloadavg()), "gene_lookup": lookup}, sys.stdout)
+        sys.stdout.write("\n")
+        return
     out: dict = {
         "load_average": list(os.getloadavg()),
         "matrix": matrix_part(args.probes, args.samples, args.count, args.repeat),
@@ -215,6 +282,10 @@ def main() -> None:
         out["gds"] = gds_part(args.gds, args.repeat)
     if not args.no_flag_search and args.gds.is_file():
         out["flag_search"] = flag_search_part(args.gds, args.flag_datasets)
+    if args.gene_hub is not None and args.gds.is_file():
+        out["gene_lookup"] = gene_lookup_part(
+            args.gds, args.gene_datasets, args.gene_platforms, args.gene_hub, args.repeat
+        )
     out["targets"] = {
         "neighbours_22000x17_le_1s": out["matrix"]["cold_neighbours_s"] <= 1.0
         and ("gds" not in out or out["gds"]["neighbours_cold_cached_s"] <= 1.0),

@@ -8,15 +8,17 @@ values across the hub summarized by series and by harmonized field.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from exprhub.analysis.probe_genes import ProbeGenes, measured_platforms, probe_genes
+from exprhub.analysis.probe_genes import ProbeGenes, probe_genes
 from exprhub.curate.harmonize import harmonize
 from exprhub.hub import Hub, RecordNotFound
 from exprhub.hub.gene_lookup import find_gene_rows, matrices_of_kind, matrix_feature_row
+from exprhub.hub.platform_catalogue import PlatformFacts, platforms_with_probes
 from exprhub.hub.refinery_tables import GeneRow
 from exprhub.records import RecordType, Sample
 from exprhub.refine.store import organism_name, tax_id_for
@@ -112,7 +114,12 @@ def _from_row(row: GeneRow, text: str) -> GeneMatch:
 
 
 def find_genes(
-    hub: Hub, text: str, *, organism: str | None = None, limit: int = 50
+    hub: Hub,
+    text: str,
+    *,
+    organism: str | None = None,
+    limit: int = 50,
+    platforms: Mapping[str, PlatformFacts] | None = None,
 ) -> list[GeneMatch]:
     """Genes matching ``text``: a symbol, NCBI Gene id, Ensembl id or synonym (whole value,
     ignoring case), or words of the gene's name. Best matches first (:data:`MATCH_ORDER`,
@@ -126,6 +133,9 @@ def find_genes(
         Only genes of this organism (scientific name or NCBI tax id).
     limit
         At most this many genes.
+    platforms
+        The hub's platforms with probes, when already read
+        (:func:`exprhub.hub.platform_catalogue.platforms_with_probes`); read here otherwise.
     """
     text = text.strip()
     if not text:
@@ -136,8 +146,9 @@ def find_genes(
         match = _from_row(row, text)
         found.setdefault((match.tax_id, match.symbol.upper() or match.gene_id or ""), match)
     known_ids = {(m.tax_id, m.gene_id) for m in found.values()}
-    for platform in measured_platforms(hub):
-        genes = probe_genes(hub, platform)
+    platforms = platforms_with_probes(hub) if platforms is None else platforms
+    for platform, facts in platforms.items():
+        genes = probe_genes(hub, platform, facts)
         platform_tax = tax_id_for(genes.organism)
         if tax is not None and platform_tax != tax:
             continue
@@ -227,12 +238,22 @@ def _same_organism(genes: ProbeGenes, match: GeneMatch) -> bool:
     return tax_id_for(genes.organism) in (None, match.tax_id)
 
 
-def platforms_measuring(hub: Hub, match: GeneMatch) -> list[PlatformProbes]:
+def platforms_measuring(
+    hub: Hub, match: GeneMatch, *, platforms: Mapping[str, PlatformFacts] | None = None
+) -> list[PlatformProbes]:
     """Every platform of the hub with probes annotated with the gene (its symbol or NCBI Gene
-    id), of the gene's organism, with the series and DataSets on it."""
+    id), of the gene's organism, with the series and DataSets on it.
+
+    Parameters
+    ----------
+    platforms
+        The hub's platforms with probes, when already read
+        (:func:`exprhub.hub.platform_catalogue.platforms_with_probes`); read here otherwise.
+    """
     out = []
-    for platform in measured_platforms(hub):
-        genes = probe_genes(hub, platform)
+    platforms = platforms_with_probes(hub) if platforms is None else platforms
+    for platform, facts in platforms.items():
+        genes = probe_genes(hub, platform, facts)
         if not _same_organism(genes, match):
             continue
         probes = genes.probes_for(
@@ -240,17 +261,9 @@ def platforms_measuring(hub: Hub, match: GeneMatch) -> list[PlatformProbes]:
         )
         if not probes:
             continue
-        try:
-            related = hub.related(platform)
-        except RecordNotFound:
-            related = {}
         out.append(
             PlatformProbes(
-                platform,
-                probes,
-                list(genes.sources),
-                sorted(related.get("series", [])),
-                sorted(related.get("dataset", [])),
+                platform, probes, list(genes.sources), sorted(facts.series), sorted(facts.datasets)
             )
         )
     return out
@@ -260,13 +273,14 @@ def platforms_for_text(hub: Hub, text: str) -> list[str]:
     """Platforms measuring any gene whose symbol, gene id, Ensembl id or synonym is ``text``
     (what ``ACTB[GENE]`` selects in search; description words are not used there)."""
     found: set[str] = set()
+    platforms = platforms_with_probes(hub)
     # search hands over its tokens joined by spaces: "beta-actin" arrives as "beta actin"
     spellings = dict.fromkeys([text, text.replace(" ", "-"), text.replace(" ", "")])
     for spelling in spellings:
-        for match in find_genes(hub, spelling, limit=20):
+        for match in find_genes(hub, spelling, limit=20, platforms=platforms):
             if match.matched == "description":
                 continue
-            found.update(p.platform for p in platforms_measuring(hub, match))
+            found.update(p.platform for p in platforms_measuring(hub, match, platforms=platforms))
     return sorted(found)
 
 
@@ -310,11 +324,17 @@ def gene_record(hub: Hub, text: str, *, organism: str | None = None) -> GeneReco
     GeneNotFound
         When no gene matches.
     """
-    found = find_genes(hub, text, organism=organism, limit=20)
+    platforms = platforms_with_probes(hub)
+    found = find_genes(hub, text, organism=organism, limit=20, platforms=platforms)
     if not found:
         best_gene(hub, text, organism=organism)  # raises with the message
     gene = found[0]
-    return GeneRecord(gene, platforms_measuring(hub, gene), refined_summary(hub, gene), found[1:])
+    return GeneRecord(
+        gene,
+        platforms_measuring(hub, gene, platforms=platforms),
+        refined_summary(hub, gene),
+        found[1:],
+    )
 
 
 def _stats(values: np.ndarray) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from exprhub.hub import Hub, RecordNotFound
-from exprhub.hub.gene_lookup import annotated_platforms
+from exprhub.hub.platform_catalogue import PlatformFacts, platform_facts, platforms_with_probes
 from exprhub.records import RecordType
 from exprhub.records.table import MISSING_TOKENS, Table
 from exprhub.refine.mapping import split_multi
@@ -159,24 +159,29 @@ _CACHE_LOCK = threading.Lock()
 CACHE_SIZE = 64
 
 
-def _origin(hub: Hub, key: str) -> str:
-    origin = hub.record_origin(key)
+def _origin(facts: PlatformFacts, key: str) -> str:
+    origin = facts.origins.get(key)
     return f"{origin[0]}/{origin[1]}" if origin else "-"
 
 
-def probe_genes(hub: Hub, platform: str) -> ProbeGenes:
+def probe_genes(hub: Hub, platform: str, facts: PlatformFacts | None = None) -> ProbeGenes:
     """The genes of a platform's probes from every source the hub holds (empty when none).
 
     Kept in memory, and in the hub directory under ``cache/probe-genes/`` (derived data,
-    rebuilt when a source changes or the file is missing or unreadable)."""
-    try:
-        related = hub.related(platform)
-    except RecordNotFound:
-        related = {}
-    datasets = sorted(related.get("dataset", []))
+    rebuilt when a source changes or the file is missing or unreadable).
+
+    Parameters
+    ----------
+    facts
+        The platform's facts, when already read for many platforms at once
+        (:func:`exprhub.hub.platform_catalogue.platforms_with_probes`); read here otherwise.
+    """
+    if facts is None:
+        facts = platform_facts(hub, [platform])[platform]
+    datasets = sorted(facts.datasets)
     tag = ";".join(
-        [CACHE_FORMAT, hub.platform_table_tag(platform), _origin(hub, platform)]
-        + [f"{d}={_origin(hub, d)}" for d in datasets]
+        [CACHE_FORMAT, facts.table_tag, _origin(facts, platform)]
+        + [f"{d}={_origin(facts, d)}" for d in datasets]
     )
     key = (str(hub.home.resolve()), platform)
     with _CACHE_LOCK:
@@ -270,8 +275,4 @@ def _save(hub: Hub, genes: ProbeGenes, tag: str) -> None:
 def measured_platforms(hub: Hub) -> list[str]:
     """Every platform the hub knows probes of: platform records, platforms with a stored GEO
     annotation and the platforms of stored DataSets."""
-    found = {r.key for r in hub.records(RecordType.PLATFORM)}
-    found.update(annotated_platforms(hub))
-    for summary in hub.records(RecordType.DATASET):
-        found.update(hub.related(summary.key).get("platform", []))
-    return sorted(found)
+    return list(platforms_with_probes(hub))

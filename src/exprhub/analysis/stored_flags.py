@@ -28,6 +28,7 @@ from exprhub.analysis.flags import FlagOptions
 from exprhub.analysis.genes import GeneMatch, GeneNotFound, find_genes, platforms_measuring
 from exprhub.analysis.profiles import VALUE_KINDS, profile_frame, profile_source
 from exprhub.hub import Hub, HubError, RecordNotFound
+from exprhub.hub.platform_catalogue import PlatformFacts, platforms_with_probes
 from exprhub.hub.profile_flags import (
     FlagSet,
     flag_sets,
@@ -325,12 +326,18 @@ def _words(text: str) -> str:
     return " ".join(re.findall(r"[^\W_]+", text.lower()))
 
 
-def _gene_matches(hub: Hub, given: str) -> tuple[str, list[GeneMatch]]:
+def _gene_matches(
+    hub: Hub, given: str, platforms: dict[str, PlatformFacts]
+) -> tuple[str, list[GeneMatch]]:
     """The spelling of ``given`` that names a gene and its matches (not by description)."""
     # search hands over its tokens joined by spaces: "beta-actin" arrives as "beta actin"
     spellings = list(dict.fromkeys([given, given.replace(" ", "-"), given.replace(" ", "")]))
     for text in spellings:
-        matches = [m for m in find_genes(hub, text, limit=20) if m.matched != "description"]
+        matches = [
+            m
+            for m in find_genes(hub, text, limit=20, platforms=platforms)
+            if m.matched != "description"
+        ]
         if matches:
             return text, matches
     return given, []
@@ -350,14 +357,15 @@ def accessions_flagging(
     options = options or FlagOptions()
     wanted = _words(flag)
     found: set[str] = set()
+    platforms = platforms_with_probes(hub)
     for given in genes:
-        text, matches = _gene_matches(hub, given)
+        text, matches = _gene_matches(hub, given, platforms)
         probes: dict[str, set[str]] = {}  # accession -> probes of the gene on its platforms
         gene_ids: set[str] = set()
         for match in matches:
             if match.gene_id:
                 gene_ids.add(match.gene_id)
-            for platform in platforms_measuring(hub, match):
+            for platform in platforms_measuring(hub, match, platforms=platforms):
                 for accession in (*platform.datasets, *platform.series):
                     probes.setdefault(accession, set()).update(platform.probes)
         candidates = sorted(set(probes) - found)

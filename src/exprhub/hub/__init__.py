@@ -29,7 +29,10 @@ Reading records
       and DataFrames);
     * :meth:`Hub.annotation` (platform annotations);
     * :mod:`exprhub.hub.gene_lookup`: ``find_gene_rows``, ``annotated_platforms``,
-      ``matrices_of_kind``, ``matrix_feature_row`` (genes and profiles).
+      ``matrices_of_kind``, ``matrix_feature_row`` (genes and profiles);
+    * :mod:`exprhub.hub.platform_catalogue`: ``related_of_keys`` (``related`` of many keys),
+      ``platforms_with_probes`` and ``platform_facts`` (the gene look-up's platforms, their
+      series, DataSets, table tags and origins in a few queries).
 
 Reading values
     :class:`~exprhub.hub.matrix_queries.MatrixQueries` (inherited by :class:`Hub`):

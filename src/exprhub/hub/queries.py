@@ -4,7 +4,7 @@ listings, counts and history. :class:`~exprhub.hub.Hub` inherits these queries."
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +39,20 @@ _REVERSE_RELATIONS = {
     ("GSE", "platform"): "series",
 }
 _INCOMING_KINDS = sorted({kind for _, kind in _REVERSE_RELATIONS})
+
+
+def _add_incoming(out: dict[str, list[str]], incoming: Iterable[Any]) -> None:
+    """Add to a record's relations, under their reverse names, the records pointing at it
+    (``(source type, source key, kind)``, in record order), each once."""
+    for source_type, source_key, kind in incoming:
+        name = _REVERSE_RELATIONS.get((source_type, kind))
+        if name is None:
+            continue
+        values = out.setdefault(name, [])
+        if source_key not in values:
+            values.append(source_key)
+
+
 #: Keys or ids per ``IN (...)`` list.
 _KEY_CHUNK = 500
 
@@ -397,13 +411,7 @@ class RecordQueries:
                 .where(s.relations.c.kind.in_(_INCOMING_KINDS), s.relations.c.target_key == target)
                 .order_by(s.records.c.id)
             )
-            for source_type, source_key, kind in incoming:
-                name = _REVERSE_RELATIONS.get((source_type, kind))
-                if name is None:
-                    continue
-                values = out.setdefault(name, [])
-                if source_key not in values:
-                    values.append(source_key)
+            _add_incoming(out, incoming)
         if source_id is None and not out:
             raise RecordNotFound(f"{key} is not in the hub at {self.home}")
         return out
