@@ -27,7 +27,7 @@ class CompendiumMixin:
         imputer: str = "als",
         qn: bool = True,
         max_iters: int = 200,
-        tolerance: float = 1e-5,
+        tolerance: float = 3e-3,
         stage: str = "refined",
         chunk: int = 256,
         workers: int = 2,

@@ -88,7 +88,8 @@ class CompendiumOptions:
         Quantile normalize the result to its own target.
     max_iters, tolerance
         When the imputation stops: at most ``max_iters`` iterations, or when the imputed
-        cells change by less than ``tolerance`` (relative root sum of squares).
+        cells change by less than ``tolerance`` (relative root sum of squares; 3e-3 is
+        fancyimpute's rule, which bounds the squared ratio by 1e-5).
     stage
         ``refined`` (values as delivered) or ``genes`` (gene-level, before the refinery's QN).
     chunk
@@ -107,7 +108,7 @@ class CompendiumOptions:
     imputer: str = "als"
     qn: bool = True
     max_iters: int = 200
-    tolerance: float = 1e-5
+    tolerance: float = 3e-3
     stage: str = "refined"
     chunk: int = 256
     workers: int = 2

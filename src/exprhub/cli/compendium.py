@@ -54,8 +54,12 @@ def build_command(
         int, typer.Option("--max-iters", help="Most imputation iterations.")
     ] = 200,
     tolerance: Annotated[
-        float, typer.Option("--tolerance", help="Imputation stops below this relative change.")
-    ] = 1e-5,
+        float,
+        typer.Option(
+            "--tolerance",
+            help="Imputation stops below this relative change (3e-3: fancyimpute's rule).",
+        ),
+    ] = 3e-3,
     stage: Annotated[
         str,
         typer.Option("--stage", help="refined (as delivered) or genes (before the refinery's QN)."),

@@ -190,12 +190,12 @@ def read_plan(
     n_out, by_part = targets
     # filled sample by sample (rows of ``out``) and returned transposed: each sample's values
     # stay contiguous, which column-wise work after (sorting, QN) reads fastest
-    out = np.full((n_samples, n_out), np.nan, dtype=dtype)
+    out: np.ndarray = np.full((n_samples, n_out), np.nan, dtype=dtype)
     for p, name, n_rows, positions, columns in plan:
         values = hub.store.open(name).columns(columns, n_rows)
         target = by_part[p]
         keep = target >= 0
-        part = np.full((len(positions), n_out), np.nan, dtype=dtype)
+        part: np.ndarray = np.full((len(positions), n_out), np.nan, dtype=dtype)
         part[:, target[keep]] = values[keep].T
         out[np.asarray(positions, dtype=np.intp)] = part
     return out.T
