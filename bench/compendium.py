@@ -2,7 +2,8 @@
 
 Usage::
 
-    python bench/compendium.py 1000 5000 [--genes 20000] [--format parquet] [--max-iters 10]
+    python bench/compendium.py 10000 25000 [--genes 20000] [--format parquet]
+        [--imputer als|iterative-svd] [--max-iters 200]
 
 For each N: a new hub whose refined matrices are written straight through the hub's public
 writer API (``HubWriter`` + ``exprhub.refine.store.write_sample_column`` and
@@ -14,9 +15,10 @@ child process (``hub.compendium``), whose wall time and peak RSS
 (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` in the child), and CPU time (all its threads,
 steadier than wall time on a shared machine) are measured alone. Prints one JSON object.
 
-``--max-iters`` bounds the imputation (fancyimpute's default is 200): each iteration is two
-streaming passes, so the build time is about ``fixed passes + iterations x one iteration`` and
-both parts grow linearly with N; the JSON gives the iterations run.
+``--imputer als`` (the default) runs the imputation to convergence (each iteration one
+streaming pass); ``--imputer iterative-svd`` is the previous method (two passes an iteration,
+far more iterations: give ``--max-iters``). The JSON gives the iterations run and the
+passes over the data in all (missing counts 2, imputation, QN 2).
 """
 
 from __future__ import annotations
@@ -99,9 +101,11 @@ def fill_hub(home: Path, n_samples: int, n_genes: int, seed: int = 0) -> float:
 CHILD = """
 import json, resource, sys, time
 from exprhub.api import Hub
-home, out, fmt, iters = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+home, out, fmt, iters, imputer = sys.argv[1:4] + [int(sys.argv[4]), sys.argv[5]]
 start = time.perf_counter()
-report = Hub(home).compendium("Homo sapiens", out, format=fmt, max_iters=iters)
+report = Hub(home).compendium(
+    "Homo sapiens", out, format=fmt, max_iters=iters, imputer=imputer
+)
 usage = resource.getrusage(resource.RUSAGE_SELF)
 seconds = time.perf_counter() - start
 cpu = usage.ru_utime + usage.ru_stime
@@ -110,10 +114,12 @@ print(json.dumps(out))
 """
 
 
-def build(home: Path, out: Path, fmt: str, max_iters: int) -> dict[str, object]:
+def build(home: Path, out: Path, fmt: str, max_iters: int, imputer: str) -> dict[str, object]:
     """Run the build in a child process; its wall time, peak RSS and report."""
+    started = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+    load_before = os.getloadavg()
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(home), str(out), fmt, str(max_iters)],
+        [sys.executable, "-c", CHILD, str(home), str(out), fmt, str(max_iters), imputer],
         capture_output=True,
         text=True,
         env=os.environ.copy(),
@@ -122,7 +128,18 @@ def build(home: Path, out: Path, fmt: str, max_iters: int) -> dict[str, object]:
         raise SystemExit(proc.stderr)
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     report = result["report"]
+    imputation = report["imputation"]
+    iterations = imputation.get("iterations") or 0
+    if not imputation.get("applied"):
+        impute_passes = 0
+    elif imputer == "als":
+        impute_passes = 2 + iterations
+    else:
+        impute_passes = 1 + 2 * iterations + (1 if imputation.get("converged") else 0)
     return {
+        "started_utc": started,
+        "load_average_before": [round(v, 1) for v in load_before],
+        "load_average_after": [round(v, 1) for v in os.getloadavg()],
         "build_seconds": round(result["seconds"], 1),
         "build_cpu_seconds": round(result["cpu"], 1),
         "peak_rss_mb": round(result["peak_kb"] / 1024, 1),
@@ -131,9 +148,10 @@ def build(home: Path, out: Path, fmt: str, max_iters: int) -> dict[str, object]:
         "dropped_genes": report["dropped_genes"],
         "dropped_samples": report["dropped_samples"],
         "missing_cells": report["missing_cells"],
-        "iterations": report["imputation"].get("iterations"),
-        "converged": report["imputation"].get("converged"),
-        "last_change": report["imputation"].get("last_change"),
+        "iterations": imputation.get("iterations"),
+        "converged": imputation.get("converged"),
+        "last_change": imputation.get("last_change"),
+        "passes": 2 + impute_passes + (2 if report["quantile_normalization"]["applied"] else 1),
         "output_mb": round(sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 2**20, 1),
     }
 
@@ -143,7 +161,8 @@ def main() -> None:
     parser.add_argument("sizes", type=int, nargs="+", help="numbers of samples")
     parser.add_argument("--genes", type=int, default=20000)
     parser.add_argument("--format", default="parquet", choices=["tsv", "h5ad", "parquet"])
-    parser.add_argument("--max-iters", type=int, default=10)
+    parser.add_argument("--max-iters", type=int, default=200)
+    parser.add_argument("--imputer", default="als", choices=["als", "iterative-svd"])
     parser.add_argument("--keep", type=Path, help="keep the hubs and outputs under this folder")
     args = parser.parse_args()
     work = Path(args.keep or tempfile.mkdtemp(prefix="exprhub-compendium-bench-"))
@@ -157,7 +176,8 @@ def main() -> None:
             out = work / f"out-{n}"
             shutil.rmtree(out, ignore_errors=True)
             run = {"samples": n, "genes": args.genes, "fill_seconds": round(fill, 1)}
-            run.update(build(home, out, args.format, args.max_iters))
+            run.update(build(home, out, args.format, args.max_iters, args.imputer))
+            print(json.dumps(run), file=sys.stderr, flush=True)
             runs.append(run)
     finally:
         if args.keep is None:
@@ -167,6 +187,7 @@ def main() -> None:
             {
                 "format": args.format,
                 "max_iters": args.max_iters,
+                "imputer": args.imputer,
                 "load_average": os.getloadavg(),
                 "cpus": os.cpu_count(),
                 "python": platform.python_version(),

@@ -117,6 +117,22 @@ def test_imputation_keeps_observed_values(human, tmp_path):
     # GSM11805's imputed genes look like expression values, not like zeros
     low, high = np.nanpercentile(expected.to_numpy(), [0.1, 99.9])
     assert low - 2 < imputed.mean() < high
+    assert report.imputation["method"].startswith("IterativeSVD fixed point")
+    # the previous imputation stays available, with the same rules around it
+    previous = human.compendium(
+        "Homo sapiens",
+        tmp_path / "p",
+        max_sample_missing=0.7,
+        qn=False,
+        max_iters=15,
+        imputer="iterative-svd",
+    )
+    assert previous.imputation["method"].startswith("IterativeSVD (fancyimpute's rule")
+    again = _read_tsv(tmp_path / "p" / "HOMO_SAPIENS" / "HOMO_SAPIENS.tsv")
+    np.testing.assert_array_equal(again.to_numpy()[observed], expected.to_numpy()[observed])
+    assert np.isfinite(again.to_numpy()).all()
+    with pytest.raises(ValueError, match="imputer must be one of als, iterative-svd"):
+        human.compendium("Homo sapiens", tmp_path / "x", imputer="knn")
 
 
 def test_formats_agree_and_rebuilds_are_identical(human, tmp_path):

@@ -24,9 +24,10 @@ class CompendiumMixin:
         max_sample_missing: float = 0.5,
         rank: int = 10,
         impute: bool = True,
+        imputer: str = "als",
         qn: bool = True,
         max_iters: int = 200,
-        tolerance: float = 1e-5,
+        tolerance: float = 3e-3,
         stage: str = "refined",
         chunk: int = 256,
         workers: int = 2,
@@ -52,6 +53,9 @@ class CompendiumMixin:
             Rank of the iterative SVD imputation of the missing values left.
         impute, qn
             Impute; quantile normalize the result to its own target.
+        imputer
+            ``"als"`` (the iterative SVD fixed point in a few passes) or
+            ``"iterative-svd"`` (fancyimpute's iterations; docs/compendia.md).
         max_iters, tolerance
             When the imputation stops.
         stage
@@ -84,6 +88,7 @@ class CompendiumMixin:
             max_sample_missing=max_sample_missing,
             rank=rank,
             impute=impute,
+            imputer=imputer,
             qn=qn,
             max_iters=max_iters,
             tolerance=tolerance,

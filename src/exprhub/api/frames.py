@@ -16,6 +16,7 @@ from exprhub import __version__
 from exprhub.api import refinery
 from exprhub.curate.harmonize import FIELDS, harmonize
 from exprhub.hub import COUNTS_KIND, HubError, dataset_matrix_name, submitted_matrix_name
+from exprhub.hub.joined_columns import joined_columns
 from exprhub.hub.queries import RecordSummary
 from exprhub.records import RecordType, Sample, normalize_accession
 
@@ -210,17 +211,13 @@ def _counts(hub: Hub, samples: list[str]) -> tuple[pd.DataFrame, dict[str, str],
     """RNA-seq read counts as imported from counts tables (genes x samples)."""
     import pandas as pd
 
-    parts = []
-    names = []
-    for name, found in sorted(hub.sample_matrices(samples, COUNTS_KIND).items()):
-        features, got, values = hub.read_columns(name, found)
-        parts.append(pd.DataFrame(values, index=pd.Index(features, name="gene_id"), columns=got))
-        names.append(name)
-    if not parts:
+    joined = joined_columns(hub, samples, COUNTS_KIND)
+    names = joined.matrices
+    if not joined.parts:
         frame = pd.DataFrame(index=pd.Index([], name="gene_id"), dtype=np.float32)
     else:
-        frame = parts[0] if len(parts) == 1 else pd.concat(parts, axis=1, join="outer")
-        frame = frame[[k for k in samples if k in frame.columns]].dropna(how="all")
+        found = set(joined.samples)
+        frame = joined.frame(hub, [k for k in samples if k in found])
     reason = "no read counts imported (exprhub import COUNTS_TABLE --series GSE...)"
     missing = {k: reason for k in samples if k not in frame.columns}
     return frame, missing, {"matrices": names}

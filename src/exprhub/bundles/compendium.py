@@ -3,11 +3,12 @@ core with refine.bio's rules as defaults (docs/compendia.md).
 
 Microarray and RNA-seq samples are joined on the gene; genes missing in more than
 ``max_gene_missing`` of the samples are dropped, then samples missing more than
-``max_sample_missing`` of the remaining genes; the missing cells left are imputed by iterative
-SVD (rank ``rank``); the result is quantile normalized to its own target. Each step streams
-over a Dask array chunked by sample (:mod:`~exprhub.bundles.compendium_passes`), so memory
-stays flat at any number of samples, and runs on a ``dask.distributed`` cluster when given a
-scheduler address.
+``max_sample_missing`` of the remaining genes; the missing cells left are imputed at the
+iterative SVD fixed point of rank ``rank`` (by alternating least squares,
+:mod:`~exprhub.bundles.compendium_als`); the result is quantile normalized to its own target.
+Each step streams over a Dask array chunked by sample
+(:mod:`~exprhub.bundles.compendium_passes`), so memory stays flat at any number of samples,
+and runs on a ``dask.distributed`` cluster when given a scheduler address.
 
 Output (a directory, or a zip of it when the path ends in ``.zip``)::
 
@@ -31,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from exprhub.bundles.compendium_als import impute_als
 from exprhub.bundles.compendium_layout import (
     sample_metadata,
     write_dropped_genes,
@@ -54,9 +56,12 @@ from exprhub.bundles.matrix_streams import FORMATS, open_matrix_stream
 from exprhub.hub import Hub, HubError
 from exprhub.hub.refinery_tables import gene_symbols
 
-__all__ = ["CompendiumOptions", "CompendiumReport", "build_compendium"]
+__all__ = ["IMPUTERS", "CompendiumOptions", "CompendiumReport", "build_compendium"]
 
 Progress = Callable[[float, str], None]
+
+#: The imputation methods (:attr:`CompendiumOptions.imputer`).
+IMPUTERS = ("als", "iterative-svd")
 
 
 @dataclass(frozen=True)
@@ -75,10 +80,16 @@ class CompendiumOptions:
         Rank of the iterative SVD imputation.
     impute
         Impute the missing cells left (else they stay missing).
+    imputer
+        ``als``: the iterative SVD fixed point by alternating least squares, one pass per
+        iteration (default); ``iterative-svd``: fancyimpute's iterations, each a randomized
+        SVD of two passes (slow to converge; kept for comparison).
     qn
         Quantile normalize the result to its own target.
     max_iters, tolerance
-        When the imputation stops (fancyimpute's defaults).
+        When the imputation stops: at most ``max_iters`` iterations, or when the imputed
+        cells change by less than ``tolerance`` (relative root sum of squares; 3e-3 is
+        fancyimpute's rule, which bounds the squared ratio by 1e-5).
     stage
         ``refined`` (values as delivered) or ``genes`` (gene-level, before the refinery's QN).
     chunk
@@ -94,9 +105,10 @@ class CompendiumOptions:
     max_sample_missing: float = 0.5
     rank: int = 10
     impute: bool = True
+    imputer: str = "als"
     qn: bool = True
     max_iters: int = 200
-    tolerance: float = 1e-5
+    tolerance: float = 3e-3
     stage: str = "refined"
     chunk: int = 256
     workers: int = 2
@@ -114,6 +126,8 @@ class CompendiumOptions:
             raise ValueError("rank, max_iters, chunk and workers must be at least 1")
         if not self.tolerance > 0:
             raise ValueError(f"tolerance must be positive, got {self.tolerance}")
+        if self.imputer not in IMPUTERS:
+            raise ValueError(f"imputer must be one of {', '.join(IMPUTERS)}, got {self.imputer!r}")
         if self.stage not in ("refined", "genes"):
             raise ValueError(f"stage must be 'refined' or 'genes', got {self.stage!r}")
 
@@ -261,7 +275,7 @@ def _build(
     missing_cells = int(sample_missing[~drop_sample].sum())
     imputation: dict[str, Any] = {
         "applied": False,
-        "method": "IterativeSVD (fancyimpute's rule; randomized SVD by subspace iteration)",
+        "method": IMPUTATION_METHODS[opts.imputer],
         "rank": opts.rank,
         "max_iters": opts.max_iters,
         "tolerance": opts.tolerance,
@@ -272,22 +286,7 @@ def _build(
     fill = None
     if opts.impute and missing_cells:
         progress(0.15, f"imputing {missing_cells} missing values (rank {opts.rank})")
-        means = gene_means(runner, x)
-
-        def step(iteration: int, change: float | None) -> None:
-            fraction = 0.15 + 0.6 * min(1.0, iteration / max(opts.max_iters, 1))
-            progress(fraction, f"imputation iteration {iteration}: change {change:.3g}")
-
-        result: ImputeResult = impute_iterative_svd(
-            runner,
-            x,
-            means,
-            rank=opts.rank,
-            max_iters=opts.max_iters,
-            tolerance=opts.tolerance,
-            seed=opts.seed,
-            progress=step,
-        )
+        result = _impute(runner, x, opts, progress)
         fill = result.factors
         imputation.update(
             applied=True,
@@ -357,6 +356,48 @@ def _build(
         imputation=imputation,
         quantile_normalization=qn,
         files=files,
+    )
+
+
+IMPUTATION_METHODS = {
+    "als": (
+        "IterativeSVD fixed point (fancyimpute's rule) by alternating least squares, "
+        "one pass per iteration; start: randomized SVD of the gene-mean-filled matrix"
+    ),
+    "iterative-svd": (
+        "IterativeSVD (fancyimpute's rule; randomized SVD by subspace iteration, "
+        "two passes per iteration)"
+    ),
+}
+
+
+def _impute(
+    runner: BlockRunner, x: Any, opts: CompendiumOptions, progress: Progress
+) -> ImputeResult:
+    def step(iteration: int, change: float | None) -> None:
+        fraction = 0.15 + 0.6 * min(1.0, iteration / max(opts.max_iters, 1))
+        progress(fraction, f"imputation iteration {iteration}: change {change:.3g}")
+
+    if opts.imputer == "als":
+        result, _ = impute_als(
+            runner,
+            x,
+            rank=opts.rank,
+            max_iters=opts.max_iters,
+            tolerance=opts.tolerance,
+            seed=opts.seed,
+            progress=step,
+        )
+        return result
+    return impute_iterative_svd(
+        runner,
+        x,
+        gene_means(runner, x),
+        rank=opts.rank,
+        max_iters=opts.max_iters,
+        tolerance=opts.tolerance,
+        seed=opts.seed,
+        progress=step,
     )
 
 

@@ -106,8 +106,34 @@ def _tasks(
     out = []
     for j, block in enumerate(_blocks(x)):
         extra = [p[j] for p in per_block]
-        out.append(dask.delayed(func, pure=True)(block, *extra, *shared))
+        out.append(dask.delayed(_on_one_blas_thread, pure=True)(func, block, *extra, *shared))
     return out
+
+
+_worker_blas_limited = False
+
+
+def _on_one_blas_thread(func: Callable[..., Any], *args: Any) -> Any:
+    """``func(*args)``; on a ``dask.distributed`` worker, first hold BLAS to one thread for
+    the rest of the worker's life (the build's own process does so around the whole build),
+    so that products sum in the same order everywhere and a cluster gives the same bytes."""
+    global _worker_blas_limited
+    if not _worker_blas_limited:
+        try:
+            from distributed import get_worker
+            from threadpoolctl import threadpool_limits
+
+            get_worker()
+        except (ImportError, ValueError):
+            pass
+        else:
+            threadpool_limits(1, user_api="blas")
+            _worker_blas_limited = True
+    # arrays that come over the wire may be unaligned, and numpy multiplies those in its own
+    # loops instead of BLAS: other roundings
+    return func(
+        *(np.require(a, requirements="A") if isinstance(a, np.ndarray) else a for a in args)
+    )
 
 
 # ------------------------------------------------------------------------------- missing values

@@ -20,6 +20,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from exprhub.hub import Hub, HubError
+from exprhub.hub.joined_columns import (
+    ColumnPlan,
+    JoinedColumns,
+    JoinedPart,
+    joined_columns,
+    read_plan,
+)
 from exprhub.hub.refinery_tables import refine_states
 from exprhub.refine.store.genes import ORGANISM_TAX_IDS, organism_name, tax_id_for
 from exprhub.refine.store.refined import GENE_LEVEL_KIND, REFINED_KIND
@@ -27,7 +34,7 @@ from exprhub.refine.store.refined import GENE_LEVEL_KIND, REFINED_KIND
 if TYPE_CHECKING:
     import dask.array as da
 
-__all__ = ["CompendiumSource", "MatrixPart", "resolve_organism", "sample_sort_key"]
+__all__ = ["CompendiumSource", "resolve_organism", "sample_sort_key"]
 
 
 def resolve_organism(organism: str | int) -> tuple[int, str]:
@@ -64,17 +71,6 @@ def _gene_order(genes: list[str]) -> list[str]:
 
 
 @dataclass(frozen=True)
-class MatrixPart:
-    """One refined matrix's share of a compendium: its name and rows, where each of its rows
-    goes among the compendium's genes (-1: not a compendium gene) and each sample's column."""
-
-    name: str
-    n_rows: int
-    gene_index: np.ndarray
-    columns: dict[str, int]
-
-
-@dataclass(frozen=True)
 class CompendiumSource:
     """What a compendium is built from: the organism, its refined samples and their genes.
 
@@ -94,6 +90,9 @@ class CompendiumSource:
         The matrices holding the samples' current columns, by name.
     value_kinds
         Sample -> value kind (``intensity``, ``log-ratio``, ``rna-seq`` ...).
+    joined
+        The join of those matrices on the gene (:func:`exprhub.hub.joined_columns.
+        joined_columns`), genes in :attr:`genes` order.
     """
 
     home: str
@@ -103,8 +102,9 @@ class CompendiumSource:
     stage: str
     samples: tuple[str, ...]
     genes: tuple[str, ...]
-    parts: tuple[MatrixPart, ...]
+    parts: tuple[JoinedPart, ...]
     value_kinds: dict[str, str]
+    joined: JoinedColumns
 
     @classmethod
     def of(cls, hub: Hub, organism: str | int, *, stage: str = "refined") -> CompendiumSource:
@@ -125,63 +125,28 @@ class CompendiumSource:
         }
         kind = REFINED_KIND if stage == "refined" else GENE_LEVEL_KIND
         prefix = ("refined" if stage == "refined" else "genes") + f"/{tax_id}/"
-        found = hub.sample_matrices(list(states), kind)
-        parts_raw: list[tuple[str, list[str], dict[str, int]]] = []
-        gene_set: set[str] = set()
-        for matrix in sorted(n for n in found if n.startswith(prefix)):
-            wanted = set(found[matrix])
-            columns = {k: c for k, c in hub.matrix_samples(matrix) if k in wanted}
-            features = hub.matrix_features(matrix)
-            parts_raw.append((matrix, features, columns))
-            gene_set.update(features)
-        placed = {k for _, _, cols in parts_raw for k in cols}
-        if not placed:
+        joined = joined_columns(hub, list(states), kind, prefix=prefix)
+        if not joined.samples:
             raise HubError(f"{name} has no refined samples in the hub (run `exprhub refine` first)")
-        genes = _gene_order(list(gene_set))
-        position = {g: i for i, g in enumerate(genes)}
-        parts = tuple(
-            MatrixPart(
-                matrix,
-                len(features),
-                np.array([position[f] for f in features], dtype=np.int64),
-                columns,
-            )
-            for matrix, features, columns in parts_raw
-        )
+        joined = joined.reordered(_gene_order(list(joined.features)))
         return cls(
             home=str(hub.home),
             database_url=hub.database_url,
             tax_id=tax_id,
             organism=name,
             stage=stage,
-            samples=tuple(sorted(placed, key=sample_sort_key)),
-            genes=tuple(genes),
-            parts=parts,
-            value_kinds={k: str(states[k].value_kind) for k in placed},
+            samples=tuple(sorted(joined.samples, key=sample_sort_key)),
+            genes=joined.features,
+            parts=joined.parts,
+            value_kinds={k: str(states[k].value_kind) for k in joined.samples},
+            joined=joined,
         )
-
-    def block_plan(self, samples: list[str]) -> list[tuple[int, str, int, list[int], list[int]]]:
-        """Where the columns of ``samples`` are: ``(part, matrix, rows, positions among
-        samples, columns)`` per matrix holding any of them."""
-        plan = []
-        for p, part in enumerate(self.parts):
-            picked = [(j, part.columns[k]) for j, k in enumerate(samples) if k in part.columns]
-            if picked:
-                plan.append(
-                    (p, part.name, part.n_rows, [j for j, _ in picked], [c for _, c in picked])
-                )
-        return plan
 
     def read_block(self, gene_rows: np.ndarray, samples: list[str]) -> np.ndarray:
         """Values of ``samples`` at compendium genes ``gene_rows``, float64 genes x samples
         (NaN where a sample has no value), read from the hub's matrix store."""
-        maps = tuple(part.gene_index for part in self.parts)
-        return read_planned_block(
-            self.home,
-            self.database_url,
-            _local_rows(np.asarray(gene_rows, dtype=np.int64), len(self.genes), maps),
-            len(samples),
-            self.block_plan(samples),
+        return self.joined.read(
+            _open_hub(self.home, self.database_url), samples, rows=gene_rows, dtype=np.float64
         )
 
     def array(self, gene_rows: np.ndarray, samples: list[str], chunk: int) -> da.Array:
@@ -194,11 +159,8 @@ class CompendiumSource:
         import dask.array as da
 
         rows = np.asarray(gene_rows, dtype=np.int64)
-        maps = tuple(part.gene_index for part in self.parts)
         token = dask.base.tokenize(self.home, self.database_url, self.stage, rows, samples, chunk)
-        shared = dask.delayed(_local_rows, pure=True)(
-            rows, len(self.genes), maps, dask_key_name=f"compendium-rows-{token}"
-        )
+        shared = dask.delayed(self.joined.row_targets(rows), pure=True)
         blocks = []
         for j, start in enumerate(range(0, len(samples), chunk)):
             part = samples[start : start + chunk]
@@ -207,7 +169,7 @@ class CompendiumSource:
                 self.database_url,
                 shared,
                 len(part),
-                self.block_plan(part),
+                self.joined.plan(part),
                 dask_key_name=f"compendium-block-{token}-{j}",
             )
             blocks.append(da.from_delayed(task, shape=(rows.size, len(part)), dtype=np.float64))
@@ -216,37 +178,17 @@ class CompendiumSource:
         return da.concatenate(blocks, axis=1)
 
 
-def _local_rows(
-    gene_rows: np.ndarray, n_genes: int, maps: tuple[np.ndarray, ...]
-) -> tuple[int, tuple[np.ndarray, ...]]:
-    """Per matrix, the output row of each of its rows (-1: not selected)."""
-    local = np.full(n_genes, -1, dtype=np.int64)
-    local[gene_rows] = np.arange(gene_rows.size)
-    return int(gene_rows.size), tuple(local[m] for m in maps)
-
-
 def read_planned_block(
     home: str,
     database_url: str,
     rows: tuple[int, tuple[np.ndarray, ...]],
     n_samples: int,
-    plan: list[tuple[int, str, int, list[int], list[int]]],
+    plan: ColumnPlan,
 ) -> np.ndarray:
     """One block of a compendium source (see :meth:`CompendiumSource.array`): genes x
-    samples float64, NaN where a sample has no value."""
-    hub = _open_hub(home, database_url)
-    n_out, targets = rows
-    # built sample by sample (rows of ``out``) and returned transposed: each sample's values
-    # stay contiguous, which the column-wise steps after (sorting, QN) read fastest
-    out = np.full((n_samples, n_out), np.nan, dtype=np.float64)
-    for p, name, n_rows, positions, columns in plan:
-        values = hub.store.open(name).columns(columns, n_rows)
-        target = targets[p]
-        keep = target >= 0
-        part = np.full((len(positions), n_out), np.nan, dtype=np.float64)
-        part[:, target[keep]] = values[keep].T
-        out[np.asarray(positions, dtype=np.intp)] = part
-    return out.T
+    samples float64, NaN where a sample has no value (:func:`exprhub.hub.joined_columns.
+    read_plan` in the hub this process opened)."""
+    return read_plan(_open_hub(home, database_url), plan, n_samples, rows, dtype=np.float64)
 
 
 _hubs: dict[tuple[str, str], Hub] = {}

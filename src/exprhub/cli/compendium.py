@@ -45,13 +45,21 @@ def build_command(
     no_impute: Annotated[
         bool, typer.Option("--no-impute", help="Leave missing values missing.")
     ] = False,
+    imputer: Annotated[
+        str,
+        typer.Option("--imputer", help="als (iterative SVD's fixed point, fast) or iterative-svd."),
+    ] = "als",
     no_qn: Annotated[bool, typer.Option("--no-qn", help="No quantile normalization.")] = False,
     max_iters: Annotated[
         int, typer.Option("--max-iters", help="Most imputation iterations.")
     ] = 200,
     tolerance: Annotated[
-        float, typer.Option("--tolerance", help="Imputation stops below this relative change.")
-    ] = 1e-5,
+        float,
+        typer.Option(
+            "--tolerance",
+            help="Imputation stops below this relative change (3e-3: fancyimpute's rule).",
+        ),
+    ] = 3e-3,
     stage: Annotated[
         str,
         typer.Option("--stage", help="refined (as delivered) or genes (before the refinery's QN)."),
@@ -85,6 +93,7 @@ def build_command(
         max_sample_missing=max_sample_missing,
         rank=rank,
         impute=not no_impute,
+        imputer=imputer,
         qn=not no_qn,
         max_iters=max_iters,
         tolerance=tolerance,

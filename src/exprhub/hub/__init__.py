@@ -38,7 +38,10 @@ Reading values
     :class:`~exprhub.hub.matrix_queries.MatrixQueries` (inherited by :class:`Hub`):
     ``matrix_shape``, ``matrix_features``, ``matrix_samples``, ``sample_matrices``,
     ``current_columns``, ``read_columns``, ``sample_values``, ``feature_values``; the
-    refinery's rows through :mod:`exprhub.hub.refinery_tables`.
+    refinery's rows through :mod:`exprhub.hub.refinery_tables`; many samples of one kind
+    across matrices, joined on the feature id, through
+    :func:`exprhub.hub.joined_columns.joined_columns` (refined values, read counts,
+    compendia).
 
 Labels
     :mod:`exprhub.hub.labels`: standardized sample labels with their evidence

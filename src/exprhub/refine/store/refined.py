@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from exprhub.hub import Hub, HubError, HubWriter, RecordNotFound
+from exprhub.hub.joined_columns import joined_columns
 from exprhub.hub.qn_history import qn_assignments, sample_target_moves, target_usage
 from exprhub.hub.refinery_tables import (
     gene_symbols,
@@ -116,16 +117,12 @@ def refined_matrix(
     if stage not in ("refined", "genes"):
         raise ValueError(f"stage must be 'refined' or 'genes', got {stage!r}")
     keys = [normalize_accession(k) for k in samples]
-    frames = []
     kind = REFINED_KIND if stage == "refined" else GENE_LEVEL_KIND
-    for name, found in sorted(hub.sample_matrices(keys, kind).items()):
-        features, got, values = hub.read_columns(name, found)
-        frames.append(pd.DataFrame(values, index=pd.Index(features, name="gene_id"), columns=got))
-    if not frames:
+    joined = joined_columns(hub, keys, kind)
+    if not joined.parts:
         return pd.DataFrame(index=pd.Index([], name="gene_id"), dtype=np.float32)
-    frame = frames[0] if len(frames) == 1 else pd.concat(frames, axis=1, join="outer")
-    frame = frame[[k for k in keys if k in frame.columns]]
-    frame = frame.dropna(how="all")
+    found = set(joined.samples)
+    frame = joined.frame(hub, [k for k in keys if k in found])
     if sort:
         ids = frame.index.to_series()
         numeric = pd.to_numeric(ids, errors="coerce")
