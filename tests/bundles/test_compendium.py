@@ -109,7 +109,7 @@ def test_imputation_keeps_observed_values(human, tmp_path):
     got = _read_tsv(tmp_path / "c" / "HOMO_SAPIENS" / "HOMO_SAPIENS.tsv")
     assert report.samples == 18 and report.dropped_samples == 0
     assert report.missing_cells == int(expected.isna().sum().sum()) > 4000
-    assert report.imputation["iterations"] == 15 and not report.imputation["converged"]
+    assert report.imputation["iterations"] <= 15 and report.imputation["converged"]
     observed = expected.notna().to_numpy()
     np.testing.assert_array_equal(got.to_numpy()[observed], expected.to_numpy()[observed])
     imputed = got.to_numpy()[~observed]
@@ -117,17 +117,17 @@ def test_imputation_keeps_observed_values(human, tmp_path):
     # GSM11805's imputed genes look like expression values, not like zeros
     low, high = np.nanpercentile(expected.to_numpy(), [0.1, 99.9])
     assert low - 2 < imputed.mean() < high
-    assert report.imputation["method"].startswith("IterativeSVD fixed point")
-    # the previous imputation stays available, with the same rules around it
+    assert report.imputation["method"].startswith("IterativeSVD (fancyimpute's rule")
+    # the fast fixed-point imputation, with the same rules around it
     previous = human.compendium(
         "Homo sapiens",
         tmp_path / "p",
         max_sample_missing=0.7,
         qn=False,
         max_iters=15,
-        imputer="iterative-svd",
+        imputer="als",
     )
-    assert previous.imputation["method"].startswith("IterativeSVD (fancyimpute's rule")
+    assert previous.imputation["method"].startswith("IterativeSVD fixed point")
     again = _read_tsv(tmp_path / "p" / "HOMO_SAPIENS" / "HOMO_SAPIENS.tsv")
     np.testing.assert_array_equal(again.to_numpy()[observed], expected.to_numpy()[observed])
     assert np.isfinite(again.to_numpy()).all()
@@ -250,7 +250,9 @@ def test_dask_cluster_gives_the_same_bytes(human, tmp_path):
     QN, writing) gives identical files."""
     import distributed
 
-    options = {"max_sample_missing": 0.7, "max_iters": 8, "chunk": 5}
+    # ALS, whose one-pass iterations multiply blocks on the workers: the case where BLAS
+    # threads and array alignment could change the last bits
+    options = {"max_sample_missing": 0.7, "max_iters": 8, "chunk": 5, "imputer": "als"}
     local = human.compendium("Homo sapiens", tmp_path / "local.zip", **options)
     with distributed.LocalCluster(
         n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None

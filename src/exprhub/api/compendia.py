@@ -24,7 +24,7 @@ class CompendiumMixin:
         max_sample_missing: float = 0.5,
         rank: int = 10,
         impute: bool = True,
-        imputer: str = "als",
+        imputer: str = "iterative-svd",
         qn: bool = True,
         max_iters: int = 200,
         tolerance: float = 3e-3,
@@ -54,8 +54,9 @@ class CompendiumMixin:
         impute, qn
             Impute; quantile normalize the result to its own target.
         imputer
-            ``"als"`` (the iterative SVD fixed point in a few passes) or
-            ``"iterative-svd"`` (fancyimpute's iterations; docs/compendia.md).
+            ``"iterative-svd"`` (fancyimpute's iterations, as refine.bio; the default) or
+            ``"als"`` (its fixed point in a few passes; can run away on small or
+            block-missing compendia: docs/compendia.md).
         max_iters, tolerance
             When the imputation stops.
         stage

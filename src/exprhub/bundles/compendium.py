@@ -105,7 +105,7 @@ class CompendiumOptions:
     max_sample_missing: float = 0.5
     rank: int = 10
     impute: bool = True
-    imputer: str = "als"
+    imputer: str = "iterative-svd"
     qn: bool = True
     max_iters: int = 200
     tolerance: float = 3e-3

@@ -47,8 +47,12 @@ def build_command(
     ] = False,
     imputer: Annotated[
         str,
-        typer.Option("--imputer", help="als (iterative SVD's fixed point, fast) or iterative-svd."),
-    ] = "als",
+        typer.Option(
+            "--imputer",
+            help="iterative-svd (fancyimpute's loop, as refine.bio) or als (its fixed point, "
+            "fewer passes; can run away on small or block-missing compendia).",
+        ),
+    ] = "iterative-svd",
     no_qn: Annotated[bool, typer.Option("--no-qn", help="No quantile normalization.")] = False,
     max_iters: Annotated[
         int, typer.Option("--max-iters", help="Most imputation iterations.")
