@@ -5,6 +5,8 @@ animals."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from exprhub.curate.labels import label_sample
@@ -60,7 +62,10 @@ def test_cultured_primary_cells_are_in_vitro(geo_samples):
     # "cell type: Primary Cortical Oligodendrocyte Progenitor (OLP) cells", plated in Sato
     # media (growth protocol): cells named with their organ, in vitro
     olp = _labelled(geo_samples, "phantasus/GSE99709_series_matrix.txt.gz", "GSM2650749")
-    assert (_value(olp, "specimen_type"), _value(olp, "tissue")) == ("primary cells", "cortex")
+    assert (_value(olp, "specimen_type"), _value(olp, "tissue")) == (
+        "primary cells",
+        "cerebral cortex",
+    )
     setting = next(label for label in olp if label.field == "experimental_setting")
     assert (setting.value, setting.source, setting.evidence) == (
         "in vitro",
@@ -108,3 +113,27 @@ def test_organs_of_diseases_and_adjectives():
         ("UBERON:0001225", True),  # the kidney's cortex, by name
         ("UBERON:0002107", False),  # the liver, by its adjective
     ]
+
+
+def test_bare_cortex_of_neural_cells_is_the_cerebral_cortex(geo_samples):
+    # "cell type: Primary Cortical Oligodendrocyte Progenitor (OLP) cells": no organ named;
+    # the cell type (oligodendrocyte) is a neural cell by CL's is_a ancestry
+    samples, series = geo_samples("phantasus/GSE99709_series_matrix.txt.gz")
+    olp = samples["GSM2650749"]
+    labels = label_sample(olp, series)
+    tissue = next(label for label in labels if label.field == "tissue")
+    assert (tissue.value, tissue.ontology_id, tissue.evidence) == (
+        "cerebral cortex",
+        "UBERON:0000956",
+        "Cortical",
+    )
+    assert next(label for label in labels if label.field == "cell_type").ontology_id == (
+        "CL:0000128"
+    )
+    # the same record without its neural cell type: the cortex of no organ stays generic
+    attributes = [
+        (key, "cell type: Primary Cortical cells" if value.startswith("cell type:") else value)
+        for key, value in olp.attributes
+    ]
+    plain = label_sample(replace(olp, attributes=attributes), series)
+    assert (_value(plain, "tissue"), _value(plain, "cell_type")) == ("cortex", None)

@@ -110,8 +110,10 @@ def test_a_sample_record_replaces_the_labels_of_its_dataset(tmp_path, geo_fixtur
     hub.import_files(geo_fixtures / "gemma/GDS1794.soft.gz")
     before = hub.sample_labels("GSM53311")
     tissue = _one(before, "tissue")
+    # subset "cortex" of a DataSet titled "... on the amygdala and hippocampus": nervous
+    # tissue named, so the bare cortex is the cerebral cortex
     assert (tissue.value, tissue.source, tissue.method) == (
-        "cortex",
+        "cerebral cortex",
         "GDS1794_1:tissue",
         CURATED_SUBSET,
     )

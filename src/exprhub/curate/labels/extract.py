@@ -1,5 +1,6 @@
 """Labelling a sample: every field rule, in an order where later rules may read earlier
-labels (specimen type reads cell line and organ; an organ falls back on the disease's site;
+labels (specimen type reads cell line and organ; a part named alone reads the cell type; an
+organ falls back on the disease's site;
 sex falls back on a sex-specific organ; age group reads age)."""
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from exprhub.records import Sample, Series
 RULES: tuple[Callable[[Finding], list[Label]], ...] = (
     body.organism,
     body.cell_line,
-    body.tissue,
     body.cell_type,
+    body.tissue,
     body.disease,
     sites.tissue_from_disease,
     specimen.specimen_type,

@@ -14,6 +14,7 @@ from exprhub.curate.labels.fields_specimen import WHOLE_ORGANISM_ID
 from exprhub.curate.labels.finding import Finding, derived, make_label
 from exprhub.curate.labels.model import UNKNOWN, Label
 from exprhub.curate.labels.ontology import (
+    Term,
     TermMatch,
     find_terms,
     match_value,
@@ -202,9 +203,20 @@ _WHOLE_ORGANISM = re.compile(
 )
 
 
+#: CL's "neural cell", UBERON's "nervous system" and "brain": a part named alone ("cortical")
+#: of a sample of neural cells or of nervous tissue is the brain's part (cerebral cortex).
+NEURAL_CELL_ID = "CL:0002319"
+NERVOUS_SYSTEM_ID = "UBERON:0001016"
+BRAIN_ID = "UBERON:0000955"
+
+
 def _of_organ(label: Label, finding: Finding) -> Label:
     """A part named alone ("Cortex") made the part of the organ the sample's other texts
-    name ("brain, amygdala": cerebral cortex), where UBERON has that term."""
+    name ("brain, amygdala": cerebral cortex), where UBERON has that term; where they name
+    no such organ, the brain's part when the sample is neural: its cell type is a neural cell
+    (CL is_a ancestry: oligodendrocyte, neuron, astrocyte) or its own texts name a part of
+    the nervous system ("Primary Cortical Oligodendrocyte Progenitor (OLP) cells": cerebral
+    cortex)."""
     index = term_index()
     part = index.term(label.ontology_id or "")
     if part is None:
@@ -217,9 +229,30 @@ def _of_organ(label: Label, finding: Finding) -> Label:
         if m.term.id != part.id
     ]
     whole = organ_part(part, organs)
-    if whole is None or not any(o.id in whole.ancestors for o in organs):
+    if whole is not None and any(o.id in whole.ancestors for o in organs):
+        return replace(label, value=whole.label, ontology_id=whole.id)
+    brain = index.term(BRAIN_ID)
+    if brain is None or not _neural(finding, organs):
         return label
-    return replace(label, value=whole.label, ontology_id=whole.id)
+    whole = organ_part(part, [brain])
+    if whole is None:
+        return label
+    return replace(
+        label,
+        value=whole.label,
+        ontology_id=whole.id,
+        confidence=round(label.confidence * 0.9, 3),
+    )
+
+
+def _neural(finding: Finding, organs: list[Term]) -> bool:
+    """Whether the sample's cell type is a neural cell or its texts name nervous tissue."""
+    index = term_index()
+    for cell in finding.labels.get("cell_type", []):
+        term = index.term(cell.ontology_id or "")
+        if term is not None and NEURAL_CELL_ID in {term.id, *term.ancestors}:
+            return True
+    return any(NERVOUS_SYSTEM_ID in {o.id, *o.ancestors} for o in organs)
 
 
 def tissue(finding: Finding) -> list[Label]:

@@ -15,7 +15,7 @@ from exprhub.curate.harmonize import STANDARD_FIELDS
 
 #: Version of the rules, tables and ontology releases that make labels. Stored with every
 #: label; a relabel by another version reports each value it changes.
-LABELLER_VERSION = "2"
+LABELLER_VERSION = "3"
 
 #: The standardized fields, in display and export order (GEOmeta's fields; the names are
 #: part of the one label vocabulary, :data:`exprhub.curate.harmonize.LABELS`).
