@@ -49,6 +49,17 @@ def test_stored_rows_are_the_computed_flags(tmp_path, geo_fixtures):
             hub.compute_stored_flags("GSE999999")
 
 
+def test_a_series_without_accession_is_passed_over(tmp_path, geo_fixtures):
+    # biopython's example family names its series "Murine ES Cells", not GSE...: refining
+    # every sample (no accession named) and computing every set must not stop at it
+    with exprhub.Hub.init(tmp_path / "hub") as hub:
+        hub.import_files([geo_fixtures / "biopython/soft_ex_family.txt"])
+        assert hub.has("Murine ES Cells")
+        assert hub.compute_stored_flags() == []
+        assert hub.stored_flags_status() == []
+        assert hub.refine(workers=0).flags == []
+
+
 def test_refine_stores_and_recomputes_refined_flags(tmp_path, geo_fixtures):
     from exprhub.refine.store import import_genes
 

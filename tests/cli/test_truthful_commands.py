@@ -208,18 +208,35 @@ def test_single_platform_matrix_export_writes_the_file_asked_for(series_home, tm
     assert "note:" not in err
 
 
-def test_multi_platform_matrix_export_that_fails_leaves_no_file(tmp_path, geo_fixtures, capsys):
-    # GSE3791 has 4 platforms; its samples hold values with tabs, which a series matrix cannot
+def test_multi_platform_matrix_export_that_fails_leaves_no_file(
+    tmp_path, geo_fixtures, capsys, monkeypatch
+):
+    # GSE3791 has 4 platforms, one series matrix each: the second one fails (a value with a
+    # line break is what the writer refuses; injected here, no fixture has one), so the file
+    # already written for the first must go too
+    import exprhub.formats.matrix as matrix
+
     home = tmp_path / "hub"
     with Hub.init(home) as hub:
         import_file(hub, geo_fixtures / "gemma/GSE3791_family.soft.gz")
+    written = []
+    real_writer = matrix.write_series_matrix
+
+    def failing_second(*args, **kwargs):
+        written.append(args)
+        if len(written) == 2:
+            raise ValueError("a value holds a line break, which a series matrix cannot")
+        return real_writer(*args, **kwargs)
+
+    monkeypatch.setattr(matrix, "write_series_matrix", failing_second)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     out = out_dir / "GSE3791_series_matrix.txt.gz"
     code, _, err = run(
         capsys, "export", "GSE3791", "--home", str(home), "--format", "matrix", "-o", str(out)
     )
-    assert code == 1 and err.startswith("error: ")
+    assert len(written) == 2
+    assert code == 1 and err.startswith("error: ") and "line break" in err
     assert list(out_dir.iterdir()) == []
 
 

@@ -211,9 +211,12 @@ def _store_one(
 
 
 def _analysed_accessions(hub: Hub) -> list[str]:
-    return [r.key for r in hub.records(RecordType.DATASET)] + [
+    # a series may be keyed by its name when its file gives no GSE accession
+    # (``^SERIES = Murine ES Cells``): such records have no flags to store
+    keys = [r.key for r in hub.records(RecordType.DATASET)] + [
         r.key for r in hub.records(RecordType.SERIES)
     ]
+    return [k for k in keys if k.startswith(("GDS", "GSE"))]
 
 
 def compute_stored_flags(
