@@ -15,9 +15,9 @@ from pydantic import BaseModel, Field
 
 from exprhub.hub import Hub, HubError
 from exprhub.web.deps import JobsDep
-from exprhub.web.errors import ERROR_RESPONSES, ApiError, excerpt
-from exprhub.web.job_limits import JobQuotaExceeded
+from exprhub.web.errors import ERROR_RESPONSES, excerpt
 from exprhub.web.jobs import JobContext, JobKind, JobParamsError
+from exprhub.web.routes_jobs import queue_job
 
 
 def _validate(hub: Hub, params: dict[str, Any]) -> dict[str, Any]:
@@ -148,12 +148,4 @@ router = APIRouter(prefix="/api/v1/compendia", tags=["Jobs"], responses=ERROR_RE
 def submit_compendium(request: CompendiumRequest, jobs: JobsDep) -> JSONResponse:
     """Queue the build; the answer is the job (``Location``: its status URL). When it is
     done, its result's ``download_url`` serves the zip (docs/compendia.md)."""
-    try:
-        job = jobs.submit("compendium", request.model_dump())
-    except JobParamsError as exc:
-        raise ApiError(422, "invalid_job_params", str(exc), {"kind": "compendium"}) from None
-    except JobQuotaExceeded as exc:
-        raise ApiError(429, exc.code, exc.message, exc.detail) from None
-    return JSONResponse(
-        job.as_dict(), status_code=202, headers={"Location": f"/api/v1/jobs/{job.id}"}
-    )
+    return queue_job(jobs, "compendium", request.model_dump())

@@ -91,7 +91,7 @@ def submit_job(request: JobRequest, jobs: JobsDep) -> JSONResponse:
     fails. Results are kept ``EXPRHUB_JOB_TTL_SECONDS`` (default 86400) after a job finishes
     (``expires`` in the status), then the job answers 410."""
     try:
-        job = jobs.submit(request.kind, request.params)
+        return queue_job(jobs, request.kind, request.params)
     except KeyError:
         raise ApiError(
             422,
@@ -99,12 +99,26 @@ def submit_job(request: JobRequest, jobs: JobsDep) -> JSONResponse:
             f"no job kind {excerpt(request.kind)!r}; kinds are: {', '.join(sorted(jobs.kinds))}",
             {"kinds": sorted(jobs.kinds)},
         ) from None
+
+
+def queue_job(jobs: JobManager, kind: str, params: dict[str, Any]) -> JSONResponse:
+    """Submit a job and answer 202 with it (``Location``: its status URL); 422
+    ``invalid_job_params`` for parameters its kind refuses, 429 over the server's job limits.
+
+    Raises
+    ------
+    KeyError
+        For a kind the server does not run.
+    """
+    try:
+        job = jobs.submit(kind, params)
     except JobParamsError as exc:
-        raise ApiError(422, "invalid_job_params", str(exc), {"kind": request.kind}) from None
+        raise ApiError(422, "invalid_job_params", str(exc), {"kind": kind}) from None
     except JobQuotaExceeded as exc:
         raise ApiError(429, exc.code, exc.message, exc.detail) from None
-    body = job.as_dict()
-    return JSONResponse(body, status_code=202, headers={"Location": f"/api/v1/jobs/{job.id}"})
+    return JSONResponse(
+        job.as_dict(), status_code=202, headers={"Location": f"/api/v1/jobs/{job.id}"}
+    )
 
 
 @router.get("/{job_id}", summary="Status of a job", responses=GONE)

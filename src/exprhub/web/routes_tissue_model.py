@@ -17,8 +17,8 @@ from exprhub.hub import Hub, HubError
 from exprhub.hub.labels import sample_labels
 from exprhub.web.deps import HubDep, JobsDep
 from exprhub.web.errors import ERROR_RESPONSES, ApiError, excerpt
-from exprhub.web.job_limits import JobQuotaExceeded
 from exprhub.web.jobs import JobContext, JobKind, JobParamsError
+from exprhub.web.routes_jobs import queue_job
 
 router = APIRouter(prefix="/api/v1/labels", tags=["Labels"], responses=ERROR_RESPONSES)
 
@@ -163,15 +163,7 @@ def submit_tissue_model(request: TissueModelRequest, jobs: JobsDep) -> JSONRespo
     """Queue training (and, with ``predict``, storing predictions as labels); the answer is
     the job (``Location``: its status URL), whose result holds the models, their held-out
     evaluation and what was stored."""
-    try:
-        job = jobs.submit("tissue-model", request.model_dump())
-    except JobParamsError as exc:
-        raise ApiError(422, "invalid_job_params", str(exc), {"kind": "tissue-model"}) from None
-    except JobQuotaExceeded as exc:
-        raise ApiError(429, exc.code, exc.message, exc.detail) from None
-    return JSONResponse(
-        job.as_dict(), status_code=202, headers={"Location": f"/api/v1/jobs/{job.id}"}
-    )
+    return queue_job(jobs, "tissue-model", request.model_dump())
 
 
 def tissue_view(hub: Hub, sample: str) -> dict[str, Any] | None:
