@@ -37,14 +37,16 @@ Log = Annotated[str, Query(description="log2 first: auto (GEO2R's rule), yes or 
 Figure = Annotated[bool, Query(description="include the plotly figure (data, layout)")]
 
 
-def _accessions(acc: str) -> str | list[str]:
+def accessions_given(acc: str) -> str | list[str]:
+    """The accession of a path (``GDS507``), or the list a comma-separated one names; 422
+    when it names none."""
     names = [p.strip() for p in acc.split(",") if p.strip()]
     if not names:
         raise ApiError(422, "invalid_request", "no accession given")
     return names[0] if len(names) == 1 else names
 
 
-def _run(work: Callable[[], T]) -> T:
+def run_analysis(work: Callable[[], T]) -> T:
     """Run an analysis; its ``ValueError`` (bad sets, options, platforms) becomes a 400."""
     try:
         return work()
@@ -71,7 +73,8 @@ def _tsv(frame: Any, name: str, *, index: bool = True) -> Response:
     )
 
 
-def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
+def check_format(fmt: str, allowed: tuple[str, ...]) -> None:
+    """422 unless ``fmt`` is one of ``allowed``."""
     if fmt not in allowed:
         raise ApiError(
             422, "invalid_request", f"format must be one of {', '.join(allowed)}", {"format": fmt}
@@ -85,7 +88,7 @@ def fields(hub: HubDep, acc: str, values: Values = "submitted", platform: Platfo
     each (``counts``), and the DataSet subsets."""
     from exprhub.api.explore_data import load
 
-    data = _run(lambda: load(hub, _accessions(acc), values=values, platform=platform))
+    data = run_analysis(lambda: load(hub, accessions_given(acc), values=values, platform=platform))
     out: dict[str, list[str]] = {}
     counts: dict[str, dict[str, int]] = {}
     for column in data.annotations.columns:
@@ -136,10 +139,10 @@ def compare(
     from exprhub.analysis.comparison import TESTS, as_top_table
     from exprhub.api import explore
 
-    _check_format(format, ("json", "tsv", "png", "svg"))
-    table = _run(
+    check_format(format, ("json", "tsv", "png", "svg"))
+    table = run_analysis(
         lambda: explore.compare(
-            hub, _accessions(acc), a, b, values=values, platform=platform, method=method,
+            hub, accessions_given(acc), a, b, values=values, platform=platform, method=method,
             log=log, adjust=adjust, p_value=p_value, adj_p_value=adj_p_value, fold=fold,
         )
     )  # fmt: skip
@@ -206,16 +209,16 @@ def cluster(
     from exprhub.analysis import charts
     from exprhub.api import explore
 
-    _check_format(format, ("json", "tsv", "png", "svg"))
-    accession = _accessions(acc)
+    check_format(format, ("json", "tsv", "png", "svg"))
+    accession = accessions_given(acc)
     check_cluster_size(hub, accession, top or None)
-    result = _run(
+    result = run_analysis(
         lambda: explore.cluster(
             hub, accession, values=values, platform=platform, method=method, linkage=linkage,
             distance=distance, k=k, axis=axis, top=top or None, log=log, seed=seed,
         )
     )  # fmt: skip
-    _run(lambda: charts.sample_groups(result, annotate))  # an unknown field: 400
+    run_analysis(lambda: charts.sample_groups(result, annotate))  # an unknown field: 400
     if format == "tsv":
         return _tsv(result.assignments(), f"{acc.replace(',', '_')}_clusters.tsv", index=False)
     if format in ("png", "svg"):
@@ -245,10 +248,10 @@ def distributions(
     from exprhub.analysis import charts
     from exprhub.api import explore
 
-    _check_format(format, ("json", "tsv", "png", "svg"))
-    result = _run(
+    check_format(format, ("json", "tsv", "png", "svg"))
+    result = run_analysis(
         lambda: explore.distributions(
-            hub, _accessions(acc), values=values, platform=platform, by=by, log=log
+            hub, accessions_given(acc), values=values, platform=platform, by=by, log=log
         )
     )
     if format == "tsv":
@@ -281,10 +284,10 @@ def pca(
     from exprhub.analysis import charts
     from exprhub.api import explore
 
-    _check_format(format, ("json", "tsv", "png", "svg"))
-    result = _run(
+    check_format(format, ("json", "tsv", "png", "svg"))
+    result = run_analysis(
         lambda: explore.pca(
-            hub, _accessions(acc), values=values, platform=platform, color=color,
+            hub, accessions_given(acc), values=values, platform=platform, color=color,
             components=components, top=top or None, log=log, scale=scale,
         )
     )  # fmt: skip
@@ -330,7 +333,7 @@ def differential(
     ``limit`` rows (``figure``: a volcano plot of a single contrast); TSV: the whole table."""
     from exprhub.api.geo2r import differential as run
 
-    _check_format(format, ("json", "tsv", "png", "svg"))
+    check_format(format, ("json", "tsv", "png", "svg"))
     groups: dict[str, str] | None = None
     if group:
         groups = {}
@@ -341,9 +344,9 @@ def differential(
                     422, "invalid_request", f"group {excerpt(spec)!r}: expected NAME=SET"
                 )
             groups[name.strip()] = members.strip()
-    result = _run(
+    result = run_analysis(
         lambda: run(
-            hub, _accessions(acc), by=by, groups=groups, contrasts=contrast or None,
+            hub, accessions_given(acc), by=by, groups=groups, contrasts=contrast or None,
             values=values, platform=platform, log2=log, trend=trend, robust=robust,
             adjust=adjust,
         )

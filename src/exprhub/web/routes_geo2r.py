@@ -18,10 +18,10 @@ from exprhub.web.routes_analysis import (
     DEFAULT_ROWS,
     Platform,
     Values,
-    _accessions,
-    _check_format,
-    _run,
+    accessions_given,
+    check_format,
     differential_response,
+    run_analysis,
 )
 
 router = APIRouter(prefix="/api/v1/analysis", tags=["Analysis"], responses=ERROR_RESPONSES)
@@ -41,8 +41,9 @@ def samples(
     least one sample, those whose value differs between samples first (``varying``)."""
     from exprhub.api.geo2r import sample_table
 
-    return _run(
-        lambda: sample_table(hub, _accessions(acc), values=values, platform=platform, limit=limit)
+    accession = accessions_given(acc)
+    return run_analysis(
+        lambda: sample_table(hub, accession, values=values, platform=platform, limit=limit)
     )
 
 
@@ -79,7 +80,7 @@ def differential_post(hub: HubDep, acc: str, request: DifferentialRequest) -> Re
     the GET does (JSON, ``tsv``, ``png``, ``svg``)."""
     from exprhub.api.geo2r import differential as run
 
-    _check_format(request.format, ("json", "tsv", "png", "svg"))
+    check_format(request.format, ("json", "tsv", "png", "svg"))
     groups = request.groups
     if groups is not None:
         empty = [name for name, members in groups.items() if not name.strip() or not members]
@@ -87,9 +88,9 @@ def differential_post(hub: HubDep, acc: str, request: DifferentialRequest) -> Re
             raise ApiError(
                 422, "invalid_request", f"group {empty[0]!r}: a group needs a name and samples"
             )
-    result = _run(
+    result = run_analysis(
         lambda: run(
-            hub, _accessions(acc), by=request.by, groups=groups, contrasts=request.contrasts,
+            hub, accessions_given(acc), by=request.by, groups=groups, contrasts=request.contrasts,
             values=request.values, platform=request.platform, log2=request.log,
             trend=request.trend, robust=request.robust, adjust=request.adjust,
         )
