@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from exprhub.cli import main
+from exprhub.cli.serve import WORKER_TIMEOUT, worker_config
 from exprhub.hub import Hub
 from tests.serving import Server, serving
 
@@ -133,3 +134,19 @@ def test_workers_option_is_checked(tmp_path):
     assert bad_limit.stderr.strip().splitlines() == [
         "error: EXPRHUB_MAX_ACTIVE_JOBS must be a whole number >= 1, got 'many'"
     ]
+    no_time = subprocess.run(
+        [sys.executable, "-m", "exprhub", "serve", "--home", str(home), "--worker-timeout", "0"],
+        capture_output=True,
+        text=True,
+    )
+    assert no_time.returncode == 1
+    assert no_time.stderr.strip() == "error: --worker-timeout must be at least 1 second, got 0"
+
+
+def test_worker_health_check_waits_for_busy_workers():
+    """Workers are given --worker-timeout (default 60 s, not uvicorn's 5 s) to answer the
+    parent's health check: a worker starting on a loaded machine holds the interpreter lock
+    for seconds and was killed as hung."""
+    config = worker_config("127.0.0.1", 8000, 3, WORKER_TIMEOUT)
+    assert config.workers == 3 and config.timeout_worker_healthcheck == WORKER_TIMEOUT == 60
+    assert worker_config("127.0.0.1", 8000, 2, 7).timeout_worker_healthcheck == 7
