@@ -205,9 +205,11 @@ def build_aggregate(
     genes = sort_gene_ids(common)
     position = {f: i for i, f in enumerate(joined.features)}
     rows = np.fromiter((position[g] for g in genes), dtype=np.int64, count=len(genes))
-    # C order, genes by rows, as the per-gene scaling reads it
-    out = np.empty((len(genes), len(samples)), dtype=np.float32)
-    np.take(values, rows, axis=0, out=out)
+    if np.array_equal(rows, np.arange(len(position))):
+        out = values  # every gene, in the order read: no copy
+    else:
+        out = np.empty((len(genes), len(samples)), dtype=np.float32)
+        np.take(values, rows, axis=0, out=out)
     del values
     scale_genes(out, options.scale)
     return Aggregate(
@@ -242,7 +244,8 @@ def scale_genes(values: np.ndarray, scale: str) -> None:
     if scale == "none":
         return
     for start in range(0, values.shape[0], SCALE_BLOCK):
-        block = values[start : start + SCALE_BLOCK].astype(np.float64)
+        # C order whatever the matrix's: the sums (mean, std) then add in the same order
+        block = values[start : start + SCALE_BLOCK].astype(np.float64, order="C")
         if scale == "minmax":
             low = block.min(axis=1, keepdims=True)
             spread = block.max(axis=1, keepdims=True) - low
