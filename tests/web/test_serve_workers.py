@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from exprhub.cli import main
+from exprhub.cli.serve import WORKER_TIMEOUT, worker_config
 from exprhub.hub import Hub
 from tests.serving import Server, serving
 
@@ -112,24 +113,36 @@ def test_workers_share_records_search_and_jobs(served_hub):
     assert list((home / "jobs" / ".workers").iterdir()) == []
 
 
+def refused_serve(home: Path, *options: str, env: dict[str, str] | None = None) -> str:
+    """Run ``exprhub serve`` with ``options``, which must refuse to start; its stderr."""
+    done = subprocess.run(
+        [sys.executable, "-m", "exprhub", "serve", "--home", str(home), *options],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+    assert done.returncode == 1
+    return done.stderr.strip()
+
+
 def test_workers_option_is_checked(tmp_path):
     home = tmp_path / "hub"
     Hub.init(home).close()
-    zero = subprocess.run(
-        [sys.executable, "-m", "exprhub", "serve", "--home", str(home), "--workers", "0"],
-        capture_output=True,
-        text=True,
-    )
-    assert zero.returncode == 1
-    assert zero.stderr.strip() == "error: --workers must be at least 1, got 0"
-    bad_limit = subprocess.run(
-        [sys.executable, "-m", "exprhub", "serve", "--home", str(home), "--workers", "2"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "EXPRHUB_MAX_ACTIVE_JOBS": "many"},
-        timeout=120,
-    )
-    assert bad_limit.returncode == 1
-    assert bad_limit.stderr.strip().splitlines() == [
+    assert refused_serve(home, "--workers", "0") == "error: --workers must be at least 1, got 0"
+    bad_limit = refused_serve(home, "--workers", "2", env={"EXPRHUB_MAX_ACTIVE_JOBS": "many"})
+    assert bad_limit.splitlines() == [
         "error: EXPRHUB_MAX_ACTIVE_JOBS must be a whole number >= 1, got 'many'"
     ]
+    assert refused_serve(home, "--worker-timeout", "0") == (
+        "error: --worker-timeout must be at least 1 second, got 0"
+    )
+
+
+def test_worker_health_check_waits_for_busy_workers():
+    """Workers are given --worker-timeout (default 60 s, not uvicorn's 5 s) to answer the
+    parent's health check: a worker starting on a loaded machine holds the interpreter lock
+    for seconds and was killed as hung."""
+    config = worker_config("127.0.0.1", 8000, 3, WORKER_TIMEOUT)
+    assert config.workers == 3 and config.timeout_worker_healthcheck == WORKER_TIMEOUT == 60
+    assert worker_config("127.0.0.1", 8000, 2, 7).timeout_worker_healthcheck == 7

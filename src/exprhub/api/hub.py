@@ -11,6 +11,7 @@ from exprhub.api import frames, refinery
 from exprhub.api.compendia import CompendiumMixin
 from exprhub.api.explore_methods import ExploreMethods
 from exprhub.api.geo2r import Geo2R
+from exprhub.api.hub_check import HubCheck
 from exprhub.api.label_checks import LabelChecks
 from exprhub.api.labelling import LabelsHub
 from exprhub.api.profiles import GeneProfiles, resolve_gene_terms
@@ -60,7 +61,14 @@ def _file_pairs(
 
 
 class Hub(
-    LabelChecks, TissueModels, LabelsHub, GeneProfiles, ExploreMethods, Geo2R, CompendiumMixin
+    LabelChecks,
+    TissueModels,
+    LabelsHub,
+    GeneProfiles,
+    ExploreMethods,
+    Geo2R,
+    CompendiumMixin,
+    HubCheck,
 ):
     """A gene expression hub stored in a directory: its records, values, refinery and search.
 

@@ -2,10 +2,11 @@
 how they are grouped into aggregates, the genes every sample of an aggregate measured, and the
 per-gene scaling.
 
-Values are read from the refinery's matrices (:func:`exprhub.refine.store.refined_matrix`):
-the quantile-normalized ``refined`` values, or the gene-level ``genes`` values before
-normalization (``quantile_normalize=False``). An aggregate keeps only the genes measured in
-every one of its samples; how many it dropped, and each platform's gene count, are recorded.
+Values are read from the refinery's matrices, joined on the gene id
+(:func:`exprhub.hub.joined_columns.joined_columns`): the quantile-normalized ``refined``
+values, or the gene-level ``genes`` values before normalization (``quantile_normalize=False``).
+An aggregate keeps only the genes measured in every one of its samples; how many it dropped,
+and each platform's gene count, are recorded.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from exprhub.bundles.selection import BundleError, BundleOptions, Selection
 from exprhub.hub import Hub
+from exprhub.hub.joined_columns import joined_columns
 from exprhub.records import RecordType
 from exprhub.refine import store
 
@@ -176,24 +178,23 @@ def build_aggregate(
     """
     kind = store.REFINED_KIND if options.quantile_normalize else store.GENE_LEVEL_KIND
     samples = sorted(m.sample for m in members)
-    platform_of = {m.sample: m.platform or "unknown" for m in members}
-    parts: list[tuple[list[str], list[str], np.ndarray, np.ndarray]] = []
-    any_measured: set[str] = set()
+    # genes x samples over the union of the matrices' genes, NaN where a sample's matrix
+    # lacks the gene
+    joined = joined_columns(hub, samples, kind)
+    values = joined.read(hub, samples, dtype=np.float32)
+    measured = np.isfinite(values)
     by_platform: dict[str, int] = {}
-    for name, found in sorted(hub.sample_matrices(samples, kind).items()):
-        features, got, values = hub.read_columns(name, sorted(found))
-        measured = np.isfinite(values)
-        for j, sample in enumerate(got):
-            platform = platform_of[sample]
-            by_platform[platform] = max(by_platform.get(platform, 0), int(measured[:, j].sum()))
-        any_measured.update(f for f, hit in zip(features, measured.any(axis=1), strict=True) if hit)
-        parts.append((features, got, values, measured.all(axis=1)))
-        del measured
+    for platform, count in zip(
+        (m.platform or "unknown" for m in sorted(members, key=lambda m: m.sample)),
+        measured.sum(axis=0).tolist(),
+        strict=True,
+    ):
+        by_platform[platform] = max(by_platform.get(platform, 0), int(count))
+    n_measured = int(measured.any(axis=1).sum())
+    everywhere = measured.all(axis=1)
+    del measured
     organisms = sorted({m.organism for m in members})
-    common: set[str] | None = None
-    for features, _, _, everywhere in parts:
-        kept = {f for f, hit in zip(features, everywhere, strict=True) if hit}
-        common = kept if common is None else common & kept
+    common = {f for f, hit in zip(joined.features, everywhere.tolist(), strict=True) if hit}
     if not common:
         hint = "; choose --aggregate species" if len(organisms) > 1 else ""
         raise BundleError(
@@ -202,26 +203,14 @@ def build_aggregate(
             f"{', '.join(f'{p} {n}' for p, n in sorted(by_platform.items()))}){hint}"
         )
     genes = sort_gene_ids(common)
-    column = {s: j for j, s in enumerate(samples)}
-    out: np.ndarray | None = None
-    while parts:
-        features, got, values, _ = parts.pop(0)
-        columns = [column[s] for s in got]
-        if features == genes and columns == list(range(len(samples))):
-            out = values  # the matrix as read is the aggregate: no copy
-            continue
-        if out is None:
-            out = np.empty((len(genes), len(samples)), dtype=np.float32)
-        position = {f: i for i, f in enumerate(features)}
-        rows = np.fromiter((position[g] for g in genes), dtype=np.int64, count=len(genes))
-        if columns == list(range(len(samples))):
-            np.take(values, rows, axis=0, out=out)
-        else:
-            out[:, columns] = values[rows]
-        del values
-    assert out is not None
-    if options.scale != "none" and not out.flags.writeable:
-        out = out.copy()
+    position = {f: i for i, f in enumerate(joined.features)}
+    rows = np.fromiter((position[g] for g in genes), dtype=np.int64, count=len(genes))
+    if np.array_equal(rows, np.arange(len(position))):
+        out = values  # every gene, in the order read: no copy
+    else:
+        out = np.empty((len(genes), len(samples)), dtype=np.float32)
+        np.take(values, rows, axis=0, out=out)
+    del values
     scale_genes(out, options.scale)
     return Aggregate(
         key=key,
@@ -229,7 +218,7 @@ def build_aggregate(
         genes=genes,
         values=out,
         organisms=organisms,
-        genes_dropped=len(any_measured) - len(genes),
+        genes_dropped=n_measured - len(genes),
         genes_by_platform=by_platform,
     )
 
@@ -255,7 +244,8 @@ def scale_genes(values: np.ndarray, scale: str) -> None:
     if scale == "none":
         return
     for start in range(0, values.shape[0], SCALE_BLOCK):
-        block = values[start : start + SCALE_BLOCK].astype(np.float64)
+        # C order whatever the matrix's: the sums (mean, std) then add in the same order
+        block = values[start : start + SCALE_BLOCK].astype(np.float64, order="C")
         if scale == "minmax":
             low = block.min(axis=1, keepdims=True)
             spread = block.max(axis=1, keepdims=True) - low

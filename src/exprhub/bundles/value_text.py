@@ -62,9 +62,12 @@ def float32_strings(values: np.ndarray, *, repeated: bool | None = None) -> Any:
     return pc.take(pc.cast(pa.array(distinct, pa.float32()), pa.string()), encoded.indices)
 
 
-def tsv_lines(row_labels: Sequence[str], block: np.ndarray) -> memoryview:
+def tsv_lines(
+    row_labels: Sequence[str], block: np.ndarray, *, missing: str | None = None
+) -> memoryview:
     """The UTF-8 text of ``block`` (rows x columns) as TSV lines: each row's label, a tab,
-    its values separated by tabs, a newline."""
+    its values separated by tabs, a newline. ``missing``: the text of NaN values (default
+    ``nan``)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -74,7 +77,12 @@ def tsv_lines(row_labels: Sequence[str], block: np.ndarray) -> memoryview:
     if n_rows == 0 or n_columns == 0:
         return memoryview("".join(f"{label}\n" for label in row_labels).encode())
     offsets = pa.array(np.arange(0, n_rows * n_columns + 1, n_columns, dtype=np.int32))
-    rows = pc.binary_join(pa.ListArray.from_arrays(offsets, float32_strings(block)), "\t")
+    cells = float32_strings(block)
+    if missing is not None:
+        nan = np.isnan(np.ascontiguousarray(block, dtype=np.float32).reshape(-1))
+        if nan.any():
+            cells = pc.if_else(pa.array(nan), pa.scalar(missing, pa.string()), cells)
+    rows = pc.binary_join(pa.ListArray.from_arrays(offsets, cells), "\t")
     lines = pc.binary_join_element_wise(
         pa.array([label + "\t" for label in row_labels], pa.string()),
         rows,

@@ -1,4 +1,4 @@
-"""Hub commands: init, info, compact, show, ls."""
+"""Hub commands: init, info, compact, check, show, ls."""
 
 from __future__ import annotations
 
@@ -7,7 +7,15 @@ from typing import Annotated
 import typer
 from rich.table import Table as RichTable
 
-from exprhub.cli.app import HomeOption, JsonOption, app, console, open_hub, print_json
+from exprhub.cli.app import (
+    HomeOption,
+    JsonOption,
+    app,
+    console,
+    err_console,
+    open_hub,
+    print_json,
+)
 
 
 @app.command()
@@ -75,6 +83,48 @@ def compact(
         return
     for name, columns in done.items():
         console.print(f"{name}: {columns} columns compacted", markup=False)
+
+
+@app.command()
+def check(
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair", help="Remove the orphan files (after recovering a crashed write)."
+        ),
+    ] = False,
+    home: HomeOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Files under tables/ and files/ that no committed row refers to (left by killed
+    imports), and referenced files that are missing; --repair removes the former.
+
+    Exits with code 1 when a referenced file is missing.
+    """
+    with open_hub(home) as hub:
+        result = hub.check(repair=repair)
+    if json:
+        print_json(result.to_dict())
+    else:
+        for orphan in result.orphans:
+            console.print(
+                f"orphan  {orphan.path}  {orphan.size} bytes ({orphan.reason})", markup=False
+            )
+        for path in result.missing:
+            console.print(f"missing {path}", markup=False)
+        done = "removed" if repair else "found"
+        console.print(
+            f"{len(result.orphans)} orphan files ({result.orphan_bytes} bytes) {done}; "
+            f"{len(result.missing)} referenced files missing",
+            markup=False,
+        )
+        if result.interrupted_write and not repair:
+            console.print("an interrupted write awaits recovery (the next import, or --repair)")
+    if result.missing:
+        err_console.print(
+            f"error: {len(result.missing)} files the hub refers to are missing", markup=False
+        )
+        raise typer.Exit(1)
 
 
 @app.command()

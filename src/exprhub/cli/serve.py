@@ -28,8 +28,20 @@ WorkersOption = Annotated[
         "index are shared through the hub.",
     ),
 ]
+WorkerTimeoutOption = Annotated[
+    int,
+    typer.Option(
+        "--worker-timeout",
+        help="With --workers: seconds a worker process may take to answer the parent's "
+        "health check before it is killed and restarted.",
+    ),
+]
 #: Seconds the server waits at start for another process's sync before serving anyway.
 SERVE_SYNC_WAIT = 5.0
+#: Default of ``--worker-timeout``. uvicorn's own, 5 s, kills workers that are only slow: a
+#: worker answers from a thread that needs the interpreter lock, which the worker's start
+#: (imports, opening the hub and index) holds for seconds at a time on a loaded machine.
+WORKER_TIMEOUT = 60
 
 
 class ListenError(OSError):
@@ -63,21 +75,24 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _serve(hub: Any, host: str, port: int, workers: int = 1) -> None:
+def _serve(
+    hub: Any, host: str, port: int, workers: int = 1, worker_timeout: int = WORKER_TIMEOUT
+) -> None:
     sock = listening_socket(host, port)  # before anything is announced
     try:
         if workers > 1:
-            _serve_processes(hub, host, port, sock, workers)
+            _serve_processes(hub, host, port, sock, workers, worker_timeout)
         else:
             _serve_on(hub, host, port, sock)
     finally:
         sock.close()
 
 
-def _serve_processes(hub: Any, host: str, port: int, sock: socket.socket, workers: int) -> None:
+def _serve_processes(
+    hub: Any, host: str, port: int, sock: socket.socket, workers: int, worker_timeout: int
+) -> None:
     """Serve with ``workers`` uvicorn worker processes, each building its app with
     ``exprhub.web.app.app_from_environment`` from the hub location set here."""
-    import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     from exprhub.search.hub_index import HubSearch
@@ -96,15 +111,25 @@ def _serve_processes(hub: Any, host: str, port: int, sock: socket.socket, worker
         "(Ctrl-C stops)",
         markup=False,
     )
-    config = uvicorn.Config(
+    Multiprocess(worker_config(host, port, workers, worker_timeout), sockets=[sock]).run()
+
+
+def worker_config(host: str, port: int, workers: int, worker_timeout: int) -> Any:
+    """The ``uvicorn.Config`` of ``workers`` server processes building their app with
+    ``exprhub.web.app.app_from_environment``; a worker that does not answer the parent's
+    health check within ``worker_timeout`` seconds is killed and restarted (one that exits
+    is restarted at once)."""
+    import uvicorn
+
+    return uvicorn.Config(
         "exprhub.web.app:app_from_environment",
         factory=True,
         host=host,
         port=port,
         workers=workers,
         log_level="warning",
+        timeout_worker_healthcheck=worker_timeout,
     )
-    Multiprocess(config, sockets=[sock]).run()
 
 
 def _serve_on(hub: Any, host: str, port: int, sock: socket.socket) -> None:
@@ -141,12 +166,15 @@ def serve(
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
     workers: WorkersOption = 1,
+    worker_timeout: WorkerTimeoutOption = WORKER_TIMEOUT,
 ) -> None:
     """Serve a hub: web pages at / and the REST API under /api/v1 (docs at /api/docs)."""
     if workers < 1:
         raise ValueError(f"--workers must be at least 1, got {workers}")
+    if worker_timeout < 1:
+        raise ValueError(f"--worker-timeout must be at least 1 second, got {worker_timeout}")
     with open_hub(home) as hub:
-        _serve(hub, host, port, workers)
+        _serve(hub, host, port, workers, worker_timeout)
 
 
 @app.command()

@@ -194,8 +194,16 @@ def read_plan(
     for p, name, n_rows, positions, columns in plan:
         values = hub.store.open(name).columns(columns, n_rows)
         target = by_part[p]
-        keep = target >= 0
-        part: np.ndarray = np.full((len(positions), n_out), np.nan, dtype=dtype)
-        part[:, target[keep]] = values[keep].T
-        out[np.asarray(positions, dtype=np.intp)] = part
+        keep = np.flatnonzero(target >= 0)
+        rows = target[keep]
+        at = np.asarray(positions, dtype=np.intp)
+        # a band of samples at a time: no second matrix-sized array besides ``values``
+        for start in range(0, at.size, _PLACE_BAND):
+            band = values[keep, start : start + _PLACE_BAND]
+            out[at[start : start + _PLACE_BAND, None], rows] = band.T
+        del values
     return out.T
+
+
+#: Samples placed at a time by :func:`read_plan`.
+_PLACE_BAND = 256
