@@ -523,6 +523,12 @@ class Matrix:
         _, sm = self._arrays(n_rows, top_index(indices))
         return np.ascontiguousarray(take_rows(sm, indices, n_rows, self.dtype, "column").T)
 
+    def columns_by_sample(self, indices: Sequence[int] | np.ndarray, n_rows: int) -> np.ndarray:
+        """Samples ``indices``, rows ``[0, n_rows)``, one sample per row: shape
+        (len(indices), n_rows), the transpose of :meth:`columns` without its copy."""
+        _, sm = self._arrays(n_rows, top_index(indices))
+        return take_rows(sm, indices, n_rows, self.dtype, "column")
+
     def block(self, rows: slice, cols: slice) -> np.ndarray:
         """Rectangular region ``[rows, cols]`` read from whichever layout is cheaper.
 
