@@ -385,6 +385,9 @@ def family(args: argparse.Namespace) -> dict[str, Any]:
             "by_round": rounds,
             "meets_target": ratio <= FAMILY_TARGET,
         }
+    import exprhub
+
+    out["exprhub"] = str(Path(exprhub.__file__).parent)  # the code measured (PYTHONPATH)
     out["load_average"] = os.getloadavg()
     return out
 
