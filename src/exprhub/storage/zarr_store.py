@@ -7,7 +7,6 @@ appends, metadata and rollback are written without it (:mod:`exprhub.storage.arr
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import zarr
 from zarr.core.buffer import Buffer
@@ -63,8 +62,3 @@ def open_array(files: AtomicFiles, path: str) -> zarr.Array:
     unless that is read-only."""
     mode = "r" if files.read_only else "r+"
     return zarr.open_array(store=AtomicZarrStore(files), path=path, mode=mode)
-
-
-def array_path(root: Path, directory: Path) -> str:
-    """The zarr path of the array stored in ``directory`` under the store ``root``."""
-    return directory.relative_to(root).as_posix()
