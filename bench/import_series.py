@@ -151,11 +151,16 @@ class WriteCounter:
     """Counts the bytes the matrix store writes (chunk files and metadata)."""
 
     def __init__(self) -> None:
-        from exprhub.storage.atomic_store import AtomicLocalStore
+        try:
+            from exprhub.storage.atomic_store import AtomicFiles as writer_class
+        except ImportError:  # the code before the store's writes moved out of zarr
+            from exprhub.storage.atomic_store import (  # type: ignore[attr-defined,no-redef]
+                AtomicLocalStore as writer_class,
+            )
 
         self.bytes = 0
         counter = self
-        real_file, real_new = AtomicLocalStore._write_file, AtomicLocalStore.write_new_file
+        real_file, real_new = writer_class._write_file, writer_class.write_new_file
 
         def write_file(store: Any, path: Path, data: Any, exclusive: bool) -> None:
             counter.bytes += memoryview(data).nbytes
@@ -165,8 +170,8 @@ class WriteCounter:
             counter.bytes += len(data)
             real_new(store, path, data)
 
-        AtomicLocalStore._write_file = write_file  # type: ignore[method-assign]
-        AtomicLocalStore.write_new_file = write_new_file  # type: ignore[method-assign]
+        writer_class._write_file = write_file  # type: ignore[method-assign]
+        writer_class.write_new_file = write_new_file  # type: ignore[method-assign]
 
 
 def compressed_size(values: np.ndarray) -> int:
@@ -380,6 +385,9 @@ def family(args: argparse.Namespace) -> dict[str, Any]:
             "by_round": rounds,
             "meets_target": ratio <= FAMILY_TARGET,
         }
+    import exprhub
+
+    out["exprhub"] = str(Path(exprhub.__file__).parent)  # the code measured (PYTHONPATH)
     out["load_average"] = os.getloadavg()
     return out
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from exprhub.storage.arrays import AtomicLocalStore, MatrixStore
+from exprhub.storage.arrays import AtomicFiles, MatrixStore
 from tests.storage.test_arrays import (
     SMALL,
     InjectedFailure,
@@ -82,13 +82,13 @@ def test_complete_stripes_are_written_once(tmp_path: Path, monkeypatch: pytest.M
     model = Model("float32")
     build(matrix, model, [(12, 7), (12, 9), (12, 10)], seed=2)  # 26 columns
     replaced: list[Path] = []
-    real_replace = AtomicLocalStore._replace
+    real_replace = AtomicFiles._replace
 
     def note_replace(src: Path, dst: Path) -> None:
         replaced.append(Path(dst))
         real_replace(src, dst)
 
-    monkeypatch.setattr(AtomicLocalStore, "_replace", staticmethod(note_replace))
+    monkeypatch.setattr(AtomicFiles, "_replace", staticmethod(note_replace))
     matrix.compact(model.n_rows, model.n_cols)
     assert not [p for p in replaced if is_chunk(p)]
     assert feature_chunk_files(tmp_path) == [f"c.{i}.{j}" for i in range(3) for j in range(3)]
@@ -161,7 +161,7 @@ def test_failure_mid_compaction(
     store, model = built_for_compaction(root)
     matrix = store.open("m")
     calls = {"n": 0}
-    real_replace, real_new = AtomicLocalStore._replace, AtomicLocalStore.write_new_file
+    real_replace, real_new = AtomicFiles._replace, AtomicFiles.write_new_file
 
     def failing_replace(src: Path, dst: Path) -> None:
         if is_chunk(dst) and calls["n"] >= fail_after:
@@ -169,15 +169,15 @@ def test_failure_mid_compaction(
         calls["n"] += is_chunk(dst)
         real_replace(src, dst)
 
-    def failing_new(self: AtomicLocalStore, path: Path, data: bytes) -> None:
+    def failing_new(self: AtomicFiles, path: Path, data: bytes) -> None:
         if calls["n"] >= fail_after:  # torn, as a crash would leave it
             path.write_bytes(bytes(data)[: len(data) // 2])
             raise InjectedFailure("in place")
         calls["n"] += 1
         real_new(self, path, data)
 
-    monkeypatch.setattr(AtomicLocalStore, "_replace", staticmethod(failing_replace))
-    monkeypatch.setattr(AtomicLocalStore, "write_new_file", failing_new)
+    monkeypatch.setattr(AtomicFiles, "_replace", staticmethod(failing_replace))
+    monkeypatch.setattr(AtomicFiles, "write_new_file", failing_new)
     with pytest.raises(InjectedFailure):
         matrix.compact(model.n_rows, model.n_cols, whole=True)
     monkeypatch.undo()
@@ -194,10 +194,10 @@ KILL_SCRIPT = textwrap.dedent(
     import os, sys
     from pathlib import Path
     from exprhub.storage import arrays
-    from exprhub.storage.arrays import AtomicLocalStore, MatrixStore
+    from exprhub.storage.arrays import AtomicFiles, MatrixStore
 
     root, point, n_rows, n_cols = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    real_new = AtomicLocalStore.write_new_file
+    real_new = AtomicFiles.write_new_file
     writes = [0]
 
     def dying_new(self, path, data):
@@ -210,7 +210,7 @@ KILL_SCRIPT = textwrap.dedent(
     def dying_sync(path):
         os._exit(3)  # every chunk written, not yet flushed, mark not moved
 
-    real_write_file = AtomicLocalStore.write_file
+    real_write_file = AtomicFiles.write_file
 
     def dying_mark(self, path, data):
         if path.name == "compacted.json":
@@ -218,11 +218,11 @@ KILL_SCRIPT = textwrap.dedent(
             os._exit(3)  # the mark moved: the compaction is complete
         real_write_file(self, path, data)
 
-    AtomicLocalStore.write_new_file = dying_new
+    AtomicFiles.write_new_file = dying_new
     if point == "sync":
         arrays.sync_filesystem = dying_sync
     if point == "mark":
-        AtomicLocalStore.write_file = dying_mark
+        AtomicFiles.write_file = dying_mark
     matrix = MatrixStore(root, feature_chunks=(4, 8), sample_chunks=(3, 16)).open("m")
     matrix.compact(n_rows, n_cols, whole=True)
     os._exit(0)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exprhub.storage.arrays import AtomicLocalStore, Matrix, MatrixNotFound, MatrixStore
+from exprhub.storage.arrays import AtomicFiles, Matrix, MatrixNotFound, MatrixStore
 
 # Small chunks so that tests cross chunk edges in both dimensions of both layouts.
 SMALL = {"feature_chunks": (4, 8), "sample_chunks": (3, 16)}
@@ -244,7 +244,7 @@ def test_failure_mid_append_leaves_committed_bytes(
     committed = matrix.block(slice(0, model.n_rows), slice(0, model.n_cols))
 
     calls = {"n": 0}
-    real_replace = AtomicLocalStore._replace
+    real_replace = AtomicFiles._replace
 
     def failing_replace(src: Path, dst: Path) -> None:
         if is_chunk(dst) and calls["n"] >= fail_after:
@@ -252,17 +252,17 @@ def test_failure_mid_append_leaves_committed_bytes(
         calls["n"] += is_chunk(dst)
         real_replace(src, dst)
 
-    real_new = AtomicLocalStore.write_new_file
+    real_new = AtomicFiles.write_new_file
 
-    def failing_new(self: AtomicLocalStore, path: Path, data: bytes) -> None:
+    def failing_new(self: AtomicFiles, path: Path, data: bytes) -> None:
         if calls["n"] >= fail_after:  # chunks beyond the extent are written in place: torn
             path.write_bytes(bytes(data)[: len(data) // 2])
             raise InjectedFailure(f"injected failure after {calls['n']} chunk writes")
         calls["n"] += 1
         real_new(self, path, data)
 
-    monkeypatch.setattr(AtomicLocalStore, "_replace", staticmethod(failing_replace))
-    monkeypatch.setattr(AtomicLocalStore, "write_new_file", failing_new)
+    monkeypatch.setattr(AtomicFiles, "_replace", staticmethod(failing_replace))
+    monkeypatch.setattr(AtomicFiles, "write_new_file", failing_new)
     with pytest.raises(InjectedFailure):
         matrix.append_columns(model.n_cols, random_values(9, (30, 20), "float32"))
     monkeypatch.undo()
@@ -286,9 +286,9 @@ def test_only_chunks_beyond_the_start_column_are_written_in_place(
     matrix = store.open("m", create=True)
     in_place: list[Path] = []
     replaced: list[Path] = []
-    real_new, real_replace = AtomicLocalStore.write_new_file, AtomicLocalStore._replace
+    real_new, real_replace = AtomicFiles.write_new_file, AtomicFiles._replace
 
-    def note_new(self: AtomicLocalStore, path: Path, data: bytes) -> None:
+    def note_new(self: AtomicFiles, path: Path, data: bytes) -> None:
         in_place.append(path)
         real_new(self, path, data)
 
@@ -296,8 +296,8 @@ def test_only_chunks_beyond_the_start_column_are_written_in_place(
         replaced.append(Path(dst))
         real_replace(src, dst)
 
-    monkeypatch.setattr(AtomicLocalStore, "write_new_file", note_new)
-    monkeypatch.setattr(AtomicLocalStore, "_replace", staticmethod(note_replace))
+    monkeypatch.setattr(AtomicFiles, "write_new_file", note_new)
+    monkeypatch.setattr(AtomicFiles, "_replace", staticmethod(note_replace))
     values = np.ones((10, 5), dtype=np.float32)
     matrix.append_columns(0, values)  # a new matrix: every chunk in place
     assert in_place and not [p for p in replaced if is_chunk(p)]
@@ -325,11 +325,11 @@ CRASH_SCRIPT = textwrap.dedent(
     import os, sys
     from pathlib import Path
     import numpy as np
-    from exprhub.storage.arrays import AtomicLocalStore, MatrixStore
+    from exprhub.storage.arrays import AtomicFiles, MatrixStore
 
     root, fail_after = Path(sys.argv[1]), int(sys.argv[2])
     calls = [0]
-    real = AtomicLocalStore._write_file
+    real = AtomicFiles._write_file
 
     def dying_write(self, path, data, exclusive):
         if calls[0] >= fail_after:
@@ -340,7 +340,7 @@ CRASH_SCRIPT = textwrap.dedent(
         calls[0] += 1
         real(self, path, data, exclusive)
 
-    real_new = AtomicLocalStore.write_new_file
+    real_new = AtomicFiles.write_new_file
 
     def dying_new(self, path, data):
         if calls[0] >= fail_after:  # a chunk beyond the extent, written in place: torn
@@ -349,8 +349,8 @@ CRASH_SCRIPT = textwrap.dedent(
         calls[0] += 1
         real_new(self, path, data)
 
-    AtomicLocalStore._write_file = dying_write
-    AtomicLocalStore.write_new_file = dying_new
+    AtomicFiles._write_file = dying_write
+    AtomicFiles.write_new_file = dying_new
     matrix = MatrixStore(root, feature_chunks=(4, 8), sample_chunks=(3, 16)).open("m")
     rng = np.random.default_rng(5)
     matrix.append_columns(11, rng.random((30, 20)).astype("float32"))

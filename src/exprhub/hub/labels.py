@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, delete, exists, func, insert, or_, select, union, update
-from sqlalchemy.orm import aliased
 
 from exprhub.hub import schema as s
 from exprhub.hub.refinery_tables import _timestamp
@@ -176,8 +175,8 @@ def _owner_pairs(samples: Any) -> list[Any]:
     """(owner key, sample key) queries: series and platforms listing samples without a
     record, and DataSets whose subsets hold them; ``samples`` restricts the sample keys
     (a list, or a query of them)."""
-    owner, subset = aliased(s.records), aliased(s.records)
-    link, member = aliased(s.relations), aliased(s.relations)
+    owner, subset = s.records.alias(), s.records.alias()
+    link, member = s.relations.alias(), s.relations.alias()
     direct = (
         select(owner.c.key.label("owner"), s.relations.c.target_key.label("sample"))
         .join(s.relations, s.relations.c.source_id == owner.c.id)

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from exprhub.hub import schema as s
@@ -55,6 +54,8 @@ from exprhub.storage.bulk import RowBuffer
 from exprhub.storage.staging import Staging, TableQueue
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from exprhub.hub.hub import Hub
 
 _RECORD_ROW = select(s.records).where(

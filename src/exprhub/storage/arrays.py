@@ -8,6 +8,10 @@ committed extent, and every chunk file is replaced atomically, so a crash never 
 that holds committed data. The committed extent (rows, columns) is owned by the caller (SQL);
 this module never needs it except as arguments. See docs/store.md for the design and measured
 costs.
+
+The arrays' metadata and chunk files are read and written without zarr
+(:mod:`~exprhub.storage.array_meta`, :mod:`~exprhub.storage.chunk_writer`); zarr is imported
+only by the reads it serves (blocks, many rows or columns at once) and by compaction's reads.
 """
 
 from __future__ import annotations
@@ -21,16 +25,20 @@ import threading
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
 import numpy as np
-import zarr
-from zarr.codecs import BloscCodec, BytesCodec
-from zarr.core.sync import sync
 
-from exprhub.storage.atomic_store import AtomicLocalStore, sync_filesystem
-from exprhub.storage.chunk_writer import ChunkCodec, Region, write_regions
+from exprhub.storage.array_meta import (
+    METADATA,
+    ArrayMeta,
+    array_document,
+    group_document,
+    metadata_bytes,
+)
+from exprhub.storage.atomic_store import AtomicFiles, sync_filesystem
+from exprhub.storage.chunk_writer import Region, write_regions
 from exprhub.storage.errors import HubError
 from exprhub.storage.matrix_files import (
     clear_outside,
@@ -42,12 +50,15 @@ from exprhub.storage.matrix_files import (
 )
 from exprhub.storage.matrix_reads import read_cost, read_line, take_across, take_rows, top_index
 
+if TYPE_CHECKING:
+    import zarr
+
 __all__ = [
     "FEATURE_CHUNKS",
     "LEGACY_FEATURE_CHUNKS",
     "LEGACY_SAMPLE_CHUNKS",
     "SAMPLE_CHUNKS",
-    "AtomicLocalStore",
+    "AtomicFiles",
     "Matrix",
     "MatrixNotFound",
     "MatrixStore",
@@ -130,12 +141,12 @@ class MatrixStore:
         self.sample_chunks = sample_chunks or (
             SAMPLE_CHUNKS if append_tier else LEGACY_SAMPLE_CHUNKS
         )
-        self._store: AtomicLocalStore | None = None
+        self._store: AtomicFiles | None = None
 
-    def _reader(self) -> AtomicLocalStore:
+    def _reader(self) -> AtomicFiles:
         if self._store is None:
             self.root.mkdir(parents=True, exist_ok=True)
-            self._store = AtomicLocalStore(self.root, read_only=True)
+            self._store = AtomicFiles(self.root, read_only=True)
         return self._store
 
     def names(self) -> list[str]:
@@ -150,7 +161,7 @@ class MatrixStore:
 
     def _complete(self, key: str) -> bool:
         try:
-            meta = json.loads((self.root / key / "zarr.json").read_bytes())
+            meta = json.loads((self.root / key / METADATA).read_bytes())
         except (FileNotFoundError, NotADirectoryError, ValueError):
             return False
         return isinstance(meta, dict) and _MARKER_KEY in meta.get("attributes", {})
@@ -182,28 +193,22 @@ class MatrixStore:
         directory = self.root / key
         if directory.exists():  # left over by an interrupted create
             shutil.rmtree(directory)
-        store = AtomicLocalStore(self.root, fsync=self.fsync)
+        files = AtomicFiles(self.root, fsync=self.fsync)
+        if not (self.root / METADATA).exists():  # the store's root group, as zarr makes it
+            files.write_file(self.root / METADATA, metadata_bytes(group_document({})))
         cap = _capacity_for(0)
         for sub, chunks in ((_BY_FEATURE, self.feature_chunks), (_BY_SAMPLE, self.sample_chunks)):
-            zarr.create_array(
-                store=store,
-                name=f"{key}/{sub}",
-                shape=(cap, cap),
-                chunks=chunks,
-                dtype=dtype,
-                fill_value=np.nan,
-                serializer=BytesCodec(),
-                compressors=[BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")],
-                chunk_key_encoding={"name": "default", "separator": _CHUNK_KEY_SEPARATOR},
-                config={"write_empty_chunks": False},
+            document = array_document(
+                (cap, cap), chunks, dtype, separator=_CHUNK_KEY_SEPARATOR, cname="lz4", clevel=5
             )
+            ArrayMeta.of(self.root, directory / sub, document).write(files)
         version = _FORMAT_VERSION
         if self.append_tier:
-            write_compacted(store, directory, 0)
+            write_compacted(files, directory, 0)
             version = _TIERED_FORMAT_VERSION
         # The marker attribute is written last: it makes the matrix complete.
-        group = zarr.open_group(store=store, path=key, mode="r+")
-        group.attrs.update({_MARKER_KEY: {"name": name, "version": version}})
+        marker = group_document({_MARKER_KEY: {"name": name, "version": version}})
+        files.write_file(directory / METADATA, metadata_bytes(marker))
 
     def compaction_due(self, name: str, n_columns: int) -> bool:
         """Whether matrix ``name`` has a complete stripe of committed columns (``n_columns``)
@@ -213,7 +218,7 @@ class MatrixStore:
         if done is None:
             return False
         try:
-            meta = json.loads((directory / _BY_FEATURE / "zarr.json").read_bytes())
+            meta = json.loads((directory / _BY_FEATURE / METADATA).read_bytes())
             width = int(meta["chunk_grid"]["configuration"]["chunk_shape"][1])
         except (OSError, ValueError, KeyError, IndexError, TypeError):
             return True  # let compact() decide (and report what is wrong)
@@ -245,24 +250,44 @@ class Matrix:
         self._write_lock = threading.Lock()
         self._meta_lock = threading.Lock()
         self._stamp = self._metadata_stamp()
-        self._fm, self._sm = self._open_arrays(store._reader())
-        self.dtype: np.dtype[Any] = np.dtype(self._fm.dtype)
+        self._fm, self._sm = self._read_arrays()
+        # Both arrays opened through zarr, for the reads zarr serves (see _zarr_arrays).
+        self._zarr: tuple[zarr.Array, zarr.Array] | None = None
+        self.dtype: np.dtype[Any] = self._fm.dtype
         #: Whether the matrix has an append tier (see :meth:`compact`).
         self.tiered = read_compacted(self._dir) is not None
 
     # ------------------------------------------------------------------ internals
 
-    def _open_arrays(self, store: AtomicLocalStore) -> tuple[zarr.Array, zarr.Array]:
-        mode = "r" if store.read_only else "r+"
-        fm = zarr.open_array(store=store, path=f"{self._key}/{_BY_FEATURE}", mode=mode)
-        sm = zarr.open_array(store=store, path=f"{self._key}/{_BY_SAMPLE}", mode=mode)
-        return fm, sm
+    def _read_arrays(self) -> tuple[ArrayMeta, ArrayMeta]:
+        root = self._store.root
+        return (
+            ArrayMeta.read(root, self._dir / _BY_FEATURE),
+            ArrayMeta.read(root, self._dir / _BY_SAMPLE),
+        )
 
     def _refresh(self) -> None:
         stamp = self._metadata_stamp()
-        fm, sm = self._open_arrays(self._store._reader())
+        fm, sm = self._read_arrays()
         with self._meta_lock:
-            self._fm, self._sm, self._stamp = fm, sm, stamp
+            self._fm, self._sm, self._stamp, self._zarr = fm, sm, stamp, None
+
+    def _zarr_arrays(self) -> tuple[zarr.Array, zarr.Array]:
+        """The feature- and sample-major arrays opened through zarr (imported on first use),
+        at least as large as the arrays this object knows of."""
+        arrays = self._zarr
+        if arrays is None:
+            from exprhub.storage.zarr_store import open_array
+
+            reader = self._store._reader()
+            arrays = (
+                open_array(reader, f"{self._key}/{_BY_FEATURE}"),
+                open_array(reader, f"{self._key}/{_BY_SAMPLE}"),
+            )
+            with self._meta_lock:
+                if self._zarr is None:
+                    self._zarr = arrays
+        return arrays
 
     def _metadata_stamp(self) -> tuple[int, ...]:
         """Identity of both arrays' metadata files (every rewrite replaces the file: a new
@@ -270,14 +295,14 @@ class Matrix:
         stamp: list[int] = []
         for sub in (_BY_FEATURE, _BY_SAMPLE):
             try:
-                st = os.stat(self._dir / sub / "zarr.json")
+                st = os.stat(self._dir / sub / METADATA)
             except FileNotFoundError:
                 stamp += [0, 0, 0]
                 continue
             stamp += [st.st_ino, st.st_mtime_ns, st.st_size]
         return tuple(stamp)
 
-    def _arrays(self, n_rows: int = 0, n_columns: int = 0) -> tuple[zarr.Array, zarr.Array]:
+    def _arrays(self, n_rows: int = 0, n_columns: int = 0) -> tuple[ArrayMeta, ArrayMeta]:
         """Reader arrays, refreshed if the request is beyond the capacity we know of."""
         fm, sm = self._fm, self._sm
         if n_rows > min(fm.shape[0], sm.shape[1]) or n_columns > min(fm.shape[1], sm.shape[0]):
@@ -335,27 +360,20 @@ class Matrix:
         if k == 0 and n == 0:
             return
         with self._write_lock:
-            writer = AtomicLocalStore(self._store.root, fsync=self._store.fsync)
+            if self._metadata_stamp() != self._stamp:  # resized by another object
+                self._refresh()
+            writer = AtomicFiles(self._store.root, fsync=self._store.fsync)
             fm, sm = self._fm, self._sm
-            # Opening the arrays for writing costs more than a small append's chunks: the
-            # reader's arrays serve when no resize is due and this module writes the chunks.
-            reopen = (
-                self._metadata_stamp() != self._stamp  # resized by another object
-                or n > min(fm.shape[0], sm.shape[1])
-                or start_column + k > min(fm.shape[1], sm.shape[0])
-                or fm.shape != sm.shape[::-1]
-                or ChunkCodec.of(fm) is None
-                or ChunkCodec.of(sm) is None
-            )
+            resized = False
             try:
-                if reopen:
-                    fm, sm = self._open_arrays(writer)
                 rows = max(fm.shape[0], sm.shape[1], n)
                 cols = max(fm.shape[1], sm.shape[0], start_column + k)
                 if rows > fm.shape[0] or cols > fm.shape[1] or (cols, rows) != sm.shape:
                     rows, cols = _capacity_for(rows), _capacity_for(cols)
-                    fm.resize((rows, cols))
-                    sm.resize((cols, rows))
+                    fm, sm = fm.resized((rows, cols)), sm.resized((cols, rows))
+                    fm.write(writer)
+                    sm.write(writer)
+                    resized = True
                 if n and k:
                     # Chunks wholly beyond start_column (so beyond the committed extent)
                     # are written in place: discard_beyond deletes them unread.
@@ -363,7 +381,6 @@ class Matrix:
                     regions = [
                         Region(
                             sm,
-                            self._dir / _BY_SAMPLE,
                             (start_column, 0),
                             np.ascontiguousarray(data.T),
                             uncommitted_from=(start_column, beyond),
@@ -372,11 +389,7 @@ class Matrix:
                     if not self.tiered:  # the feature-major copy is written now, not compacted
                         regions.append(
                             Region(
-                                fm,
-                                self._dir / _BY_FEATURE,
-                                (0, start_column),
-                                data,
-                                uncommitted_from=(beyond, start_column),
+                                fm, (0, start_column), data, uncommitted_from=(beyond, start_column)
                             )
                         )
                     write_regions(regions, writer)
@@ -384,7 +397,7 @@ class Matrix:
                 writer.fence()
                 self._refresh()
                 raise
-            if reopen:
+            if resized:
                 self._refresh()
 
     def discard_beyond(self, n_rows: int, n_columns: int) -> None:
@@ -399,27 +412,27 @@ class Matrix:
         if n_rows < 0 or n_columns < 0:
             raise ValueError(f"matrix {self.name!r}: negative extent ({n_rows}, {n_columns})")
         with self._write_lock:
-            writer = AtomicLocalStore(self._store.root, fsync=self._store.fsync)
+            writer = AtomicFiles(self._store.root, fsync=self._store.fsync)
             try:
-                fm, sm = self._open_arrays(writer)
+                fm, sm = self._read_arrays()
                 remove_partials(self._dir)
                 new_rows, new_cols = _capacity_for(n_rows), _capacity_for(n_columns)
                 compacted = read_compacted(self._dir)
                 if compacted is not None and compacted > n_columns:  # cut below the mark
                     write_compacted(writer, self._dir, n_columns)
-                    clear_outside(fm, self._dir / _BY_FEATURE, (n_rows, n_columns), 1, writer)
+                    clear_outside(fm, (n_rows, n_columns), 1, writer)
                 elif compacted is not None:
                     # Only compaction writes the feature-major array, and only committed
                     # columns: what lies beyond its mark is a leftover nobody reads.
                     remove_chunks_from(self._dir / _BY_FEATURE, fm.chunks[1], compacted)
-                for arr, sub, extent, new_shape, axis in (
-                    (fm, _BY_FEATURE, (n_rows, n_columns), (new_rows, new_cols), 1),
-                    (sm, _BY_SAMPLE, (n_columns, n_rows), (new_cols, new_rows), 0),
+                for arr, extent, new_shape, axis in (
+                    (fm, (n_rows, n_columns), (new_rows, new_cols), 1),
+                    (sm, (n_columns, n_rows), (new_cols, new_rows), 0),
                 ):
                     if compacted is None or arr is sm:
-                        clear_outside(arr, self._dir / sub, extent, axis, writer)
-                    # Growing metadata only: shrinking was done by _clear_outside.
-                    sync(arr.async_array.resize(new_shape, delete_outside_chunks=False))
+                        clear_outside(arr, extent, axis, writer)
+                    # Growing metadata only: shrinking was done by clear_outside.
+                    arr.resized(new_shape).write(writer)
             except BaseException:
                 writer.fence()
                 raise
@@ -451,9 +464,12 @@ class Matrix:
             target = n_columns if whole else n_columns // width * width
             if target <= done:
                 return 0
-            writer = AtomicLocalStore(self._store.root, fsync=self._store.fsync)
+            writer = AtomicFiles(self._store.root, fsync=self._store.fsync)
             try:
-                fm, sm = self._open_arrays(writer)
+                from exprhub.storage.zarr_store import open_array
+
+                fm, sm = self._read_arrays()
+                samples = open_array(self._store._reader(), sm.path)
                 if n_rows > fm.shape[0] or target > fm.shape[1]:
                     raise IndexError(
                         f"matrix {self.name!r}: extent ({n_rows}, {n_columns}) is beyond "
@@ -469,10 +485,8 @@ class Matrix:
                     stop = min((start // width + 1) * width, target)
                     for r0 in range(0, n_rows, band):
                         r1 = min(r0 + band, n_rows)
-                        values = np.asarray(sm[start:stop, r0:r1])
-                        region = Region(
-                            fm, directory, (r0, start), values.T, uncommitted_from=(beyond, done)
-                        )
+                        values = np.asarray(samples[start:stop, r0:r1])
+                        region = Region(fm, (r0, start), values.T, uncommitted_from=(beyond, done))
                         write_regions([region], writer)
                     start = stop
                 sync_filesystem(directory)
@@ -498,13 +512,14 @@ class Matrix:
         i = self._check_index(i, fm.shape[0], "row")
         split = self.feature_columns(n_columns)
         out = np.empty(n_columns, dtype=self.dtype)
-        out[:split] = read_line(fm, self._dir / _BY_FEATURE, i, 0, split, fixed_axis=0)
-        out[split:] = read_line(sm, self._dir / _BY_SAMPLE, i, split, n_columns, fixed_axis=1)
+        out[:split] = read_line(fm, i, 0, split, fixed_axis=0)
+        out[split:] = read_line(sm, i, split, n_columns, fixed_axis=1)
         return out
 
     def rows(self, indices: Sequence[int] | np.ndarray, n_columns: int) -> np.ndarray:
         """Features ``indices`` across columns ``[0, n_columns)``, shape (len(indices), n)."""
-        fm, sm = self._arrays(top_index(indices), n_columns)
+        self._arrays(top_index(indices), n_columns)
+        fm, sm = self._zarr_arrays()
         split = self.feature_columns(n_columns)
         head = take_rows(fm, indices, split, self.dtype, "row")
         if split == n_columns:
@@ -516,11 +531,12 @@ class Matrix:
         """Sample ``j``, rows ``[0, n_rows)``."""
         _, sm = self._arrays(n_rows, max(int(j) + 1, 0))
         j = self._check_index(j, sm.shape[0], "column")
-        return read_line(sm, self._dir / _BY_SAMPLE, j, 0, n_rows, fixed_axis=0)
+        return read_line(sm, j, 0, n_rows, fixed_axis=0)
 
     def columns(self, indices: Sequence[int] | np.ndarray, n_rows: int) -> np.ndarray:
         """Samples ``indices``, rows ``[0, n_rows)``, shape (n_rows, len(indices))."""
-        _, sm = self._arrays(n_rows, top_index(indices))
+        self._arrays(n_rows, top_index(indices))
+        _, sm = self._zarr_arrays()
         return np.ascontiguousarray(take_rows(sm, indices, n_rows, self.dtype, "column").T)
 
     def columns_by_sample(self, indices: Sequence[int] | np.ndarray, n_rows: int) -> np.ndarray:
@@ -544,9 +560,10 @@ class Matrix:
         if min(r0, r1, c0, c1) < 0:
             raise ValueError(f"matrix {self.name!r}: negative block bounds {rows}, {cols}")
         r1, c1 = max(r0, r1), max(c0, c1)
-        fm, sm = self._arrays(r1, c1)
+        fm_meta, sm_meta = self._arrays(r1, c1)
         if r1 == r0 or c1 == c0:
             return np.empty((r1 - r0, c1 - c0), dtype=self.dtype)
+        fm, sm = self._zarr_arrays()
         split = min(max(self.feature_columns(c1), c0), c1)
         if split < c1:  # columns not compacted are read from the sample-major array
             tail = np.asarray(sm[split:c1, r0:r1]).T
@@ -554,8 +571,8 @@ class Matrix:
                 return np.ascontiguousarray(tail)
             head = self.block(slice(r0, r1), slice(c0, split))
             return np.concatenate([head, tail], axis=1)
-        if read_cost(fm.chunks, (r0, r1), (c0, c1), self.dtype) <= read_cost(
-            sm.chunks, (c0, c1), (r0, r1), self.dtype
+        if read_cost(fm_meta.chunks, (r0, r1), (c0, c1), self.dtype) <= read_cost(
+            sm_meta.chunks, (c0, c1), (r0, r1), self.dtype
         ):
             return np.asarray(fm[r0:r1, c0:c1])
         return np.ascontiguousarray(np.asarray(sm[c0:c1, r0:r1]).T)

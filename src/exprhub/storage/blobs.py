@@ -16,12 +16,14 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from exprhub.records import Table, arrow_strings
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _CHUNK = 1 << 20
 
@@ -165,6 +167,9 @@ def table_to_parquet(
         column of a :func:`column_table`: the SHA-256 of that blob is recorded instead of
         the values.
     """
+    import pyarrow as pa  # imported on first use (the table thread of an import)
+    import pyarrow.parquet as pq
+
     arrow = arrow or {}
     shared = shared or {}
     positions = [i for i in range(table.n_cols) if i not in shared]
@@ -183,6 +188,8 @@ def table_to_parquet(
 def table_from_parquet(path: Path) -> Table:
     """Read a table written by :func:`table_to_parquet` (shared columns are read from their
     blobs, next to ``path`` in the same blob directory)."""
+    import pyarrow.parquet as pq
+
     frame = pq.read_table(path)
     meta = frame.schema.metadata or {}
     names = json.loads(meta[_NAMES_KEY])

@@ -6,10 +6,11 @@ feature-major array touches one chunk per 16 features (3,418 for 54,675 probes),
 overhead dominated an import. Here each touched chunk is assembled with
 numpy, encoded with the array's own codecs (``bytes`` + ``blosc``, through numcodecs) and
 written by the store's atomic file writer. The files are byte-identical to the ones zarr writes
-for the same values (tested), so zarr reads them and zarr's own writes (array metadata) mix
-with them.
+for the same values (tested), so zarr reads them. The arrays are described by their metadata
+(:class:`~exprhub.storage.array_meta.ArrayMeta`): nothing here imports zarr.
 
-Arrays with other codecs, key encodings or fill values are written through zarr.
+Arrays with other codecs, key encodings or fill values are written through zarr (imported
+then).
 """
 
 from __future__ import annotations
@@ -20,16 +21,13 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-import zarr
 from numcodecs import Blosc, blosc
-from zarr.codecs import BloscCodec, BytesCodec
-from zarr.core.chunk_key_encodings import DefaultChunkKeyEncoding
 
-if TYPE_CHECKING:
-    from exprhub.storage.atomic_store import AtomicLocalStore
+from exprhub.storage.array_meta import ArrayMeta
+from exprhub.storage.atomic_store import AtomicFiles
 
 # Blosc's own threads (used by default on the main thread) cost more than they save on the
 # chunks of this store (64-256 KB) and compete with the chunk threads: off for the process.
@@ -55,37 +53,51 @@ class ChunkCodec:
     key: Callable[[tuple[int, ...]], str]
 
     @classmethod
-    def of(cls, array: zarr.Array) -> ChunkCodec | None:
+    def of(cls, array: ArrayMeta) -> ChunkCodec | None:
         """The codec of ``array``, or None if its chunks are not stored the way this module
-        writes them (then the caller writes through zarr)."""
-        meta = array.metadata
-        codecs: tuple[Any, ...] = tuple(getattr(meta, "codecs", ()))
-        dtype = np.dtype(array.dtype)
-        fill = array.fill_value
+        writes them (then the caller goes through zarr). Empty chunks are taken as not stored
+        (zarr's default, ``write_empty_chunks`` off: the setting is not in the metadata)."""
+        meta = array.document
+        codecs = meta.get("codecs")
+        encoding = meta.get("chunk_key_encoding")
         if (
-            meta.zarr_format != 3
+            not isinstance(codecs, list)
             or len(codecs) != 2
-            or not isinstance(codecs[0], BytesCodec)
-            or (codecs[0].endian is not None and codecs[0].endian.value != "little")
-            or not isinstance(codecs[1], BloscCodec)
-            or codecs[1].shuffle is None
-            or not isinstance(meta.chunk_key_encoding, DefaultChunkKeyEncoding)
-            or dtype.kind != "f"
-            or not (isinstance(fill, float | np.floating) and np.isnan(fill))
-            or array.async_array.config.write_empty_chunks
+            or not isinstance(encoding, dict)
+            or encoding.get("name") != "default"
+            or meta.get("storage_transformers") not in (None, [])
+            or array.dtype.kind != "f"
+            or meta.get("fill_value") != "NaN"
             or len(array.chunks) != 2
         ):
             return None
-        blosc = codecs[1]
+        first, second = codecs
+        if not isinstance(first, dict) or not isinstance(second, dict):
+            return None
+        endian = (first.get("configuration") or {}).get("endian", "little")
+        config = second.get("configuration") or {}
+        if (
+            first.get("name") != "bytes"
+            or endian not in ("little", None)
+            or second.get("name") != "blosc"
+            or config.get("shuffle") not in _SHUFFLE
+        ):
+            return None
+        separator = (encoding.get("configuration") or {}).get("separator", "/")
+        if separator not in ("/", "."):
+            return None
         codec = Blosc(
-            cname=blosc.cname.value,
-            clevel=blosc.clevel,
-            shuffle=_SHUFFLE[blosc.shuffle.value],
-            blocksize=blosc.blocksize,
-            typesize=blosc.typesize or dtype.itemsize,
+            cname=config["cname"],
+            clevel=int(config["clevel"]),
+            shuffle=_SHUFFLE[config["shuffle"]],
+            blocksize=int(config.get("blocksize") or 0),
+            typesize=int(config.get("typesize") or array.dtype.itemsize),
         )
-        key = meta.chunk_key_encoding.encode_chunk_key
-        return cls(codec, dtype.newbyteorder("<"), tuple(array.chunks), key)
+
+        def key(index: tuple[int, ...]) -> str:
+            return separator.join(("c", *map(str, index)))
+
+        return cls(codec, array.dtype.newbyteorder("<"), tuple(array.chunks), key)
 
     def encode(self, chunk: np.ndarray) -> bytes:
         """The stored bytes of a chunk."""
@@ -104,8 +116,7 @@ class ChunkCodec:
 
 @dataclass(frozen=True)
 class Region:
-    """``values`` to be written into ``array`` (whose chunk files are under ``directory``)
-    with its first cell at ``origin``.
+    """``values`` to be written into ``array`` with its first cell at ``origin``.
 
     ``uncommitted_from``: chunks starting at or beyond these indices (along either axis) hold
     no committed cell, so no reader or recovery reads them before the write commits; their
@@ -113,8 +124,7 @@ class Region:
     replaced atomically.
     """
 
-    array: zarr.Array
-    directory: Path
+    array: ArrayMeta
     origin: tuple[int, int]
     values: np.ndarray
     uncommitted_from: tuple[int, int] | None = None
@@ -124,7 +134,7 @@ class Region:
 _Task = tuple[ChunkCodec, Region, frozenset[str] | None, int, int]
 
 
-def write_regions(regions: Sequence[Region], store: AtomicLocalStore) -> None:
+def write_regions(regions: Sequence[Region], store: AtomicFiles) -> None:
     """Write each region into its array, replacing every touched chunk file atomically.
 
     Cells of a touched chunk outside the region keep their stored values; a chunk left
@@ -140,13 +150,15 @@ def write_regions(regions: Sequence[Region], store: AtomicLocalStore) -> None:
             continue
         codec = ChunkCodec.of(region.array)
         if codec is None:
+            from exprhub.storage.zarr_store import open_array
+
             o0, o1 = region.origin
-            region.array[o0 : o0 + n, o1 : o1 + k] = region.values
+            open_array(store, region.array.path)[o0 : o0 + n, o1 : o1 + k] = region.values
             continue
         c0, c1 = codec.shape
         rows = range(region.origin[0] // c0, (region.origin[0] + n - 1) // c0 + 1)
         cols = range(region.origin[1] // c1, (region.origin[1] + k - 1) // c1 + 1)
-        stored = _stored_keys(region.directory, codec)
+        stored = _stored_keys(region.array.directory, codec)
         tasks += [(codec, region, stored, i, j) for i in rows for j in cols]
     workers = min(WRITE_THREADS, len(tasks) // _CHUNKS_PER_THREAD)
     if workers <= 1:
@@ -194,7 +206,7 @@ def _stored_keys(directory: Path, codec: ChunkCodec) -> frozenset[str] | None:
 
 
 def _write_chunk(
-    store: AtomicLocalStore,
+    store: AtomicFiles,
     codec: ChunkCodec,
     region: Region,
     stored_keys: frozenset[str] | None,
@@ -211,7 +223,7 @@ def _write_chunk(
     in_rows, in_cols = min(top + c0, shape[0]) - top, min(left + c1, shape[1]) - left
     complete = r0 == top and r1 - top == in_rows and k0 == left and k1 - left == in_cols
     key = codec.key((i, j))
-    path = region.directory / key
+    path = region.array.directory / key
     stored = None
     if not complete and (stored_keys is None or key in stored_keys):
         with contextlib.suppress(FileNotFoundError):

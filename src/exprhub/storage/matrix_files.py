@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import zarr
 
-from exprhub.storage.atomic_store import TMP_SUFFIX, AtomicLocalStore
+from exprhub.storage.array_meta import ArrayMeta
+from exprhub.storage.atomic_store import TMP_SUFFIX, AtomicFiles
 from exprhub.storage.chunk_writer import Region, write_regions
 
 # Per-matrix file holding how many leading columns the feature-major array holds; absent in
@@ -61,7 +61,7 @@ def read_compacted(directory: Path) -> int | None:
     return int(json.loads(data)["by_feature_columns"])
 
 
-def write_compacted(store: AtomicLocalStore, directory: Path, columns: int) -> None:
+def write_compacted(store: AtomicFiles, directory: Path, columns: int) -> None:
     """Set the mark of compacted columns (atomically)."""
     store.write_file(
         directory / _COMPACTED, json.dumps({"by_feature_columns": int(columns)}).encode()
@@ -83,11 +83,7 @@ def compaction_band(feature_rows: int, sample_rows: int, width: int, dtype: np.d
 
 
 def clear_outside(
-    arr: zarr.Array,
-    array_dir: Path,
-    extent: tuple[int, int],
-    sample_axis: int,
-    store: AtomicLocalStore,
+    arr: ArrayMeta, extent: tuple[int, int], sample_axis: int, store: AtomicFiles
 ) -> None:
     """Make every cell of ``arr`` outside ``[0, e0) x [0, e1)`` unwritten (NaN).
 
@@ -95,6 +91,7 @@ def clear_outside(
     those straddling the sample edge are rewritten: appends write whole new samples only, so
     cells beyond the feature edge within committed samples were never written.
     """
+    array_dir = arr.directory
     e0, e1 = extent
     c0, c1 = arr.chunks
     s0, s1 = arr.shape
@@ -105,10 +102,10 @@ def clear_outside(
     end1 = min(-(-e1 // c1) * c1, s1)
     nan = np.array(np.nan, dtype=arr.dtype)
     if sample_axis == 1 and e1 < end1 and e0:
-        region = Region(arr, array_dir, (0, e1), np.broadcast_to(nan, (end0, end1 - e1)))
+        region = Region(arr, (0, e1), np.broadcast_to(nan, (end0, end1 - e1)))
         write_regions([region], store)
     elif sample_axis == 0 and e0 < end0 and e1:
-        region = Region(arr, array_dir, (e0, 0), np.broadcast_to(nan, (end0 - e0, end1)))
+        region = Region(arr, (e0, 0), np.broadcast_to(nan, (end0 - e0, end1)))
         write_regions([region], store)
     for sub in (array_dir / "c").glob("*"):  # chunk-row directories of the '/' layout
         if sub.is_dir() and not any(sub.iterdir()):

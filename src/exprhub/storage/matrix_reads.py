@@ -1,6 +1,7 @@
 """Reads of one matrix array: rows, columns and lines read chunk by chunk, and the cost model
 that :meth:`exprhub.storage.arrays.Matrix.block` uses to pick the cheaper layout (measured, see
-docs/store.md)."""
+docs/store.md). Lines are read from the chunk files; ``take_rows`` and ``take_across`` read
+through zarr arrays, which the caller opens (and imports zarr) only for them."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import zarr
 
+from exprhub.storage.array_meta import ArrayMeta
 from exprhub.storage.chunk_writer import ChunkCodec
+
+if TYPE_CHECKING:
+    import zarr
 
 # Rough cost model used by Matrix.block to pick a layout (measured, see docs/store.md).
 _CHUNK_OVERHEAD_S = 0.25e-3
@@ -66,9 +69,7 @@ def take_across(
     return got if uniq.size == idx.size and np.array_equal(uniq, idx) else got[inverse]
 
 
-def read_line(
-    arr: zarr.Array, directory: Path, fixed: int, start: int, stop: int, *, fixed_axis: int
-) -> np.ndarray:
+def read_line(arr: ArrayMeta, fixed: int, start: int, stop: int, *, fixed_axis: int) -> np.ndarray:
     """``arr[fixed, start:stop]`` (``fixed_axis`` 0) or ``arr[start:stop, fixed]`` (1), read
     chunk file by chunk file without zarr's per-chunk overhead (a row across 100,000 samples
     touches ~100 feature-major chunks; see docs/store.md)."""
@@ -77,9 +78,14 @@ def read_line(
         return out
     codec = ChunkCodec.of(arr)
     if codec is None:
+        from exprhub.storage.atomic_store import AtomicFiles
+        from exprhub.storage.zarr_store import open_array
+
         selection = (fixed, slice(start, stop)) if fixed_axis == 0 else (slice(start, stop), fixed)
-        out[:] = np.asarray(arr[selection])
+        array = open_array(AtomicFiles(arr.root, read_only=True), arr.path)
+        out[:] = np.asarray(array[selection])
         return out
+    directory = arr.directory
     along = 1 - fixed_axis
     width = codec.shape[along]
     outer, inner = divmod(fixed, codec.shape[fixed_axis])

@@ -15,13 +15,15 @@ from collections import OrderedDict, deque
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
 
 from exprhub.records import Table
 from exprhub.storage.blobs import BlobDirectory, column_table, shares_first_column, table_to_parquet
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 MARKER = ".write-in-progress"
 BLOB_LOG = ".write-in-progress.blobs"
