@@ -202,7 +202,8 @@ def _without_shared_columns(
             _, shared = table_blob_header(path)
         except FileNotFoundError:
             continue  # reported as missing
-        except Exception:  # an unreadable table might refer to any of them: keep them all
+        except (OSError, ValueError):  # unreadable (ArrowInvalid is a ValueError, bad JSON
+            # too): such a table might refer to any of them, so keep them all
             used = set(candidates)
             break
         used.update(d for d in shared if d in candidates)
@@ -215,7 +216,8 @@ def _is_column_blob(path: Path) -> bool:
     """Whether a table blob has the shape of a shared first column (one unnamed column)."""
     try:
         names, _ = table_blob_header(path)
-    except Exception:  # unreadable: whether a table refers to it is checked all the same
+    except (OSError, ValueError):  # unreadable: whether a table refers to it is checked all
+        # the same
         return True
     return names == [""]
 

@@ -542,7 +542,8 @@ class Matrix:
     def columns_by_sample(self, indices: Sequence[int] | np.ndarray, n_rows: int) -> np.ndarray:
         """Samples ``indices``, rows ``[0, n_rows)``, one sample per row: shape
         (len(indices), n_rows), the transpose of :meth:`columns` without its copy."""
-        _, sm = self._arrays(n_rows, top_index(indices))
+        self._arrays(n_rows, top_index(indices))
+        _, sm = self._zarr_arrays()
         return take_rows(sm, indices, n_rows, self.dtype, "column")
 
     def block(self, rows: slice, cols: slice) -> np.ndarray:

@@ -210,6 +210,8 @@ def table_from_parquet(path: Path) -> Table:
 def table_blob_header(path: Path) -> tuple[list[str], list[str]]:
     """The column names of a table blob written by :func:`table_to_parquet` and the SHA-256
     of every blob it refers to for a shared column (read from the Parquet footer only)."""
+    import pyarrow.parquet as pq
+
     meta = pq.read_schema(path).metadata or {}
     names = json.loads(meta.get(_NAMES_KEY, b"[]"))
     shared = json.loads(meta.get(_SHARED_KEY, b"{}"))
