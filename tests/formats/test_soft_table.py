@@ -115,6 +115,16 @@ def test_windows_1252_lines_decoded_alike_in_pieces(cells: list[bytes], slice_by
     _same(whole, parse_table_block(data, slice_bytes=slice_bytes))
 
 
+@pytest.mark.parametrize("n", [0, 1, 64, 22_283])
+def test_empty_strings_is_a_column_of_empty_strings(n: int) -> None:
+    column = soft_table.empty_strings(n)
+    assert isinstance(column.dtype, np.dtypes.StringDType)
+    assert column.shape == (n,) and column.flags.owndata and column.flags.writeable
+    assert np.array_equal(column, np.empty(n, dtype=np.dtypes.StringDType()))
+    column[-1:] = "ID_REF"
+    assert column[-1:].tolist() == ["ID_REF"][: min(n, 1)]
+
+
 def test_parser_fed_by_hand() -> None:
     parser = TableParser()
     parser.feed(bytearray(b"\n\r\n"))  # blank lines before the header, in a piece of their own
