@@ -63,6 +63,8 @@ def empty_strings(n: int) -> np.ndarray:
     column = np.empty(0, dtype=_STRING)
     column.resize(n, refcheck=False)
     return column
+
+
 #: Whether tables are split by the compiled ``_strings`` module (tests switch it off to compare).
 COMPILED = _strings is not None
 
@@ -214,6 +216,8 @@ class TableParser:
         if names is None or start == size:
             return
         whole = last and self._pieces == 1
+        if COMPILED and whole and self._split_declared(piece, start, size):
+            return
         lines = piece.count(b"\n", start, size)
         if COMPILED:
             self._compiled(piece, start, size, lines, whole)
@@ -298,14 +302,33 @@ class TableParser:
         targets = self._targets(n_rows)
         fill_columns(piece, starts.reshape(n_rows, width), lengths.reshape(n_rows, width), targets)
 
+    def _split_declared(self, piece: bytearray, start: int, end: int) -> bool:
+        """Split a table given in one piece into columns sized by its declared row count,
+        without counting its lines first; False (nothing kept) if it declares none, or fewer
+        rows than it holds."""
+        width = len(self._names or ())
+        capacity = self._hint
+        if not capacity or capacity * width > _MAX_HINT_CELLS:
+            return False
+        targets = [empty_strings(capacity) for _ in range(width)]
+        assert _strings is not None
+        try:
+            rows, long_rows, short_rows, lines = _strings.split_rows(piece, start, end, targets)
+        except ValueError:  # more rows than declared: split again, sized by counting
+            return False
+        self._long_rows += long_rows
+        self._short_rows += short_rows
+        self._lines += lines
+        if rows < capacity:  # fewer rows than declared, or blank lines
+            for target in targets:
+                target.resize(rows, refcheck=False)
+        self._whole = targets
+        return True
+
     def _compiled(self, piece: bytearray, start: int, end: int, lines: int, whole: bool) -> None:
         """Split ``piece[start:end]`` (``lines`` newlines) with the compiled splitter."""
         width = len(self._names or ())
-        targets: list[np.ndarray]
-        if whole:
-            targets = [empty_strings(lines) for _ in range(width)]
-        else:
-            targets = self._targets(lines)
+        targets = [empty_strings(lines) for _ in range(width)] if whole else self._targets(lines)
         assert _strings is not None
         rows, long_rows, short_rows, _ = _strings.split_rows(piece, start, end, targets)
         self._long_rows += long_rows

@@ -21,11 +21,11 @@ from concurrent.futures import wait as futures_wait
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
 from exprhub.hub import schema as s
 from exprhub.hub.matrix_writes import (
@@ -41,6 +41,7 @@ from exprhub.records import (
     DataSet,
     Platform,
     Record,
+    RecordType,
     Sample,
     Series,
     Subset,
@@ -60,6 +61,12 @@ if TYPE_CHECKING:
 _RECORD_ROW = select(s.records).where(
     s.records.c.type == bindparam("type"), s.records.c.key == bindparam("key")
 )
+#: Keys looked up at once when a series announces its samples (bound by SQL's parameter limits).
+_PREFETCH_KEYS = 500
+
+
+#: A record not looked up in advance (see ``HubWriter._expect_rows``).
+_UNKNOWN: Any = object()
 
 
 class PutOutcome(StrEnum):
@@ -254,6 +261,11 @@ class HubWriter:
         #: :func:`incomplete_table_conflict`), for the import to report.
         self.conflicts: list[str] = []
         self._pending_conflicts: list[tuple[str, str, int, str, str | KeptFile | None]] = []
+        #: Stored rows (None: no record) of records this transaction is expected to put, read
+        #: in one query when a series names its samples; an entry is used once, by the put of
+        #: that record, so it never outlives a write of the record by this transaction.
+        self._expected_rows: dict[tuple[str, str], Row[Any] | None] = {}
+        self._put_keys: set[tuple[str, str]] = set()
 
     # ---------------------------------------------------------------- files
     def keep_file(self, path: Path, *, name: str | None = None, format: str | None = None) -> str:
@@ -327,7 +339,10 @@ class HubWriter:
             raise ValueError(f"{type(record).__name__} records are not stored in the hub")
         key = record.key
         rtype = record.type.value
-        row = self.connection.execute(_RECORD_ROW, {"type": rtype, "key": key}).first()
+        self._put_keys.add((rtype, key))
+        row = self._expected_rows.pop((rtype, key), _UNKNOWN)
+        if row is _UNKNOWN:
+            row = self.connection.execute(_RECORD_ROW, {"type": rtype, "key": key}).first()
         if row is None:
             record_id = self._insert(record, source_sha256, version=1)
             self._store_table(record, record_id)
@@ -362,7 +377,28 @@ class HubWriter:
             else:
                 outcome = PutOutcome.UNCHANGED
         self.outcomes.append((rtype, key, outcome))
+        if isinstance(record, Series):
+            self._expect_rows(RecordType.SAMPLE.value, record.sample_ids)
         return outcome
+
+    def _expect_rows(self, rtype: str, keys: list[str]) -> None:
+        """Read the stored rows of records of type ``rtype`` the transaction is about to put
+        (a family file's samples follow its series), one query instead of one per record."""
+        wanted = [
+            k
+            for k in dict.fromkeys(keys)
+            if (rtype, k) not in self._expected_rows and (rtype, k) not in self._put_keys
+        ]
+        for i in range(0, len(wanted), _PREFETCH_KEYS):
+            chunk = wanted[i : i + _PREFETCH_KEYS]
+            found = {
+                row.key: row
+                for row in self.connection.execute(
+                    select(s.records).where(s.records.c.type == rtype, s.records.c.key.in_(chunk))
+                )
+            }
+            for key in chunk:
+                self._expected_rows[(rtype, key)] = found.get(key)
 
     def _insert(self, record: Record, source: str | KeptFile | None, *, version: int) -> int:
         assert record.type is not None
@@ -556,6 +592,7 @@ class HubWriter:
         """Write pending tables, matrix columns and the matrices' new extents (before commit).
 
         Calling it again writes only what was added since (nothing if nothing was)."""
+        self._expected_rows.clear()  # the flush below changes stored rows
         self._settle_kept_files()
         self._write_conflicts()
         self._rows.flush()
