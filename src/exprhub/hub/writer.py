@@ -14,10 +14,6 @@ The matrix side (buffers of new columns, their SQL rows, undo) is
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable
-from concurrent.futures import Future
-from concurrent.futures import wait as futures_wait
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -28,6 +24,7 @@ import pyarrow as pa
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
 from exprhub.hub import schema as s
+from exprhub.hub.kept_file import KeptFile
 from exprhub.hub.matrix_writes import (
     MatrixBuffer,
     MatrixExtent,
@@ -201,43 +198,6 @@ class _IdColumns:
         self._recent.insert(0, column)
         del self._recent[self._size :]
         return column
-
-
-class KeptFile:
-    """An original file being hashed and copied into a hub on a thread of its own (see
-    :meth:`HubWriter.keep_file_in_background`)."""
-
-    def __init__(
-        self, path: Path, name: str | None, format: str | None, copy: Callable[[Path], str]
-    ) -> None:
-        self.path = path
-        self.name = name
-        self.format = format
-        #: IDs of records stored before the digest was known.
-        self.waiting: list[int] = []
-        self._future: Future[str] = Future()
-        threading.Thread(
-            target=self._run, args=(copy,), name="exprhub-keep-file", daemon=True
-        ).start()
-
-    def _run(self, copy: Callable[[Path], str]) -> None:
-        try:
-            self._future.set_result(copy(self.path))
-        except BaseException as exc:  # handed to whoever asks for the digest
-            self._future.set_exception(exc)
-
-    def digest(self) -> str:
-        """The file's SHA-256, once it is kept (raises what keeping it raised)."""
-        return self._future.result()
-
-    def digest_if_known(self) -> str | None:
-        """The SHA-256 if the file is kept already, None while it is being kept (raises what
-        keeping it raised, so that a failed copy stops the write early)."""
-        return self._future.result() if self._future.done() else None
-
-    def wait(self) -> None:
-        """Wait until the thread has finished, whatever its outcome."""
-        futures_wait([self._future])
 
 
 class HubWriter:
