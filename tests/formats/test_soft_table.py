@@ -115,6 +115,28 @@ def test_windows_1252_lines_decoded_alike_in_pieces(cells: list[bytes], slice_by
     _same(whole, parse_table_block(data, slice_bytes=slice_bytes))
 
 
+@pytest.mark.parametrize("n", [0, 1, 64, 22_283])
+def test_empty_strings_is_a_column_of_empty_strings(n: int) -> None:
+    column = soft_table.empty_strings(n)
+    assert isinstance(column.dtype, np.dtypes.StringDType)
+    assert column.shape == (n,) and column.flags.owndata and column.flags.writeable
+    assert np.array_equal(column, np.empty(n, dtype=np.dtypes.StringDType()))
+    column[-1:] = "ID_REF"
+    assert column[-1:].tolist() == ["ID_REF"][: min(n, 1)]
+
+
+@pytest.mark.parametrize("hint", [None, 1, 5, 6, 7, 50])
+def test_declared_row_count_right_or_wrong_gives_the_same_table(hint: int | None) -> None:
+    # 6 rows, a blank line, a CRLF row, a short and a long row
+    data = b"ID\tVALUE\na\t1\nb\t2\n\nc\t3\r\nd\ne\t5\textra\nf\t6"
+    parsed = parse_table_block(data, None, hint)
+    expected = parse_table_block(data, None, None)
+    assert [c.tolist() for c in parsed.columns] == [c.tolist() for c in expected.columns]
+    assert parsed.columns[0].tolist() == ["a", "b", "c", "d", "e", "f"]
+    assert parsed.columns[1].tolist() == ["1", "2", "3", "", "5", "6"]
+    assert (parsed.lines, parsed.long_rows, parsed.short_rows) == (8, 1, 1)
+
+
 def test_parser_fed_by_hand() -> None:
     parser = TableParser()
     parser.feed(bytearray(b"\n\r\n"))  # blank lines before the header, in a piece of their own

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import io
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,34 @@ def _lines(path: Path | io.BytesIO) -> list[str]:
 # --- opening ---------------------------------------------------------------------------------
 
 
+@pytest.fixture(params=["installed", "zlib"])
+def inflater(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Gzip inflated by the module the package found (ISA-L's where installed) and by zlib."""
+    if request.param == "zlib":
+        monkeypatch.setattr(source, "inflate_module", zlib)
+    yield request.param
+
+
+def test_isal_inflates_when_installed() -> None:
+    pytest.importorskip("isal")
+    assert source.inflate_module.__name__ == "isal.isal_zlib"
+
+
+@pytest.mark.usefixtures("inflater")
+def test_members_and_padding_in_small_reads(tmp_path: Path) -> None:
+    members = [b"", bytes(range(256)) * 50, b"a\nb", b"x" * 70_000]
+    path = tmp_path / "members.gz"
+    path.write_bytes(b"".join(gzip.compress(m) + b"\0" * (i % 3) for i, m in enumerate(members)))
+    for size in (1, 7, 4096, 1 << 20):
+        with open_binary(path, buffered=False) as stream:
+            parts = []
+            while chunk := stream.read(size):
+                assert len(chunk) <= size
+                parts.append(chunk)
+        assert b"".join(parts) == b"".join(members)
+
+
+@pytest.mark.usefixtures("inflater")
 def test_gzip_detected_by_magic_not_name(tmp_path: Path) -> None:
     packed = tmp_path / "looks_plain.txt"
     packed.write_bytes(gzip.compress(b"^SAMPLE = GSM1\n!Sample_title = a\n"))
@@ -33,6 +63,7 @@ def test_gzip_detected_by_magic_not_name(tmp_path: Path) -> None:
         assert stream.read() == b"^SAMPLE = GSM1\n!Sample_title = a\n"
 
 
+@pytest.mark.usefixtures("inflater")
 def test_multi_member_gzip(tmp_path: Path) -> None:
     path = tmp_path / "two.gz"
     path.write_bytes(gzip.compress(b"a\nb") + gzip.compress(b"c\n"))
@@ -69,6 +100,7 @@ def test_gzip_members_read_whole_in_any_read_sizes(
     assert b"".join(parts) == b"".join(members)
 
 
+@pytest.mark.usefixtures("inflater")
 @pytest.mark.parametrize("buffered", [True, False])
 def test_gzip_damage_is_a_format_error_wherever_it_is(tmp_path: Path, buffered: bool) -> None:
     data = gzip.compress(bytes(range(256)) * 400, compresslevel=1)
@@ -97,6 +129,7 @@ def test_empty_gzip_fixture_is_a_format_error(geo_fixtures: Path) -> None:
     assert info.value.path == str(path)
 
 
+@pytest.mark.usefixtures("inflater")
 def test_truncated_gzip_is_a_format_error(tmp_path: Path, geo_fixtures: Path) -> None:
     data = (geo_fixtures / "geoquery" / "GSM11805.txt.gz").read_bytes()
     path = tmp_path / "cut.txt.gz"
@@ -106,6 +139,7 @@ def test_truncated_gzip_is_a_format_error(tmp_path: Path, geo_fixtures: Path) ->
             pass
 
 
+@pytest.mark.usefixtures("inflater")
 def test_corrupt_gzip_is_a_format_error(tmp_path: Path) -> None:
     path = tmp_path / "bad.gz"
     path.write_bytes(b"\x1f\x8b" + b"\x00" * 40)
