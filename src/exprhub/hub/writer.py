@@ -202,12 +202,34 @@ class _IdColumns:
         return column
 
 
+class _NewRecord:
+    """A record put as new whose ``INSERT`` has not been sent yet (``id`` is None until it
+    is); also the key its queued table is known by."""
+
+    __slots__ = ("id", "record", "row", "source")
+
+    def __init__(self, record: Record, row: dict[str, Any], source: str | KeptFile | None):
+        self.record = record
+        self.row = row
+        self.source = source
+        self.id: int | None = None
+
+
+def _record_id(key: object) -> int:
+    """The record ID a queued table was submitted with (directly, or as a new record)."""
+    record_id = key.id if isinstance(key, _NewRecord) else key
+    assert isinstance(record_id, int)
+    return record_id
+
+
 class HubWriter:
     """Writes records into a hub inside one transaction (see ``Hub.writer()``)."""
 
     def __init__(self, hub: Hub, connection: Connection) -> None:
         self.hub = hub
-        self.connection = connection
+        self._connection = connection
+        #: New records waiting for their ``INSERT`` (see :meth:`_insert_new_records`).
+        self._new_records: list[_NewRecord] = []
         self.now = datetime.now(UTC)
         self.staging = Staging(hub.home)
         self._tables = TableQueue(hub.tables, self.staging)
@@ -228,6 +250,13 @@ class HubWriter:
         #: that record, so it never outlives a write of the record by this transaction.
         self._expected_rows: dict[tuple[str, str], Row[Any] | None] = {}
         self._put_keys: set[tuple[str, str]] = set()
+
+    @property
+    def connection(self) -> Connection:
+        """The transaction's connection, with every record put so far inserted."""
+        if self._new_records:
+            self._insert_new_records()
+        return self._connection
 
     # ---------------------------------------------------------------- files
     def keep_file(self, path: Path, *, name: str | None = None, format: str | None = None) -> str:
@@ -306,8 +335,7 @@ class HubWriter:
         if row is _UNKNOWN:
             row = self.connection.execute(_RECORD_ROW, {"type": rtype, "key": key}).first()
         if row is None:
-            record_id = self._insert(record, source_sha256, version=1)
-            self._store_table(record, record_id)
+            self._add(record, source_sha256)
             outcome = PutOutcome.ADDED
         else:
             new_date = record.last_update_date
@@ -362,33 +390,68 @@ class HubWriter:
             for key in chunk:
                 self._expected_rows[(rtype, key)] = found.get(key)
 
+    def _add(self, record: Record, source: str | KeptFile | None) -> None:
+        """Put a record not stored yet: its ``INSERT`` waits to be sent with those of the
+        next records (a family file's samples), its table is queued now."""
+        new = _NewRecord(record, self._record_row(record, source, version=1), source)
+        self._new_records.append(new)
+        self._store_table(record, new)
+
+    def _insert_new_records(self) -> None:
+        """Insert the waiting new records in one statement, then their attribute rows."""
+        new, self._new_records = self._new_records, []
+        ids = {
+            (row.type, row.key): row.id
+            for row in self._connection.execute(
+                insert(s.records).returning(s.records.c.id, s.records.c.type, s.records.c.key),
+                [n.row for n in new],
+            )
+        }
+        for n in new:
+            n.id = ids[(n.row["type"], n.row["key"])]
+            self._record_rows(n.record, n.id, n.source, n.row["source_sha256"])
+
     def _insert(self, record: Record, source: str | KeptFile | None, *, version: int) -> int:
+        row = self._record_row(record, source, version=version)
+        record_id = inserted_id(self.connection.execute(insert(s.records), row))
+        self._record_rows(record, record_id, source, row["source_sha256"])
+        return record_id
+
+    def _record_row(
+        self, record: Record, source: str | KeptFile | None, *, version: int
+    ) -> dict[str, Any]:
+        """The ``records`` row of a record."""
         assert record.type is not None
         organisms = record_organisms(record)
         source_sha256 = source.digest_if_known() if isinstance(source, KeptFile) else source
-        result = self.connection.execute(
-            insert(s.records),
-            {
-                "type": record.type.value,
-                "key": record.key,
-                "sort_key": s.listing_sort_key(record.key),
-                "accession": record.accession,
-                "title": record.title,
-                "status": record.status,
-                "submission_date": record.submission_date,
-                "last_update_date": record.last_update_date,
-                "release_date": record.release_date,
-                "organisms": "; ".join(organisms) if organisms else None,
-                "version": version,
-                "source_sha256": source_sha256,
-                "table_ref": None,  # set at flush, once the table is written in the background
-                "table_rows": record.table.n_rows if record.table is not None else None,
-                "table_cols": record.table.n_cols if record.table is not None else None,
-                "created_at": self.now,
-                "updated_at": self.now,
-            },
-        )
-        record_id = inserted_id(result)
+        return {
+            "type": record.type.value,
+            "key": record.key,
+            "sort_key": s.listing_sort_key(record.key),
+            "accession": record.accession,
+            "title": record.title,
+            "status": record.status,
+            "submission_date": record.submission_date,
+            "last_update_date": record.last_update_date,
+            "release_date": record.release_date,
+            "organisms": "; ".join(organisms) if organisms else None,
+            "version": version,
+            "source_sha256": source_sha256,
+            "table_ref": None,  # set at flush, once the table is written in the background
+            "table_rows": record.table.n_rows if record.table is not None else None,
+            "table_cols": record.table.n_cols if record.table is not None else None,
+            "created_at": self.now,
+            "updated_at": self.now,
+        }
+
+    def _record_rows(
+        self,
+        record: Record,
+        record_id: int,
+        source: str | KeptFile | None,
+        source_sha256: str | None,
+    ) -> None:
+        """Buffer the attribute, column, relation and characteristic rows of a record."""
         if source_sha256 is None and isinstance(source, KeptFile):
             source.waiting.append(record_id)
         rows = self._rows
@@ -403,7 +466,6 @@ class HubWriter:
                 for i, (k, v) in enumerate(record.characteristics(ch)):
                     rows.add(s.characteristics, (record_id, ch, i, k[:255], v))
         rows.flush_if_full()
-        return record_id
 
     def _archive(self, row: object) -> None:
         record = self.hub._load(row, table=False, connection=self.connection)
@@ -498,7 +560,7 @@ class HubWriter:
         return outcome
 
     # ---------------------------------------------------------------- matrices
-    def _store_table(self, record: Record, record_id: int) -> None:
+    def _store_table(self, record: Record, record_id: int | _NewRecord) -> None:
         """Queue the record's table for writing and add its values to matrices."""
         table = record.table
         if table is None:
@@ -562,6 +624,8 @@ class HubWriter:
 
         Calling it again writes only what was added since (nothing if nothing was)."""
         self._expected_rows.clear()  # the flush below changes stored rows
+        if self._new_records:
+            self._insert_new_records()
         self._settle_kept_files()
         self._write_conflicts()
         self._rows.flush()
@@ -571,7 +635,7 @@ class HubWriter:
                 update(s.records)
                 .where(s.records.c.id == bindparam("rid"))
                 .values(table_ref=bindparam("ref")),
-                [{"rid": rid, "ref": digest} for rid, digest in written],
+                [{"rid": _record_id(rid), "ref": digest} for rid, digest in written],
             )
         self._tables.close()
         self._matrices.flush()
@@ -632,6 +696,7 @@ class HubWriter:
 
     def undo(self) -> None:
         """Remove what this writer put outside SQL (called after SQL rolled back)."""
+        self._new_records.clear()
         self._tables.close()
         for kept in self._kept:
             kept.wait()
