@@ -44,7 +44,6 @@ from exprhub.records import (
     Table,
     arrow_strings,
     normalize_accession,
-    strings_equal,
     to_float_uses_arrow,
 )
 from exprhub.records.table import ValueTally, to_stored_float
@@ -174,34 +173,6 @@ def incomplete_table_conflict(
     )
 
 
-class _IdColumns:
-    """One array object per distinct ID column (first table column) seen lately.
-
-    The samples of a platform repeat its probe IDs; mapping equal columns to the same object
-    lets the row mapping and the shared-column blob be reused by identity after a single
-    comparison per table.
-    """
-
-    def __init__(self, size: int = 4) -> None:
-        self._size = size
-        self._recent: list[np.ndarray] = []
-
-    def canonical(self, column: np.ndarray) -> np.ndarray:
-        """The remembered array equal to ``column``, or ``column`` itself (now remembered)."""
-        for i, known in enumerate(self._recent):
-            if known is column or (
-                known.shape == column.shape
-                and known.dtype == column.dtype
-                and (len(column) == 0 or (known[0] == column[0] and known[-1] == column[-1]))
-                and strings_equal(known, column)
-            ):
-                self._recent.insert(0, self._recent.pop(i))
-                return known
-        self._recent.insert(0, column)
-        del self._recent[self._size :]
-        return column
-
-
 class _NewRecord:
     """A record put as new whose ``INSERT`` has not been sent yet (``id`` is None until it
     is); also the key its queued table is known by."""
@@ -233,7 +204,7 @@ class HubWriter:
         self.now = datetime.now(UTC)
         self.staging = Staging(hub.home)
         self._tables = TableQueue(hub.tables, self.staging)
-        self._ids = _IdColumns()
+        self._ids = hub.tables.column_blobs
         self._rows = RowBuffer(connection)
         self._matrices = MatrixWrites(hub, connection, self.staging, self._rows)
         self._kept: list[KeptFile] = []
@@ -638,6 +609,7 @@ class HubWriter:
                 [{"rid": _record_id(rid), "ref": digest} for rid, digest in written],
             )
         self._tables.close()
+        self.hub.tables.column_blobs.remember(self._tables.column_blobs())
         self._matrices.flush()
 
     def matrix(self, name: str, kind: str, owner: str | None) -> MatrixBuffer:
@@ -701,6 +673,7 @@ class HubWriter:
         for kept in self._kept:
             kept.wait()
         self._matrices.undo()
+        self.hub.tables.column_blobs.forget(self.staging.tables)
         for digest in self.staging.tables:
             self.hub.tables.remove(digest)
         for digest in self.staging.files:

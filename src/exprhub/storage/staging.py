@@ -131,7 +131,10 @@ class TableQueue:
             if known is not None and known[0] is column:
                 self._columns.move_to_end(id(column))
                 return known[1]
-        digest = self._put(table_to_parquet(column_table(column)))
+        # stored by an earlier write of this hub (checked once per write: it must be there)
+        digest = self.tables.column_blobs.blob(column)
+        if digest is None or not self.tables.has(digest):
+            digest = self._put(table_to_parquet(column_table(column)))
         with self._lock:
             self._columns[id(column)] = (column, digest)
             while len(self._columns) > _KNOWN_COLUMNS:
@@ -149,6 +152,11 @@ class TableQueue:
             rid, future = self._pending.popleft()
             self._done.append((rid, future.result()))
         self._pending.append((record_id, self._pool.submit(self.write, table, arrow)))
+
+    def column_blobs(self) -> list[tuple[np.ndarray, str]]:
+        """``(column, digest)`` of the shared first columns this queue wrote or referred to."""
+        with self._lock:
+            return list(self._columns.values())
 
     def results(self) -> list[tuple[object, str]]:
         """``(record id, table digest)`` of every queued table, once all are written."""
