@@ -16,7 +16,18 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, delete, exists, func, insert, or_, select, union, update
+from sqlalchemy import (
+    ColumnElement,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    union,
+    union_all,
+    update,
+)
 
 from exprhub.hub import schema as s
 from exprhub.hub.refinery_tables import _timestamp
@@ -205,10 +216,10 @@ def _owner_pairs(samples: Any) -> list[Any]:
 
 def _owners_of(connection: Any, samples: Sequence[str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for query in _owner_pairs(list(samples)):
-        for owner, sample in connection.execute(query):
-            if owner not in out.setdefault(sample, []):
-                out[sample].append(owner)
+    pairs = union_all(*_owner_pairs(list(samples))).subquery()
+    for owner, sample in connection.execute(select(pairs.c.owner, pairs.c.sample)):
+        if owner not in out.setdefault(sample, []):
+            out[sample].append(owner)
     return out
 
 
@@ -273,7 +284,13 @@ def write_labels(
                 raise ValueError(f"{key}: a {label.method!r} label is not one of {sorted(owned)}")
             if fields is not None and label.field not in fields:
                 raise ValueError(f"{key}: a {label.field!r} label is not one of {sorted(fields)}")
-    old_rows = _read(connection, labels, owned, fields)
+    # one read: the rows this call replaces, and another labeller's (which stay)
+    stored_rows = _read(connection, labels, None)
+    old_rows: list[Any] = []
+    others: list[Any] = []
+    for row in stored_rows:
+        mine = row.method in owned and (fields is None or row.field in fields)
+        (old_rows if mine else others).append(row)
     old = _values(old_rows)
     labelled_before = {row.sample_key for row in old_rows}
     new_rows: list[dict[str, Any]] = []
@@ -299,13 +316,12 @@ def write_labels(
                     "labelled_at": writer.now,
                 }
             )
-    for chunk in _chunks(labels):
+    for chunk in _chunks(labelled_before):  # a first labelling has nothing to delete
         owned_rows = [table.c.sample_key.in_(chunk), table.c.method.in_(sorted(owned))]
         if fields is not None:
             owned_rows.append(table.c.field.in_(sorted(fields)))
         connection.execute(delete(table).where(*owned_rows))
     # another labeller's values of a field keep their positions: new ones go after them
-    others = _read(connection, labels, None)
     taken: dict[tuple[str, str], int] = {}
     for other in others:
         place = (str(other.sample_key), str(other.field))

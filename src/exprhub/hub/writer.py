@@ -32,6 +32,11 @@ from exprhub.hub.matrix_writes import (
     inserted_id,
     submitted_matrix_name,
 )
+from exprhub.hub.table_versions import (
+    INCOMPLETE_TABLE,
+    completes_stored_table,
+    incomplete_table_conflict,
+)
 from exprhub.records import (
     Annotation,
     DataSet,
@@ -44,7 +49,6 @@ from exprhub.records import (
     Table,
     arrow_strings,
     normalize_accession,
-    strings_equal,
     to_float_uses_arrow,
 )
 from exprhub.records.table import ValueTally, to_stored_float
@@ -124,82 +128,24 @@ def record_document(record: Record) -> str:
     )
 
 
-#: ``record_conflicts.kind`` of a newer record whose incomplete table was not stored.
-INCOMPLETE_TABLE = "incomplete-table"
+class _NewRecord:
+    """A record put as new whose ``INSERT`` has not been sent yet (``id`` is None until it
+    is); also the key its queued table is known by."""
+
+    __slots__ = ("id", "record", "row", "source")
+
+    def __init__(self, record: Record, row: dict[str, Any], source: str | KeptFile | None):
+        self.record = record
+        self.row = row
+        self.source = source
+        self.id: int | None = None
 
 
-def declared_rows(record: Record) -> int | None:
-    """The number of table rows a record declares (``data_row_count``, or a DataSet's
-    ``feature_count``), None when it declares none or not a number."""
-    for name in ("data_row_count", "feature_count"):
-        value = record.get(name)
-        if value is not None:
-            try:
-                return int(value.strip())
-            except ValueError:
-                return None
-    return None
-
-
-def completes_stored_table(record: Record, stored_rows: int | None) -> bool:
-    """Whether a record of the same date as the stored one brings a more complete table: the
-    stored table has fewer rows than the record declares and the new one has more rows than
-    the stored one (two chopped family files naming one platform, cut at different lengths)."""
-    table = record.table
-    declared = declared_rows(record)
-    if table is None or stored_rows is None or declared is None:
-        return False
-    return stored_rows < declared and table.n_rows > stored_rows
-
-
-def incomplete_table_conflict(
-    record: Record, stored_rows: int | None, stored_version: int
-) -> str | None:
-    """Why a newer version of a record must not bring its table, or None if it may.
-
-    A newer record may update a record's metadata, but an incomplete table (fewer rows than
-    the record declares, as in a chopped family file) never replaces a stored table with
-    more rows: the stored table is kept and the returned message says so.
-    """
-    table = record.table
-    declared = declared_rows(record)
-    if table is None or declared is None or table.n_rows >= declared:
-        return None
-    if stored_rows is None or stored_rows <= table.n_rows:
-        return None
-    return (
-        f"{record.key}: the newer version's table has {table.n_rows} of {declared} declared "
-        f"rows (incomplete); kept the stored table of version {stored_version} "
-        f"({stored_rows} rows), metadata updated"
-    )
-
-
-class _IdColumns:
-    """One array object per distinct ID column (first table column) seen lately.
-
-    The samples of a platform repeat its probe IDs; mapping equal columns to the same object
-    lets the row mapping and the shared-column blob be reused by identity after a single
-    comparison per table.
-    """
-
-    def __init__(self, size: int = 4) -> None:
-        self._size = size
-        self._recent: list[np.ndarray] = []
-
-    def canonical(self, column: np.ndarray) -> np.ndarray:
-        """The remembered array equal to ``column``, or ``column`` itself (now remembered)."""
-        for i, known in enumerate(self._recent):
-            if known is column or (
-                known.shape == column.shape
-                and known.dtype == column.dtype
-                and (len(column) == 0 or (known[0] == column[0] and known[-1] == column[-1]))
-                and strings_equal(known, column)
-            ):
-                self._recent.insert(0, self._recent.pop(i))
-                return known
-        self._recent.insert(0, column)
-        del self._recent[self._size :]
-        return column
+def _record_id(key: object) -> int:
+    """The record ID a queued table was submitted with (directly, or as a new record)."""
+    record_id = key.id if isinstance(key, _NewRecord) else key
+    assert isinstance(record_id, int)
+    return record_id
 
 
 class HubWriter:
@@ -207,11 +153,13 @@ class HubWriter:
 
     def __init__(self, hub: Hub, connection: Connection) -> None:
         self.hub = hub
-        self.connection = connection
+        self._connection = connection
+        #: New records waiting for their ``INSERT`` (see :meth:`_insert_new_records`).
+        self._new_records: list[_NewRecord] = []
         self.now = datetime.now(UTC)
         self.staging = Staging(hub.home)
         self._tables = TableQueue(hub.tables, self.staging)
-        self._ids = _IdColumns()
+        self._ids = hub.tables.column_blobs
         self._rows = RowBuffer(connection)
         self._matrices = MatrixWrites(hub, connection, self.staging, self._rows)
         self._kept: list[KeptFile] = []
@@ -228,6 +176,13 @@ class HubWriter:
         #: that record, so it never outlives a write of the record by this transaction.
         self._expected_rows: dict[tuple[str, str], Row[Any] | None] = {}
         self._put_keys: set[tuple[str, str]] = set()
+
+    @property
+    def connection(self) -> Connection:
+        """The transaction's connection, with every record put so far inserted."""
+        if self._new_records:
+            self._insert_new_records()
+        return self._connection
 
     # ---------------------------------------------------------------- files
     def keep_file(self, path: Path, *, name: str | None = None, format: str | None = None) -> str:
@@ -306,8 +261,7 @@ class HubWriter:
         if row is _UNKNOWN:
             row = self.connection.execute(_RECORD_ROW, {"type": rtype, "key": key}).first()
         if row is None:
-            record_id = self._insert(record, source_sha256, version=1)
-            self._store_table(record, record_id)
+            self._add(record, source_sha256)
             outcome = PutOutcome.ADDED
         else:
             new_date = record.last_update_date
@@ -362,33 +316,68 @@ class HubWriter:
             for key in chunk:
                 self._expected_rows[(rtype, key)] = found.get(key)
 
+    def _add(self, record: Record, source: str | KeptFile | None) -> None:
+        """Put a record not stored yet: its ``INSERT`` waits to be sent with those of the
+        next records (a family file's samples), its table is queued now."""
+        new = _NewRecord(record, self._record_row(record, source, version=1), source)
+        self._new_records.append(new)
+        self._store_table(record, new)
+
+    def _insert_new_records(self) -> None:
+        """Insert the waiting new records in one statement, then their attribute rows."""
+        new, self._new_records = self._new_records, []
+        ids = {
+            (row.type, row.key): row.id
+            for row in self._connection.execute(
+                insert(s.records).returning(s.records.c.id, s.records.c.type, s.records.c.key),
+                [n.row for n in new],
+            )
+        }
+        for n in new:
+            n.id = ids[(n.row["type"], n.row["key"])]
+            self._record_rows(n.record, n.id, n.source, n.row["source_sha256"])
+
     def _insert(self, record: Record, source: str | KeptFile | None, *, version: int) -> int:
+        row = self._record_row(record, source, version=version)
+        record_id = inserted_id(self.connection.execute(insert(s.records), row))
+        self._record_rows(record, record_id, source, row["source_sha256"])
+        return record_id
+
+    def _record_row(
+        self, record: Record, source: str | KeptFile | None, *, version: int
+    ) -> dict[str, Any]:
+        """The ``records`` row of a record."""
         assert record.type is not None
         organisms = record_organisms(record)
         source_sha256 = source.digest_if_known() if isinstance(source, KeptFile) else source
-        result = self.connection.execute(
-            insert(s.records),
-            {
-                "type": record.type.value,
-                "key": record.key,
-                "sort_key": s.listing_sort_key(record.key),
-                "accession": record.accession,
-                "title": record.title,
-                "status": record.status,
-                "submission_date": record.submission_date,
-                "last_update_date": record.last_update_date,
-                "release_date": record.release_date,
-                "organisms": "; ".join(organisms) if organisms else None,
-                "version": version,
-                "source_sha256": source_sha256,
-                "table_ref": None,  # set at flush, once the table is written in the background
-                "table_rows": record.table.n_rows if record.table is not None else None,
-                "table_cols": record.table.n_cols if record.table is not None else None,
-                "created_at": self.now,
-                "updated_at": self.now,
-            },
-        )
-        record_id = inserted_id(result)
+        return {
+            "type": record.type.value,
+            "key": record.key,
+            "sort_key": s.listing_sort_key(record.key),
+            "accession": record.accession,
+            "title": record.title,
+            "status": record.status,
+            "submission_date": record.submission_date,
+            "last_update_date": record.last_update_date,
+            "release_date": record.release_date,
+            "organisms": "; ".join(organisms) if organisms else None,
+            "version": version,
+            "source_sha256": source_sha256,
+            "table_ref": None,  # set at flush, once the table is written in the background
+            "table_rows": record.table.n_rows if record.table is not None else None,
+            "table_cols": record.table.n_cols if record.table is not None else None,
+            "created_at": self.now,
+            "updated_at": self.now,
+        }
+
+    def _record_rows(
+        self,
+        record: Record,
+        record_id: int,
+        source: str | KeptFile | None,
+        source_sha256: str | None,
+    ) -> None:
+        """Buffer the attribute, column, relation and characteristic rows of a record."""
         if source_sha256 is None and isinstance(source, KeptFile):
             source.waiting.append(record_id)
         rows = self._rows
@@ -403,7 +392,6 @@ class HubWriter:
                 for i, (k, v) in enumerate(record.characteristics(ch)):
                     rows.add(s.characteristics, (record_id, ch, i, k[:255], v))
         rows.flush_if_full()
-        return record_id
 
     def _archive(self, row: object) -> None:
         record = self.hub._load(row, table=False, connection=self.connection)
@@ -498,7 +486,7 @@ class HubWriter:
         return outcome
 
     # ---------------------------------------------------------------- matrices
-    def _store_table(self, record: Record, record_id: int) -> None:
+    def _store_table(self, record: Record, record_id: int | _NewRecord) -> None:
         """Queue the record's table for writing and add its values to matrices."""
         table = record.table
         if table is None:
@@ -562,6 +550,8 @@ class HubWriter:
 
         Calling it again writes only what was added since (nothing if nothing was)."""
         self._expected_rows.clear()  # the flush below changes stored rows
+        if self._new_records:
+            self._insert_new_records()
         self._settle_kept_files()
         self._write_conflicts()
         self._rows.flush()
@@ -571,9 +561,10 @@ class HubWriter:
                 update(s.records)
                 .where(s.records.c.id == bindparam("rid"))
                 .values(table_ref=bindparam("ref")),
-                [{"rid": rid, "ref": digest} for rid, digest in written],
+                [{"rid": _record_id(rid), "ref": digest} for rid, digest in written],
             )
         self._tables.close()
+        self.hub.tables.column_blobs.remember(self._tables.column_blobs())
         self._matrices.flush()
 
     def matrix(self, name: str, kind: str, owner: str | None) -> MatrixBuffer:
@@ -632,10 +623,12 @@ class HubWriter:
 
     def undo(self) -> None:
         """Remove what this writer put outside SQL (called after SQL rolled back)."""
+        self._new_records.clear()
         self._tables.close()
         for kept in self._kept:
             kept.wait()
         self._matrices.undo()
+        self.hub.tables.column_blobs.forget(self.staging.tables)
         for digest in self.staging.tables:
             self.hub.tables.remove(digest)
         for digest in self.staging.files:

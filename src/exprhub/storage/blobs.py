@@ -14,13 +14,15 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from exprhub.records import Table, arrow_strings
+from exprhub.records import Table, arrow_strings, strings_equal
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -68,12 +70,74 @@ def _drop_folder(folder: Path, made: bool) -> None:
             folder.rmdir()
 
 
+#: Distinct first columns a hub remembers (the platforms being imported lately).
+_RECENT_COLUMNS = 4
+#: Shared first columns whose blob digests a hub remembers.
+_KNOWN_BLOBS = 8
+
+
+class ColumnBlobs:
+    """The first columns (probe IDs) of a hub's recent tables, one array object per distinct
+    column, and the blobs committed writes stored them in (see :func:`shares_first_column`).
+
+    The samples of a platform repeat its probe IDs: mapping equal columns to one object lets
+    the row mapping and the shared-column blob be reused by identity after one comparison per
+    table, across the transactions of a hub. A blob is remembered only once the write that
+    stored it has flushed, forgotten if that write is undone, and checked to exist once by
+    each write that refers to it.
+    """
+
+    def __init__(self) -> None:
+        self._recent: list[np.ndarray] = []
+        self._blobs: OrderedDict[int, tuple[np.ndarray, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def canonical(self, column: np.ndarray) -> np.ndarray:
+        """The remembered array equal to ``column``, or ``column`` itself (now remembered)."""
+        for i, known in enumerate(self._recent):
+            if known is column or (
+                known.shape == column.shape
+                and known.dtype == column.dtype
+                and (len(column) == 0 or (known[0] == column[0] and known[-1] == column[-1]))
+                and strings_equal(known, column)
+            ):
+                self._recent.insert(0, self._recent.pop(i))
+                return known
+        self._recent.insert(0, column)
+        del self._recent[_RECENT_COLUMNS:]
+        return column
+
+    def blob(self, column: np.ndarray) -> str | None:
+        """The digest of the blob remembered for this array object, or None."""
+        with self._lock:
+            known = self._blobs.get(id(column))
+            return known[1] if known is not None and known[0] is column else None
+
+    def remember(self, blobs: Iterable[tuple[np.ndarray, str]]) -> None:
+        """Remember ``(column, digest)`` pairs a write has stored."""
+        with self._lock:
+            for column, digest in blobs:
+                self._blobs[id(column)] = (column, digest)
+                self._blobs.move_to_end(id(column))
+            while len(self._blobs) > _KNOWN_BLOBS:
+                self._blobs.popitem(last=False)
+
+    def forget(self, digests: Iterable[str]) -> None:
+        """Forget the blobs with these digests (an undone write removed them)."""
+        gone = set(digests)
+        with self._lock:
+            for key in [k for k, (_, d) in self._blobs.items() if d in gone]:
+                del self._blobs[key]
+
+
 class BlobDirectory:
     """A directory of files named by their SHA-256 (``ab/abcdef....ext``)."""
 
     def __init__(self, root: Path, suffix: str = "") -> None:
         self.root = root
         self.suffix = suffix
+        #: Shared first columns stored in this directory (used for table blobs).
+        self.column_blobs = ColumnBlobs()
 
     def path(self, digest: str) -> Path:
         """Where the blob with this digest lives."""

@@ -105,8 +105,8 @@ class TableQueue:
         self.staging = staging
         self.depth = depth
         self._pool: ThreadPoolExecutor | None = None
-        self._pending: deque[tuple[int, Future[str]]] = deque()
-        self._done: list[tuple[int, str]] = []
+        self._pending: deque[tuple[object, Future[str]]] = deque()
+        self._done: list[tuple[object, str]] = []
         self._columns: OrderedDict[int, tuple[np.ndarray, str]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -131,7 +131,10 @@ class TableQueue:
             if known is not None and known[0] is column:
                 self._columns.move_to_end(id(column))
                 return known[1]
-        digest = self._put(table_to_parquet(column_table(column)))
+        # stored by an earlier write of this hub (checked once per write: it must be there)
+        digest = self.tables.column_blobs.blob(column)
+        if digest is None or not self.tables.has(digest):
+            digest = self._put(table_to_parquet(column_table(column)))
         with self._lock:
             self._columns[id(column)] = (column, digest)
             while len(self._columns) > _KNOWN_COLUMNS:
@@ -139,9 +142,10 @@ class TableQueue:
         return digest
 
     def submit(
-        self, record_id: int, table: Table, arrow: Mapping[int, pa.Array] | None = None
+        self, record_id: object, table: Table, arrow: Mapping[int, pa.Array] | None = None
     ) -> None:
-        """Queue the table of a record (``arrow`` as in :meth:`write`)."""
+        """Queue the table of a record (``arrow`` as in :meth:`write`); ``record_id`` is
+        whatever the caller knows the record by, returned by :meth:`results`."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="exprhub-tables")
         while len(self._pending) >= self.depth:
@@ -149,7 +153,12 @@ class TableQueue:
             self._done.append((rid, future.result()))
         self._pending.append((record_id, self._pool.submit(self.write, table, arrow)))
 
-    def results(self) -> list[tuple[int, str]]:
+    def column_blobs(self) -> list[tuple[np.ndarray, str]]:
+        """``(column, digest)`` of the shared first columns this queue wrote or referred to."""
+        with self._lock:
+            return list(self._columns.values())
+
+    def results(self) -> list[tuple[object, str]]:
         """``(record id, table digest)`` of every queued table, once all are written."""
         while self._pending:
             rid, future = self._pending.popleft()
