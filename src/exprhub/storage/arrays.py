@@ -535,9 +535,7 @@ class Matrix:
 
     def columns(self, indices: Sequence[int] | np.ndarray, n_rows: int) -> np.ndarray:
         """Samples ``indices``, rows ``[0, n_rows)``, shape (n_rows, len(indices))."""
-        self._arrays(n_rows, top_index(indices))
-        _, sm = self._zarr_arrays()
-        return np.ascontiguousarray(take_rows(sm, indices, n_rows, self.dtype, "column").T)
+        return np.ascontiguousarray(self.columns_by_sample(indices, n_rows).T)
 
     def columns_by_sample(self, indices: Sequence[int] | np.ndarray, n_rows: int) -> np.ndarray:
         """Samples ``indices``, rows ``[0, n_rows)``, one sample per row: shape
