@@ -25,13 +25,13 @@ OTHER = "geoquery/GSM11805.txt.gz"
 
 #: Python run in the child before the import: kill the process at the chosen point.
 KILL_POINTS = {
-    # the 3rd new table blob is in place, but the writer has not noted it yet (the note is
-    # what lets the next write remove a crashed write's files)
-    "before the note": """
+    # the 3rd new table blob is in place, noted before it was written (the note is what
+    # lets the next write remove a crashed write's files)
+    "after a blob": """
         original = blobs.BlobDirectory.put_bytes
         made = [0]
-        def put_bytes(self, data):
-            digest, created = original(self, data)
+        def put_bytes(self, data, before_create=None):
+            digest, created = original(self, data, before_create)
             made[0] += created
             if made[0] == 3:
                 os.kill(os.getpid(), signal.SIGKILL)
@@ -90,12 +90,28 @@ def test_orphans_of_a_killed_import_are_listed_and_removed(
     assert killed_import(hub, database_url, geo_fixtures / FAMILY, point) == -9
     left = sorted(set(blob_files(hub)) - set(before))
     assert left, "the killed import left files"
-    if point == "before the note":
-        # the next write recovers the crashed one, yet cannot know the un-noted blob
+    if point == "after a blob":
+        # every blob was noted before it was written: the next write recovers them all
         import_file(hub, geo_fixtures / OTHER)
-        left = [p for p in left if (hub.home / p).exists()]
-        assert len(left) == 1
-        before = {p: d for p, d in blob_files(hub).items() if p not in left}
+        assert not [p for p in left if (hub.home / p).exists()]
+        assert check_files(hub).orphans == ()
+    else:
+        list_and_remove_orphans(hub, before, left, point)
+
+    # the hub still reads, and the family imports in full
+    assert hub.record("GSE432").type is not None
+    import_file(hub, geo_fixtures / FAMILY)
+    samples = hub.samples_of("GSE1623")
+    assert len(samples) == 8
+    record = hub.record(samples[0])
+    assert record.table is not None and record.table.n_rows == 12488
+    features, values = hub.sample_values(samples[0])
+    assert len(features) == 12488 and np.isfinite(values).sum() > 12000
+    assert check_files(hub).orphans == ()
+
+
+def list_and_remove_orphans(hub: Hub, before: dict[str, str], left: list[str], point: str) -> None:
+    """``exprhub check`` lists exactly the files ``left`` behind, then removes only them."""
     found = check_files(hub)
     assert [o.path for o in found.orphans] == left
     assert found.missing == ()
@@ -113,17 +129,6 @@ def test_orphans_of_a_killed_import_are_listed_and_removed(
     assert blob_files(hub) == before  # the orphans went, every other file is byte-identical
     assert not list(hub.home.glob(".write-in-progress*"))
     assert not [d for d in (hub.home / "tables").iterdir() if not any(d.iterdir())]
-    assert check_files(hub).orphans == ()
-
-    # the hub still reads, and the family imports in full
-    assert hub.record("GSE432").type is not None
-    import_file(hub, geo_fixtures / FAMILY)
-    samples = hub.samples_of("GSE1623")
-    assert len(samples) == 8
-    record = hub.record(samples[0])
-    assert record.table is not None and record.table.n_rows == 12488
-    features, values = hub.sample_values(samples[0])
-    assert len(features) == 12488 and np.isfinite(values).sum() > 12000
     assert check_files(hub).orphans == ()
 
 

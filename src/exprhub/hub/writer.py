@@ -158,7 +158,7 @@ class HubWriter:
         self._new_records: list[_NewRecord] = []
         self.now = datetime.now(UTC)
         self.staging = Staging(hub.home)
-        self._tables = TableQueue(hub.tables, self.staging)
+        self._tables = TableQueue(hub.tables, self.staging, process=hub.table_process)
         self._ids = hub.tables.column_blobs
         self._rows = RowBuffer(connection)
         self._matrices = MatrixWrites(hub, connection, self.staging, self._rows)
@@ -202,10 +202,7 @@ class HubWriter:
         return kept
 
     def _copy_file(self, path: Path) -> str:
-        digest, created = self.hub.files.put_file(path)
-        if created:
-            self.staging.blob("files", digest)
-        return digest
+        return self.hub.files.put_file(path, lambda digest: self.staging.blob("files", digest))[0]
 
     def _register_file(self, path: Path, digest: str, name: str | None, format: str | None) -> None:
         exists = self.connection.execute(
@@ -628,8 +625,10 @@ class HubWriter:
         for kept in self._kept:
             kept.wait()
         self._matrices.undo()
-        self.hub.tables.column_blobs.forget(self.staging.tables)
-        for digest in self.staging.tables:
+        # with the tables a stopped table process noted and never reported
+        tables = [*self.staging.tables, *self.staging.logged_tables()]
+        self.hub.tables.column_blobs.forget(tables)
+        for digest in tables:
             self.hub.tables.remove(digest)
         for digest in self.staging.files:
             self.hub.files.remove(digest)

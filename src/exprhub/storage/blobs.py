@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -147,21 +147,35 @@ class BlobDirectory:
         """Whether the blob is present."""
         return self.path(digest).exists()
 
-    def put_bytes(self, data: bytes) -> tuple[str, bool]:
-        """Store bytes; return ``(digest, created)``."""
+    def put_bytes(
+        self, data: bytes, before_create: Callable[[str], None] | None = None
+    ) -> tuple[str, bool]:
+        """Store bytes; return ``(digest, created)``.
+
+        ``before_create`` is called with the digest when the blob is not there yet, before
+        it is written (a write notes what it creates first, so that a crash right after
+        leaves nothing unnoted behind).
+        """
         digest = hashlib.sha256(data).hexdigest()
         target = self.path(digest)
         if target.exists():
             return digest, False
+        if before_create is not None:
+            before_create(digest)
         _atomic_write(target, data)
         return digest, True
 
-    def put_file(self, source: Path) -> tuple[str, bool]:
-        """Copy a file in; return ``(digest, created)``."""
+    def put_file(
+        self, source: Path, before_create: Callable[[str], None] | None = None
+    ) -> tuple[str, bool]:
+        """Copy a file in; return ``(digest, created)`` (``before_create`` as in
+        :meth:`put_bytes`)."""
         digest = sha256_file(source)
         target = self.path(digest)
         if target.exists():
             return digest, False
+        if before_create is not None:
+            before_create(digest)
         made_folder = _make_folder(target.parent)
         try:
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
@@ -231,18 +245,32 @@ def table_to_parquet(
         column of a :func:`column_table`: the SHA-256 of that blob is recorded instead of
         the values.
     """
+    arrow = arrow or {}
+    shared = shared or {}
+    arrays = {
+        i: arrow[i] if i in arrow else arrow_strings(table.columns[i])
+        for i in range(table.n_cols)
+        if i not in shared
+    }
+    return arrays_to_parquet(table.names, arrays, shared)
+
+
+def arrays_to_parquet(
+    names: list[str], arrays: Mapping[int, pa.Array], shared: Mapping[int, str]
+) -> bytes:
+    """The Parquet bytes :func:`table_to_parquet` writes for a table with these column
+    ``names``, given its columns as Arrow string arrays (by position) except the ``shared``
+    ones (by position: the digest of the blob holding each)."""
     import pyarrow as pa  # imported on first use (the table thread of an import)
     import pyarrow.parquet as pq
 
-    arrow = arrow or {}
-    shared = shared or {}
-    positions = [i for i in range(table.n_cols) if i not in shared]
-    arrays = [arrow[i] if i in arrow else arrow_strings(table.columns[i]) for i in positions]
-    schema_names = [f"c{i}" for i in positions]
-    metadata = {_NAMES_KEY: json.dumps(table.names).encode()}
+    positions = sorted(arrays)
+    metadata = {_NAMES_KEY: json.dumps(names).encode()}
     if shared:
         metadata[_SHARED_KEY] = json.dumps({str(i): shared[i] for i in sorted(shared)}).encode()
-    frame = pa.Table.from_arrays(arrays, names=schema_names).replace_schema_metadata(metadata)
+    frame = pa.Table.from_arrays(
+        [arrays[i] for i in positions], names=[f"c{i}" for i in positions]
+    ).replace_schema_metadata(metadata)
     buffer = io.BytesIO()
     # Dictionary encoding is slower and larger for the mostly-unique cells of GEO tables.
     pq.write_table(frame, buffer, compression="zstd", use_dictionary=False, write_statistics=False)

@@ -19,11 +19,13 @@ from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
-from exprhub.records import Table
+from exprhub.records import Table, arrow_strings
 from exprhub.storage.blobs import BlobDirectory, column_table, shares_first_column, table_to_parquet
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from exprhub.storage.table_process import TableProcess
 
 MARKER = ".write-in-progress"
 BLOB_LOG = ".write-in-progress.blobs"
@@ -53,13 +55,24 @@ class Staging:
         tmp.replace(self.marker)
 
     def blob(self, kind: str, digest: str) -> None:
-        """Note a table (``kind="tables"``) or original file (``"files"``) the write created."""
+        """Note a table (``kind="tables"``) or original file (``"files"``) the write is about
+        to create."""
         with self._lock:
             (self.tables if kind == "tables" else self.files).append(digest)
             if self._log is None:
                 self._log = self.log_path.open("a", encoding="utf-8")
             self._log.write(f"{kind} {digest}\n")
             self._log.flush()
+
+    def logged_blob(self, kind: str, digest: str) -> None:
+        """Note a blob another process created for this write, having noted it in the log."""
+        with self._lock:
+            (self.tables if kind == "tables" else self.files).append(digest)
+
+    def logged_tables(self) -> list[str]:
+        """The tables noted in the log (by this process or another) and in no other list."""
+        staged = read_staging(self.marker.parent)
+        return [d for d in staged[1] if d not in set(self.tables)] if staged else []
 
     def close(self) -> None:
         """Forget the note (the write committed, or was undone)."""
@@ -92,20 +105,29 @@ def read_staging(home: Path) -> tuple[list[str], list[str], list[str]] | None:
 
 
 class TableQueue:
-    """Serializes record data tables to Parquet on a background thread while the caller goes
-    on parsing; at most ``depth`` tables wait, which bounds memory.
+    """Serializes record data tables to Parquet on a background thread, or in a
+    :class:`~exprhub.storage.table_process.TableProcess`, while the caller goes on parsing; at
+    most ``depth`` tables wait, which bounds memory. Results come back in submission order.
 
     A first column stored apart (see :func:`~exprhub.storage.blobs.shares_first_column`) is
     written once per array object: callers that pass the same array object for equal columns
     (the writer does) skip encoding it again.
     """
 
-    def __init__(self, tables: BlobDirectory, staging: Staging, depth: int = 4) -> None:
+    def __init__(
+        self,
+        tables: BlobDirectory,
+        staging: Staging,
+        depth: int = 4,
+        process: TableProcess | None = None,
+    ) -> None:
         self.tables = tables
         self.staging = staging
         self.depth = depth
+        #: if given, queued tables are stored by this child process instead of a thread
+        self.process = process
         self._pool: ThreadPoolExecutor | None = None
-        self._pending: deque[tuple[object, Future[str]]] = deque()
+        self._pending: deque[tuple[object, Future[str] | None]] = deque()
         self._done: list[tuple[object, str]] = []
         self._columns: OrderedDict[int, tuple[np.ndarray, str]] = OrderedDict()
         self._lock = threading.Lock()
@@ -120,10 +142,7 @@ class TableQueue:
         return self._put(table_to_parquet(table, arrow=arrow, shared=shared))
 
     def _put(self, data: bytes) -> str:
-        digest, created = self.tables.put_bytes(data)
-        if created:
-            self.staging.blob("tables", digest)
-        return digest
+        return self.tables.put_bytes(data, lambda digest: self.staging.blob("tables", digest))[0]
 
     def _column_blob(self, column: np.ndarray) -> str:
         with self._lock:
@@ -146,12 +165,37 @@ class TableQueue:
     ) -> None:
         """Queue the table of a record (``arrow`` as in :meth:`write`); ``record_id`` is
         whatever the caller knows the record by, returned by :meth:`results`."""
+        while len(self._pending) >= self.depth:
+            self._collect()
+        if self.process is not None:
+            self._send(table, arrow or {})
+            self._pending.append((record_id, None))
+            return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="exprhub-tables")
-        while len(self._pending) >= self.depth:
-            rid, future = self._pending.popleft()
-            self._done.append((rid, future.result()))
         self._pending.append((record_id, self._pool.submit(self.write, table, arrow)))
+
+    def _send(self, table: Table, arrow: Mapping[int, pa.Array]) -> None:
+        assert self.process is not None
+        shared = {0: self._column_blob(table.columns[0])} if shares_first_column(table) else {}
+        arrays = {
+            i: arrow[i] if i in arrow else arrow_strings(table.columns[i])
+            for i in range(table.n_cols)
+            if i not in shared
+        }
+        self.process.send(self.tables, self.staging.log_path, table.names, arrays, shared)
+
+    def _collect(self) -> None:
+        """Wait for the oldest queued table."""
+        rid, future = self._pending.popleft()
+        if future is not None:
+            self._done.append((rid, future.result()))
+            return
+        assert self.process is not None
+        digest, created = self.process.receive()
+        if created:
+            self.staging.logged_blob("tables", digest)
+        self._done.append((rid, digest))
 
     def column_blobs(self) -> list[tuple[np.ndarray, str]]:
         """``(column, digest)`` of the shared first columns this queue wrote or referred to."""
@@ -161,17 +205,17 @@ class TableQueue:
     def results(self) -> list[tuple[object, str]]:
         """``(record id, table digest)`` of every queued table, once all are written."""
         while self._pending:
-            rid, future = self._pending.popleft()
-            self._done.append((rid, future.result()))
+            self._collect()
         done, self._done = self._done, []
         return done
 
     def close(self) -> None:
         """Wait for the background thread (errors ignored: the write is being undone)."""
         while self._pending:
-            _, future = self._pending.popleft()
             with contextlib.suppress(Exception):  # the write is being undone anyway
-                future.result()
+                self._collect()
+        if self.process is not None:
+            self.process.drain()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
