@@ -13,23 +13,25 @@ leaves behind. The child appends ``tables <digest>`` to the write's blob log bef
 a blob, as the importing process does for what it creates itself, so that an interrupted or
 undone write removes the child's blobs too (see :mod:`~exprhub.storage.staging`).
 
-The protocol, on two one-way pipes: a request is one pickled header ``(root, suffix, log,
-names, shared, [(position, length, offset), ...])`` followed by two messages per column (the Arrow
-offsets and data buffers); a reply is one pickled ``(digest, created, error)``. Requests are
+The protocol, on two one-way pipes, is length-prefixed messages: a request is a pickled
+header ``(root, suffix, log, names, shared, [(position, length, offset, offsets bytes, data
+bytes), ...])`` followed by each column's Arrow offsets and data buffers, written in one system
+call where the pipe has room; a reply is a pickled ``(digest, created, error)``. Requests are
 answered in order.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import pickle
 import queue
+import struct
 import subprocess
 import sys
 import threading
 from collections.abc import Mapping
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,14 +56,16 @@ class TableProcess:
 
     def __init__(self) -> None:
         self._process: subprocess.Popen[bytes] | None = None
-        self._requests: Connection | None = None
-        self._replies: Connection | None = None
+        self._requests: int | None = None
+        self._replies: int | None = None
+        self._received = bytearray()
         #: requests sent and not yet answered
         self.outstanding = 0
 
     def _start(self) -> None:
         to_child, requests = os.pipe()
         replies, from_child = os.pipe()
+        _widen(requests)
         env = dict(os.environ)
         # the child imports the same exprhub as this process, whatever the parent's sys.path
         source = str(Path(__file__).resolve().parents[2])
@@ -79,8 +83,8 @@ class TableProcess:
             raise
         os.close(to_child)
         os.close(from_child)
-        self._requests = Connection(requests, readable=False)
-        self._replies = Connection(replies, writable=False)
+        self._requests, self._replies = requests, replies
+        self._received.clear()
 
     def send(
         self,
@@ -94,32 +98,31 @@ class TableProcess:
         string arrays by position) and the ``shared`` columns (blob digests by position) of
         :func:`~exprhub.storage.blobs.arrays_to_parquet`, in ``directory``, noting a blob it
         creates in the blob ``log`` first. Blocks while the pipe is full."""
+        import pyarrow as pa
+
+        parts, buffers = [], []
+        for position, array in sorted(arrays.items()):
+            if array.type != pa.large_string():
+                array = array.cast(pa.large_string())
+            if array.null_count:
+                raise ValueError("table columns hold no nulls")
+            _, offsets, data = array.buffers()
+            data = data if data is not None else b""
+            parts.append((position, len(array), array.offset, len(offsets), len(data)))
+            buffers += [offsets, data]
+        header = pickle.dumps(
+            (str(directory.root), directory.suffix, str(log), names, dict(shared), parts),
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
         if self._process is None:
             self._start()
         assert self._requests is not None
-        import pyarrow as pa
-
-        parts = [
-            (position, array if array.type == pa.large_string() else array.cast(pa.large_string()))
-            for position, array in sorted(arrays.items())
-        ]
-        header = (
-            str(directory.root),
-            directory.suffix,
-            str(log),
-            names,
-            dict(shared),
-            [(position, len(array), array.offset) for position, array in parts],
-        )
+        size = _HEADER.size + len(header) + sum(len(b) for b in buffers)
         try:
-            self._requests.send_bytes(pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL))
-            for _, array in parts:
-                buffers = array.buffers()  # validity (none: no nulls), offsets, data
-                if buffers[0] is not None and array.null_count:
-                    raise ValueError("table columns hold no nulls")
-                self._requests.send_bytes(buffers[1])
-                self._requests.send_bytes(buffers[2] if buffers[2] is not None else b"")
-        except (BrokenPipeError, ConnectionError):
+            _write_all(
+                self._requests, [_FRAME.pack(size), _HEADER.pack(len(header)), header, *buffers]
+            )
+        except OSError:  # the child is gone (BrokenPipeError)
             raise self._stopped() from None
         self.outstanding += 1
 
@@ -127,9 +130,12 @@ class TableProcess:
         """``(digest, created)`` of the oldest table sent and not yet received."""
         assert self._replies is not None and self.outstanding > 0
         try:
-            digest, created, error = pickle.loads(self._replies.recv_bytes())
-        except (EOFError, ConnectionError):
-            raise self._stopped() from None
+            reply = _next_frame(self._replies, self._received)
+        except OSError:
+            reply = None
+        if reply is None:
+            raise self._stopped()
+        digest, created, error = pickle.loads(reply)
         self.outstanding -= 1
         if error is not None:
             raise TableProcessFailed(f"storing a record table failed: {error}")
@@ -148,9 +154,9 @@ class TableProcess:
 
     def close(self) -> None:
         """Stop the child (after the requests it has) and wait for it."""
-        for connection in (self._requests, self._replies):
-            if connection is not None:
-                connection.close()
+        for fd in (self._requests, self._replies):
+            if fd is not None:
+                os.close(fd)
         self._requests = self._replies = None
         if self._process is not None:
             try:
@@ -162,60 +168,134 @@ class TableProcess:
         self.outstanding = 0
 
 
+#: A message: its length, then its bytes. A request's bytes: the length of its pickled header,
+#: the header, then the offsets and data buffer of each column, in the header's order.
+_FRAME = struct.Struct("<Q")
+_HEADER = struct.Struct("<I")
+_READ_BYTES = 1 << 16
+
+
+def _write_all(fd: int, pieces: list[Any]) -> None:
+    """Write the pieces (bytes-like) in as few system calls as the pipe allows."""
+    views = [memoryview(p).cast("B") for p in pieces if len(p)]
+    while views:
+        written = os.writev(fd, views)
+        while views and written >= len(views[0]):
+            written -= len(views[0])
+            views.pop(0)
+        if written:
+            views[0] = views[0][written:]
+
+
+def _next_frame(fd: int, received: bytearray) -> bytes | None:
+    """The next message from the pipe (what was read beyond it stays in ``received``), or None
+    at its end."""
+    while True:
+        if len(received) >= _FRAME.size:
+            (size,) = _FRAME.unpack_from(received)
+            if len(received) >= _FRAME.size + size:
+                message = bytes(received[_FRAME.size : _FRAME.size + size])
+                del received[: _FRAME.size + size]
+                return message
+        block = os.read(fd, _READ_BYTES)
+        if not block:
+            return None
+        received += block
+
+
+def _read_frame(fd: int) -> memoryview | None:
+    """The next message from the pipe, read straight into one buffer, or None at its end."""
+    head = bytearray(_FRAME.size)
+    if not _read_into(fd, memoryview(head)):
+        return None
+    (size,) = _FRAME.unpack(head)
+    body = memoryview(bytearray(size))
+    if not _read_into(fd, body):
+        raise EOFError("the request pipe closed inside a message")
+    return body
+
+
+def _read_into(fd: int, view: memoryview) -> bool:
+    """Fill ``view`` from the pipe; False if it ended before the first byte."""
+    filled = 0
+    while filled < len(view):
+        n = os.readv(fd, [view[filled:]])
+        if n == 0:
+            if filled:
+                raise EOFError("the request pipe closed inside a message")
+            return False
+        filled += n
+    return True
+
+
+#: Bytes the request pipe is asked to hold: a few tables of ~20,000 rows (Linux's default
+#: 64 KiB holds less than one, and the importing thread would wait for the child to read).
+PIPE_BYTES = 1 << 20
+
+
+def _widen(fd: int) -> None:
+    """Let the pipe hold :data:`PIPE_BYTES` where the system allows (Linux); else leave it."""
+    setting = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setting is None:
+        return
+    with contextlib.suppress(OSError):  # over /proc/sys/fs/pipe-max-size for this user
+        fcntl.fcntl(fd, setting, PIPE_BYTES)
+
+
 # --- the child --------------------------------------------------------------------------------
 
 
-def _store(header: tuple[Any, ...], buffers: list[bytes]) -> tuple[str, bool]:
+def _store(message: memoryview) -> tuple[str, bool]:
     import pyarrow as pa
 
     from exprhub.storage.blobs import BlobDirectory, arrays_to_parquet
 
-    root, suffix, log, names, shared, parts = header
-    arrays = {
-        position: pa.LargeStringArray.from_buffers(
-            length, pa.py_buffer(buffers[2 * k]), pa.py_buffer(buffers[2 * k + 1]), offset=offset
-        )
-        for k, (position, length, offset) in enumerate(parts)
-    }
-    data = arrays_to_parquet(names, arrays, shared)
+    (length,) = _HEADER.unpack_from(message)
+    at = _HEADER.size + length
+    root, suffix, log, names, shared, parts = pickle.loads(message[_HEADER.size : at])
+    arrays = {}
+    for position, rows, offset, offsets_size, data_size in parts:
+        offsets = pa.py_buffer(message[at : at + offsets_size])
+        data = pa.py_buffer(message[at + offsets_size : at + offsets_size + data_size])
+        at += offsets_size + data_size
+        arrays[position] = pa.LargeStringArray.from_buffers(rows, offsets, data, offset=offset)
+    encoded = arrays_to_parquet(names, arrays, shared)
 
     def note(digest: str) -> None:
         with open(log, "a", encoding="utf-8") as handle:  # O_APPEND: one line, one write
             handle.write(f"tables {digest}\n")
 
-    return BlobDirectory(Path(root), suffix).put_bytes(data, before_create=note)
+    return BlobDirectory(Path(root), suffix).put_bytes(encoded, before_create=note)
 
 
-def _serve(requests: Connection, replies: Connection) -> None:
+def _serve(requests: int, replies: int) -> None:
     """Answer requests until the request pipe closes. A reader thread keeps the pipe drained
     so that the parent never waits on a full pipe while a table is being encoded."""
-    inbox: queue.Queue[tuple[tuple[Any, ...], list[bytes]] | None] = queue.Queue()
+    inbox: queue.Queue[memoryview | None] = queue.Queue()
 
     def read() -> None:
         try:
-            while True:
-                header = pickle.loads(requests.recv_bytes())
-                buffers = [requests.recv_bytes() for _ in range(2 * len(header[5]))]
-                inbox.put((header, buffers))
+            while (message := _read_frame(requests)) is not None:
+                inbox.put(message)
         except (EOFError, OSError):
-            inbox.put(None)
+            pass
+        inbox.put(None)
 
     threading.Thread(target=read, daemon=True).start()
     import pyarrow.parquet  # noqa: F401  (imported before the first request arrives)
 
-    while (request := inbox.get()) is not None:
+    while (message := inbox.get()) is not None:
         try:
-            digest, created = _store(*request)
+            digest, created = _store(message)
             reply: tuple[Any, ...] = (digest, created, None)
         except Exception as exc:  # reported to the parent, which undoes its write
             reply = (None, False, f"{type(exc).__name__}: {exc}")
+        body = pickle.dumps(reply)
         try:
-            replies.send_bytes(pickle.dumps(reply))
+            _write_all(replies, [_FRAME.pack(len(body)), body])
         except OSError:  # the parent is gone
             return
 
 
 if __name__ == "__main__":
-    _serve(
-        Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False)
-    )
+    _serve(int(sys.argv[1]), int(sys.argv[2]))
