@@ -65,3 +65,40 @@ def test_serving_stops_the_server_when_the_block_fails(tmp_path):
         raise RuntimeError("the test failed")
     assert server.process.returncode is not None
     assert not server.log.exists()  # the default log is a temporary file
+
+
+def test_a_replaced_worker_is_announced_as_a_warning():
+    import logging
+
+    from exprhub.cli.serve import announce_worker_restarts, worker_config
+
+    worker_config("127.0.0.1", 8000, 2, 7)  # sets uvicorn's loggers to warnings only
+    logger = logging.getLogger("uvicorn.error")
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    handler = Keep()
+    logger.addHandler(handler)
+    try:
+        logger.info("Child process [4242] died")  # uvicorn's words, at its level
+        assert seen == []  # silent before
+        announce_worker_restarts(7)
+        announce_worker_restarts(7)  # once, however often it is called
+        logger.info("Waiting for child process [4242]")
+        logger.info("Child process [4242] died")
+        logger.warning("something else")
+    finally:
+        logger.removeHandler(handler)
+        for f in list(logger.filters):
+            logger.removeFilter(f)
+    assert [(r.levelname, r.getMessage()) for r in seen] == [
+        (
+            "WARNING",
+            "worker process 4242 exited or did not answer the health check within 7 s "
+            "(--worker-timeout); it was replaced by a new worker",
+        ),
+        ("WARNING", "something else"),
+    ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import socket
 from pathlib import Path
 from typing import Annotated, Any
@@ -111,7 +113,48 @@ def _serve_processes(
         "(Ctrl-C stops)",
         markup=False,
     )
-    Multiprocess(worker_config(host, port, workers, worker_timeout), sockets=[sock]).run()
+    config = worker_config(host, port, workers, worker_timeout)
+    announce_worker_restarts(worker_timeout)
+    Multiprocess(config, sockets=[sock]).run()
+
+
+class WorkerRestarts(logging.Filter):
+    """On uvicorn's supervisor logger: lets through, as a warning that says why, its note that
+    it replaced a worker process (logged at INFO, below the server's level), and drops its
+    other INFO lines (start and stop of each process)."""
+
+    def __init__(self, worker_timeout: int) -> None:
+        super().__init__()
+        self.worker_timeout = worker_timeout
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        found = _WORKER_DIED.fullmatch(record.getMessage())
+        if found is None:
+            return False
+        record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        record.msg = (
+            f"worker process {found.group(1)} exited or did not answer the health check within "
+            f"{self.worker_timeout} s (--worker-timeout); it was replaced by a new worker"
+        )
+        record.args = ()
+        return True
+
+
+#: uvicorn's words (``uvicorn.supervisors.multiprocess``) for a worker it kills or finds dead
+#: and replaces.
+_WORKER_DIED = re.compile(r"Child process \[(\d+)\] died")
+
+
+def announce_worker_restarts(worker_timeout: int) -> None:
+    """Make this process's uvicorn supervisor say, as a warning, when it replaces a worker
+    (after :func:`worker_config`, which sets uvicorn's loggers to warnings only)."""
+    logger = logging.getLogger("uvicorn.error")
+    logger.setLevel(logging.INFO)
+    for old in [f for f in logger.filters if isinstance(f, WorkerRestarts)]:
+        logger.removeFilter(old)
+    logger.addFilter(WorkerRestarts(worker_timeout))
 
 
 def worker_config(host: str, port: int, workers: int, worker_timeout: int) -> Any:
