@@ -341,9 +341,9 @@ def test_keep_file_in_background_fills_in_the_digest(make_hub, tmp_path, monkeyp
     release = threading.Event()
     put_file = hub.files.put_file
 
-    def slow_put_file(path):
+    def slow_put_file(path, before_create=None):
         assert release.wait(10)
-        return put_file(path)
+        return put_file(path, before_create)
 
     monkeypatch.setattr(hub.files, "put_file", slow_put_file)
     with hub.writer() as writer:
@@ -368,7 +368,7 @@ def test_keep_file_in_background_failure_leaves_the_hub_unchanged(make_hub, tmp_
     source = tmp_path / "GSE902_family.soft"
     source.write_text("^SERIES = GSE902\n")
 
-    def full_disk(path):
+    def full_disk(path, before_create=None):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(hub.files, "put_file", full_disk)
