@@ -155,12 +155,16 @@ def _touch_changed_samples(
     new: Mapping[tuple[str, str], tuple[str, str]],
 ) -> None:
     """Mark the samples whose label values changed (a first labelling included) as updated
-    now, so that what follows records (the search index) takes their new labels."""
+    now, so that what follows records (the search index) takes their new labels. Samples
+    whose record this transaction wrote are updated now already (and, having a record, have
+    no owners to mark)."""
+    stamped = writer.updated_now("GSM")
     changed = sorted(
         {
             place[0]
             for place in set(old) | set(new)
-            if (old.get(place) or (None,))[0] != (new.get(place) or (None,))[0]
+            if place[0] not in stamped
+            and (old.get(place) or (None,))[0] != (new.get(place) or (None,))[0]
         }
     )
     for chunk in _chunks(changed):

@@ -83,6 +83,17 @@ class PutOutcome(StrEnum):
     OLDER = "older-kept-newer"
 
 
+#: Outcomes of a put that write the record's row with ``updated_at`` = the writer's ``now``.
+_STAMPED = frozenset(
+    {
+        PutOutcome.ADDED,
+        PutOutcome.UPDATED,
+        PutOutcome.TABLE_ATTACHED,
+        PutOutcome.TABLE_COMPLETED,
+    }
+)
+
+
 def record_relations(record: Record) -> list[tuple[str, str]]:
     """Outgoing ``(kind, target)`` relations of a record, derived from its attributes."""
     out: list[tuple[str, str]] = []
@@ -293,6 +304,11 @@ class HubWriter:
         if isinstance(record, Series):
             self._expect_rows(RecordType.SAMPLE.value, record.sample_ids)
         return outcome
+
+    def updated_now(self, rtype: str) -> set[str]:
+        """Keys of the records of type ``rtype`` this transaction stored, replaced or gave a
+        table: their ``updated_at`` is already :attr:`now`."""
+        return {key for t, key, outcome in self.outcomes if t == rtype and outcome in _STAMPED}
 
     def _expect_rows(self, rtype: str, keys: list[str]) -> None:
         """Read the stored rows of records of type ``rtype`` the transaction is about to put
