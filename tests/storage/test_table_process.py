@@ -218,3 +218,20 @@ def test_many_files_use_a_child_process_by_default(make_hub, geo_fixtures):
     import_files(hub, [small] * TABLE_PROCESS_MIN_FILES, on_record=note)
     assert during and all(during)
     assert hub.table_process is None
+
+
+def test_only_the_thread_that_started_it_writes_through_the_child(make_hub):
+    import threading
+
+    hub = make_hub()
+    seen: list[object] = []
+    with hub.tables_in_a_child_process():
+        other = threading.Thread(target=lambda: seen.append(hub.table_process_of_this_thread()))
+        other.start()
+        other.join()
+        mine = hub.table_process_of_this_thread()
+        with hub.tables_in_a_child_process():  # nested: the outer block's process
+            assert hub.table_process_of_this_thread() is mine
+    assert seen == [None]
+    assert mine is not None
+    assert hub.table_process is None and hub.table_process_of_this_thread() is None

@@ -16,6 +16,7 @@ import fcntl
 import json
 import logging
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -105,9 +106,10 @@ class Hub(MatrixQueries):
         self._written: dict[str, MatrixExtent] = {}
         self.tables = BlobDirectory(self.home / "tables", ".parquet")
         self.files = BlobDirectory(self.home / "files")
-        #: While set (see :meth:`tables_in_a_child_process`), writes store record tables
-        #: through this child process instead of a thread.
+        #: While set (see :meth:`tables_in_a_child_process`), the writes of the thread that
+        #: set it store record tables through this child process instead of a thread.
         self.table_process: TableProcess | None = None
+        self._table_process_thread: int | None = None
 
     @classmethod
     def init(cls, path: str | Path | None = None, *, database_url: str | None = None) -> Hub:
@@ -152,15 +154,23 @@ class Hub(MatrixQueries):
         child process (:class:`~exprhub.storage.table_process.TableProcess`) rather than on a
         thread: the same blobs, and no competition for the GIL with the importing thread.
         Worth its start-up (~0.5 s) for an import of many files."""
-        if self.table_process is not None:  # nested: the outer block owns it
+        if self.table_process is not None:  # nested, or another thread's: that block owns it
             yield
             return
         self.table_process = TableProcess()
+        self._table_process_thread = threading.get_ident()
         try:
             yield
         finally:
             process, self.table_process = self.table_process, None
+            self._table_process_thread = None
             process.close()
+
+    def table_process_of_this_thread(self) -> TableProcess | None:
+        """The table process a write on this thread uses (None: a table thread)."""
+        if self._table_process_thread != threading.get_ident():
+            return None
+        return self.table_process
 
     def __enter__(self) -> Hub:
         return self

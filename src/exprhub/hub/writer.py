@@ -169,7 +169,9 @@ class HubWriter:
         self._new_records: list[_NewRecord] = []
         self.now = datetime.now(UTC)
         self.staging = Staging(hub.home)
-        self._tables = TableQueue(hub.tables, self.staging, process=hub.table_process)
+        self._tables = TableQueue(
+            hub.tables, self.staging, process=hub.table_process_of_this_thread()
+        )
         self._ids = hub.tables.column_blobs
         self._rows = RowBuffer(connection)
         self._matrices = MatrixWrites(hub, connection, self.staging, self._rows)

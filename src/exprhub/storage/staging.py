@@ -72,7 +72,8 @@ class Staging:
     def logged_tables(self) -> list[str]:
         """The tables noted in the log (by this process or another) and in no other list."""
         staged = read_staging(self.marker.parent)
-        return [d for d in staged[1] if d not in set(self.tables)] if staged else []
+        known = set(self.tables)
+        return [d for d in dict.fromkeys(staged[1]) if d not in known] if staged else []
 
     def close(self) -> None:
         """Forget the note (the write committed, or was undone)."""

@@ -27,6 +27,7 @@ import fcntl
 import os
 import pickle
 import queue
+import signal
 import struct
 import subprocess
 import sys
@@ -298,4 +299,7 @@ def _serve(requests: int, replies: int) -> None:
 
 
 if __name__ == "__main__":
+    # Ctrl-C reaches the whole process group: the importing process handles it, and its
+    # closed pipe then ends this one (without a traceback of its own)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _serve(int(sys.argv[1]), int(sys.argv[2]))
