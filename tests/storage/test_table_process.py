@@ -3,7 +3,6 @@ blobs as the table thread, and nothing left behind when either process dies or f
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -23,6 +22,7 @@ from exprhub.ingest.importer import TABLE_PROCESS_MIN_FILES, import_files
 from exprhub.records import arrow_strings
 from exprhub.storage.blobs import BlobDirectory, arrays_to_parquet
 from exprhub.storage.table_process import TableProcess, TableProcessFailed
+from tests.hub.test_orphan_files import blob_files
 
 FAMILIES = [
     "gemma/GSE432_family.soft.gz",
@@ -46,16 +46,6 @@ def make_hub(tmp_path):
     yield factory
     for hub in opened:
         hub.close()
-
-
-def blob_files(hub: Hub) -> dict[str, str]:
-    """Every file under tables/ and files/ (relative path -> SHA-256 of its bytes)."""
-    return {
-        path.relative_to(hub.home).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-        for folder in ("tables", "files")
-        for path in sorted((hub.home / folder).rglob("*"))
-        if path.is_file()
-    }
 
 
 def table_refs(hub: Hub) -> dict[str, str | None]:
