@@ -13,7 +13,6 @@ The matrix side (buffers of new columns, their SQL rows, undo) is
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -32,6 +31,7 @@ from exprhub.hub.matrix_writes import (
     inserted_id,
     submitted_matrix_name,
 )
+from exprhub.hub.record_rows import record_document, record_organisms, record_relations
 from exprhub.hub.table_versions import (
     INCOMPLETE_TABLE,
     completes_stored_table,
@@ -45,7 +45,6 @@ from exprhub.records import (
     RecordType,
     Sample,
     Series,
-    Subset,
     Table,
     arrow_strings,
     normalize_accession,
@@ -92,51 +91,6 @@ _STAMPED = frozenset(
         PutOutcome.TABLE_COMPLETED,
     }
 )
-
-
-def record_relations(record: Record) -> list[tuple[str, str]]:
-    """Outgoing ``(kind, target)`` relations of a record, derived from its attributes."""
-    out: list[tuple[str, str]] = []
-    if isinstance(record, Sample):
-        if record.platform_id:
-            out.append(("platform", record.platform_id))
-        out += [("series", x) for x in record.series_ids]
-    elif isinstance(record, Series):
-        out += [("sample", x) for x in record.sample_ids]
-        out += [("platform", x) for x in record.platform_ids]
-        out += [("subseries", x) for x in record.subseries_ids]
-        out += [("superseries", x) for x in record.superseries_ids]
-    elif isinstance(record, DataSet):
-        out += [("series", x) for x in record.reference_series]
-        if record.platform_id:
-            out.append(("platform", record.platform_id))
-    elif isinstance(record, Subset):
-        if record.dataset_id:
-            out.append(("dataset", record.dataset_id))
-        out += [("sample", x) for x in record.sample_ids]
-    seen: set[tuple[str, str]] = set()
-    unique = []
-    for pair in out:
-        if pair not in seen:
-            seen.add(pair)
-            unique.append(pair)
-    return unique
-
-
-def record_organisms(record: Record) -> list[str]:
-    """Organisms named by a record, if its type carries any."""
-    organisms = getattr(record, "organisms", None)
-    if organisms is None:
-        return record.get_all("organism") or record.get_all("sample_organism")
-    return list(organisms)
-
-
-def record_document(record: Record) -> str:
-    """JSON of a record's attributes and column descriptions (kept in history)."""
-    return json.dumps(
-        {"id": record.id, "attributes": record.attributes, "columns": record.columns},
-        ensure_ascii=False,
-    )
 
 
 class _NewRecord:
