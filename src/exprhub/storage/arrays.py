@@ -48,7 +48,14 @@ from exprhub.storage.matrix_files import (
     remove_partials,
     write_compacted,
 )
-from exprhub.storage.matrix_reads import read_cost, read_line, take_across, take_rows, top_index
+from exprhub.storage.matrix_reads import (
+    read_block,
+    read_cost,
+    read_line,
+    take_across,
+    take_rows,
+    top_index,
+)
 
 if TYPE_CHECKING:
     import zarr
@@ -466,10 +473,7 @@ class Matrix:
                 return 0
             writer = AtomicFiles(self._store.root, fsync=self._store.fsync)
             try:
-                from exprhub.storage.zarr_store import open_array
-
                 fm, sm = self._read_arrays()
-                samples = open_array(self._store._reader(), sm.path)
                 if n_rows > fm.shape[0] or target > fm.shape[1]:
                     raise IndexError(
                         f"matrix {self.name!r}: extent ({n_rows}, {n_columns}) is beyond "
@@ -485,7 +489,7 @@ class Matrix:
                     stop = min((start // width + 1) * width, target)
                     for r0 in range(0, n_rows, band):
                         r1 = min(r0 + band, n_rows)
-                        values = np.asarray(samples[start:stop, r0:r1])
+                        values = read_block(sm, (start, stop), (r0, r1))
                         region = Region(fm, (r0, start), values.T, uncommitted_from=(beyond, done))
                         write_regions([region], writer)
                     start = stop

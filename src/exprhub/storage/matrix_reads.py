@@ -119,6 +119,55 @@ def read_line(arr: ArrayMeta, fixed: int, start: int, stop: int, *, fixed_axis: 
     return out
 
 
+def read_block(arr: ArrayMeta, span0: tuple[int, int], span1: tuple[int, int]) -> np.ndarray:
+    """``arr[span0[0]:span0[1], span1[0]:span1[1]]``, read chunk file by chunk file (chunks
+    never written are NaN), shared with a second thread (reads and blosc decoding release the
+    GIL); through zarr where the chunks are not stored as :class:`ChunkCodec` reads them."""
+    (a0, a1), (b0, b1) = span0, span1
+    out = np.full((max(a1 - a0, 0), max(b1 - b0, 0)), np.nan, dtype=arr.dtype)
+    if out.size == 0:
+        return out
+    codec = ChunkCodec.of(arr)
+    if codec is None:
+        from exprhub.storage.atomic_store import AtomicFiles
+        from exprhub.storage.zarr_store import open_array
+
+        array = open_array(AtomicFiles(arr.root, read_only=True), arr.path)
+        out[:] = np.asarray(array[a0:a1, b0:b1])
+        return out
+    directory = arr.directory
+    h, w = codec.shape
+    keys = [
+        (i, j) for i in range(a0 // h, (a1 - 1) // h + 1) for j in range(b0 // w, (b1 - 1) // w + 1)
+    ]
+
+    def read(part: list[tuple[int, int]]) -> None:
+        for i, j in part:
+            try:
+                data = (directory / codec.key((i, j))).read_bytes()
+            except FileNotFoundError:  # never written: NaN
+                continue
+            chunk = codec.view(data)
+            r0, r1 = max(a0, i * h), min(a1, (i + 1) * h)
+            c0, c1 = max(b0, j * w), min(b1, (j + 1) * w)
+            out[r0 - a0 : r1 - a0, c0 - b0 : c1 - b0] = chunk[
+                r0 - i * h : r1 - i * h, c0 - j * w : c1 - j * w
+            ]
+
+    if len(keys) < _PARALLEL_READ_CHUNKS or READ_THREADS < 2:
+        read(keys)
+        return out
+    share = [keys[t::READ_THREADS] for t in range(READ_THREADS)]  # disjoint parts of ``out``
+    pending = [_reader_pool().submit(read, part) for part in share[1:]]
+    try:
+        read(share[0])
+    finally:
+        futures_wait(pending)
+    for future in pending:
+        future.result()
+    return out
+
+
 #: Threads reading the chunks of one long row (a row across 100,000 samples touches ~100
 #: feature-major chunk files plus the tail): the caller's thread and READ_THREADS - 1 others.
 READ_THREADS = min(2, os.cpu_count() or 1)
