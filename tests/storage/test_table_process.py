@@ -105,12 +105,14 @@ def test_a_failure_in_the_child_is_reported_and_the_child_goes_on(tmp_path):
     log = tmp_path / "log"
     process = TableProcess()
     try:
-        process.send(BlobDirectory(not_a_folder, ".parquet"), log, names, arrays, {})
+        failing = process.send(BlobDirectory(not_a_folder, ".parquet"), log, names, arrays, {})
         good = BlobDirectory(tmp_path / "tables", ".parquet")
-        process.send(good, log, names, arrays, {})
-        with pytest.raises(TableProcessFailed, match=r"storing a record table failed: .*Error"):
-            process.receive()
-        digest, created = process.receive()
+        stored = process.send(good, log, names, arrays, {})
+        digest, created = process.result(stored)  # the failed one's reply is read first
+        with pytest.raises(TableProcessFailed, match=r"the table process failed: .*Error"):
+            process.result(failing)
+        with pytest.raises(TableProcessFailed, match="no reply is due"):
+            process.result(failing)
     finally:
         process.close()
     assert created
@@ -126,8 +128,10 @@ def test_sliced_and_small_string_arrays_are_sent_as_they_are(tmp_path):
     names = ["ID", "a", "b"]
     process = TableProcess()
     try:
-        process.send(BlobDirectory(tmp_path, ".parquet"), tmp_path / "log", names, arrays, shared)
-        digest, _ = process.receive()
+        request = process.send(
+            BlobDirectory(tmp_path, ".parquet"), tmp_path / "log", names, arrays, shared
+        )
+        digest, _ = process.result(request)
     finally:
         process.close()
     expected = {
@@ -153,8 +157,7 @@ def test_the_child_ends_with_a_killed_importer_and_the_next_write_recovers(make_
         def stored(path, count):
             if count == 8:
                 process = hub.table_process
-                while process.outstanding:  # the child has stored what was sent so far
-                    process.receive()
+                process.drain()  # the child has stored what was sent so far
                 print(process._process.pid, flush=True)
                 os.kill(os.getpid(), signal.SIGKILL)
         import_files(hub, [Path({str(family)!r})], table_process=True, on_record=stored)
@@ -225,3 +228,37 @@ def test_only_the_thread_that_started_it_writes_through_the_child(make_hub):
     assert seen == [None]
     assert mine is not None
     assert hub.table_process is None and hub.table_process_of_this_thread() is None
+
+
+def test_the_child_calls_a_named_function(tmp_path):
+    process = TableProcess()
+    try:
+        first = process.call("os.path:join", "a", "b")
+        table = process.send(
+            BlobDirectory(tmp_path, ".parquet"),
+            tmp_path / "log",
+            ["ID", "VALUE"],
+            {0: arrow_strings(["x"]), 1: arrow_strings(["1"])},
+            {},
+        )
+        failing = process.call("json:loads", "{not json")
+        assert process.result(table)[1] is True  # replies are kept until asked for
+        assert process.result(first) == "a/b"
+        with pytest.raises(TableProcessFailed, match="JSONDecodeError"):
+            process.result(failing)
+        assert process.outstanding == 0
+    finally:
+        process.close()
+
+
+def test_removing_a_blob_removes_the_copies_of_it_cut_short(tmp_path):
+    directory = BlobDirectory(tmp_path, ".parquet")
+    digest, _ = directory.put_bytes(b"table bytes")
+    other, _ = directory.put_bytes(b"another table")
+    folder = directory.path(digest).parent
+    (folder / ".tmp-abc123").write_bytes(b"half a tab")  # a killed write's temporary file
+    directory.remove(digest)
+    assert not directory.path(digest).exists()
+    assert not (folder.exists() and list(folder.glob(".tmp-*")))
+    assert directory.path(other).exists()
+    directory.remove(digest)  # gone already: nothing to do

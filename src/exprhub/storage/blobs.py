@@ -192,10 +192,14 @@ class BlobDirectory:
         return digest, True
 
     def remove(self, digest: str) -> None:
-        """Delete a blob if present, and its ``ab/`` folder if that is left empty (so undoing
-        a failed write leaves no folder behind)."""
+        """Delete a blob if present, the temporary files of writes cut short in its ``ab/``
+        folder, and the folder if that is left empty (so undoing a failed write leaves
+        nothing behind). Called under the hub's write lock: no other write is under way."""
         path = self.path(digest)
         path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the folder is gone
+            for partial in path.parent.glob(".tmp-*"):
+                partial.unlink(missing_ok=True)
         # Writes hold the hub's write lock, so no other writer is filling this folder now.
         with contextlib.suppress(OSError):  # not empty (other blobs), or already gone
             path.parent.rmdir()

@@ -128,7 +128,8 @@ class TableQueue:
         #: if given, queued tables are stored by this child process instead of a thread
         self.process = process
         self._pool: ThreadPoolExecutor | None = None
-        self._pending: deque[tuple[object, Future[str] | None]] = deque()
+        #: (record id, a thread's future or a table process request)
+        self._pending: deque[tuple[object, Future[str] | int]] = deque()
         self._done: list[tuple[object, str]] = []
         self._columns: OrderedDict[int, tuple[np.ndarray, str]] = OrderedDict()
         self._lock = threading.Lock()
@@ -169,14 +170,13 @@ class TableQueue:
         while len(self._pending) >= self.depth:
             self._collect()
         if self.process is not None:
-            self._send(table, arrow or {})
-            self._pending.append((record_id, None))
+            self._pending.append((record_id, self._send(table, arrow or {})))
             return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="exprhub-tables")
         self._pending.append((record_id, self._pool.submit(self.write, table, arrow)))
 
-    def _send(self, table: Table, arrow: Mapping[int, pa.Array]) -> None:
+    def _send(self, table: Table, arrow: Mapping[int, pa.Array]) -> int:
         assert self.process is not None
         shared = {0: self._column_blob(table.columns[0])} if shares_first_column(table) else {}
         arrays = {
@@ -184,16 +184,16 @@ class TableQueue:
             for i in range(table.n_cols)
             if i not in shared
         }
-        self.process.send(self.tables, self.staging.log_path, table.names, arrays, shared)
+        return self.process.send(self.tables, self.staging.log_path, table.names, arrays, shared)
 
     def _collect(self) -> None:
         """Wait for the oldest queued table."""
         rid, future = self._pending.popleft()
-        if future is not None:
+        if isinstance(future, Future):
             self._done.append((rid, future.result()))
             return
         assert self.process is not None
-        digest, created = self.process.receive()
+        digest, created = self.process.result(future)
         if created:
             self.staging.logged_blob("tables", digest)
         self._done.append((rid, digest))

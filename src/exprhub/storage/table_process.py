@@ -13,17 +13,22 @@ leaves behind. The child appends ``tables <digest>`` to the write's blob log bef
 a blob, as the importing process does for what it creates itself, so that an interrupted or
 undone write removes the child's blobs too (see :mod:`~exprhub.storage.staging`).
 
+The child also runs other pure work the importing thread can hand over (:meth:`TableProcess.call`:
+a function named by its module path, so that this module imports nothing above the storage
+layer), such as labelling a file's samples while the file is parsed.
+
 The protocol, on two one-way pipes, is length-prefixed messages: a request is a pickled
-header ``(root, suffix, log, names, shared, [(position, length, offset, offsets bytes, data
-bytes), ...])`` followed by each column's Arrow offsets and data buffers, written in one system
-call where the pipe has room; a reply is a pickled ``(digest, created, error)``. Requests are
-answered in order.
+header, ``("table", root, suffix, log, names, shared, [(position, length, offset, offsets
+bytes, data bytes), ...])`` followed by each column's Arrow offsets and data buffers, written
+in one system call where the pipe has room, or ``("call", "module:function", args)``; a reply
+is a pickled ``(value, error)``. Requests are answered in order.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib
 import os
 import pickle
 import queue
@@ -32,6 +37,7 @@ import struct
 import subprocess
 import sys
 import threading
+from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,8 +66,16 @@ class TableProcess:
         self._requests: int | None = None
         self._replies: int | None = None
         self._received = bytearray()
-        #: requests sent and not yet answered
-        self.outstanding = 0
+        self._next_id = 0
+        #: requests sent whose replies are not read yet, in the order they were sent
+        self._waiting: deque[int] = deque()
+        #: replies read and not yet asked for, by request
+        self._arrived: dict[int, tuple[Any, str | None]] = {}
+
+    @property
+    def outstanding(self) -> int:
+        """Requests sent whose replies are not read yet."""
+        return len(self._waiting)
 
     def _start(self) -> None:
         to_child, requests = os.pipe()
@@ -94,11 +108,12 @@ class TableProcess:
         names: list[str],
         arrays: Mapping[int, pa.Array],
         shared: Mapping[int, str],
-    ) -> None:
+    ) -> int:
         """Ask the child to store the table with column ``names``: the ``arrays`` (Arrow
         string arrays by position) and the ``shared`` columns (blob digests by position) of
         :func:`~exprhub.storage.blobs.arrays_to_parquet`, in ``directory``, noting a blob it
-        creates in the blob ``log`` first. Blocks while the pipe is full."""
+        creates in the blob ``log`` first; return the request, whose :meth:`result` is
+        ``(digest, created)``. Blocks while the pipe is full."""
         import pyarrow as pa
 
         parts, buffers = [], []
@@ -111,42 +126,58 @@ class TableProcess:
             data = data if data is not None else b""
             parts.append((position, len(array), array.offset, len(offsets), len(data)))
             buffers += [offsets, data]
-        header = pickle.dumps(
-            (str(directory.root), directory.suffix, str(log), names, dict(shared), parts),
-            protocol=pickle.HIGHEST_PROTOCOL,
-        )
+        header = ("table", str(directory.root), directory.suffix, str(log), names, dict(shared))
+        return self._send((*header, parts), buffers)
+
+    def call(self, function: str, *args: Any) -> int:
+        """Ask the child to call ``function`` (``"package.module:name"``, imported there) with
+        ``args`` (pickled); return the request, whose :meth:`result` is what it returns.
+
+        For pure work the importing thread can hand over while it goes on (labelling the
+        samples of a file while the file is parsed); the function must not write to the hub.
+        """
+        return self._send(("call", function, args), [])
+
+    def _send(self, header: tuple[Any, ...], buffers: list[Any]) -> int:
+        data = pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL)
         if self._process is None:
             self._start()
         assert self._requests is not None
-        size = _HEADER.size + len(header) + sum(len(b) for b in buffers)
+        size = _HEADER.size + len(data) + sum(len(b) for b in buffers)
         try:
-            _write_all(
-                self._requests, [_FRAME.pack(size), _HEADER.pack(len(header)), header, *buffers]
-            )
+            _write_all(self._requests, [_FRAME.pack(size), _HEADER.pack(len(data)), data, *buffers])
         except OSError:  # the child is gone (BrokenPipeError)
             raise self._stopped() from None
-        self.outstanding += 1
+        self._next_id += 1
+        self._waiting.append(self._next_id)
+        return self._next_id
 
-    def receive(self) -> tuple[str, bool]:
-        """``(digest, created)`` of the oldest table sent and not yet received."""
-        assert self._replies is not None and self.outstanding > 0
-        try:
-            reply = _next_frame(self._replies, self._received)
-        except OSError:
-            reply = None
-        if reply is None:
-            raise self._stopped()
-        digest, created, error = pickle.loads(reply)
-        self.outstanding -= 1
+    def result(self, request: int) -> Any:
+        """What the child answered to ``request`` (waiting for it; replies come in the order
+        the requests were sent)."""
+        while request not in self._arrived:
+            if request not in self._waiting:
+                raise TableProcessFailed(f"no reply is due for request {request}")
+            assert self._replies is not None
+            try:
+                reply = _next_frame(self._replies, self._received)
+            except OSError:
+                reply = None
+            if reply is None:
+                raise self._stopped()
+            self._arrived[self._waiting.popleft()] = pickle.loads(reply)
+        value, error = self._arrived.pop(request)
         if error is not None:
-            raise TableProcessFailed(f"storing a record table failed: {error}")
-        return digest, created
+            raise TableProcessFailed(f"the table process failed: {error}")
+        return value
 
     def drain(self) -> None:
-        """Wait for every outstanding reply, ignoring errors (the write is being undone)."""
-        while self.outstanding:
+        """Wait for every outstanding reply and drop them all, errors included (the write is
+        being undone)."""
+        while self._waiting:
             with contextlib.suppress(TableProcessFailed):  # a stopped child leaves none
-                self.receive()
+                self.result(self._waiting[-1])
+        self._arrived.clear()
 
     def _stopped(self) -> TableProcessFailed:
         code = self._process.wait() if self._process is not None else None
@@ -166,7 +197,8 @@ class TableProcess:
                 self._process.kill()
                 self._process.wait()
             self._process = None
-        self.outstanding = 0
+        self._waiting.clear()
+        self._arrived.clear()
 
 
 #: A message: its length, then its bytes. A request's bytes: the length of its pickled header,
@@ -246,14 +278,18 @@ def _widen(fd: int) -> None:
 # --- the child --------------------------------------------------------------------------------
 
 
-def _store(message: memoryview) -> tuple[str, bool]:
+def _answer(message: memoryview) -> Any:
     import pyarrow as pa
 
     from exprhub.storage.blobs import BlobDirectory, arrays_to_parquet
 
     (length,) = _HEADER.unpack_from(message)
     at = _HEADER.size + length
-    root, suffix, log, names, shared, parts = pickle.loads(message[_HEADER.size : at])
+    header = pickle.loads(message[_HEADER.size : at])
+    if header[0] == "call":
+        module, _, name = header[1].partition(":")
+        return getattr(importlib.import_module(module), name)(*header[2])
+    _, root, suffix, log, names, shared, parts = header
     arrays = {}
     for position, rows, offset, offsets_size, data_size in parts:
         offsets = pa.py_buffer(message[at : at + offsets_size])
@@ -287,10 +323,9 @@ def _serve(requests: int, replies: int) -> None:
 
     while (message := inbox.get()) is not None:
         try:
-            digest, created = _store(message)
-            reply: tuple[Any, ...] = (digest, created, None)
+            reply: tuple[Any, str | None] = (_answer(message), None)
         except Exception as exc:  # reported to the parent, which undoes its write
-            reply = (None, False, f"{type(exc).__name__}: {exc}")
+            reply = (None, f"{type(exc).__name__}: {exc}")
         body = pickle.dumps(reply)
         try:
             _write_all(replies, [_FRAME.pack(len(body)), body])
