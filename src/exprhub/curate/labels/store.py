@@ -9,7 +9,7 @@ changed (also recorded in the hub: ``exprhub.hub.labels.label_changes``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from exprhub.curate.labels.extract import label_sample
@@ -72,18 +72,19 @@ def from_stored(stored: StoredLabel) -> Label:
     )
 
 
-def write_sample_labels(
-    writer: HubWriter, samples: Iterable[tuple[Sample, Sequence[Series]]]
+def store_sample_labels(
+    writer: HubWriter, labels: Mapping[str, Sequence[Label]]
 ) -> list[LabelChange]:
-    """Label these samples (each with its series) and store the labels in the writer's
-    transaction, replacing the rule labels they had; returns the changed values."""
-    labels = {
-        sample.key: [to_stored(sample.key, label) for label in label_sample(sample, series)]
-        for sample, series in samples
+    """Store the rule labels :func:`~exprhub.curate.labels.extract.label_sample` gave these
+    samples (by sample key) in the writer's transaction, replacing the rule labels they had;
+    returns the changed values."""
+    stored = {
+        key: [to_stored(key, label) for label in sample_labels]
+        for key, sample_labels in labels.items()
     }
-    if not labels:
+    if not stored:
         return []
-    return write_labels(writer, labels, version=LABELLER_VERSION, methods=RULE_METHODS)
+    return write_labels(writer, stored, version=LABELLER_VERSION, methods=RULE_METHODS)
 
 
 @dataclass
