@@ -114,7 +114,7 @@ def import_file(
     try:
         kind = detect_format(source)
         reader = open_reader(source, kind)
-        labelling = ImportLabels(process=hub.table_process_of_this_thread())
+        labelling = ImportLabels()
         with hub.writer() as writer:
             kept = writer.keep_file_in_background(source, format=kind)
             result = ImportResult(source, kind, "")

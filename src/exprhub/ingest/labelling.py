@@ -8,35 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from exprhub.curate.labels.extract import label_sample
-from exprhub.curate.labels.model import Label
-from exprhub.curate.labels.store import relabel_samples, store_sample_labels
+from exprhub.curate.labels.store import relabel_samples, write_sample_labels
 from exprhub.hub import Hub, HubWriter, PutOutcome, RecordNotFound
 from exprhub.hub.labels import LabelChange
 from exprhub.records import DataSet, Record, RecordType, Sample, Series
-from exprhub.storage.table_process import TableProcess
 
 _CHANGED = {PutOutcome.ADDED.value, PutOutcome.UPDATED.value}
-#: What a table process calls to label a sample (:func:`label_sample`, a pure function).
-_LABEL_SAMPLE = "exprhub.curate.labels.extract:label_sample"
 
 
 @dataclass
 class ImportLabels:
-    """The samples and series of one file that an import stored anew.
-
-    With a ``process`` (the import's table process), a sample whose series the file gave
-    before it is labelled there while the file is still being read; the labels are the same
-    (:func:`~exprhub.curate.labels.extract.label_sample` is pure), only computed off the
-    importing thread.
-    """
+    """The samples and series of one file that an import stored anew."""
 
     samples: list[Sample] = field(default_factory=list)
     series: dict[str, Series] = field(default_factory=dict)
     changed_owners: list[str] = field(default_factory=list)
-    process: TableProcess | None = None
-    #: the table process's request labelling each of :attr:`samples`, if one was sent
-    requests: list[int | None] = field(default_factory=list)
 
     def see(self, record: Record, outcome: str) -> None:
         """Note a record the import stored, with what storing it did."""
@@ -48,13 +34,7 @@ class ImportLabels:
             self.changed_owners.append(record.key)  # its columns are labelled from it
         elif isinstance(record, Sample) and outcome in _CHANGED:
             # the metadata only: a data table may be large
-            sample = Sample(record.id, list(record.attributes))
-            self.samples.append(sample)
-            known = [self.series.get(acc) for acc in sample.series_ids]
-            if self.process is not None and all(known):
-                self.requests.append(self.process.call(_LABEL_SAMPLE, sample, known))
-            else:  # labelled at write, with the stored series the file does not hold
-                self.requests.append(None)
+            self.samples.append(Sample(record.id, list(record.attributes)))
 
     def _series_of(self, hub: Hub, sample: Sample) -> list[Series]:
         out = []
@@ -72,13 +52,7 @@ class ImportLabels:
 
     def write(self, hub: Hub, writer: HubWriter) -> list[LabelChange]:
         """Label the file's new and updated samples in its transaction."""
-        labels: dict[str, list[Label]] = {}
-        for sample, request in zip(self.samples, self.requests, strict=True):
-            if request is not None and self.process is not None:
-                labels[sample.key] = self.process.result(request)
-            else:
-                labels[sample.key] = label_sample(sample, self._series_of(hub, sample))
-        return store_sample_labels(writer, labels)
+        return write_sample_labels(writer, [(s, self._series_of(hub, s)) for s in self.samples])
 
     def relabel_members(self, hub: Hub) -> tuple[int, list[LabelChange]]:
         """Relabel stored samples of the file's new or updated series and DataSets that the

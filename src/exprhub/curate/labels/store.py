@@ -9,7 +9,7 @@ changed (also recorded in the hub: ``exprhub.hub.labels.label_changes``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from exprhub.curate.labels.extract import label_sample
@@ -72,19 +72,18 @@ def from_stored(stored: StoredLabel) -> Label:
     )
 
 
-def store_sample_labels(
-    writer: HubWriter, labels: Mapping[str, Sequence[Label]]
+def write_sample_labels(
+    writer: HubWriter, samples: Iterable[tuple[Sample, Sequence[Series]]]
 ) -> list[LabelChange]:
-    """Store the rule labels :func:`~exprhub.curate.labels.extract.label_sample` gave these
-    samples (by sample key) in the writer's transaction, replacing the rule labels they had;
-    returns the changed values."""
-    stored = {
-        key: [to_stored(key, label) for label in sample_labels]
-        for key, sample_labels in labels.items()
+    """Label these samples (each with its series) and store the labels in the writer's
+    transaction, replacing the rule labels they had; returns the changed values."""
+    labels = {
+        sample.key: [to_stored(sample.key, label) for label in label_sample(sample, series)]
+        for sample, series in samples
     }
-    if not stored:
+    if not labels:
         return []
-    return write_labels(writer, stored, version=LABELLER_VERSION, methods=RULE_METHODS)
+    return write_labels(writer, labels, version=LABELLER_VERSION, methods=RULE_METHODS)
 
 
 @dataclass
