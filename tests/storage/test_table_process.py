@@ -230,27 +230,6 @@ def test_only_the_thread_that_started_it_writes_through_the_child(make_hub):
     assert hub.table_process is None and hub.table_process_of_this_thread() is None
 
 
-def test_the_child_calls_a_named_function(tmp_path):
-    process = TableProcess()
-    try:
-        first = process.call("os.path:join", "a", "b")
-        table = process.send(
-            BlobDirectory(tmp_path, ".parquet"),
-            tmp_path / "log",
-            ["ID", "VALUE"],
-            {0: arrow_strings(["x"]), 1: arrow_strings(["1"])},
-            {},
-        )
-        failing = process.call("json:loads", "{not json")
-        assert process.result(table)[1] is True  # replies are kept until asked for
-        assert process.result(first) == "a/b"
-        with pytest.raises(TableProcessFailed, match="JSONDecodeError"):
-            process.result(failing)
-        assert process.outstanding == 0
-    finally:
-        process.close()
-
-
 def test_removing_a_blob_removes_the_copies_of_it_cut_short(tmp_path):
     directory = BlobDirectory(tmp_path, ".parquet")
     digest, _ = directory.put_bytes(b"table bytes")

@@ -13,22 +13,17 @@ leaves behind. The child appends ``tables <digest>`` to the write's blob log bef
 a blob, as the importing process does for what it creates itself, so that an interrupted or
 undone write removes the child's blobs too (see :mod:`~exprhub.storage.staging`).
 
-The child also runs other pure work the importing thread can hand over (:meth:`TableProcess.call`:
-a function named by its module path, so that this module imports nothing above the storage
-layer), such as labelling a file's samples while the file is parsed.
-
 The protocol, on two one-way pipes, is length-prefixed messages: a request is a pickled
-header, ``("table", root, suffix, log, names, shared, [(position, length, offset, offsets
+header, ``(root, suffix, log, names, shared, [(position, length, offset, offsets
 bytes, data bytes), ...])`` followed by each column's Arrow offsets and data buffers, written
-in one system call where the pipe has room, or ``("call", "module:function", args)``; a reply
-is a pickled ``(value, error)``. Requests are answered in order.
+in one system call where the pipe has room; a reply is a pickled ``(value, error)``. Requests
+are answered in order.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import importlib
 import os
 import pickle
 import queue
@@ -126,17 +121,8 @@ class TableProcess:
             data = data if data is not None else b""
             parts.append((position, len(array), array.offset, len(offsets), len(data)))
             buffers += [offsets, data]
-        header = ("table", str(directory.root), directory.suffix, str(log), names, dict(shared))
-        return self._send((*header, parts), buffers)
-
-    def call(self, function: str, *args: Any) -> int:
-        """Ask the child to call ``function`` (``"package.module:name"``, imported there) with
-        ``args`` (pickled); return the request, whose :meth:`result` is what it returns.
-
-        For pure work the importing thread can hand over while it goes on (labelling the
-        samples of a file while the file is parsed); the function must not write to the hub.
-        """
-        return self._send(("call", function, args), [])
+        header = (str(directory.root), directory.suffix, str(log), names, dict(shared), parts)
+        return self._send(header, buffers)
 
     def _send(self, header: tuple[Any, ...], buffers: list[Any]) -> int:
         data = pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL)
@@ -285,11 +271,7 @@ def _answer(message: memoryview) -> Any:
 
     (length,) = _HEADER.unpack_from(message)
     at = _HEADER.size + length
-    header = pickle.loads(message[_HEADER.size : at])
-    if header[0] == "call":
-        module, _, name = header[1].partition(":")
-        return getattr(importlib.import_module(module), name)(*header[2])
-    _, root, suffix, log, names, shared, parts = header
+    root, suffix, log, names, shared, parts = pickle.loads(message[_HEADER.size : at])
     arrays = {}
     for position, rows, offset, offsets_size, data_size in parts:
         offsets = pa.py_buffer(message[at : at + offsets_size])
