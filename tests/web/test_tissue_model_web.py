@@ -91,17 +91,12 @@ def test_sample_pages_show_the_predicted_tissue(served, version):
     assert "expression model" in predicted  # the stored label in the labels card too
 
 
-def test_sample_page_in_the_browser(served, version):
+def test_sample_page_in_the_browser(served, version, browser):
     require_chromium()
     hub, _ = served
-    from playwright import sync_api
-
-    from tests.web.browser import CHROMIUM, CHROMIUM_ARGS
-
-    with serve_hub(hub) as url, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with serve_hub(hub) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(f"{url}/samples/{MISLABELLED}")
             section = page.locator("#tissue-check")
             assert section.is_visible() and version in section.inner_text()
@@ -111,4 +106,4 @@ def test_sample_page_in_the_browser(served, version):
             assert "pancreas" in page.locator("#tissue-check").inner_text()
             shot(page, f"sample_tissue_predicted_{UNLABELLED}")
         finally:
-            browser.close()
+            page.context.close()
