@@ -150,6 +150,18 @@ def gse29006_genes_home(tmp_path_factory, geo_fixtures, ncbi_human) -> Path:
     return home
 
 
+@pytest.fixture(scope="session")
+def profiles_home(tmp_path_factory, geo_fixtures) -> Path:
+    """The hub directory of the gene and profile tests (GDS507 with GPL97.annot, GDS1794 with
+    GSE2870, GSE1623 refined; :func:`tests.analysis.conftest.build_profiles_hub`), built once;
+    the analysis, CLI and web tests work on copies (:func:`copy_hub`)."""
+    from tests.analysis.conftest import build_profiles_hub
+
+    root = tmp_path_factory.mktemp("profiles")
+    build_profiles_hub(root, geo_fixtures).close()
+    return root / "hub"
+
+
 def copy_hub(template: Path, target: Path) -> Path:
     """A copy of the hub directory ``template`` (SQLite, nothing outside it) at ``target``,
     for a test to change as it likes."""
