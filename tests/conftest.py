@@ -162,6 +162,18 @@ def profiles_home(tmp_path_factory, geo_fixtures) -> Path:
     return root / "hub"
 
 
+@pytest.fixture(scope="session")
+def tissue_home(tmp_path_factory, geo_fixtures) -> Path:
+    """The refined hub of real mouse series of the tissue model tests
+    (:func:`tests.analysis.tissue_fixtures.build_tissue_hub`), built once; the analysis, CLI
+    and web tests work on copies (:func:`copy_hub`)."""
+    from tests.analysis.tissue_fixtures import build_tissue_hub
+
+    root = tmp_path_factory.mktemp("tissue")
+    build_tissue_hub(root, geo_fixtures).close()
+    return root / "hub"
+
+
 def copy_hub(template: Path, target: Path) -> Path:
     """A copy of the hub directory ``template`` (SQLite, nothing outside it) at ``target``,
     for a test to change as it likes."""

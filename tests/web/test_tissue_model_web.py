@@ -8,16 +8,15 @@ from fastapi.testclient import TestClient
 
 from exprhub.hub import Hub
 from exprhub.web import create_app
-from tests.analysis.tissue_fixtures import MISLABELLED, PANCREAS, UNLABELLED, build_tissue_hub
+from tests.analysis.tissue_fixtures import MISLABELLED, PANCREAS, UNLABELLED
+from tests.conftest import copy_hub
 from tests.web.browser import require_chromium, serve_hub, shot
 from tests.web.conftest import assert_error, wait_for_job
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory, geo_fixtures):
-    root = tmp_path_factory.mktemp("tissueweb")
-    build_tissue_hub(root, geo_fixtures).close()
-    hub = Hub(root / "hub")
+def served(tmp_path_factory, tissue_home):
+    hub = Hub(copy_hub(tissue_home, tmp_path_factory.mktemp("tissueweb") / "hub"))
     with TestClient(create_app(hub)) as client:
         yield hub, client
     hub.close()
