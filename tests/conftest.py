@@ -90,15 +90,46 @@ def database_url(request):
     return request.getfixturevalue("postgres_url")
 
 
-@pytest.fixture
-def make_hub(tmp_path, database_url):
-    """Factory for hubs in a temporary directory on the parametrized database backend."""
+@pytest.fixture(scope="session")
+def imported_template(tmp_path_factory, geo_fixtures):
+    """Factory: the directory of a SQLite hub into which the given fixture files (relative to
+    the GEO fixtures) were imported in order, built once per session for each list of files;
+    tests work on copies (:func:`copy_hub`)."""
     from exprhub.hub import Hub
+    from exprhub.ingest.importer import import_file
+
+    built: dict[tuple[str, ...], Path] = {}
+
+    def template(files: tuple[str, ...]) -> Path:
+        if files not in built:
+            home = tmp_path_factory.mktemp("imported") / "hub"
+            with Hub.init(home) as hub:
+                for name in files:
+                    import_file(hub, geo_fixtures / name)
+            built[files] = home
+        return built[files]
+
+    return template
+
+
+@pytest.fixture
+def make_hub(tmp_path, database_url, geo_fixtures, imported_template):
+    """Factory for hubs in a temporary directory on the parametrized database backend; with
+    ``files`` (fixture files relative to the GEO fixtures), the hub holds them as imported in
+    that order (on SQLite a copy of :func:`imported_template`'s hub, on PostgreSQL imported
+    into the fresh database)."""
+    from exprhub.hub import Hub
+    from exprhub.ingest.importer import import_file
 
     opened = []
 
-    def factory(name: str = "hub"):
-        hub = Hub.init(tmp_path / name, database_url=database_url)
+    def factory(name: str = "hub", files: tuple[str, ...] = ()):
+        if files and database_url is None:
+            hub = Hub(copy_hub(imported_template(tuple(files)), tmp_path / name))
+        else:
+            hub = Hub.init(tmp_path / name, database_url=database_url)
+            for file in files:
+                import_file(hub, geo_fixtures / file)
         opened.append(hub)
         return hub
 
