@@ -113,7 +113,7 @@ def imported_template(tmp_path_factory, geo_fixtures):
 
 
 @pytest.fixture
-def make_hub(tmp_path, database_url, geo_fixtures, imported_template):
+def make_hub(tmp_path, database_url, request):
     """Factory for hubs in a temporary directory on the parametrized database backend; with
     ``files`` (fixture files relative to the GEO fixtures), the hub holds them as imported in
     that order (on SQLite a copy of :func:`imported_template`'s hub, on PostgreSQL imported
@@ -125,11 +125,12 @@ def make_hub(tmp_path, database_url, geo_fixtures, imported_template):
 
     def factory(name: str = "hub", files: tuple[str, ...] = ()):
         if files and database_url is None:
-            hub = Hub(copy_hub(imported_template(tuple(files)), tmp_path / name))
+            template = request.getfixturevalue("imported_template")
+            hub = Hub(copy_hub(template(tuple(files)), tmp_path / name))
         else:
             hub = Hub.init(tmp_path / name, database_url=database_url)
             for file in files:
-                import_file(hub, geo_fixtures / file)
+                import_file(hub, request.getfixturevalue("geo_fixtures") / file)
         opened.append(hub)
         return hub
 
