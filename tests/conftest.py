@@ -90,15 +90,47 @@ def database_url(request):
     return request.getfixturevalue("postgres_url")
 
 
-@pytest.fixture
-def make_hub(tmp_path, database_url):
-    """Factory for hubs in a temporary directory on the parametrized database backend."""
+@pytest.fixture(scope="session")
+def imported_template(tmp_path_factory, geo_fixtures):
+    """Factory: the directory of a SQLite hub into which the given fixture files (relative to
+    the GEO fixtures) were imported in order, built once per session for each list of files;
+    tests work on copies (:func:`copy_hub`)."""
     from exprhub.hub import Hub
+    from exprhub.ingest.importer import import_file
+
+    built: dict[tuple[str, ...], Path] = {}
+
+    def template(files: tuple[str, ...]) -> Path:
+        if files not in built:
+            home = tmp_path_factory.mktemp("imported") / "hub"
+            with Hub.init(home) as hub:
+                for name in files:
+                    import_file(hub, geo_fixtures / name)
+            built[files] = home
+        return built[files]
+
+    return template
+
+
+@pytest.fixture
+def make_hub(tmp_path, database_url, request):
+    """Factory for hubs in a temporary directory on the parametrized database backend; with
+    ``files`` (fixture files relative to the GEO fixtures), the hub holds them as imported in
+    that order (on SQLite a copy of :func:`imported_template`'s hub, on PostgreSQL imported
+    into the fresh database)."""
+    from exprhub.hub import Hub
+    from exprhub.ingest.importer import import_file
 
     opened = []
 
-    def factory(name: str = "hub"):
-        hub = Hub.init(tmp_path / name, database_url=database_url)
+    def factory(name: str = "hub", files: tuple[str, ...] = ()):
+        if files and database_url is None:
+            template = request.getfixturevalue("imported_template")
+            hub = Hub(copy_hub(template(tuple(files)), tmp_path / name))
+        else:
+            hub = Hub.init(tmp_path / name, database_url=database_url)
+            for file in files:
+                import_file(hub, request.getfixturevalue("geo_fixtures") / file)
         opened.append(hub)
         return hub
 
@@ -148,6 +180,30 @@ def gse29006_genes_home(tmp_path_factory, geo_fixtures, ncbi_human) -> Path:
         hub.import_files(geo_fixtures / "gemma/GSE29006_family.soft.gz")
         import_genes(hub, [str(ncbi_human["gene_info"])], [str(ncbi_human["gene2ensembl"])])
     return home
+
+
+@pytest.fixture(scope="session")
+def profiles_home(tmp_path_factory, geo_fixtures) -> Path:
+    """The hub directory of the gene and profile tests (GDS507 with GPL97.annot, GDS1794 with
+    GSE2870, GSE1623 refined; :func:`tests.analysis.conftest.build_profiles_hub`), built once;
+    the analysis, CLI and web tests work on copies (:func:`copy_hub`)."""
+    from tests.analysis.conftest import build_profiles_hub
+
+    root = tmp_path_factory.mktemp("profiles")
+    build_profiles_hub(root, geo_fixtures).close()
+    return root / "hub"
+
+
+@pytest.fixture(scope="session")
+def tissue_home(tmp_path_factory, geo_fixtures) -> Path:
+    """The refined hub of real mouse series of the tissue model tests
+    (:func:`tests.analysis.tissue_fixtures.build_tissue_hub`), built once; the analysis, CLI
+    and web tests work on copies (:func:`copy_hub`)."""
+    from tests.analysis.tissue_fixtures import build_tissue_hub
+
+    root = tmp_path_factory.mktemp("tissue")
+    build_tissue_hub(root, geo_fixtures).close()
+    return root / "hub"
 
 
 def copy_hub(template: Path, target: Path) -> Path:

@@ -14,6 +14,7 @@ import pytest
 
 import exprhub
 from exprhub.records import Subset
+from tests.conftest import copy_hub
 
 GDS507 = "geoquery/GDS507.soft.gz"
 GPL97_ANNOT = "geoquery/GPL97.annot.gz"
@@ -76,9 +77,10 @@ def build_profiles_hub(root: Path, geo_fixtures: Path) -> exprhub.Hub:
 
 
 @pytest.fixture(scope="session")
-def profiles_hub(tmp_path_factory, geo_fixtures) -> Iterator[exprhub.Hub]:
-    """The hub above, shared by the tests of this package (read only)."""
-    hub = build_profiles_hub(tmp_path_factory.mktemp("profiles"), geo_fixtures)
+def profiles_hub(tmp_path_factory, profiles_home) -> Iterator[exprhub.Hub]:
+    """The hub above (a copy of the session's ``profiles_home``), shared by the tests of this
+    package (read only)."""
+    hub = exprhub.Hub(copy_hub(profiles_home, tmp_path_factory.mktemp("profiles") / "hub"))
     yield hub
     hub.close()
 

@@ -196,21 +196,17 @@ def test_fresh_random_case_agrees_with_r_run_live(tmp_path: Path) -> None:
     frame.to_csv(tmp_path / "live_values.tsv", sep="\t", na_rep="NA", index_label="gene")
     design.to_csv(tmp_path / "live_design.tsv", sep="\t", index_label="sample")
     contrasts.to_csv(tmp_path / "live_contrasts.tsv", sep="\t", index_label="coefficient")
-    for trend, robust in ((False, False), (True, False), (False, True), (True, True)):
-        subprocess.run(
-            [
-                "Rscript",
-                str(R_SCRIPT),
-                "--case",
-                str(tmp_path),
-                "live",
-                str(trend).upper(),
-                str(robust).upper(),
-            ],
-            check=True,
-            capture_output=True,
-        )
-        case = read_case(tmp_path, "live")
+    settings = [(False, False), (True, False), (False, True), (True, True)]
+    cases = []
+    for trend, robust in settings:  # the four fits in one R process
+        cases += [f"live_{trend}_{robust}".lower(), str(trend).upper(), str(robust).upper()]
+    subprocess.run(
+        ["Rscript", str(R_SCRIPT), "--cases", str(tmp_path), "live", *cases],
+        check=True,
+        capture_output=True,
+    )
+    for trend, robust in settings:
+        case = read_case(tmp_path, f"live_{trend}_{robust}".lower(), inputs="live")
         fit = run_port(frame, design, contrasts, trend=trend, robust=robust)
         check(max_differences(fit, case.expected), case.meta, fit)
         if robust:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from exprhub.api import Hub
 from exprhub.hub.label_models import label_models
 from exprhub.hub.labels import sample_labels
 from tests.analysis.tissue_fixtures import (
@@ -14,13 +15,13 @@ from tests.analysis.tissue_fixtures import (
     OVARY,
     PANCREAS,
     UNLABELLED,
-    build_tissue_hub,
 )
+from tests.conftest import copy_hub
 
 
 @pytest.fixture(scope="module")
-def tissue_hub(tmp_path_factory, geo_fixtures):
-    hub = build_tissue_hub(tmp_path_factory.mktemp("tissuehub"), geo_fixtures)
+def tissue_hub(tmp_path_factory, tissue_home):
+    hub = Hub(copy_hub(tissue_home, tmp_path_factory.mktemp("tissuehub") / "hub"))
     yield hub
     hub.close()
 

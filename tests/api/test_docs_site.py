@@ -25,7 +25,12 @@ _REMOTE_ASSET = re.compile(
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The documentation site, built as CI builds it (``mkdocs build --strict``)."""
+    """The documentation site, built as CI builds it (``mkdocs build --strict``); scripts/test,
+    which has just built it that way before running pytest, names its folder in
+    ``EXPRHUB_TEST_DOCS_SITE`` so that it is not built twice."""
+    built = os.environ.get("EXPRHUB_TEST_DOCS_SITE")
+    if built and (Path(built) / "index.html").is_file():
+        return Path(built)
     pytest.importorskip("mkdocs", reason="the docs extra is not installed (CI installs it)")
     out = tmp_path_factory.mktemp("site")
     proc = subprocess.run(

@@ -3,13 +3,17 @@ the Python API behind them, on real GEO files."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from exprhub.api import Hub
 from exprhub.cli import main
+from tests.conftest import copy_hub
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -18,18 +22,27 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-@pytest.fixture
-def labelled_home(tmp_path, geo_fixtures, capsys):
-    home = tmp_path / "hub"
-    assert run(capsys, "init", "--home", str(home))[0] == 0
+@pytest.fixture(scope="module")
+def labelled_template(tmp_path_factory, geo_fixtures) -> Path:
+    """The hub of these tests, made by ``exprhub init`` and ``exprhub import`` once; each test
+    works on a copy (:func:`labelled_home`)."""
+    home = tmp_path_factory.mktemp("labelled") / "hub"
+    assert main(["init", "--home", str(home)]) == 0
     files = [
         geo_fixtures / "geoquery" / "GSM11805.txt.gz",
         geo_fixtures / "gemma" / "GSE2870_family.soft.gz",
     ]
-    code, out, _ = run(capsys, "import", "--home", str(home), *map(str, files), "--json")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["import", "--home", str(home), *map(str, files), "--json"])
     assert code == 0
-    assert [r["labelled"] for r in json.loads(out)] == [1, 18]
+    assert [r["labelled"] for r in json.loads(out.getvalue())] == [1, 18]
     return home
+
+
+@pytest.fixture
+def labelled_home(labelled_template, tmp_path) -> Path:
+    return copy_hub(labelled_template, tmp_path / "hub")
 
 
 def test_labels_show_json_and_table(labelled_home, capsys):

@@ -10,7 +10,7 @@ import pytest
 
 import exprhub
 from exprhub.cli.app import main
-from tests.analysis.conftest import build_profiles_hub
+from tests.conftest import copy_hub
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -20,10 +20,8 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory, geo_fixtures) -> Path:
-    root = Path(tmp_path_factory.mktemp("profiles-cli"))
-    build_profiles_hub(root, geo_fixtures).close()
-    return root / "hub"
+def home(tmp_path_factory, profiles_home) -> Path:
+    return copy_hub(profiles_home, tmp_path_factory.mktemp("profiles-cli") / "hub")
 
 
 def test_gene_json_and_text(home, capsys):

@@ -9,7 +9,8 @@ import re
 import pytest
 
 from exprhub.cli import main
-from tests.analysis.tissue_fixtures import MISLABELLED, PANCREAS, UNLABELLED, build_tissue_hub
+from tests.analysis.tissue_fixtures import MISLABELLED, PANCREAS, UNLABELLED
+from tests.conftest import copy_hub
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -19,10 +20,8 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory, geo_fixtures):
-    root = tmp_path_factory.mktemp("tissuecli")
-    build_tissue_hub(root, geo_fixtures).close()
-    return str(root / "hub")
+def home(tmp_path_factory, tissue_home):
+    return str(copy_hub(tissue_home, tmp_path_factory.mktemp("tissuecli") / "hub"))
 
 
 def test_nothing_to_predict_with_before_training(home, capsys):

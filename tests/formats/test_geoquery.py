@@ -23,11 +23,32 @@ READER = Path(__file__).with_name("geoquery_read.R")
 _PREFIX = re.compile(r"^\w*?_")
 
 
-def _geoquery(path: Path, out: Path) -> Path:
-    """Read ``path`` with GEOquery; the folder holding what it saw."""
-    out.mkdir()
-    run_rscript(READER, path, out)
-    return out
+#: The fixtures exported and read back: two families, one DataSet (with the file name of the
+#: export).
+FAMILIES = ("gemma/GSE1623_family.soft.txt.gz", "gemma/GSE3791_family.soft.gz")
+DATASET = "geoquery/GDS507.soft.gz"
+EXPORT_NAMES = {**dict.fromkeys(FAMILIES, "export_family.soft.gz"), DATASET: "GDS507.soft.gz"}
+
+
+@pytest.fixture(scope="module")
+def geoquery_seen(geo_fixtures: Path, tmp_path_factory) -> dict[str, tuple[list[Record], Path]]:
+    """Each fixture of :data:`EXPORT_NAMES` -> (its records as read, the folder holding what
+    GEOquery saw in our SOFT export of them); one R process reads all three exports."""
+    require_r("GEOquery")
+    root = tmp_path_factory.mktemp("geoquery")
+    seen: dict[str, tuple[list[Record], Path]] = {}
+    args: list[Path] = []
+    for i, (name, export) in enumerate(EXPORT_NAMES.items()):
+        records = read_soft(geo_fixtures / name)
+        target = root / f"export-{i}" / export
+        target.parent.mkdir()
+        write_soft(records, target)
+        out = root / f"geoquery-{i}"
+        out.mkdir()
+        args += [target, out]
+        seen[name] = (records, out)
+    run_rscript(READER, *args)
+    return seen
 
 
 def _tsv(path: Path) -> tuple[list[str], list[list[str]]]:
@@ -58,15 +79,9 @@ def _their_metadata(path: Path) -> dict[str, list[str]]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "name", ["gemma/GSE1623_family.soft.txt.gz", "gemma/GSE3791_family.soft.gz"]
-)
-def test_geoquery_reads_our_family_export(geo_fixtures: Path, tmp_path: Path, name: str) -> None:
-    require_r("GEOquery")
-    records = read_soft(geo_fixtures / name)
-    target = tmp_path / "export_family.soft.gz"
-    write_soft(records, target)
-    seen = _geoquery(target, tmp_path / "geoquery")
+@pytest.mark.parametrize("name", FAMILIES)
+def test_geoquery_reads_our_family_export(geoquery_seen, name: str) -> None:
+    records, seen = geoquery_seen[name]
 
     samples = [r for r in records if isinstance(r, Sample)]
     platforms = [r for r in records if isinstance(r, Platform)]
@@ -91,12 +106,8 @@ def test_geoquery_reads_our_family_export(geo_fixtures: Path, tmp_path: Path, na
 
 
 @pytest.mark.slow
-def test_geoquery_reads_our_dataset_export(geo_fixtures: Path, tmp_path: Path) -> None:
-    require_r("GEOquery")
-    records = read_soft(geo_fixtures / "geoquery" / "GDS507.soft.gz")
-    target = tmp_path / "GDS507.soft.gz"
-    write_soft(records, target)
-    seen = _geoquery(target, tmp_path / "geoquery")
+def test_geoquery_reads_our_dataset_export(geoquery_seen) -> None:
+    records, seen = geoquery_seen[DATASET]
 
     dataset = next(r for r in records if isinstance(r, DataSet))
     subsets = [r for r in records if isinstance(r, Subset)]

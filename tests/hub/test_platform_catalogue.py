@@ -6,13 +6,10 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from exprhub.hub import Hub, RecordNotFound
 from exprhub.hub import platform_catalogue as catalogue
-from exprhub.ingest.importer import import_file
 from exprhub.records import RecordType
 
 FILES = [
@@ -27,10 +24,8 @@ FILES = [
 
 
 @pytest.fixture
-def related_hub(make_hub, geo_fixtures: Path) -> Hub:  # type: ignore[no-untyped-def]
-    hub: Hub = make_hub()
-    for name in FILES:
-        import_file(hub, geo_fixtures / name)
+def related_hub(make_hub) -> Hub:  # type: ignore[no-untyped-def]
+    hub: Hub = make_hub(files=tuple(FILES))
     return hub
 
 

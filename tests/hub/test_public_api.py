@@ -31,9 +31,8 @@ SAMPLES = [
 
 
 @pytest.fixture
-def series_hub(make_hub, geo_fixtures: Path) -> Hub:  # type: ignore[no-untyped-def]
-    hub: Hub = make_hub()
-    import_file(hub, geo_fixtures / SERIES)
+def series_hub(make_hub) -> Hub:  # type: ignore[no-untyped-def]
+    hub: Hub = make_hub(files=(SERIES,))
     return hub
 
 

@@ -15,7 +15,11 @@
 #     Rscript tests/reference/make_limma_reference.R --case DIR NAME TREND ROBUST
 #
 # reads DIR/NAME_values.tsv, _design.tsv, _contrasts.tsv and writes DIR/NAME_expected.tsv and
-# DIR/NAME_meta.tsv.
+# DIR/NAME_meta.tsv. Several fits of one input in one R process:
+#
+#     Rscript tests/reference/make_limma_reference.R --cases DIR INPUT NAME TREND ROBUST [NAME TREND ROBUST ...]
+#
+# reads DIR/INPUT_*.tsv and writes DIR/NAME_expected.tsv and DIR/NAME_meta.tsv for each NAME.
 suppressPackageStartupMessages(library(limma))
 
 fmt <- function(x) ifelse(is.na(x), "NA", sprintf("%.12g", x))
@@ -123,6 +127,13 @@ random_case <- function(genes, seed, sd_of_gene = NULL) {
 args <- commandArgs(trailingOnly = TRUE)
 if (length(args) >= 1 && args[1] == "--case") {
   run_case(args[2], args[3], as.logical(args[4]), as.logical(args[5]))
+  quit(save = "no")
+}
+if (length(args) >= 1 && args[1] == "--cases") {
+  stopifnot(length(args) >= 6, (length(args) - 3) %% 3 == 0)
+  for (i in seq(4, length(args), by = 3)) {
+    run_case(args[2], args[i], as.logical(args[i + 1]), as.logical(args[i + 2]), input = args[3])
+  }
   quit(save = "no")
 }
 

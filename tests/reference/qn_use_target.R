@@ -1,5 +1,6 @@
 # Quantile-normalize a matrix to a target with preprocessCore (used by tests/refine/test_qn.py).
-# Usage: Rscript qn_use_target.R MATRIX.tsv TARGET.tsv OUT.tsv
+# Usage: Rscript qn_use_target.R MATRIX.tsv TARGET.tsv OUT.tsv [MATRIX2.tsv TARGET2.tsv OUT2.tsv ...]
+# (several cases in one call: R and preprocessCore start once)
 # MATRIX.tsv: genes x samples, no header, "NA" for missing; TARGET.tsv: one value per line.
 # OUT.tsv is written with 17 significant digits so that no precision is lost.
 suppressPackageStartupMessages(library(preprocessCore))
@@ -13,8 +14,11 @@ write_matrix <- function(m, path) {
   text[is.na(m)] <- "NA"
   write.table(text, path, sep = "\t", quote = FALSE, row.names = FALSE, col.names = FALSE)
 }
-x <- read_matrix(args[1])
-target <- as.numeric(readLines(args[2]))
-dimnames(x) <- NULL
-y <- normalize.quantiles.use.target(x, target)
-write_matrix(y, args[3])
+stopifnot(length(args) > 0, length(args) %% 3 == 0)
+for (i in seq(1, length(args), by = 3)) {
+  x <- read_matrix(args[i])
+  target <- as.numeric(readLines(args[i + 1]))
+  dimnames(x) <- NULL
+  y <- normalize.quantiles.use.target(x, target)
+  write_matrix(y, args[i + 2])
+}

@@ -9,6 +9,8 @@ Two kinds of R comparison:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -74,17 +76,15 @@ def test_live_r_use_target(tmp_path) -> None:
     """Fresh matrices with ties and NaNs against preprocessCore run now (skips without R)."""
     require_r("preprocessCore")
     rng = np.random.default_rng(7)
-    for case in range(24):
-        x, target = _random_case(rng, case)
-        write_matrix(x, tmp_path / "x.tsv")
-        (tmp_path / "t.tsv").write_text("\n".join(repr(float(v)) for v in target) + "\n")
-        run_rscript(
-            REFERENCE / "qn_use_target.R",
-            tmp_path / "x.tsv",
-            tmp_path / "t.tsv",
-            tmp_path / "y.tsv",
-        )
-        expected = read_matrix(tmp_path / "y.tsv").reshape(x.shape)
+    cases = [_random_case(rng, case) for case in range(24)]
+    files: list[Path] = []
+    for case, (x, target) in enumerate(cases):
+        write_matrix(x, tmp_path / f"x{case}.tsv")
+        (tmp_path / f"t{case}.tsv").write_text("\n".join(repr(float(v)) for v in target) + "\n")
+        files += [tmp_path / f"x{case}.tsv", tmp_path / f"t{case}.tsv", tmp_path / f"y{case}.tsv"]
+    run_rscript(REFERENCE / "qn_use_target.R", *files)  # all cases in one R process
+    for case, (x, target) in enumerate(cases):
+        expected = read_matrix(tmp_path / f"y{case}.tsv").reshape(x.shape)
         assert_same(normalize_to_target(x, target), expected)
 
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from exprhub.cli import main
 from exprhub.curate.harmonize import harmonize, harmonized_fields
+from tests.conftest import copy_hub
 
 
-@pytest.fixture
-def home(tmp_path, geo_fixtures, capsys):
-    home = tmp_path / "hub"
+@pytest.fixture(scope="module")
+def template(tmp_path_factory, geo_fixtures) -> Path:
+    """The hub ``exprhub init`` and ``exprhub import`` make of four real files, once; each test
+    works on a copy (:func:`home`)."""
+    home = tmp_path_factory.mktemp("hub-index") / "hub"
     assert main(["init", "--home", str(home)]) == 0
     files = [
         "geoquery/GDS507.soft.gz",
@@ -21,8 +25,12 @@ def home(tmp_path, geo_fixtures, capsys):
         "gemma/GSE1623_family.soft.txt.gz",
     ]
     assert main(["import", "--home", str(home), *[str(geo_fixtures / f) for f in files]]) == 0
-    capsys.readouterr()
     return home
+
+
+@pytest.fixture
+def home(template, tmp_path) -> Path:
+    return copy_hub(template, tmp_path / "hub")
 
 
 def search(capsys, home, query, *extra):

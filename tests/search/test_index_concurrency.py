@@ -23,10 +23,9 @@ SAMPLE = "gemma/GSM5230452.xml"
 
 
 @pytest.fixture
-def indexed_hub(make_hub, geo_fixtures):
+def indexed_hub(make_hub):
     """A hub holding GSE2870 (with its platform and samples), indexed."""
-    hub = make_hub()
-    import_file(hub, geo_fixtures / SERIES)
+    hub = make_hub(files=(SERIES,))
     with HubSearch(hub) as engine:
         engine.sync()
     return hub

@@ -61,8 +61,15 @@ def serve_hub(hub: Hub) -> Iterator[str]:
         engine.close()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+@contextmanager
+def launched_browser() -> Iterator[Any]:
+    """Headless Chromium under Playwright's sync API, closed when the block ends.
+
+    While it runs, this thread has a running asyncio loop (``asyncio.run`` fails here), so it
+    is kept to the tests that need it: one per module (:func:`browser`), or one for the whole
+    web package (tests/web/conftest.py), whose modules run nothing on asyncio in this thread.
+    """
+    require_chromium()
     from playwright import sync_api
 
     # Assertions wait only until they hold; the ceiling is for a loaded 2-core machine, where a
@@ -70,8 +77,17 @@ def browser() -> Iterator[Any]:
     sync_api.expect.set_options(timeout=20_000)
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One Chromium for the test module."""
+    with launched_browser() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

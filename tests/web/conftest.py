@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,7 +14,7 @@ from fastapi.testclient import TestClient
 from exprhub.hub import Hub
 from exprhub.records import DataSet, Platform, Record, Sample, Series, Subset, Table
 from exprhub.web import create_app
-from tests.web.browser import browser, page  # noqa: F401  (fixtures of the browser tests)
+from tests.web.browser import launched_browser, page  # noqa: F401  (fixture of the browser tests)
 
 N_HUMAN = 30
 N_MOUSE = 2
@@ -165,6 +166,14 @@ def all_records() -> list[Record]:
         gds,
         *subsets,
     ]
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Any]:
+    """One Chromium for all browser tests of this package (each test gets its own context, see
+    :func:`tests.web.browser.page`): starting Playwright and Chromium costs seconds a module."""
+    with launched_browser() as b:
+        yield b
 
 
 @pytest.fixture(scope="module")

@@ -62,17 +62,12 @@ def test_sample_page_shows_the_flag(kidney):
     assert 'id="sex-check"' not in client.get("/platforms/GPL96").text
 
 
-def test_sample_page_in_the_browser(kidney):
+def test_sample_page_in_the_browser(kidney, browser):
     require_chromium()
     hub, _ = kidney
-    from playwright import sync_api
-
-    from tests.web.browser import CHROMIUM, CHROMIUM_ARGS
-
-    with serve_hub(hub) as url, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with serve_hub(hub) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(f"{url}/samples/GSM11805")
             section = page.locator("#sex-check")
             assert section.is_visible()
@@ -80,4 +75,4 @@ def test_sample_page_in_the_browser(kidney):
             section.scroll_into_view_if_needed()
             shot(page, "sample_sex_check_GSM11805")
         finally:
-            browser.close()
+            page.context.close()

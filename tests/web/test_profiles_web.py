@@ -9,12 +9,11 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from exprhub.hub import Hub
-from tests.analysis.conftest import build_profiles_hub
+import exprhub
+from tests.conftest import copy_hub
 from tests.web.browser import require_chromium, serve_hub, shot
 
 pytestmark = pytest.mark.slow
@@ -27,8 +26,8 @@ expect = sync_api.expect
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory, geo_fixtures) -> Iterator[Hub]:
-    hub = build_profiles_hub(Path(tmp_path_factory.mktemp("profiles-web")), geo_fixtures)
+def hub(tmp_path_factory, profiles_home) -> Iterator[exprhub.Hub]:
+    hub = exprhub.Hub(copy_hub(profiles_home, tmp_path_factory.mktemp("profiles-web") / "hub"))
     yield hub
     hub.close()
 

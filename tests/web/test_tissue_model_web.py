@@ -8,16 +8,15 @@ from fastapi.testclient import TestClient
 
 from exprhub.hub import Hub
 from exprhub.web import create_app
-from tests.analysis.tissue_fixtures import MISLABELLED, PANCREAS, UNLABELLED, build_tissue_hub
+from tests.analysis.tissue_fixtures import MISLABELLED, PANCREAS, UNLABELLED
+from tests.conftest import copy_hub
 from tests.web.browser import require_chromium, serve_hub, shot
 from tests.web.conftest import assert_error, wait_for_job
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory, geo_fixtures):
-    root = tmp_path_factory.mktemp("tissueweb")
-    build_tissue_hub(root, geo_fixtures).close()
-    hub = Hub(root / "hub")
+def served(tmp_path_factory, tissue_home):
+    hub = Hub(copy_hub(tissue_home, tmp_path_factory.mktemp("tissueweb") / "hub"))
     with TestClient(create_app(hub)) as client:
         yield hub, client
     hub.close()
@@ -91,17 +90,12 @@ def test_sample_pages_show_the_predicted_tissue(served, version):
     assert "expression model" in predicted  # the stored label in the labels card too
 
 
-def test_sample_page_in_the_browser(served, version):
+def test_sample_page_in_the_browser(served, version, browser):
     require_chromium()
     hub, _ = served
-    from playwright import sync_api
-
-    from tests.web.browser import CHROMIUM, CHROMIUM_ARGS
-
-    with serve_hub(hub) as url, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with serve_hub(hub) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(f"{url}/samples/{MISLABELLED}")
             section = page.locator("#tissue-check")
             assert section.is_visible() and version in section.inner_text()
@@ -111,4 +105,4 @@ def test_sample_page_in_the_browser(served, version):
             assert "pancreas" in page.locator("#tissue-check").inner_text()
             shot(page, f"sample_tissue_predicted_{UNLABELLED}")
         finally:
-            browser.close()
+            page.context.close()
