@@ -42,7 +42,16 @@ if TYPE_CHECKING:
 
     from exprhub.storage.blobs import BlobDirectory
 
-_CHILD_MODULE = "exprhub.storage.table_process"
+#: The child's program: ``python -c _CHILD <exprhub's parent folder> <request fd> <reply fd>``.
+_CHILD = """
+import sys
+try:
+    import exprhub
+except ImportError:
+    sys.path.append(sys.argv[1])
+from exprhub.storage.table_process import child_main
+child_main(int(sys.argv[2]), int(sys.argv[3]))
+"""
 
 
 class TableProcessFailed(RuntimeError):
@@ -76,16 +85,15 @@ class TableProcess:
         to_child, requests = os.pipe()
         replies, from_child = os.pipe()
         _widen(requests)
-        env = dict(os.environ)
-        # the child imports the same exprhub as this process, whatever the parent's sys.path
+        # where this exprhub lies, for a child that cannot import it otherwise (this process's
+        # sys.path changed at run time); appended, so that it shadows nothing
         source = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (source, env.get("PYTHONPATH")) if p)
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", _CHILD_MODULE, str(to_child), str(from_child)],
+                [sys.executable, "-c", _CHILD, source, str(to_child), str(from_child)],
                 pass_fds=(to_child, from_child),
                 stdin=subprocess.DEVNULL,
-                env=env,
+                stdout=subprocess.DEVNULL,
             )
         except BaseException:
             for fd in (to_child, requests, replies, from_child):
@@ -315,8 +323,9 @@ def _serve(requests: int, replies: int) -> None:
             return
 
 
-if __name__ == "__main__":
+def child_main(requests: int, replies: int) -> None:
+    """The child's main: serve the parent's requests on these pipe ends until it closes them."""
     # Ctrl-C reaches the whole process group: the importing process handles it, and its
     # closed pipe then ends this one (without a traceback of its own)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _serve(int(sys.argv[1]), int(sys.argv[2]))
+    _serve(requests, replies)
