@@ -241,3 +241,12 @@ def test_removing_a_blob_removes_the_copies_of_it_cut_short(tmp_path):
     assert not (folder.exists() and list(folder.glob(".tmp-*")))
     assert directory.path(other).exists()
     directory.remove(digest)  # gone already: nothing to do
+
+
+def test_closing_the_hub_inside_the_block_stops_the_child(tmp_path):
+    hub = Hub.init(tmp_path / "hub")
+    with hub.tables_in_a_child_process():
+        process = hub.table_process
+        assert process is not None
+        hub.close()
+        assert hub.table_process is None and process.outstanding == 0

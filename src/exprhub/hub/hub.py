@@ -164,7 +164,8 @@ class Hub(MatrixQueries):
         finally:
             process, self.table_process = self.table_process, None
             self._table_process_thread = None
-            process.close()
+            if process is not None:  # None if the hub was closed inside the block
+                process.close()
 
     def table_process_of_this_thread(self) -> TableProcess | None:
         """The table process a write on this thread uses (None: a table thread)."""
