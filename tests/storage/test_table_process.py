@@ -105,14 +105,14 @@ def test_a_failure_in_the_child_is_reported_and_the_child_goes_on(tmp_path):
     log = tmp_path / "log"
     process = TableProcess()
     try:
-        failing = process.send(BlobDirectory(not_a_folder, ".parquet"), log, names, arrays, {})
+        process.send(BlobDirectory(not_a_folder, ".parquet"), log, names, arrays, {})
         good = BlobDirectory(tmp_path / "tables", ".parquet")
-        stored = process.send(good, log, names, arrays, {})
-        digest, created = process.result(stored)  # the failed one's reply is read first
+        process.send(good, log, names, arrays, {})
         with pytest.raises(TableProcessFailed, match=r"the table process failed: .*Error"):
-            process.result(failing)
+            process.receive()  # the replies come in the order of the requests
+        digest, created = process.receive()
         with pytest.raises(TableProcessFailed, match="no reply is due"):
-            process.result(failing)
+            process.receive()
     finally:
         process.close()
     assert created
@@ -128,10 +128,8 @@ def test_sliced_and_small_string_arrays_are_sent_as_they_are(tmp_path):
     names = ["ID", "a", "b"]
     process = TableProcess()
     try:
-        request = process.send(
-            BlobDirectory(tmp_path, ".parquet"), tmp_path / "log", names, arrays, shared
-        )
-        digest, _ = process.result(request)
+        process.send(BlobDirectory(tmp_path, ".parquet"), tmp_path / "log", names, arrays, shared)
+        digest, _ = process.receive()
     finally:
         process.close()
     expected = {

@@ -249,14 +249,21 @@ def table_to_parquet(
         column of a :func:`column_table`: the SHA-256 of that blob is recorded instead of
         the values.
     """
-    arrow = arrow or {}
     shared = shared or {}
-    arrays = {
+    return arrays_to_parquet(table.names, table_arrays(table, arrow, shared), shared)
+
+
+def table_arrays(
+    table: Table, arrow: Mapping[int, pa.Array] | None, shared: Mapping[int, str]
+) -> dict[int, pa.Array]:
+    """The columns of ``table`` that :func:`table_to_parquet` stores itself, as Arrow string
+    arrays by position: those not in ``shared``, taken from ``arrow`` where given there."""
+    arrow = arrow or {}
+    return {
         i: arrow[i] if i in arrow else arrow_strings(table.columns[i])
         for i in range(table.n_cols)
         if i not in shared
     }
-    return arrays_to_parquet(table.names, arrays, shared)
 
 
 def arrays_to_parquet(

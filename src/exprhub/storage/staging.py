@@ -19,8 +19,14 @@ from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
-from exprhub.records import Table, arrow_strings
-from exprhub.storage.blobs import BlobDirectory, column_table, shares_first_column, table_to_parquet
+from exprhub.records import Table
+from exprhub.storage.blobs import (
+    BlobDirectory,
+    column_table,
+    shares_first_column,
+    table_arrays,
+    table_to_parquet,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -128,8 +134,8 @@ class TableQueue:
         #: if given, queued tables are stored by this child process instead of a thread
         self.process = process
         self._pool: ThreadPoolExecutor | None = None
-        #: (record id, a thread's future or a table process request)
-        self._pending: deque[tuple[object, Future[str] | int]] = deque()
+        #: (record id, a thread's future, or None for the table process's next reply)
+        self._pending: deque[tuple[object, Future[str] | None]] = deque()
         self._done: list[tuple[object, str]] = []
         self._columns: OrderedDict[int, tuple[np.ndarray, str]] = OrderedDict()
         self._lock = threading.Lock()
@@ -170,30 +176,23 @@ class TableQueue:
         while len(self._pending) >= self.depth:
             self._collect()
         if self.process is not None:
-            self._pending.append((record_id, self._send(table, arrow or {})))
+            shared = {0: self._column_blob(table.columns[0])} if shares_first_column(table) else {}
+            arrays = table_arrays(table, arrow, shared)
+            self.process.send(self.tables, self.staging.log_path, table.names, arrays, shared)
+            self._pending.append((record_id, None))
             return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="exprhub-tables")
         self._pending.append((record_id, self._pool.submit(self.write, table, arrow)))
 
-    def _send(self, table: Table, arrow: Mapping[int, pa.Array]) -> int:
-        assert self.process is not None
-        shared = {0: self._column_blob(table.columns[0])} if shares_first_column(table) else {}
-        arrays = {
-            i: arrow[i] if i in arrow else arrow_strings(table.columns[i])
-            for i in range(table.n_cols)
-            if i not in shared
-        }
-        return self.process.send(self.tables, self.staging.log_path, table.names, arrays, shared)
-
     def _collect(self) -> None:
         """Wait for the oldest queued table."""
         rid, future = self._pending.popleft()
-        if isinstance(future, Future):
+        if future is not None:
             self._done.append((rid, future.result()))
             return
         assert self.process is not None
-        digest, created = self.process.result(future)
+        digest, created = self.process.receive()
         if created:
             self.staging.logged_blob("tables", digest)
         self._done.append((rid, digest))

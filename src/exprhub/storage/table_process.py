@@ -32,7 +32,6 @@ import struct
 import subprocess
 import sys
 import threading
-from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,16 +69,13 @@ class TableProcess:
         self._requests: int | None = None
         self._replies: int | None = None
         self._received = bytearray()
-        self._next_id = 0
-        #: requests sent whose replies are not read yet, in the order they were sent
-        self._waiting: deque[int] = deque()
-        #: replies read and not yet asked for, by request
-        self._arrived: dict[int, tuple[Any, str | None]] = {}
+        #: requests sent whose replies are not read yet
+        self._outstanding = 0
 
     @property
     def outstanding(self) -> int:
         """Requests sent whose replies are not read yet."""
-        return len(self._waiting)
+        return self._outstanding
 
     def _start(self) -> None:
         to_child, requests = os.pipe()
@@ -111,12 +107,12 @@ class TableProcess:
         names: list[str],
         arrays: Mapping[int, pa.Array],
         shared: Mapping[int, str],
-    ) -> int:
+    ) -> None:
         """Ask the child to store the table with column ``names``: the ``arrays`` (Arrow
         string arrays by position) and the ``shared`` columns (blob digests by position) of
         :func:`~exprhub.storage.blobs.arrays_to_parquet`, in ``directory``, noting a blob it
-        creates in the blob ``log`` first; return the request, whose :meth:`result` is
-        ``(digest, created)``. Blocks while the pipe is full."""
+        creates in the blob ``log`` first. Its :meth:`receive` is ``(digest, created)``.
+        Blocks while the pipe is full."""
         import pyarrow as pa
 
         parts, buffers = [], []
@@ -130,37 +126,31 @@ class TableProcess:
             parts.append((position, len(array), array.offset, len(offsets), len(data)))
             buffers += [offsets, data]
         header = (str(directory.root), directory.suffix, str(log), names, dict(shared), parts)
-        return self._send(header, buffers)
-
-    def _send(self, header: tuple[Any, ...], buffers: list[Any]) -> int:
-        data = pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL)
+        pickled = pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL)
         if self._process is None:
             self._start()
         assert self._requests is not None
-        size = _HEADER.size + len(data) + sum(len(b) for b in buffers)
+        size = _HEADER.size + len(pickled) + sum(len(b) for b in buffers)
+        pieces = [_FRAME.pack(size), _HEADER.pack(len(pickled)), pickled, *buffers]
         try:
-            _write_all(self._requests, [_FRAME.pack(size), _HEADER.pack(len(data)), data, *buffers])
+            _write_all(self._requests, pieces)
         except OSError:  # the child is gone (BrokenPipeError)
             raise self._stopped() from None
-        self._next_id += 1
-        self._waiting.append(self._next_id)
-        return self._next_id
+        self._outstanding += 1
 
-    def result(self, request: int) -> Any:
-        """What the child answered to ``request`` (waiting for it; replies come in the order
-        the requests were sent)."""
-        while request not in self._arrived:
-            if request not in self._waiting:
-                raise TableProcessFailed(f"no reply is due for request {request}")
-            assert self._replies is not None
-            try:
-                reply = _next_frame(self._replies, self._received)
-            except OSError:
-                reply = None
-            if reply is None:
-                raise self._stopped()
-            self._arrived[self._waiting.popleft()] = pickle.loads(reply)
-        value, error = self._arrived.pop(request)
+    def receive(self) -> Any:
+        """The child's answer to the oldest request not yet received (waiting for it)."""
+        if not self._outstanding:
+            raise TableProcessFailed("no reply is due")
+        assert self._replies is not None
+        try:
+            reply = _next_frame(self._replies, self._received)
+        except OSError:
+            reply = None
+        if reply is None:
+            raise self._stopped()
+        self._outstanding -= 1
+        value, error = pickle.loads(reply)
         if error is not None:
             raise TableProcessFailed(f"the table process failed: {error}")
         return value
@@ -168,10 +158,9 @@ class TableProcess:
     def drain(self) -> None:
         """Wait for every outstanding reply and drop them all, errors included (the write is
         being undone)."""
-        while self._waiting:
+        while self._outstanding:
             with contextlib.suppress(TableProcessFailed):  # a stopped child leaves none
-                self.result(self._waiting[-1])
-        self._arrived.clear()
+                self.receive()
 
     def _stopped(self) -> TableProcessFailed:
         code = self._process.wait() if self._process is not None else None
@@ -191,8 +180,7 @@ class TableProcess:
                 self._process.kill()
                 self._process.wait()
             self._process = None
-        self._waiting.clear()
-        self._arrived.clear()
+        self._outstanding = 0
 
 
 #: A message: its length, then its bytes. A request's bytes: the length of its pickled header,
