@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -510,3 +511,50 @@ def test_line_numbers_after_tables(tmp_path: Path, ending: str) -> None:
     with pytest.raises(FormatError) as info:
         list(reader.records())
     assert info.value.line == 15
+
+
+def _prefetch_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("exprhub-read-ahead")]
+
+
+@pytest.mark.parametrize("name", ["gemma/GSE1623_family.soft.txt.gz", "geoquery/GDS507.soft.gz"])
+def test_read_ahead_yields_the_same_records(geo_fixtures, name):
+    path = geo_fixtures / name
+    plain = SoftReader(path)
+    expected = list(plain.records())
+    early = SoftReader(path)
+    early.read_ahead()
+    got = list(early.records())
+    assert [r.id for r in got] == [r.id for r in expected]
+    for a, b in zip(got, expected, strict=True):
+        assert a.attributes == b.attributes
+        assert (a.table is None) == (b.table is None)
+        if a.table is not None and b.table is not None:
+            assert a.table.names == b.table.names
+            for x, y in zip(a.table.columns, b.table.columns, strict=True):
+                assert x.tolist() == y.tolist()
+    assert early.warnings == plain.warnings
+    assert not _prefetch_threads()
+
+
+def test_read_ahead_closed_unread_stops_its_thread(geo_fixtures):
+    reader = SoftReader(geo_fixtures / "gemma/GSE1623_family.soft.txt.gz")
+    reader.read_ahead()
+    reader.close()
+    assert not _prefetch_threads()
+    assert len(list(reader.records())) > 0  # read again from the start
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "no such file"), (b"\x1f\x8b\x08\x00 not gzip at all", "corrupt gzip")],
+)
+def test_read_ahead_leaves_errors_to_records(tmp_path, content, message):
+    path = tmp_path / "GSE1_family.soft.gz"
+    if content is not None:
+        path.write_bytes(content)
+    reader = SoftReader(path)
+    reader.read_ahead()  # raises nothing: the import of this file reports it
+    with pytest.raises(FormatError, match=message):
+        list(reader.records())
+    assert not _prefetch_threads()

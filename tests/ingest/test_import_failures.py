@@ -6,14 +6,17 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from exprhub.cli import main
+from exprhub.formats.soft import SoftReader
 from exprhub.hub import Hub
 from exprhub.ingest.importer import ImportFailed, files_in, import_file, import_files
+from exprhub.ingest.labelling import ImportLabels
 from exprhub.records import RecordType
 from tests.hub.test_hub import hub_snapshot
 
@@ -172,3 +175,67 @@ def test_unreadable_dataset_values_name_the_sample_column(hub: Hub, tmp_path: Pa
         "stored as missing (NaN)"
     ]
     assert hub.record("GDS1", RecordType.DATASET) is not None
+
+
+# --- the next file is read ahead while one is stored -------------------------------------------
+def test_files_read_ahead_fail_as_their_own_import(
+    geo_fixtures: Path, hub: Hub, tmp_path: Path
+) -> None:
+    """Each file is opened and inflated while the one before it is stored; a file that cannot
+    be opened then, or turns out corrupt, still fails as its own import."""
+    gemma = geo_fixtures / "gemma"
+    truncated = tmp_path / "truncated_family.soft.gz"
+    truncated.write_bytes((gemma / "GSE2870_family.soft.gz").read_bytes()[:20_000])
+    missing = tmp_path / "gone_family.soft.gz"
+    missing.write_bytes((gemma / "GSE2870_family.soft.gz").read_bytes())
+    failures: list[tuple[str, str]] = []
+
+    def remove_the_next_file(path: Path, records: int) -> None:
+        missing.unlink(missing_ok=True)  # before GSE1623 is read through: not read ahead
+
+    results = import_files(
+        hub,
+        [gemma / "GSE1623_family.soft.txt.gz", missing, gemma / "GDS1794.soft.gz", truncated],
+        on_record=remove_the_next_file,
+        on_error=lambda path, exc: failures.append((path.name, str(exc))),
+    )
+    assert [r.path.name for r in results] == ["GSE1623_family.soft.txt.gz", "GDS1794.soft.gz"]
+    assert [name for name, _ in failures] == ["gone_family.soft.gz", "truncated_family.soft.gz"]
+    assert "no such file" in failures[0][1]
+    assert "truncated gzip file" in failures[1][1]  # found by the thread reading it ahead
+    assert not [t for t in threading.enumerate() if t.name.startswith("exprhub-read-ahead")]
+    assert hub.counts()["GSE"] == 1 and hub.counts()["GDS"] == 1
+
+
+def test_an_import_stopped_midway_stops_reading_ahead(
+    geo_fixtures: Path, hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interrupted once its file is read (the next one is being read ahead then): the next
+    file's reader stops too, and the interrupted write is undone."""
+    files = [
+        geo_fixtures / "gemma/GSE1623_family.soft.txt.gz",
+        geo_fixtures / "gemma/GSE432_family.soft.gz",
+    ]
+    calls: list[tuple[str, str]] = []
+    read_ahead, close = SoftReader.read_ahead, SoftReader.close
+
+    def reading_ahead(self: SoftReader, *args: int) -> None:
+        calls.append(("read ahead", self.path.name))
+        read_ahead(self, *args)
+
+    def closing(self: SoftReader) -> None:
+        calls.append(("closed", self.path.name))
+        close(self)
+
+    def interrupted(self: ImportLabels, hub: Hub, writer: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SoftReader, "read_ahead", reading_ahead)
+    monkeypatch.setattr(SoftReader, "close", closing)
+    monkeypatch.setattr(ImportLabels, "write", interrupted)
+    before = hub_snapshot(hub)
+    with pytest.raises(KeyboardInterrupt):
+        import_files(hub, files)
+    assert calls == [("read ahead", files[1].name), ("closed", files[1].name)]
+    assert not [t for t in threading.enumerate() if t.name.startswith("exprhub-read-ahead")]
+    assert hub_snapshot(hub) == before

@@ -67,13 +67,17 @@ class Prefetch:
             self._ready_bytes += size
             self._changed.notify_all()
 
+    def start(self) -> None:
+        """Start reading ahead now (else the first :meth:`read` starts it)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="exprhub-read-ahead", daemon=True)
+            self._thread.start()
+
     def read(self, size: int = -1) -> bytes:
         """The next chunk (of the prefetcher's size, whatever ``size`` asks), b"" at the end."""
         if self._done:
             return b""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, daemon=True)
-            self._thread.start()
+        self.start()
         with self._changed:
             while not self._ready:
                 self._changed.wait()

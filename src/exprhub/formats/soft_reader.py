@@ -20,6 +20,7 @@ Lines, table cells and columns, and attribute values beyond the reader's
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -50,6 +51,9 @@ _READ_SIZE = 2 * BLOCK_SIZE
 #: Bytes the background thread may hold ready (at least two chunks). Two small chunks were
 #: not enough: the parser then waited for inflated text about twice as long.
 _AHEAD_BYTES = 1 << 20
+#: Bytes :meth:`SoftReader.read_ahead` inflates before :meth:`SoftReader.records` starts: a
+#: typical series file whole (a 20-sample family on a 22,283-probe platform is ~10 MB).
+READ_AHEAD_BYTES = 1 << 24
 #: A table declaring at most this many cells (rows x described columns) is parsed in one piece,
 #: which is fastest (and lets a probe-ID column equal to the previous table's be reused);
 #: larger tables, and tables without a declared row count, in pieces of ``SLICE_BYTES``.
@@ -290,8 +294,36 @@ class SoftReader:
         self.limits = limits or Limits.from_env()
         self.warnings: list[ParseWarning] = []
         self._cache = ColumnCache()
+        #: the file opened and being inflated by :meth:`read_ahead`, for :meth:`records`
+        self._early: tuple[contextlib.ExitStack, Prefetch] | None = None
 
     # --- public ----------------------------------------------------------------------------
+    def read_ahead(self, ahead: int = READ_AHEAD_BYTES) -> None:
+        """Start inflating the file now, in a background thread holding up to ``ahead`` bytes
+        ready for :meth:`records` (an import calls this for its next file while it stores the
+        current one). A file that cannot be opened is left alone: :meth:`records` raises
+        then. Call :meth:`close` if :meth:`records` will not be read to its end."""
+        if self._early is not None:
+            return
+        opened = contextlib.ExitStack()
+        try:
+            stream = opened.enter_context(
+                open_binary(self.path, buffered=False, limits=self.limits)
+            )
+        except (FormatError, OSError):
+            opened.close()
+            return
+        ahead_of = Prefetch(stream, _READ_SIZE, _SMALL_SPAN, _SMALL_READ, max(ahead, _AHEAD_BYTES))
+        opened.callback(ahead_of.close)  # the thread stops before the stream closes
+        ahead_of.start()
+        self._early = opened, ahead_of
+
+    def close(self) -> None:
+        """Stop reading ahead (see :meth:`read_ahead`) and close the file, if open."""
+        early, self._early = self._early, None
+        if early is not None:
+            early[0].close()
+
     def records(self) -> Iterator[Record]:
         """Yield each record when its block ends, its table attached.
 
@@ -304,14 +336,20 @@ class SoftReader:
         """
         self.warnings = []
         self._cache = ColumnCache()
-        with open_binary(self.path, buffered=False, limits=self.limits) as stream:
-            ahead = Prefetch(stream, _READ_SIZE, _SMALL_SPAN, _SMALL_READ, _AHEAD_BYTES)
+        early, self._early = self._early, None
+        with early[0] if early is not None else contextlib.ExitStack() as opened:
+            if early is not None:
+                ahead = early[1]
+            else:
+                stream = opened.enter_context(
+                    open_binary(self.path, buffered=False, limits=self.limits)
+                )
+                ahead = Prefetch(stream, _READ_SIZE, _SMALL_SPAN, _SMALL_READ, _AHEAD_BYTES)
+                opened.callback(ahead.close)
             try:
                 yield from self._records(_Scanner(ahead, self.limits))  # type: ignore[arg-type]
             except LimitExceeded as error:
                 raise error.located(self.path) from None
-            finally:
-                ahead.close()
 
     # --- internals -------------------------------------------------------------------------
     def _warn(self, line: int | None, message: str) -> None:

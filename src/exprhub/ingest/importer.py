@@ -21,6 +21,7 @@ see :data:`~exprhub.records.MISSING_TOKENS`) are stored as NaN without a warning
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from typing import Any
 
 from exprhub.formats.detect import detect_format, open_reader
 from exprhub.formats.errors import FormatError, ParseWarning
+from exprhub.formats.kinds import RecordReader
 from exprhub.hub import Hub, HubError
 from exprhub.hub.labels import LabelChange
 from exprhub.hub.writer import HubWriter, KeptFile
@@ -103,7 +105,20 @@ def import_file(
         If the file is missing, unreadable or malformed; the message names the file, the line
         and what was expected, and nothing from the file is stored.
     """
-    source = Path(path)
+    return _import_file(hub, Path(path), on_record=on_record)
+
+
+def _import_file(
+    hub: Hub,
+    source: Path,
+    *,
+    on_record: RecordCallback | None = None,
+    ready: tuple[str, RecordReader] | None = None,
+    on_read: Callable[[], None] | None = None,
+) -> ImportResult:
+    """:func:`import_file`, with the file's kind and reader already made (``ready``, see
+    :func:`_reader_ahead`), and ``on_read`` called once every record of the file is read,
+    before the write commits."""
     if source.is_dir():
         raise ImportFailed(
             f"{source}: is a directory; expected a GEO file (import_files and "
@@ -112,8 +127,7 @@ def import_file(
     if not source.is_file():
         raise ImportFailed(f"{source}: no such file")
     try:
-        kind = detect_format(source)
-        reader = open_reader(source, kind)
+        kind, reader = ready if ready is not None else _reader(source)
         labelling = ImportLabels()
         with hub.writer() as writer:
             kept = writer.keep_file_in_background(source, format=kind)
@@ -128,6 +142,8 @@ def import_file(
                 result.by_type.setdefault(_type_name(record), Counter())[outcome] += 1
                 if on_record is not None:
                     on_record(source, result.records)
+            if on_read is not None:
+                on_read()
             result.warnings = [str(w) for w in reader.warnings]
             result.warnings += [str(w) for w in _value_warnings(source, writer.value_tallies)]
             result.conflicts = list(writer.conflicts)
@@ -201,31 +217,83 @@ def import_files(
     (:meth:`Hub.tables_in_a_child_process`) rather than a thread; by default, when there are
     at least :data:`TABLE_PROCESS_MIN_FILES` files. The hub is the same either way.
     """
-    listed: list[tuple[Path, list[Path] | ImportFailed]] = []
+    # each file, or a path that stands for none with why
+    queue: list[tuple[Path, ImportFailed | None]] = []
     for given in paths:
         try:
-            listed.append((Path(given), files_in(Path(given))))
+            queue += [(path, None) for path in files_in(Path(given))]
         except ImportFailed as exc:
-            listed.append((Path(given), exc))
+            queue.append((Path(given), exc))
     if table_process is None:
-        count = sum(len(files) for _, files in listed if isinstance(files, list))
-        table_process = count >= TABLE_PROCESS_MIN_FILES
+        table_process = sum(failed is None for _, failed in queue) >= TABLE_PROCESS_MIN_FILES
+    # the file imported after each (read ahead while that one is stored)
+    following: list[Path | None] = []
+    upcoming: Path | None = None
+    for path, failed in reversed(queue):
+        following.append(upcoming)
+        upcoming = path if failed is None else upcoming
+    following.reverse()
     results = []
+    early: dict[Path, tuple[str, RecordReader] | None] = {}
+
+    def read_ahead(path: Path | None) -> None:
+        if path is not None and path not in early:
+            early[path] = _reader_ahead(path)
+
     with hub.tables_in_a_child_process() if table_process else contextlib.nullcontext():
-        for given, files in listed:
-            if isinstance(files, ImportFailed):
-                if on_error is None:
-                    raise files
-                on_error(given, files)
-                continue
-            for path in files:
+        try:
+            for i, (path, failed) in enumerate(queue):
+                if failed is not None:
+                    if on_error is None:
+                        raise failed
+                    on_error(path, failed)
+                    continue
+                ready = early.pop(path, None)
                 try:
-                    results.append(import_file(hub, path, on_record=on_record))
+                    results.append(
+                        _import_file(
+                            hub,
+                            path,
+                            on_record=on_record,
+                            ready=ready,
+                            on_read=functools.partial(read_ahead, following[i]),
+                        )
+                    )
                 except ImportFailed as exc:
                     if on_error is None:
                         raise
                     on_error(path, exc)
+                finally:
+                    _close(ready)
+        finally:
+            for ready in early.values():
+                _close(ready)
     return results
+
+
+def _reader(source: Path) -> tuple[str, RecordReader]:
+    kind = detect_format(source)
+    return kind, open_reader(source, kind)
+
+
+def _reader_ahead(source: Path) -> tuple[str, RecordReader] | None:
+    """The kind and reader of the next file of an import, already reading it in the background
+    where the reader can (:meth:`SoftReader.read_ahead`), or None if it cannot be made now
+    (its import then fails with the error)."""
+    try:
+        kind, reader = _reader(source)
+    except (FormatError, OSError):
+        return None
+    read_ahead = getattr(reader, "read_ahead", None)
+    if read_ahead is not None:
+        read_ahead()
+    return kind, reader
+
+
+def _close(ready: tuple[str, RecordReader] | None) -> None:
+    close = getattr(ready[1], "close", None) if ready is not None else None
+    if close is not None:
+        close()
 
 
 def files_in(path: Path) -> list[Path]:
