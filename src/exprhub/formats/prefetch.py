@@ -70,7 +70,9 @@ class Prefetch:
     def start(self) -> None:
         """Start reading ahead now (else the first :meth:`read` starts it)."""
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="exprhub-read-ahead", daemon=True)
+            self._thread = threading.Thread(
+                target=self._run, name="exprhub-read-ahead", daemon=True
+            )
             self._thread.start()
 
     def read(self, size: int = -1) -> bytes:

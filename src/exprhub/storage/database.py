@@ -26,6 +26,13 @@ def sqlite_url(path: Path) -> str:
 
 #: Milliseconds a SQLite connection waits for another writer's lock before failing.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: WAL pages after which a commit copies the log into the database (SQLite's default is
+#: 1,000). An import commits each file; at 1,000 pages every few commits waited for a
+#: checkpoint (fsync included): 0.37-0.40 ms a sample of 200 series files, against 0.08-0.09
+#: at 10,000, where a page written by many commits is copied once.
+SQLITE_WAL_CHECKPOINT_PAGES = 10_000
+#: Bytes the WAL file is cut back to after a checkpoint (it is reused, not shrunk, otherwise).
+SQLITE_WAL_KEPT_BYTES = 64 << 20
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -33,6 +40,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_CHECKPOINT_PAGES}")
+    cursor.execute(f"PRAGMA journal_size_limit={SQLITE_WAL_KEPT_BYTES}")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
 
