@@ -429,3 +429,53 @@ def test_append_after_another_object_shrank_the_matrix(tmp_path: Path) -> None:
     other.discard_beyond(model.n_rows, model.n_cols)  # and shrinks back
     build(first, model, [(12, 20)], seed=3)
     check_against(MatrixStore(tmp_path).open("m"), model)
+
+
+def test_columns_written_in_the_background_land_with_the_rest(make_hub) -> None:  # type: ignore[no-untyped-def]
+    hub = small_chunked(make_hub())
+    with hub.writer() as writer:
+        for record in samples(1, 3):
+            writer.put(record)
+        writer.write_matrices_in_background()
+        for record in samples(4, 2):  # added while the first three are being written
+            writer.put(record)
+        writer.write_matrices_in_background()
+        writer.put(samples(6, 1)[0])
+    assert hub.matrix_samples("submitted/GPL900") == [(f"GSM{n}", n - 1) for n in range(1, 7)]
+    _, row = hub.feature_values("GPL900", "p1")
+    np.testing.assert_array_equal(row, expected_row(1, 6))
+
+
+@pytest.mark.parametrize("where", ["in the background write", "after it, in the block"])
+def test_a_failure_with_columns_written_in_the_background_undoes_the_write(
+    make_hub, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:  # type: ignore[no-untyped-def]
+    from exprhub.storage.arrays import Matrix
+    from tests.hub.test_hub import hub_snapshot
+
+    hub = small_chunked(make_hub())
+    hub.put_records(samples(1, 2))
+    before = hub_snapshot(hub)
+    files_before = sorted(p.name for p in hub.store.root.rglob("*") if p.is_file())
+    if where == "in the background write":
+        append = Matrix.append_columns
+
+        def failing(self, start, values):  # type: ignore[no-untyped-def]
+            append(self, start, values[:, :1])  # part of it on disk, then the failure
+            raise InjectedFailure("append")
+
+        monkeypatch.setattr(Matrix, "append_columns", failing)
+    with pytest.raises(InjectedFailure), hub.writer() as writer:
+        for record in samples(3, 4):
+            writer.put(record)
+        writer.write_matrices_in_background()
+        if where != "in the background write":
+            raise InjectedFailure("the block")
+    monkeypatch.undo()
+    assert hub_snapshot(hub) == before
+    assert sorted(p.name for p in hub.store.root.rglob("*") if p.is_file()) == files_before
+    _, row = hub.feature_values("GPL900", "p1")
+    np.testing.assert_array_equal(row, expected_row(1, 2))
+    hub.put_records(samples(3, 1))  # the next write appends where the committed ones end
+    _, row = hub.feature_values("GPL900", "p1")
+    np.testing.assert_array_equal(row, expected_row(1, 3))

@@ -9,7 +9,10 @@ so undoing a failed write cuts the arrays back to it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
@@ -214,6 +217,8 @@ class MatrixWrites:
         self.buffers: dict[str, MatrixBuffer] = {}
         # Committed matrices of each kind, read once per transaction (see deactivate_elsewhere).
         self._ids_of_kind: dict[str, list[int]] = {}
+        #: columns being written by write_in_background
+        self._background: Future[None] | None = None
 
     def matrix(self, name: str, kind: str, owner: str | None) -> MatrixBuffer:
         """The matrix called ``name``, created (of ``kind``, owned by ``owner``) if new."""
@@ -259,7 +264,10 @@ class MatrixWrites:
         """Queue one sample's values (at ``rows``) as a new column of the matrix."""
         state.pending.append((sample_key, rows, np.asarray(values, dtype=np.float32)))
         if len(state.pending) >= FLUSH_COLUMNS:
-            self._write_pending(state)
+            self._wait_for_background()  # appends to a matrix go one after the other
+            write = self._take_pending(state)
+            if write is not None:
+                write()
 
     def deactivate_elsewhere(self, sample_key: str, kind: str, keep: MatrixBuffer) -> None:
         """Make the sample's columns in the other matrices of ``kind`` not current.
@@ -286,27 +294,64 @@ class MatrixWrites:
                 .values(active=False)
             )
 
-    def _write_pending(self, state: MatrixBuffer) -> None:
+    def _take_pending(self, state: MatrixBuffer) -> Callable[[], None] | None:
+        """Account for the pending columns of ``state`` as written and return the function
+        that writes them (None if there are none)."""
         if not state.pending:
-            return
-        # Assembled sample by sample (contiguous rows), handed over transposed: the
-        # sample-major layout is written from it without a copy.
-        block = np.full((len(state.pending), state.n_rows), np.nan, dtype=np.float32)
-        for j, (_, rows, values) in enumerate(state.pending):
-            block[j, rows] = values
+            return None
+        pending, state.pending = state.pending, []
         start = state.committed_columns + state.written_columns
-        self.staging.matrix(state.name)
-        self.hub.store.open(state.name, create=True).append_columns(start, block.T)
-        for j, (sample_key, _, _) in enumerate(state.pending):
+        n_rows = state.n_rows
+        self.staging.matrix(state.name)  # noted before any of its files is written
+        for j, (sample_key, _, _) in enumerate(pending):
             state.new_columns.append((start + j, sample_key))
-        state.written_columns += len(state.pending)
-        state.pending.clear()
+        state.written_columns += len(pending)
+        store, name = self.hub.store, state.name
+
+        def write() -> None:
+            # Assembled sample by sample (contiguous rows), handed over transposed: the
+            # sample-major layout is written from it without a copy.
+            block = np.full((len(pending), n_rows), np.nan, dtype=np.float32)
+            for j, (_, rows, values) in enumerate(pending):
+                block[j, rows] = values
+            store.open(name, create=True).append_columns(start, block.T)
+
+        return write
+
+    def write_in_background(self) -> None:
+        """Start writing the columns added so far on a thread of their own (their files
+        only; :meth:`flush` waits for it and records them)."""
+        self._wait_for_background()
+        writes = [w for w in map(self._take_pending, self.buffers.values()) if w is not None]
+        if not writes:
+            return
+        done: Future[None] = Future()
+
+        def run() -> None:
+            try:
+                for write in writes:
+                    write()
+                done.set_result(None)
+            except BaseException as exc:  # raised by flush, or swallowed by undo
+                done.set_exception(exc)
+
+        threading.Thread(target=run, name="exprhub-matrix-append", daemon=True).start()
+        self._background = done
+
+    def _wait_for_background(self) -> None:
+        """Wait for the columns being written in the background; raise what writing raised."""
+        background, self._background = self._background, None
+        if background is not None:
+            background.result()
 
     def flush(self) -> None:
         """Write pending columns, new feature and column rows and the new extents (repeatable:
         a second call writes only what was added since)."""
+        self._wait_for_background()
         for state in self.buffers.values():
-            self._write_pending(state)
+            write = self._take_pending(state)
+            if write is not None:
+                write()
             first = state.recorded_features
             base = state.committed_rows
             features = state.new_features[first:]
@@ -364,6 +409,8 @@ class MatrixWrites:
 
     def undo(self) -> None:
         """Cut every matrix written to back to its committed extent (after SQL rolled back)."""
+        with contextlib.suppress(Exception):  # the write is being undone anyway
+            self._wait_for_background()
         for state in self.buffers.values():
             if self.hub.store.exists(state.name):
                 if state.committed_rows == 0 and state.committed_columns == 0:

@@ -514,6 +514,12 @@ class HubWriter:
                 self.add_column(state, normalize_accession(name), rows, values(name))
         return converted
 
+    def write_matrices_in_background(self) -> None:
+        """Start writing the matrix columns added so far on a thread of their own, while the
+        caller goes on (an import labels its samples meanwhile); :meth:`flush` waits for it,
+        and an undone write for it too."""
+        self._matrices.write_in_background()
+
     def flush(self) -> None:
         """Write pending tables, matrix columns and the matrices' new extents (before commit).
 

@@ -142,6 +142,7 @@ def _import_file(
                 result.by_type.setdefault(_type_name(record), Counter())[outcome] += 1
                 if on_record is not None:
                     on_record(source, result.records)
+            writer.write_matrices_in_background()  # while the samples are labelled
             if on_read is not None:
                 on_read()
             result.warnings = [str(w) for w in reader.warnings]
