@@ -479,3 +479,35 @@ def test_a_failure_with_columns_written_in_the_background_undoes_the_write(
     hub.put_records(samples(3, 1))  # the next write appends where the committed ones end
     _, row = hub.feature_values("GPL900", "p1")
     np.testing.assert_array_equal(row, expected_row(1, 3))
+
+
+def test_a_forked_child_writes_through_threads_of_its_own(make_hub) -> None:  # type: ignore[no-untyped-def]
+    """The threads kept for kept files and matrix columns are the parent's: a child forked
+    after they started starts its own (else its writes would wait for ever)."""
+    import os
+    import time
+
+    hub = small_chunked(make_hub())
+    with hub.writer() as writer:  # the parent's threads are running now
+        writer.put(samples(1, 1)[0])
+        writer.write_matrices_in_background()
+    pid = os.fork()
+    if pid == 0:  # the child: write, and report by exit status
+        code = 1
+        try:
+            hub.engine.dispose(close=False)  # the parent's connections stay the parent's
+            with hub.writer() as writer:
+                writer.put(samples(2, 1)[0])
+                writer.write_matrices_in_background()
+            code = 0
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 60
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if done[0] == 0:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child's write never finished")
+    assert os.waitstatus_to_exitcode(done[1]) == 0
+    assert hub.matrix_samples("submitted/GPL900") == [("GSM1", 0), ("GSM2", 1)]

@@ -3,11 +3,12 @@ write that imports it goes on (see :meth:`exprhub.hub.writer.HubWriter.keep_file
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import wait as futures_wait
 from pathlib import Path
+
+from exprhub.hub.background import background_thread
 
 
 class KeptFile:
@@ -22,16 +23,7 @@ class KeptFile:
         self.format = format
         #: IDs of records stored before the digest was known.
         self.waiting: list[int] = []
-        self._future: Future[str] = Future()
-        threading.Thread(
-            target=self._run, args=(copy,), name="exprhub-keep-file", daemon=True
-        ).start()
-
-    def _run(self, copy: Callable[[Path], str]) -> None:
-        try:
-            self._future.set_result(copy(self.path))
-        except BaseException as exc:  # handed to whoever asks for the digest
-            self._future.set_exception(exc)
+        self._future: Future[str] = background_thread("exprhub-keep-file").submit(copy, path)
 
     def digest(self) -> str:
         """The file's SHA-256, once it is kept (raises what keeping it raised)."""

@@ -10,7 +10,6 @@ so undoing a failed write cuts the arrays back to it.
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ import numpy as np
 from sqlalchemy import Connection, CursorResult, insert, select, update
 
 from exprhub.hub import schema as s
+from exprhub.hub.background import background_thread
 from exprhub.records import strings_equal
 from exprhub.storage.bulk import RowBuffer
 from exprhub.storage.staging import Staging
@@ -325,18 +325,13 @@ class MatrixWrites:
         writes = [w for w in map(self._take_pending, self.buffers.values()) if w is not None]
         if not writes:
             return
-        done: Future[None] = Future()
 
         def run() -> None:
-            try:
-                for write in writes:
-                    write()
-                done.set_result(None)
-            except BaseException as exc:  # raised by flush, or swallowed by undo
-                done.set_exception(exc)
+            for write in writes:
+                write()
 
-        threading.Thread(target=run, name="exprhub-matrix-append", daemon=True).start()
-        self._background = done
+        # what it raises is raised by flush, or dropped by undo
+        self._background = background_thread("exprhub-matrix-append").submit(run)
 
     def _wait_for_background(self) -> None:
         """Wait for the columns being written in the background; raise what writing raised."""
