@@ -314,19 +314,21 @@ def timed_per_file(
     from exprhub.ingest import importer
 
     stamps: dict[Path, float] = {}
-    real = importer.import_file
+    # what import_files calls for each file (import_file in code before 2026-12-07 17:00)
+    name = "_import_file" if hasattr(importer, "_import_file") else "import_file"
+    real = getattr(importer, name)
 
     def stamped(hub: Any, path: Any, **kw: Any) -> Any:
         result = real(hub, path, **kw)
         stamps[Path(path)] = time.perf_counter()
         return result
 
-    importer.import_file = stamped  # type: ignore[assignment]
+    setattr(importer, name, stamped)
     started: list[float] = []
     try:
         summary = import_run(files, prefilled, workdir, tier, started, tables)
     finally:
-        importer.import_file = real  # type: ignore[assignment]
+        setattr(importer, name, real)
     per_file = np.diff([started[0], *(stamps[p] for p in files)])
     first, last = float(per_file[:20].sum()), float(per_file[-20:].sum())
     summary.update(
