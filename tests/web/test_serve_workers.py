@@ -69,10 +69,12 @@ def served_hub(
 
 def test_workers_share_records_search_and_jobs(served_hub):
     home, env = served_hub
+    T0=time.monotonic(); P=lambda m: print(f"T {time.monotonic()-T0:.2f} {m}", flush=True)
     # Forget the index's watermark: every worker finds the index stale when it starts, and
     # they sync it together (one writer at a time; the others wait, none fails).
     (home / "search-state.json").unlink()
     with serving(home, command=("serve", "--workers", "4"), env=env) as server:
+        P("started4")
         paths = ["/api/v1/series/GSE1623", "/api/v1/search?q=GSE1623", "/api/v1/samples"] * 20
         with ThreadPoolExecutor(12) as pool:
             answers = list(pool.map(lambda path: get(server, path), paths))
@@ -81,6 +83,7 @@ def test_workers_share_records_search_and_jobs(served_hub):
             if path.startswith("/api/v1/search"):
                 assert [hit["key"] for hit in body["results"]] == ["GSE1623"]
 
+        P("gets done")
         submitted = [
             post(server, "/api/v1/jobs", {"kind": "export", "params": {"accession": acc}})
             for acc in ("GSE1623", "GPL81", "GSE1623")
@@ -98,17 +101,21 @@ def test_workers_share_records_search_and_jobs(served_hub):
                 time.sleep(0.1)
             assert state["status"] == "done", state
             states[job["id"]] = state
+        P("jobs done")
         output = server.output()
         assert "Traceback" not in output and "error" not in output.lower(), output
         assert "4 worker processes" in output
 
+    P("stopped4")
     with serving(home, command=("serve", "--workers", "2"), env=env) as server:
+        P("started2")
         for job_id, state in states.items():
             assert get(server, f"/api/v1/jobs/{job_id}") == (200, state)
             status, result = get(server, state["result_url"])
             assert status == 200
             with urllib.request.urlopen(server.url(result["result"]["download_url"])) as file:
                 assert len(file.read()) == state["result_bytes"]
+    P("stopped2")
     # every worker withdrew its lock file when it stopped
     assert list((home / "jobs" / ".workers").iterdir()) == []
 
