@@ -5,10 +5,8 @@ and on PostgreSQL."""
 
 from __future__ import annotations
 
+import functools
 import json
-import os
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -69,12 +67,10 @@ def served_hub(
 
 def test_workers_share_records_search_and_jobs(served_hub):
     home, env = served_hub
-    T0=time.monotonic(); P=lambda m: print(f"T {time.monotonic()-T0:.2f} {m}", flush=True)
     # Forget the index's watermark: every worker finds the index stale when it starts, and
     # they sync it together (one writer at a time; the others wait, none fails).
     (home / "search-state.json").unlink()
     with serving(home, command=("serve", "--workers", "4"), env=env) as server:
-        P("started4")
         paths = ["/api/v1/series/GSE1623", "/api/v1/search?q=GSE1623", "/api/v1/samples"] * 20
         with ThreadPoolExecutor(12) as pool:
             answers = list(pool.map(lambda path: get(server, path), paths))
@@ -83,7 +79,6 @@ def test_workers_share_records_search_and_jobs(served_hub):
             if path.startswith("/api/v1/search"):
                 assert [hit["key"] for hit in body["results"]] == ["GSE1623"]
 
-        P("gets done")
         submitted = [
             post(server, "/api/v1/jobs", {"kind": "export", "params": {"accession": acc}})
             for acc in ("GSE1623", "GPL81", "GSE1623")
@@ -101,47 +96,41 @@ def test_workers_share_records_search_and_jobs(served_hub):
                 time.sleep(0.1)
             assert state["status"] == "done", state
             states[job["id"]] = state
-        P("jobs done")
         output = server.output()
         assert "Traceback" not in output and "error" not in output.lower(), output
         assert "4 worker processes" in output
 
-    P("stopped4")
     with serving(home, command=("serve", "--workers", "2"), env=env) as server:
-        P("started2")
         for job_id, state in states.items():
             assert get(server, f"/api/v1/jobs/{job_id}") == (200, state)
             status, result = get(server, state["result_url"])
             assert status == 200
             with urllib.request.urlopen(server.url(result["result"]["download_url"])) as file:
                 assert len(file.read()) == state["result_bytes"]
-    P("stopped2")
     # every worker withdrew its lock file when it stopped
     assert list((home / "jobs" / ".workers").iterdir()) == []
 
 
-def refused_serve(home: Path, *options: str, env: dict[str, str] | None = None) -> str:
-    """Run ``exprhub serve`` with ``options``, which must refuse to start; its stderr."""
-    done = subprocess.run(
-        [sys.executable, "-m", "exprhub", "serve", "--home", str(home), *options],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-    )
-    assert done.returncode == 1
-    return done.stderr.strip()
+def refused_serve(home: Path, *options: str, capsys) -> str:
+    """Run ``exprhub serve`` with ``options`` (in this process: it refuses before it serves),
+    which must refuse to start; its stderr."""
+    capsys.readouterr()
+    assert main(["serve", "--home", str(home), *options]) == 1
+    return capsys.readouterr().err.strip()
 
 
-def test_workers_option_is_checked(tmp_path):
+def test_workers_option_is_checked(tmp_path, capsys, monkeypatch):
     home = tmp_path / "hub"
     Hub.init(home).close()
-    assert refused_serve(home, "--workers", "0") == "error: --workers must be at least 1, got 0"
-    bad_limit = refused_serve(home, "--workers", "2", env={"EXPRHUB_MAX_ACTIVE_JOBS": "many"})
+    refused = functools.partial(refused_serve, home, capsys=capsys)
+    assert refused("--workers", "0") == "error: --workers must be at least 1, got 0"
+    monkeypatch.setenv("EXPRHUB_MAX_ACTIVE_JOBS", "many")
+    bad_limit = refused("--workers", "2")
     assert bad_limit.splitlines() == [
         "error: EXPRHUB_MAX_ACTIVE_JOBS must be a whole number >= 1, got 'many'"
     ]
-    assert refused_serve(home, "--worker-timeout", "0") == (
+    monkeypatch.delenv("EXPRHUB_MAX_ACTIVE_JOBS")
+    assert refused("--worker-timeout", "0") == (
         "error: --worker-timeout must be at least 1 second, got 0"
     )
 
