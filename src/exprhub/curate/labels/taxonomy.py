@@ -43,8 +43,8 @@ def _scan() -> dict[str, int]:
                 key = _ID.search(data, max(0, match.start() - 40), match.start())
                 if key is None:
                     continue
-                raw = match.group(1)
-                label = json.loads(b'"' + raw + b'"') if b"\\" in raw else raw.decode()
+                quoted = match.group(1)
+                label = json.loads(b'"' + quoted + b'"') if b"\\" in quoted else quoted.decode()
                 names.setdefault(label.lower(), int(key.group(1)))
                 last = match.end()
             if not chunk:
