@@ -132,7 +132,7 @@ def _wait_until_ready(server: Server, ready: Callable[[Server], bool], timeout: 
             pass
         assert server.process.poll() is None, server.output()
         assert time.monotonic() < deadline, f"exprhub serve was not ready in {timeout} s"
-        time.sleep(0.2)
+        time.sleep(0.05)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

@@ -21,7 +21,7 @@ def wait_for(url: str, timeout: float = 60.0) -> bytes:
         except OSError:
             if time.monotonic() > deadline:
                 raise
-            time.sleep(0.5)
+            time.sleep(0.1)
 
 
 def test_demo_builds_hub_and_is_idempotent(tmp_path, capsys):

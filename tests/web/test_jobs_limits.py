@@ -336,7 +336,7 @@ def test_serve_bounds_bodies_and_keeps_jobs_over_a_restart(imported_home):
             "failed",
         ):
             assert time.monotonic() < deadline
-            time.sleep(0.2)
+            time.sleep(0.05)
         assert state["status"] == "done", state
         result_dir = imported_home / "jobs" / job["id"]
         assert (result_dir / "GSE1623_family.soft").stat().st_size == state["result_bytes"]

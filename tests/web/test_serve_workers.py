@@ -5,10 +5,8 @@ and on PostgreSQL."""
 
 from __future__ import annotations
 
+import functools
 import json
-import os
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -113,28 +111,26 @@ def test_workers_share_records_search_and_jobs(served_hub):
     assert list((home / "jobs" / ".workers").iterdir()) == []
 
 
-def refused_serve(home: Path, *options: str, env: dict[str, str] | None = None) -> str:
-    """Run ``exprhub serve`` with ``options``, which must refuse to start; its stderr."""
-    done = subprocess.run(
-        [sys.executable, "-m", "exprhub", "serve", "--home", str(home), *options],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-    )
-    assert done.returncode == 1
-    return done.stderr.strip()
+def refused_serve(home: Path, *options: str, capsys) -> str:
+    """Run ``exprhub serve`` with ``options`` (in this process: it refuses before it serves),
+    which must refuse to start; its stderr."""
+    capsys.readouterr()
+    assert main(["serve", "--home", str(home), *options]) == 1
+    return capsys.readouterr().err.strip()
 
 
-def test_workers_option_is_checked(tmp_path):
+def test_workers_option_is_checked(tmp_path, capsys, monkeypatch):
     home = tmp_path / "hub"
     Hub.init(home).close()
-    assert refused_serve(home, "--workers", "0") == "error: --workers must be at least 1, got 0"
-    bad_limit = refused_serve(home, "--workers", "2", env={"EXPRHUB_MAX_ACTIVE_JOBS": "many"})
+    refused = functools.partial(refused_serve, home, capsys=capsys)
+    assert refused("--workers", "0") == "error: --workers must be at least 1, got 0"
+    monkeypatch.setenv("EXPRHUB_MAX_ACTIVE_JOBS", "many")
+    bad_limit = refused("--workers", "2")
     assert bad_limit.splitlines() == [
         "error: EXPRHUB_MAX_ACTIVE_JOBS must be a whole number >= 1, got 'many'"
     ]
-    assert refused_serve(home, "--worker-timeout", "0") == (
+    monkeypatch.delenv("EXPRHUB_MAX_ACTIVE_JOBS")
+    assert refused("--worker-timeout", "0") == (
         "error: --worker-timeout must be at least 1 second, got 0"
     )
 

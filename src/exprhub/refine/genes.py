@@ -191,22 +191,26 @@ def read_gene2accession(
         width = max(i_gene, i_rna, i_genomic) + 1
         last: set[str] = set()
         last_gene = ""
+        taxes: dict[str, int] = {}
         for lineno, line in enumerate(handle, start=2):
             if prefixes is not None and not line.startswith(prefixes):
                 continue
             if line.startswith("#") or not line.strip():
                 continue
-            fields = line.rstrip("\r\n").split("\t")
+            # only the first `width` columns are read: the rest is left unsplit
+            fields = line.rstrip("\r\n").split("\t", width)
             if len(fields) < width:
                 raise FormatError(path, lineno, f"expected {len(header)} fields, got {len(fields)}")
-            tax = _tax(path, lineno, fields[0])
+            tax = taxes.get(fields[0])
+            if tax is None:
+                tax = taxes[fields[0]] = _tax(path, lineno, fields[0])
             gene_id = fields[i_gene]
             if gene_id != last_gene:
                 last, last_gene = set(), gene_id
             for value in (fields[i_rna], fields[i_genomic]):
-                if value in ("", "-") or value.startswith(_WHOLE_SEQUENCE_PREFIXES):
+                if value == "-" or not value or value.startswith(_WHOLE_SEQUENCE_PREFIXES):
                     continue
-                accession = strip_accession_version(value)
+                accession = value.strip().split(".", 1)[0]  # strip_accession_version
                 if accession not in last:
                     last.add(accession)
                     yield tax, gene_id, accession

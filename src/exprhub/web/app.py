@@ -18,6 +18,7 @@ from starlette.responses import FileResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exprhub import __version__
+from exprhub.analysis.figure_modules import import_figure_modules
 from exprhub.hub import Hub, HubError, RecordNotFound, default_home
 from exprhub.hub.errors import HubBusy
 from exprhub.web import (
@@ -241,6 +242,8 @@ def create_app(
     ValueError
         When a limit set in the environment is not a whole number.
     """
+    # before any request: handlers drawing charts run concurrently in threads (see there)
+    import_figure_modules()
     manager = jobs or default_jobs(hub, limits=JobLimits.from_environment())
     body_limit = max_body_bytes if max_body_bytes is not None else max_body_bytes_from_environment()
 

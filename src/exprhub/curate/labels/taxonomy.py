@@ -16,7 +16,11 @@ import re
 
 from exprhub.curate.labels.ontology import cache_dir, index_version
 
-_ENTRY = re.compile(rb'"NCBITaxon:(\d+)":\{"ancestors":\{[^}]*\},"label":"((?:[^"\\]|\\.)*)"')
+#: A term's ancestors and label; its id is the ``"NCBITaxon:N":`` key just before. (Starting
+#: the expression at the id tried it at every ancestor too, named the same way: 40 % slower.)
+_ENTRY = re.compile(rb'\{"ancestors":\{[^}]*\},"label":"((?:[^"\\]|\\.)*)"')
+_ID = re.compile(rb'"NCBITaxon:(\d+)":$')
+
 _CHUNK = 1 << 22
 
 
@@ -36,8 +40,12 @@ def _scan() -> dict[str, int]:
             data = tail + chunk
             last = 0
             for match in _ENTRY.finditer(data):
-                label = json.loads(b'"' + match.group(2) + b'"')
-                names.setdefault(label.lower(), int(match.group(1)))
+                key = _ID.search(data, max(0, match.start() - 40), match.start())
+                if key is None:
+                    continue
+                quoted = match.group(1)
+                label = json.loads(b'"' + quoted + b'"') if b"\\" in quoted else quoted.decode()
+                names.setdefault(label.lower(), int(key.group(1)))
                 last = match.end()
             if not chunk:
                 break
