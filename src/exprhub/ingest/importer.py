@@ -280,14 +280,14 @@ def _reader(source: Path) -> tuple[str, RecordReader]:
 def _reader_ahead(source: Path) -> tuple[str, RecordReader] | None:
     """The kind and reader of the next file of an import, already reading it in the background
     where the reader can (:meth:`SoftReader.read_ahead`), or None if it cannot be made now
-    (its import then fails with the error)."""
+    (its own import then meets the error again, and reports it as that file's)."""
     try:
         kind, reader = _reader(source)
-    except (FormatError, OSError):
+        read_ahead = getattr(reader, "read_ahead", None)
+        if read_ahead is not None:
+            read_ahead()
+    except Exception:  # not the current file's failure: see above
         return None
-    read_ahead = getattr(reader, "read_ahead", None)
-    if read_ahead is not None:
-        read_ahead()
     return kind, reader
 
 
