@@ -208,9 +208,9 @@ def read_gene2accession(
             if gene_id != last_gene:
                 last, last_gene = set(), gene_id
             for value in (fields[i_rna], fields[i_genomic]):
-                if value == "-" or not value or value.startswith(_WHOLE_SEQUENCE_PREFIXES):
+                if value in ("", "-") or value.startswith(_WHOLE_SEQUENCE_PREFIXES):
                     continue
-                accession = value.strip().split(".", 1)[0]  # strip_accession_version
+                accession = strip_accession_version(value)
                 if accession not in last:
                     last.add(accession)
                     yield tax, gene_id, accession
