@@ -305,18 +305,22 @@ class SoftReader:
         then. Call :meth:`close` if :meth:`records` will not be read to its end."""
         if self._early is not None:
             return
-        opened = contextlib.ExitStack()
         try:
+            self._early = self._open_file(max(ahead, _AHEAD_BYTES))
+        except (FormatError, OSError):
+            return
+        self._early[1].start()
+
+    def _open_file(self, ahead: int) -> tuple[contextlib.ExitStack, Prefetch]:
+        """The file opened, and its reader ahead (holding up to ``ahead`` bytes; not started),
+        both closed by the returned stack (the thread stops before the stream closes)."""
+        with contextlib.ExitStack() as opened:
             stream = opened.enter_context(
                 open_binary(self.path, buffered=False, limits=self.limits)
             )
-        except (FormatError, OSError):
-            opened.close()
-            return
-        ahead_of = Prefetch(stream, _READ_SIZE, _SMALL_SPAN, _SMALL_READ, max(ahead, _AHEAD_BYTES))
-        opened.callback(ahead_of.close)  # the thread stops before the stream closes
-        ahead_of.start()
-        self._early = opened, ahead_of
+            prefetch = Prefetch(stream, _READ_SIZE, _SMALL_SPAN, _SMALL_READ, ahead)
+            opened.callback(prefetch.close)
+            return opened.pop_all(), prefetch
 
     def close(self) -> None:
         """Stop reading ahead (see :meth:`read_ahead`) and close the file, if open."""
@@ -337,15 +341,8 @@ class SoftReader:
         self.warnings = []
         self._cache = ColumnCache()
         early, self._early = self._early, None
-        with early[0] if early is not None else contextlib.ExitStack() as opened:
-            if early is not None:
-                ahead = early[1]
-            else:
-                stream = opened.enter_context(
-                    open_binary(self.path, buffered=False, limits=self.limits)
-                )
-                ahead = Prefetch(stream, _READ_SIZE, _SMALL_SPAN, _SMALL_READ, _AHEAD_BYTES)
-                opened.callback(ahead.close)
+        opened, ahead = early if early is not None else self._open_file(_AHEAD_BYTES)
+        with opened:
             try:
                 yield from self._records(_Scanner(ahead, self.limits))  # type: ignore[arg-type]
             except LimitExceeded as error:

@@ -264,10 +264,7 @@ class MatrixWrites:
         """Queue one sample's values (at ``rows``) as a new column of the matrix."""
         state.pending.append((sample_key, rows, np.asarray(values, dtype=np.float32)))
         if len(state.pending) >= FLUSH_COLUMNS:
-            self._wait_for_background()  # appends to a matrix go one after the other
-            write = self._take_pending(state)
-            if write is not None:
-                write()
+            self._write_pending(state)
 
     def deactivate_elsewhere(self, sample_key: str, kind: str, keep: MatrixBuffer) -> None:
         """Make the sample's columns in the other matrices of ``kind`` not current.
@@ -318,6 +315,14 @@ class MatrixWrites:
 
         return write
 
+    def _write_pending(self, state: MatrixBuffer) -> None:
+        """Write the pending columns of ``state`` now, after those written in the background
+        (appends to a matrix go one after the other)."""
+        self._wait_for_background()
+        write = self._take_pending(state)
+        if write is not None:
+            write()
+
     def write_in_background(self) -> None:
         """Start writing the columns added so far on a thread of their own (their files
         only; :meth:`flush` waits for it and records them)."""
@@ -342,11 +347,8 @@ class MatrixWrites:
     def flush(self) -> None:
         """Write pending columns, new feature and column rows and the new extents (repeatable:
         a second call writes only what was added since)."""
-        self._wait_for_background()
         for state in self.buffers.values():
-            write = self._take_pending(state)
-            if write is not None:
-                write()
+            self._write_pending(state)
             first = state.recorded_features
             base = state.committed_rows
             features = state.new_features[first:]
