@@ -29,6 +29,7 @@ from sqlalchemy import Engine, func, select
 
 from exprhub import __version__
 from exprhub.hub import schema as s
+from exprhub.hub.background_compaction import CompactionQueue
 from exprhub.hub.errors import HubError, HubNotFound
 from exprhub.hub.matrix_queries import MatrixQueries
 from exprhub.hub.matrix_writes import MatrixExtent
@@ -110,6 +111,9 @@ class Hub(MatrixQueries):
         #: set it store record tables through this child process instead of a thread.
         self.table_process: TableProcess | None = None
         self._table_process_thread: int | None = None
+        #: While set (see :meth:`compacting_in_background`), compactions made due by writes
+        #: run on a kept thread.
+        self._compactions: CompactionQueue | None = None
 
     @classmethod
     def init(cls, path: str | Path | None = None, *, database_url: str | None = None) -> Hub:
@@ -142,7 +146,10 @@ class Hub(MatrixQueries):
             )
 
     def close(self) -> None:
-        """Release database connections (and stop a table process)."""
+        """Release database connections (after any compaction running in the background has
+        ended; and stop a table process)."""
+        if self._compactions is not None:
+            self._compactions.wait()
         if self.table_process is not None:
             self.table_process.close()
             self.table_process = None
@@ -166,6 +173,30 @@ class Hub(MatrixQueries):
             self._table_process_thread = None
             if process is not None:  # None if the hub was closed inside the block
                 process.close()
+
+    @contextmanager
+    def compacting_in_background(self) -> Iterator[None]:
+        """Within the block, the compaction that a committed write makes due (a complete
+        stripe of 1,024 samples; see docs/store.md) runs on a kept thread while the next
+        write goes on, instead of before the write returns. Leaving the block waits for it
+        and compacts whatever is still due, so the matrices are then as if every write had
+        compacted in turn (after an exception it only waits: the next write compacts).
+        Reads are correct throughout: columns not compacted yet are read from the
+        sample-major array."""
+        if self._compactions is not None:  # nested: the outer block waits
+            yield
+            return
+        self._compactions = CompactionQueue(self._compact_committed)
+        finished = False
+        try:
+            yield
+            finished = True
+        finally:
+            queue, self._compactions = self._compactions, None
+            names = queue.wait()
+            if finished:
+                for name in names:
+                    self._compact_committed(name)
 
     def table_process_of_this_thread(self) -> TableProcess | None:
         """The table process a write on this thread uses (None: a table thread)."""
@@ -215,7 +246,11 @@ class Hub(MatrixQueries):
             for extent in written:
                 self._written[extent.name] = extent
             for extent in written:
-                if self.store.compaction_due(extent.name, extent.n_columns):
+                if not self.store.compaction_due(extent.name, extent.n_columns):
+                    continue
+                if self._compactions is not None:
+                    self._compactions.submit(extent.name)
+                else:
                     self._compact_quietly(extent.name, extent.n_rows, extent.n_columns)
 
     def known_features(
@@ -238,6 +273,23 @@ class Hub(MatrixQueries):
         except Exception as exc:  # reported, not raised: the committed write stands
             _log.warning("compaction of matrix %r failed (retried later): %s", name, exc)
             return 0
+
+    def _compact_committed(self, name: str) -> int:
+        """Compact the complete stripes of matrix ``name`` up to the extent committed now;
+        like :meth:`_compact_quietly`, a failure is logged, not raised."""
+        try:
+            with self.engine.connect() as connection:
+                extent = connection.execute(
+                    select(s.matrices.c.n_rows, s.matrices.c.n_columns).where(
+                        s.matrices.c.name == name
+                    )
+                ).first()
+        except Exception as exc:  # reported, not raised: see _compact_quietly
+            _log.warning("compaction of matrix %r failed (retried later): %s", name, exc)
+            return 0
+        if extent is None or not self.store.compaction_due(name, extent.n_columns):
+            return 0
+        return self._compact_quietly(name, extent.n_rows, extent.n_columns)
 
     def compact(self, names: Sequence[str] | None = None) -> dict[str, int]:
         """Copy every committed column of the named matrices (default: all) that is only in

@@ -217,6 +217,10 @@ def import_files(
     ``table_process``: store the records' data tables through a child process
     (:meth:`Hub.tables_in_a_child_process`) rather than a thread; by default, when there are
     at least :data:`TABLE_PROCESS_MIN_FILES` files. The hub is the same either way.
+
+    With two files or more, the compaction a file's import makes due runs while the next
+    file is imported (:meth:`Hub.compacting_in_background`); when this returns, the matrices
+    are compacted as if each file had compacted in turn.
     """
     # each file, or a path that stands for none with why
     queue: list[tuple[Path, ImportFailed | None]] = []
@@ -241,7 +245,11 @@ def import_files(
         if path is not None and path not in early:
             early[path] = _reader_ahead(path)
 
-    with hub.tables_in_a_child_process() if table_process else contextlib.nullcontext():
+    with contextlib.ExitStack() as stack:
+        if table_process:
+            stack.enter_context(hub.tables_in_a_child_process())
+        if len(queue) >= 2:
+            stack.enter_context(hub.compacting_in_background())
         try:
             for i, (path, failed) in enumerate(queue):
                 if failed is not None:

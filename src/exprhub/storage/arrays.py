@@ -43,6 +43,7 @@ from exprhub.storage.errors import HubError
 from exprhub.storage.matrix_files import (
     clear_outside,
     compaction_band,
+    feature_major_lock,
     read_compacted,
     remove_chunks_from,
     remove_partials,
@@ -238,7 +239,11 @@ class MatrixStore:
         if not directory.exists():
             raise MatrixNotFound(f"{self.root}: no matrix named {name!r}")
         trash = self.root / f".deleted-{uuid.uuid4().hex}"
-        directory.rename(trash)
+        if self._complete(key):
+            with feature_major_lock(directory):  # not while it is compacted
+                directory.rename(trash)
+        else:  # created in part: nothing else uses it
+            directory.rename(trash)
         shutil.rmtree(trash, ignore_errors=True)
 
 
@@ -246,7 +251,8 @@ class Matrix:
     """One matrix, readable by feature or by sample.
 
     Cells never written read as NaN. Reads take the committed extent from the caller. Reads are
-    safe from many threads; writes are serialised per object (the hub serialises writers).
+    safe from many threads; writes are serialised per object (the hub serialises writers),
+    except that a compaction may run beside an append (see :meth:`compact`).
     """
 
     def __init__(self, store: MatrixStore, key: str, name: str) -> None:
@@ -378,8 +384,9 @@ class Matrix:
                 if rows > fm.shape[0] or cols > fm.shape[1] or (cols, rows) != sm.shape:
                     rows, cols = _capacity_for(rows), _capacity_for(cols)
                     fm, sm = fm.resized((rows, cols)), sm.resized((cols, rows))
-                    fm.write(writer)
-                    sm.write(writer)
+                    with feature_major_lock(self._dir):
+                        fm.write(writer)
+                        sm.write(writer)
                     resized = True
                 if n and k:
                     # Chunks wholly beyond start_column (so beyond the committed extent)
@@ -418,7 +425,7 @@ class Matrix:
         """
         if n_rows < 0 or n_columns < 0:
             raise ValueError(f"matrix {self.name!r}: negative extent ({n_rows}, {n_columns})")
-        with self._write_lock:
+        with self._write_lock, feature_major_lock(self._dir):
             writer = AtomicFiles(self._store.root, fsync=self._store.fsync)
             try:
                 fm, sm = self._read_arrays()
@@ -460,12 +467,16 @@ class Matrix:
         is the mark of compacted columns moved, atomically; until it moves, reads take these
         columns from the sample-major array. An interrupted compaction leaves files beyond
         the mark, which the next compaction (or :meth:`discard_beyond`) deletes unread.
+
+        It may run while another thread or process appends to the matrix (it holds the
+        matrix's :func:`~exprhub.storage.matrix_files.feature_major_lock`; those appends write
+        the sample-major array only). ``(n_rows, n_columns)`` must be committed all the same.
         """
         if n_rows < 0 or n_columns < 0:
             raise ValueError(f"matrix {self.name!r}: negative extent ({n_rows}, {n_columns})")
         if not self.tiered:
             return 0
-        with self._write_lock:
+        with self._write_lock, feature_major_lock(self._dir):
             done = read_compacted(self._dir) or 0
             width = self._fm.chunks[1]
             target = n_columns if whole else n_columns // width * width

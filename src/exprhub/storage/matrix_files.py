@@ -4,21 +4,49 @@ columns of a matrix with an append tier, and the clean-up of chunks beyond a com
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from exprhub.storage.array_meta import ArrayMeta
+from exprhub.storage.array_meta import METADATA, ArrayMeta
 from exprhub.storage.atomic_store import TMP_SUFFIX, AtomicFiles
 from exprhub.storage.chunk_writer import Region, write_regions
 
 # Per-matrix file holding how many leading columns the feature-major array holds; absent in
 # matrices without an append tier (every column is in both arrays).
 _COMPACTED = "compacted.json"
+
+
+@contextmanager
+def feature_major_lock(directory: Path) -> Iterator[None]:
+    """Hold, across threads and processes, the lock of the matrix in ``directory`` that
+    whatever writes its feature-major array or removes its files takes: compaction,
+    ``discard_beyond``, deletion, and an append that resizes the arrays.
+
+    Appends of a matrix with an append tier otherwise write the sample-major array only, so
+    they go on while a compaction copies committed columns on another thread; the lock keeps
+    a compaction from meeting a resize's temporary file (which it would remove as a leftover)
+    and from writing into a matrix that another writer cuts back or deletes.
+
+    The lock is taken on the matrix's group metadata file, written once when the matrix is
+    created and never replaced, so the store holds no file for it. Raises FileNotFoundError
+    if the matrix is gone, also if it was deleted (or deleted and created again) meanwhile.
+    """
+    path = directory / METADATA
+    with path.open("rb") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+        now, held = os.stat(path), os.fstat(handle.fileno())
+        if (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino):
+            raise FileNotFoundError(errno.ENOENT, "matrix deleted meanwhile", str(path))
+        yield
 
 
 def chunk_files(array_dir: Path) -> list[tuple[tuple[int, int], Path]]:
