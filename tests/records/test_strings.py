@@ -9,6 +9,7 @@ against pyarrow and numpy. CI builds the extension (``.ci/run`` sets
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -258,6 +259,52 @@ def test_other_threads_run_during_long_calls(compiled) -> None:  # type: ignore[
     b = np.array(values, dtype=_STRING)
     assert _progress_during(lambda: compiled.arrow_buffers(a))
     assert _progress_during(lambda: compiled.equal(a, b))
+
+
+# Another thread reads items of the columns while each function runs on them, many times:
+# numpy takes a column's allocator lock with the GIL held to read an item, so a function that
+# waited for the GIL with that lock held would hang here (it did, before they gave it back
+# first).
+_READ_WHILE_CALLED = """
+import threading
+import numpy as np
+from exprhub.records import _strings
+
+size = 20_000
+values = [f"{i % 9973}.{i % 10}" for i in range(size)]
+a = np.array(values, dtype=np.dtypes.StringDType())
+b = np.array(values, dtype=np.dtypes.StringDType())
+target = np.empty(size, dtype=np.dtypes.StringDType())
+text = bytearray("\\n".join(values).encode())
+stop = threading.Event()
+
+def read() -> None:
+    i = 0
+    while not stop.is_set():
+        a[i % size], b[i % size], target[i % size]
+        i += 1
+
+reader = threading.Thread(target=read)
+reader.start()
+for _ in range(10):
+    _strings.arrow_buffers(a)
+    _strings.equal(a, b)
+    _strings.parse_floats(a)
+    _strings.split_rows(text, 0, len(text), [target])
+stop.set()
+reader.join()
+assert target.tolist() == values
+"""
+
+
+def test_a_thread_reading_the_same_columns_does_not_deadlock(compiled) -> None:  # type: ignore[no-untyped-def]
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", _READ_WHILE_CALLED], timeout=120, capture_output=True, text=True
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("a thread reading the same columns deadlocked with the compiled functions")
+    assert run.returncode == 0, run.stderr
 
 
 _DIGITS = st.text(alphabet="0123456789", max_size=20)

@@ -13,9 +13,9 @@
  *
  * Their loops run without the GIL, so that other threads run meanwhile (arrow_buffers and
  * equal keep it below numpy's threshold size, where giving it up costs more than it frees).
- * arrow_buffers and equal take a column's allocator lock and give it back inside that
- * stretch: numpy takes the lock while holding the GIL (to read an item, for one), so waiting
- * for the GIL with the lock held can deadlock.
+ * Each takes its columns' allocator locks and gives them back inside that stretch: numpy
+ * takes those locks while holding the GIL (to read an item, for one), so waiting for the GIL
+ * with a lock held can deadlock.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -235,12 +235,12 @@ split_rows_into(PyObject *Py_UNUSED(module), PyObject *args)
     if (inspect_columns(columns, &w, descrs, refs) < 0) {
         goto finish;
     }
-    NpyString_acquire_allocators((size_t)w.width, descrs, w.allocators);
     Py_BEGIN_ALLOW_THREADS
+    NpyString_acquire_allocators((size_t)w.width, descrs, w.allocators);
     status = split_rows(&w, (const char *)view.buf + start, (const char *)view.buf + end,
                         &counts);
-    Py_END_ALLOW_THREADS
     NpyString_release_allocators((size_t)w.width, w.allocators);
+    Py_END_ALLOW_THREADS
     if (status == SPLIT_NO_ROOM) {
         PyErr_Format(PyExc_ValueError, "the columns have room for %zd rows; the text holds more",
                      (Py_ssize_t)w.capacity);
@@ -615,9 +615,9 @@ parse_floats(PyObject *Py_UNUSED(module), PyObject *arg)
     npy_intp stride = PyArray_STRIDES(column)[0];
     npy_intp n_rest = 0;
     int status = 0;
-    npy_string_allocator *allocator =
-        NpyString_acquire_allocator((PyArray_StringDTypeObject *)PyArray_DESCR(column));
+    PyArray_StringDTypeObject *descr = (PyArray_StringDTypeObject *)PyArray_DESCR(column);
     Py_BEGIN_ALLOW_THREADS
+    npy_string_allocator *allocator = NpyString_acquire_allocator(descr);
     npy_static_string text = {0, NULL};
     for (npy_intp i = 0; i < n; i++) {
         status = NpyString_load(allocator, (const npy_packed_static_string *)(slots + i * stride),
@@ -633,8 +633,8 @@ parse_floats(PyObject *Py_UNUSED(module), PyObject *arg)
             rest[n_rest++] = i;
         }
     }
-    Py_END_ALLOW_THREADS
     NpyString_release_allocator(allocator);
+    Py_END_ALLOW_THREADS
     if (status != 0) {
         Py_DECREF(values);
         PyMem_RawFree(rest);
