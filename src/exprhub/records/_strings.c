@@ -373,8 +373,9 @@ PyDoc_STRVAR(arrow_buffers_doc,
 "arrow_buffers(column) -> (offsets, data)\n"
 "\n"
 "The strings of a 1-D StringDType array as an Arrow large_string array's buffers: int64\n"
-"offsets (one more than the strings) and the UTF-8 bytes, both numpy arrays. The GIL is\n"
-"released meanwhile: the caller must not resize the column from another thread.");
+"offsets (one more than the strings) and the UTF-8 bytes, both numpy arrays. For more\n"
+"than 500 strings the GIL is released meanwhile: the caller must not resize the column\n"
+"from another thread.");
 
 static PyObject *
 arrow_buffers(PyObject *Py_UNUSED(module), PyObject *arg)
@@ -459,8 +460,9 @@ compare_strings(PyArray_Descr **descrs, const char *a, npy_intp a_stride, const 
 PyDoc_STRVAR(equal_doc,
 "equal(a, b) -> bool\n"
 "\n"
-"Whether two 1-D StringDType arrays have the same length and the same strings. The GIL is\n"
-"released meanwhile: the caller must not resize the arrays from another thread.");
+"Whether two 1-D StringDType arrays have the same length and the same strings. For more\n"
+"than 500 strings the GIL is released meanwhile: the caller must not resize the arrays\n"
+"from another thread.");
 
 static PyObject *
 equal(PyObject *Py_UNUSED(module), PyObject *args)
