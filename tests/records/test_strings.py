@@ -9,6 +9,11 @@ against pyarrow and numpy. CI builds the extension (``.ci/run`` sets
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -124,6 +129,182 @@ def test_compiled_helpers_reject_other_arrays(compiled) -> None:  # type: ignore
     with pytest.raises(ValueError, match="missing value"):
         compiled.arrow_buffers(na)
     assert arrow_strings(na).to_pylist() == ["a", None]  # NA columns take pyarrow's path
+
+
+def _arrow_reference(values: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Arrow's large_string offsets and bytes for ``values``, worked out in Python."""
+    encoded = [value.encode() for value in values]
+    offsets = np.zeros(len(values) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(text) for text in encoded], dtype=np.int64)
+    return offsets, np.frombuffer(b"".join(encoded), dtype=np.uint8)
+
+
+def _assert_arrow_buffers(compiled, column: np.ndarray, values: list[str]) -> None:  # type: ignore[no-untyped-def]
+    offsets, data = compiled.arrow_buffers(column)
+    expected_offsets, expected_data = _arrow_reference(values)
+    assert offsets.dtype == np.int64 and data.dtype == np.uint8
+    np.testing.assert_array_equal(offsets, expected_offsets)
+    np.testing.assert_array_equal(data, expected_data)
+    built = pa.LargeStringArray.from_buffers(len(values), pa.py_buffer(offsets), pa.py_buffer(data))
+    built.validate(full=True)
+    assert built.equals(pa.array(values, type=pa.large_string()))
+
+
+# numpy keeps strings of up to 15 bytes in the array's slot and longer ones elsewhere (in an
+# arena, or on the heap once replaced); lengths past 255 bytes take a wider size field.
+_ANY_STRINGS = st.lists(
+    st.text(st.characters(blacklist_categories=["Cs"]), max_size=20)
+    | st.builds(
+        lambda text, times: (text or "x") * times,
+        st.text(st.characters(blacklist_categories=["Cs"]), max_size=8),
+        st.integers(2, 150),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=_FIXTURE_OK)
+@given(values=_ANY_STRINGS, replaced=st.lists(st.tuples(st.integers(0, 80), _ANY_STRINGS)))
+def test_arrow_buffers_match_a_python_reference(  # type: ignore[no-untyped-def]
+    compiled, values: list[str], replaced: list[tuple[int, list[str]]]
+) -> None:
+    column = np.array(values, dtype=_STRING)
+    _assert_arrow_buffers(compiled, column, values)
+    _assert_arrow_buffers(compiled, column[1::3], values[1::3])  # a strided view
+    for at, texts in replaced:  # replaced strings move out of the arena
+        if values and texts:
+            values[at % len(values)] = texts[0]
+            column[at % len(values)] = texts[0]
+    _assert_arrow_buffers(compiled, column, values)
+
+
+def _long_strings(count: int, seed: int) -> list[str]:
+    """``count`` strings of 100 to 300 bytes (some characters take two or three)."""
+    rng = np.random.default_rng(seed)
+    alphabet = np.array(list("abcdefghij0123456789.-_ éøµ€"))
+    strings = []
+    for size in rng.integers(100, 301, count):
+        text = "".join(rng.choice(alphabet, size))
+        strings.append(text.encode()[:size].decode(errors="ignore"))
+    return strings
+
+
+def test_arrow_buffers_grows_its_buffer_for_long_strings(compiled) -> None:  # type: ignore[no-untyped-def]
+    values = _long_strings(10_000, seed=1)  # ~2 MB: several times the first guess of 8 bytes each
+    column = np.array(values, dtype=_STRING)
+    _assert_arrow_buffers(compiled, column, values)
+    offsets, data = compiled.arrow_buffers(column[::-1])
+    del column
+    assert data.tobytes().decode() == "".join(reversed(values))  # the bytes outlive the column
+    assert offsets[-1] == data.size
+    assert compiled.equal(np.array(values, dtype=_STRING), np.array(values, dtype=_STRING))
+    changed = np.array(values, dtype=_STRING)
+    changed[-1] = values[-1][:-1] + "!"
+    assert not compiled.equal(np.array(values, dtype=_STRING), changed)
+    assert compiled.arrow_buffers(np.array([], dtype=_STRING))[1].size == 0
+
+
+@pytest.mark.parametrize("size", [3, 5_000])  # with and without the GIL released
+def test_missing_values_raise_after_the_loop(compiled, size: int) -> None:  # type: ignore[no-untyped-def]
+    na_type = np.dtypes.StringDType(na_object=None)
+    values: list[str | None] = ["GO:0005515 // protein binding"] * size
+    for missing in (0, size - 1):
+        cells = values.copy()
+        cells[missing] = None
+        column = np.array(cells, dtype=na_type)
+        with pytest.raises(ValueError, match=r"^missing value \(NA\) in a string column$"):
+            compiled.arrow_buffers(column)
+        other = np.array(values, dtype=na_type)
+        with pytest.raises(ValueError, match=r"^missing value \(NA\) in a string column$"):
+            compiled.equal(other, column)
+        if missing == size - 1:  # a difference found before the missing value decides
+            other[0] = "other"
+            assert compiled.equal(other, column) is False
+
+
+def _progress_during(call: Callable[[], object]) -> bool:
+    """Whether another Python thread runs while ``call`` does, in one of up to 100 tries.
+
+    The switch interval is set far beyond the test, so the other thread only gets the GIL when
+    this one gives it up: a call that keeps the GIL never sees the counter move.
+    """
+    counter = [0]
+    stop = threading.Event()
+
+    def count() -> None:
+        while not stop.is_set():
+            counter[0] += 1
+            stop.wait(0.0005)  # gives the GIL back at once
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1000.0)
+    thread = threading.Thread(target=count)
+    try:
+        thread.start()
+        for _ in range(100):
+            before = counter[0]
+            call()
+            if counter[0] != before:
+                return True
+        return False
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(interval)
+
+
+def test_other_threads_run_during_long_calls(compiled) -> None:  # type: ignore[no-untyped-def]
+    values = _long_strings(10_000, seed=2)
+    a = np.array(values, dtype=_STRING)
+    b = np.array(values, dtype=_STRING)
+    assert _progress_during(lambda: compiled.arrow_buffers(a))
+    assert _progress_during(lambda: compiled.equal(a, b))
+
+
+# Another thread reads items of the columns while each function runs on them, many times:
+# numpy takes a column's allocator lock with the GIL held to read an item, so a function that
+# waited for the GIL with that lock held would hang here (it did, before they gave it back
+# first).
+_READ_WHILE_CALLED = """
+import threading
+import numpy as np
+from exprhub.records import _strings
+
+size = 20_000
+values = [f"{i % 9973}.{i % 10}" for i in range(size)]
+a = np.array(values, dtype=np.dtypes.StringDType())
+b = np.array(values, dtype=np.dtypes.StringDType())
+target = np.empty(size, dtype=np.dtypes.StringDType())
+text = bytearray("\\n".join(values).encode())
+stop = threading.Event()
+
+def read() -> None:
+    i = 0
+    while not stop.is_set():
+        a[i % size], b[i % size], target[i % size]
+        i += 1
+
+reader = threading.Thread(target=read)
+reader.start()
+for _ in range(10):
+    _strings.arrow_buffers(a)
+    _strings.equal(a, b)
+    _strings.parse_floats(a)
+    _strings.split_rows(text, 0, len(text), [target])
+stop.set()
+reader.join()
+assert target.tolist() == values
+"""
+
+
+def test_a_thread_reading_the_same_columns_does_not_deadlock(compiled) -> None:  # type: ignore[no-untyped-def]
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", _READ_WHILE_CALLED], timeout=120, capture_output=True, text=True
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("a thread reading the same columns deadlocked with the compiled functions")
+    assert run.returncode == 0, run.stderr
 
 
 _DIGITS = st.text(alphabet="0123456789", max_size=20)

@@ -10,6 +10,12 @@
  * arrow_buffers: a column as the offsets and bytes of an Arrow large_string array.
  * equal: whether two columns hold the same strings.
  * parse_floats: a column's plain decimal numbers as float64, the rest left to the caller.
+ *
+ * Their loops run without the GIL, so that other threads run meanwhile (arrow_buffers and
+ * equal keep it below numpy's threshold size, where giving it up costs more than it frees).
+ * Each takes its columns' allocator locks and gives them back inside that stretch: numpy
+ * takes those locks while holding the GIL (to read an item, for one), so waiting for the GIL
+ * with a lock held can deadlock.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -229,12 +235,12 @@ split_rows_into(PyObject *Py_UNUSED(module), PyObject *args)
     if (inspect_columns(columns, &w, descrs, refs) < 0) {
         goto finish;
     }
-    NpyString_acquire_allocators((size_t)w.width, descrs, w.allocators);
     Py_BEGIN_ALLOW_THREADS
+    NpyString_acquire_allocators((size_t)w.width, descrs, w.allocators);
     status = split_rows(&w, (const char *)view.buf + start, (const char *)view.buf + end,
                         &counts);
-    Py_END_ALLOW_THREADS
     NpyString_release_allocators((size_t)w.width, w.allocators);
+    Py_END_ALLOW_THREADS
     if (status == SPLIT_NO_ROOM) {
         PyErr_Format(PyExc_ValueError, "the columns have room for %zd rows; the text holds more",
                      (Py_ssize_t)w.capacity);
@@ -269,25 +275,107 @@ set_load_error(int status)
                                                   : "could not read a numpy string");
 }
 
-/* Load the string at `index`; -1 (exception set) for a missing value. */
+/* A status besides NpyString_load's (0, 1: NA, -1: unreadable): memory ran out. */
+#define LOAD_NO_MEMORY 2
+
+/* Bytes gathered without the GIL, in memory from PyMem_RawMalloc. */
+typedef struct {
+    char *bytes;
+    size_t used;
+    size_t capacity;
+} byte_buffer;
+
+/* Make room for `more` bytes after the used ones, at least doubling the capacity when it
+ * grows; -1 if memory runs out or the total would not fit an array length. */
 static int
-load(npy_string_allocator *allocator, PyArrayObject *array, npy_intp index,
-     npy_static_string *out)
+reserve(byte_buffer *buffer, size_t more)
 {
-    const char *slot = PyArray_BYTES(array) + index * PyArray_STRIDES(array)[0];
-    int status = NpyString_load(allocator, (const npy_packed_static_string *)slot, out);
-    if (status != 0) {
-        set_load_error(status);
+    if (more <= buffer->capacity - buffer->used) {
+        return 0;
+    }
+    const size_t most = (size_t)PY_SSIZE_T_MAX;
+    if (more > most - buffer->used) {
         return -1;
     }
+    size_t needed = buffer->used + more;
+    size_t capacity = buffer->capacity > most / 2 ? most : buffer->capacity * 2;
+    if (capacity < needed) {
+        capacity = needed;
+    }
+    char *grown = PyMem_RawRealloc(buffer->bytes, capacity);
+    if (grown == NULL) {
+        return -1;
+    }
+    buffer->bytes = grown;
+    buffer->capacity = capacity;
     return 0;
+}
+
+/* The strings of `n` slots as Arrow offsets (n + 1 of them) and bytes; 0, or the status of
+ * the failed load, or LOAD_NO_MEMORY. Runs without the GIL. */
+static int
+gather_strings(PyArray_StringDTypeObject *descr, const char *slots, npy_intp stride, npy_intp n,
+               npy_int64 *offsets, byte_buffer *out)
+{
+    int status = 0;
+    npy_static_string text = {0, NULL};
+    npy_string_allocator *allocator = NpyString_acquire_allocator(descr);
+    offsets[0] = 0;
+    for (npy_intp i = 0; i < n; i++, slots += stride) {
+        status = NpyString_load(allocator, (const npy_packed_static_string *)slots, &text);
+        if (status != 0) {
+            break;
+        }
+        if (reserve(out, text.size) < 0) {
+            status = LOAD_NO_MEMORY;
+            break;
+        }
+        if (text.size) {
+            memcpy(out->bytes + out->used, text.buf, text.size);
+            out->used += text.size;
+        }
+        offsets[i + 1] = (npy_int64)out->used;
+    }
+    NpyString_release_allocator(allocator);
+    return status;
+}
+
+static void
+free_raw_bytes(PyObject *capsule)
+{
+    PyMem_RawFree(PyCapsule_GetPointer(capsule, NULL));
+}
+
+/* A uint8 array of the `size` bytes at `bytes` (from PyMem_RawMalloc), which frees them when
+ * it goes; NULL with an exception set, and the bytes freed, if it cannot be made. */
+static PyArrayObject *
+array_owning(char *bytes, npy_intp size)
+{
+    PyObject *owner = PyCapsule_New(bytes, NULL, free_raw_bytes);
+    if (owner == NULL) {
+        PyMem_RawFree(bytes);
+        return NULL;
+    }
+    PyArrayObject *array =
+        (PyArrayObject *)PyArray_SimpleNewFromData(1, &size, NPY_UINT8, bytes);
+    if (array == NULL) {
+        Py_DECREF(owner);
+        return NULL;
+    }
+    if (PyArray_SetBaseObject(array, owner) < 0) { /* takes `owner` even when it fails */
+        Py_DECREF(array);
+        return NULL;
+    }
+    return array;
 }
 
 PyDoc_STRVAR(arrow_buffers_doc,
 "arrow_buffers(column) -> (offsets, data)\n"
 "\n"
 "The strings of a 1-D StringDType array as an Arrow large_string array's buffers: int64\n"
-"offsets (one more than the strings) and the UTF-8 bytes, both numpy arrays.");
+"offsets (one more than the strings) and the UTF-8 bytes, both numpy arrays. For more\n"
+"than 500 strings the GIL is released meanwhile: the caller must not resize the column\n"
+"from another thread.");
 
 static PyObject *
 arrow_buffers(PyObject *Py_UNUSED(module), PyObject *arg)
@@ -302,41 +390,79 @@ arrow_buffers(PyObject *Py_UNUSED(module), PyObject *arg)
     if (offsets == NULL) {
         return NULL;
     }
-    npy_int64 *offset = (npy_int64 *)PyArray_DATA(offsets);
-    npy_string_allocator *allocator =
-        NpyString_acquire_allocator((PyArray_StringDTypeObject *)PyArray_DESCR(column));
-    npy_static_string text = {0, NULL};
-    offset[0] = 0;
-    for (npy_intp i = 0; i < n; i++) {
-        if (load(allocator, column, i, &text) < 0) {
-            NpyString_release_allocator(allocator);
-            Py_DECREF(offsets);
-            return NULL;
-        }
-        offset[i + 1] = offset[i] + (npy_int64)text.size;
+    /* Most columns are short cells (numbers, identifiers): one guess usually holds them. */
+    byte_buffer buffer = {NULL, 0, 0};
+    if (reserve(&buffer, n > 8 ? (size_t)n * 8 : 64) < 0) {
+        Py_DECREF(offsets);
+        return PyErr_NoMemory();
     }
-    npy_intp total = (npy_intp)offset[n];
-    PyArrayObject *data = (PyArrayObject *)PyArray_SimpleNew(1, &total, NPY_UINT8);
+    Py_INCREF(column); /* the column outlives the call whatever other threads do */
+    PyArray_StringDTypeObject *descr = (PyArray_StringDTypeObject *)PyArray_DESCR(column);
+    const char *slots = PyArray_BYTES(column);
+    npy_intp stride = PyArray_STRIDES(column)[0];
+    npy_int64 *offset = (npy_int64 *)PyArray_DATA(offsets);
+    NPY_BEGIN_THREADS_DEF
+    NPY_BEGIN_THREADS_THRESHOLDED(n) /* numpy's size below which releasing costs more */
+    int status = gather_strings(descr, slots, stride, n, offset, &buffer);
+    NPY_END_THREADS
+    Py_DECREF(column);
+    if (status != 0) {
+        PyMem_RawFree(buffer.bytes);
+        Py_DECREF(offsets);
+        if (status == LOAD_NO_MEMORY) {
+            return PyErr_NoMemory();
+        }
+        set_load_error(status);
+        return NULL;
+    }
+    if (buffer.used < buffer.capacity) { /* give back what the guess left over */
+        char *fitted = PyMem_RawRealloc(buffer.bytes, buffer.used ? buffer.used : 1);
+        if (fitted != NULL) {
+            buffer.bytes = fitted;
+        }
+    }
+    PyArrayObject *data = array_owning(buffer.bytes, (npy_intp)buffer.used);
     if (data == NULL) {
-        NpyString_release_allocator(allocator);
         Py_DECREF(offsets);
         return NULL;
     }
-    char *bytes = PyArray_BYTES(data);
-    for (npy_intp i = 0; i < n; i++) {
-        load(allocator, column, i, &text); /* read above: cannot fail */
-        if (text.size) {
-            memcpy(bytes + offset[i], text.buf, text.size);
+    return Py_BuildValue("NN", offsets, data);
+}
+
+/* Whether the `n` strings of two columns agree (*same); 0, or the status of the failed load.
+ * Runs without the GIL. */
+static int
+compare_strings(PyArray_Descr **descrs, const char *a, npy_intp a_stride, const char *b,
+                npy_intp b_stride, npy_intp n, int *same)
+{
+    int status = 0;
+    npy_static_string x = {0, NULL}, y = {0, NULL};
+    npy_string_allocator *allocators[2];
+    NpyString_acquire_allocators(2, descrs, allocators);
+    *same = 1;
+    for (npy_intp i = 0; i < n; i++, a += a_stride, b += b_stride) {
+        status = NpyString_load(allocators[0], (const npy_packed_static_string *)a, &x);
+        if (status == 0) {
+            status = NpyString_load(allocators[1], (const npy_packed_static_string *)b, &y);
+        }
+        if (status != 0) {
+            break;
+        }
+        if (x.size != y.size || (x.size != 0 && memcmp(x.buf, y.buf, x.size) != 0)) {
+            *same = 0;
+            break;
         }
     }
-    NpyString_release_allocator(allocator);
-    return Py_BuildValue("NN", offsets, data);
+    NpyString_release_allocators(2, allocators);
+    return status;
 }
 
 PyDoc_STRVAR(equal_doc,
 "equal(a, b) -> bool\n"
 "\n"
-"Whether two 1-D StringDType arrays have the same length and the same strings.");
+"Whether two 1-D StringDType arrays have the same length and the same strings. For more\n"
+"than 500 strings the GIL is released meanwhile: the caller must not resize the arrays\n"
+"from another thread.");
 
 static PyObject *
 equal(PyObject *Py_UNUSED(module), PyObject *args)
@@ -354,20 +480,20 @@ equal(PyObject *Py_UNUSED(module), PyObject *args)
     if (n != PyArray_DIMS(b)[0]) {
         Py_RETURN_FALSE;
     }
+    Py_INCREF(a); /* both outlive the call whatever other threads do */
+    Py_INCREF(b);
     PyArray_Descr *descrs[2] = {PyArray_DESCR(a), PyArray_DESCR(b)};
-    npy_string_allocator *allocators[2];
-    NpyString_acquire_allocators(2, descrs, allocators);
-    int same = 1;
-    npy_static_string x = {0, NULL}, y = {0, NULL};
-    for (npy_intp i = 0; i < n && same; i++) {
-        if (load(allocators[0], a, i, &x) < 0 || load(allocators[1], b, i, &y) < 0) {
-            same = -1;
-            break;
-        }
-        same = x.size == y.size && (x.size == 0 || memcmp(x.buf, y.buf, x.size) == 0);
-    }
-    NpyString_release_allocators(2, allocators);
-    if (same < 0) {
+    const char *a_slots = PyArray_BYTES(a), *b_slots = PyArray_BYTES(b);
+    npy_intp a_stride = PyArray_STRIDES(a)[0], b_stride = PyArray_STRIDES(b)[0];
+    int same;
+    NPY_BEGIN_THREADS_DEF
+    NPY_BEGIN_THREADS_THRESHOLDED(n)
+    int status = compare_strings(descrs, a_slots, a_stride, b_slots, b_stride, n, &same);
+    NPY_END_THREADS
+    Py_DECREF(a);
+    Py_DECREF(b);
+    if (status != 0) {
+        set_load_error(status);
         return NULL;
     }
     return PyBool_FromLong(same);
@@ -491,9 +617,9 @@ parse_floats(PyObject *Py_UNUSED(module), PyObject *arg)
     npy_intp stride = PyArray_STRIDES(column)[0];
     npy_intp n_rest = 0;
     int status = 0;
-    npy_string_allocator *allocator =
-        NpyString_acquire_allocator((PyArray_StringDTypeObject *)PyArray_DESCR(column));
+    PyArray_StringDTypeObject *descr = (PyArray_StringDTypeObject *)PyArray_DESCR(column);
     Py_BEGIN_ALLOW_THREADS
+    npy_string_allocator *allocator = NpyString_acquire_allocator(descr);
     npy_static_string text = {0, NULL};
     for (npy_intp i = 0; i < n; i++) {
         status = NpyString_load(allocator, (const npy_packed_static_string *)(slots + i * stride),
@@ -509,8 +635,8 @@ parse_floats(PyObject *Py_UNUSED(module), PyObject *arg)
             rest[n_rest++] = i;
         }
     }
-    Py_END_ALLOW_THREADS
     NpyString_release_allocator(allocator);
+    Py_END_ALLOW_THREADS
     if (status != 0) {
         Py_DECREF(values);
         PyMem_RawFree(rest);
