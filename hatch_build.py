@@ -20,11 +20,13 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-SOURCE = Path("src", "exprhub", "records", "_strings.c")
+SOURCES = [
+    Path("src", "exprhub", "records", name) for name in ("_strings.c", "_strings_columns.c")
+]
 
 
-def _compile_command(source: Path, target: Path) -> list[str]:
-    """The compiler call that builds ``source`` into the extension module ``target``."""
+def _compile_command(sources: list[Path], target: Path) -> list[str]:
+    """The compiler call that builds ``sources`` into the extension module ``target``."""
     import numpy
 
     compiler = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
@@ -32,7 +34,7 @@ def _compile_command(source: Path, target: Path) -> list[str]:
     if sys.platform == "darwin":
         flags += ["-undefined", "dynamic_lookup"]
     includes = [f"-I{sysconfig.get_paths()['include']}", f"-I{numpy.get_include()}"]
-    return [*compiler, *flags, *includes, str(source), "-o", str(target)]
+    return [*compiler, *flags, *includes, *map(str, sources), "-o", str(target)]
 
 
 class ExtensionBuildHook(BuildHookInterface):  # type: ignore[type-arg]
@@ -43,10 +45,10 @@ class ExtensionBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             return
         root = Path(self.root)
         suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
-        target = (root / SOURCE).with_name("_strings" + suffix)
+        target = (root / SOURCES[0]).with_name("_strings" + suffix)
         try:
             subprocess.run(
-                _compile_command(root / SOURCE, target),
+                _compile_command([root / source for source in SOURCES], target),
                 check=True,
                 capture_output=True,
                 text=True,
@@ -54,7 +56,7 @@ class ExtensionBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         except (OSError, ImportError, subprocess.CalledProcessError) as error:
             detail = getattr(error, "stderr", None) or str(error)
             message = (
-                f"exprhub: could not compile {SOURCE} ({detail.strip()}); "
+                f"exprhub: could not compile {SOURCES[0].parent} ({detail.strip()}); "
                 "tables will be parsed without it (slower)"
             )
             if os.environ.get("EXPRHUB_REQUIRE_EXTENSION"):
