@@ -20,9 +20,7 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-SOURCES = [
-    Path("src", "exprhub", "records", name) for name in ("_strings.c", "_strings_columns.c")
-]
+SOURCES = [Path("src", "exprhub", "records", name) for name in ("_strings.c", "_strings_columns.c")]
 
 
 def _compile_command(sources: list[Path], target: Path) -> list[str]:
