@@ -33,10 +33,13 @@ class HeldCompaction:
         self.threads: list[str] = []
         real = arrays.sync_filesystem
 
+        self.timed_out = False
+
         def held(path: Path) -> None:
             self.threads.append(threading.current_thread().name)
             self.started.set()
-            assert self.release.wait(60), "the test never released the compaction"
+            if not self.release.wait(30):  # the test never released it: a write waited
+                self.timed_out = True
             real(path)
 
         monkeypatch.setattr(arrays, "sync_filesystem", held)
@@ -48,13 +51,16 @@ def test_writes_go_on_while_a_stripe_is_compacted(make_hub, monkeypatch) -> None
     with hub.compacting_in_background():
         hub.put_records(samples(1, 9))  # a complete stripe of 8: its compaction starts
         assert held.started.wait(60)
-        # The compaction holds the lock; the next writes do not wait for it.
-        hub.put_records(samples(10, 8))
+        # The compaction holds the lock; the next write (within the capacity of 16 columns:
+        # growing it would take the lock) does not wait for it.
+        hub.put_records(samples(10, 5))
         _, row = hub.feature_values("GPL900", "p1")
-        np.testing.assert_array_equal(row, expected_row(1, 17))
-        assert hub.store.open(NAME).feature_columns(17) == 0  # the mark has not moved
+        np.testing.assert_array_equal(row, expected_row(1, 14))
+        assert hub.store.open(NAME).feature_columns(14) == 0  # the mark has not moved
         held.release.set()
-    # Leaving the block waited for it and compacted the second stripe, due meanwhile.
+        hub.put_records(samples(15, 3))  # 17 columns: the capacity grows, a stripe is due
+    assert not held.timed_out
+    # Leaving the block waited for the compactions and compacted what was still due.
     assert hub.store.open(NAME).feature_columns(17) == 16
     assert held.threads[0].startswith("exprhub-compaction")
     _, row = hub.feature_values("GPL900", "p1")
@@ -95,6 +101,7 @@ def test_a_failed_write_waits_for_the_compaction_and_is_undone(  # type: ignore[
         assert writer.is_alive()  # its undo waits for the matrix's lock
         held.release.set()
         writer.join(60)
+        assert not held.timed_out
         monkeypatch.setattr(Matrix, "append_columns", real_append)
     assert failed and not writer.is_alive()
     assert hub.store.open(NAME).feature_columns(9) == 8
