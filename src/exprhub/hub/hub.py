@@ -186,7 +186,7 @@ class Hub(MatrixQueries):
         if self._compactions is not None:  # nested: the outer block waits
             yield
             return
-        self._compactions = CompactionQueue(self._compact_committed)
+        self._compactions = CompactionQueue(self._compact_quietly)
         finished = False
         try:
             yield
@@ -196,7 +196,7 @@ class Hub(MatrixQueries):
             names = queue.wait()
             if finished:
                 for name in names:
-                    self._compact_committed(name)
+                    self._compact_quietly(name)
 
     def table_process_of_this_thread(self) -> TableProcess | None:
         """The table process a write on this thread uses (None: a table thread)."""
@@ -251,7 +251,7 @@ class Hub(MatrixQueries):
                 if self._compactions is not None:
                     self._compactions.submit(extent.name)
                 else:
-                    self._compact_quietly(extent.name, extent.n_rows, extent.n_columns)
+                    self._compact_quietly(extent.name, (extent.n_rows, extent.n_columns))
 
     def known_features(
         self, name: str, matrix_id: int, n_rows: int
@@ -264,32 +264,26 @@ class Hub(MatrixQueries):
             return None
         return dict(known.features), known.last_ids
 
-    def _compact_quietly(self, name: str, n_rows: int, n_columns: int) -> int:
-        """Compact the complete stripes of one matrix after a committed write; a failure is
-        logged, not raised (the write is committed, and reads are correct without compaction;
-        the next compaction resumes)."""
+    def _compact_quietly(self, name: str, extent: tuple[int, int] | None = None) -> int:
+        """Compact the complete stripes of one matrix after a committed write, up to
+        ``extent`` (rows, columns), or without it up to the extent committed now (read from
+        SQL); a failure is logged, not raised (the write is committed, and reads are correct
+        without compaction; the next compaction resumes)."""
         try:
-            return self.store.open(name).compact(n_rows, n_columns)
+            if extent is None:
+                with self.engine.connect() as connection:
+                    row = connection.execute(
+                        select(s.matrices.c.n_rows, s.matrices.c.n_columns).where(
+                            s.matrices.c.name == name
+                        )
+                    ).first()
+                if row is None or not self.store.compaction_due(name, row.n_columns):
+                    return 0
+                extent = (row.n_rows, row.n_columns)
+            return self.store.open(name).compact(*extent)
         except Exception as exc:  # reported, not raised: the committed write stands
             _log.warning("compaction of matrix %r failed (retried later): %s", name, exc)
             return 0
-
-    def _compact_committed(self, name: str) -> int:
-        """Compact the complete stripes of matrix ``name`` up to the extent committed now;
-        like :meth:`_compact_quietly`, a failure is logged, not raised."""
-        try:
-            with self.engine.connect() as connection:
-                extent = connection.execute(
-                    select(s.matrices.c.n_rows, s.matrices.c.n_columns).where(
-                        s.matrices.c.name == name
-                    )
-                ).first()
-        except Exception as exc:  # reported, not raised: see _compact_quietly
-            _log.warning("compaction of matrix %r failed (retried later): %s", name, exc)
-            return 0
-        if extent is None or not self.store.compaction_due(name, extent.n_columns):
-            return 0
-        return self._compact_quietly(name, extent.n_rows, extent.n_columns)
 
     def compact(self, names: Sequence[str] | None = None) -> dict[str, int]:
         """Copy every committed column of the named matrices (default: all) that is only in
