@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import typer
 
-from exprhub.api.tissue_models import json_rows
 from exprhub.cli.app import HomeOption, JsonOption, console, open_hub, print_json
 from exprhub.cli.labels import labels_app
 
@@ -171,6 +170,8 @@ def predict(
             frame = stored.frame()
         else:
             frame = hub.predict_tissue(accessions or (), version=model)
+    from exprhub.api.tissue_models import json_rows
+
     rows = json_rows(frame)
     if json:
         print_json({"predictions": rows, "stored": stored.as_dict() if stored else None})
@@ -202,6 +203,8 @@ def qc(
     """Samples whose labelled tissue disagrees with the tissue their expression shows."""
     with open_hub(home) as hub:
         frame = hub.tissue_qc(accessions or (), flagged_only=not all_samples)
+    from exprhub.api.tissue_models import json_rows
+
     rows = json_rows(frame)
     if json:
         print_json(rows)
