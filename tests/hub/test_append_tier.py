@@ -353,8 +353,8 @@ def test_writer_flush_is_idempotent(make_hub) -> None:  # type: ignore[no-untype
         writer.flush()
     with hub.engine.connect() as connection:
         columns = connection.execute(select(func.count()).select_from(s.matrix_columns)).scalar()
-        rows = connection.execute(select(func.count()).select_from(s.matrix_rows)).scalar()
-    assert (columns, rows) == (3, 3)
+        lists = connection.execute(select(s.feature_lists.c.n_features)).scalars().all()
+    assert (columns, lists) == (3, [3])  # the one list the matrix points to, of 3 features
     assert hub.matrix_samples("submitted/GPL900") == [("GSM1", 0), ("GSM2", 1), ("GSM3", 2)]
     _, row = hub.feature_values("GPL900", "p2")
     np.testing.assert_array_equal(row, expected_row(1, 3) + 0.5)
@@ -370,6 +370,14 @@ def test_feature_rows_are_reused_only_while_sql_agrees(make_hub) -> None:  # typ
         raise InjectedFailure("rolled back")
     hub.put_records([make_sample("GSM51", ["3", "4"], ["other-new", "p2"])])
     assert hub.matrix_features("submitted/GPL900") == ["p1", "p2", "p3", "other-new"]
+    # the longer list replaced the matrix's list, which no matrix points to any more
+    from sqlalchemy import select
+
+    from exprhub.hub import schema as s
+
+    with hub.engine.connect() as connection:
+        lists = connection.execute(select(s.feature_lists.c.n_features)).scalars().all()
+    assert lists == [4]
     _, values = hub.sample_values("GSM51")
     np.testing.assert_array_equal(values, [np.nan, 4, np.nan, 3])
 

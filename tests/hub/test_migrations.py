@@ -179,3 +179,80 @@ def test_refined_samples_keep_their_qn_target_after_upgrade(tmp_path, database_u
         "GSM2": (2, "b" * 64),
         "GSM3": (None, None),
     }
+
+
+def test_matrix_rows_become_feature_lists_stored_once(tmp_path, database_url):
+    """0014: each matrix's ``matrix_rows`` become its feature list, in row order, stored once
+    for matrices with equal lists; an empty matrix gets none; downgrading gives the rows
+    back."""
+    from alembic import command
+    from sqlalchemy import select
+
+    from exprhub.hub import schema as s
+    from exprhub.hub.migrate import alembic_config
+
+    home = tmp_path / "old"
+    home.mkdir()
+    (home / MARKER).write_text('{"format": 1}')
+    url = database_url or sqlite_url(home / SQLITE_NAME)
+    engine = connect(url)
+    migrate(engine, "0013")
+    shared = ["p1", "naïve p2", "p3"]
+    matrices = {
+        1: ("submitted/GPL1", shared),
+        2: ("counts/GSE1/counts/" + "a" * 64, shared),
+        3: ("submitted/GPL2", ["b", "a"]),
+        4: ("refined/9606/intensity", []),
+    }
+    with engine.begin() as connection:
+        for matrix_id, (name, features) in matrices.items():
+            connection.execute(
+                text(
+                    "INSERT INTO matrices (id, name, kind, dtype, n_rows, n_columns) "
+                    "VALUES (:i, :n, 'submitted', 'float32', :r, 0)"
+                ),
+                {"i": matrix_id, "n": name, "r": len(features)},
+            )
+            connection.execute(
+                text(
+                    'INSERT INTO matrix_columns (matrix_id, "column", sample_key, active) '
+                    "VALUES (:m, 0, 'GSM1', :a)"
+                ),
+                {"m": matrix_id, "a": True},
+            )
+            for row in reversed(range(len(features))):  # stored out of row order
+                connection.execute(
+                    text("INSERT INTO matrix_rows (matrix_id, row, feature) VALUES (:m, :r, :f)"),
+                    {"m": matrix_id, "r": row, "f": features[row]},
+                )
+    engine.dispose()
+
+    with Hub(home, database_url=database_url) as hub:
+        assert current_revision(hub.engine) == head_revision()
+        for name, features in matrices.values():
+            assert hub.matrix_features(name) == features
+        with hub.engine.connect() as connection:
+            lists = connection.execute(select(s.feature_lists.c.n_features)).scalars().all()
+            named = {
+                i: f
+                for i, f in connection.execute(select(s.matrices.c.id, s.matrices.c.feature_list))
+            }
+        assert hub.matrix_samples("submitted/GPL2") == [("GSM1", 0)]
+    assert sorted(lists) == [2, 3]
+    assert named[1] == named[2] != named[3] and named[4] is None
+
+    engine = connect(url)
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0013")
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT matrix_id, row, feature FROM matrix_rows ORDER BY matrix_id, row")
+        ).fetchall()
+        columns = connection.execute(text("SELECT count(*) FROM matrix_columns")).scalar()
+    engine.dispose()
+    assert columns == len(matrices)  # kept both ways
+    assert [tuple(r) for r in rows] == [
+        (i, r, f) for i, (_, features) in matrices.items() for r, f in enumerate(features)
+    ]

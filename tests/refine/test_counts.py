@@ -345,3 +345,35 @@ def test_log2_cpm_equals_r(tmp_path):
     parsed = read_counts_table(table)
     scaled, _ = counts_to_log2(parsed.values, parsed.quantity)
     np.testing.assert_allclose(np.log2(scaled + 1.0), from_r, rtol=1e-12, atol=1e-12)
+
+
+def test_counts_tables_on_one_annotation_share_one_feature_list(gse29006_hub, tmp_path):
+    """Each counts table is a matrix of its own, but tables listing the same genes store
+    their feature list once (feature_lists): a series adds its values, not its genes again."""
+    from sqlalchemy import select
+
+    from exprhub.hub import counts_matrix_name
+    from exprhub.hub import schema as s
+
+    genes = [str(g) for g in range(1, 2001)]
+    names = []
+    for seed in (1, 2):
+        table = tmp_path / f"GSE29006_raw_counts_GRCh38.p13_NCBI.{seed}.tsv.gz"
+        _write_ncbi(table, genes, GSE29006_SAMPLES[:4], _counts(len(genes), 4, seed=seed))
+        [result] = gse29006_hub.import_files(table, series="GSE29006")
+        names.append(counts_matrix_name("GSE29006", "counts", result.sha256))
+    assert names[0] != names[1]
+    for name in names:
+        assert gse29006_hub.matrix_features(name) == genes
+    with gse29006_hub.engine.connect() as connection:
+        lists = {
+            name: digest
+            for name, digest in connection.execute(
+                select(s.matrices.c.name, s.matrices.c.feature_list).where(
+                    s.matrices.c.kind == COUNTS_KIND
+                )
+            )
+        }
+        stored = connection.execute(select(s.feature_lists.c.n_features)).scalars().all()
+    assert lists[names[0]] == lists[names[1]] is not None
+    assert stored.count(len(genes)) == 1

@@ -13,6 +13,7 @@ import numpy as np
 from sqlalchemy import and_, func, or_, select
 
 from exprhub.hub import schema as s
+from exprhub.hub.feature_lists import matrix_row_of
 from exprhub.hub.refinery_tables import GeneRow
 
 if TYPE_CHECKING:
@@ -102,16 +103,10 @@ def matrix_feature_row(hub: Hub, name: str, feature: str) -> tuple[list[str], np
     """One feature's values across the current columns of a matrix: ``(sample keys,
     values)``; no samples when the matrix or the feature is not stored."""
     with hub.engine.connect() as connection:
-        matrix = connection.execute(
-            select(s.matrices.c.id, s.matrices.c.n_columns).where(s.matrices.c.name == name)
-        ).first()
-        if matrix is None:
-            return [], np.empty(0, dtype=np.float32)
-        row = connection.execute(
-            select(s.matrix_rows.c.row).where(
-                s.matrix_rows.c.matrix_id == matrix.id, s.matrix_rows.c.feature == feature
-            )
-        ).scalar_one_or_none()
+        found = matrix_row_of(connection, hub.feature_lists, name, feature)
+    if found is None:
+        return [], np.empty(0, dtype=np.float32)
+    matrix, row = found
     if row is None:
         return [], np.empty(0, dtype=np.float32)
     samples = hub.matrix_samples(name)

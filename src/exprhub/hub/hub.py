@@ -31,6 +31,7 @@ from exprhub import __version__
 from exprhub.hub import schema as s
 from exprhub.hub.background_compaction import CompactionQueue
 from exprhub.hub.errors import HubError, HubNotFound
+from exprhub.hub.feature_lists import FeatureListCache
 from exprhub.hub.matrix_queries import MatrixQueries
 from exprhub.hub.matrix_writes import MatrixExtent
 from exprhub.hub.migrate import current_revision, migrate
@@ -101,6 +102,8 @@ class Hub(MatrixQueries):
         except DatabaseError as exc:
             raise HubError(str(exc)) from None
         self.store = MatrixStore(self.home / "matrices")
+        #: The matrices' feature lists read lately, decoded (lists never change).
+        self.feature_lists = FeatureListCache()
         # The matrices written by this object's last transactions (feature rows, last ID
         # column mapped): saves reading 20,000+ feature rows from SQL and mapping the IDs
         # again for every file when many files of one platform are imported in a row.

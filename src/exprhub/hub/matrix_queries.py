@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from exprhub.hub import schema as s
 from exprhub.hub.errors import HubError, RecordNotFound
+from exprhub.hub.feature_lists import FeatureListCache, matrix_features, matrix_row_of
 from exprhub.hub.matrix_writes import dataset_matrix_name, submitted_matrix_name
 from exprhub.hub.queries import RecordQueries
 from exprhub.records import RecordType, normalize_accession
@@ -25,6 +26,7 @@ class MatrixQueries(RecordQueries):
     what :class:`~exprhub.hub.queries.RecordQueries` needs)."""
 
     store: MatrixStore
+    feature_lists: FeatureListCache
 
     def _matrix_row(self, name: str) -> Any:
         with self.engine.connect() as connection:
@@ -43,15 +45,11 @@ class MatrixQueries(RecordQueries):
 
     def matrix_features(self, name: str) -> list[str]:
         """Row labels (probe or gene IDs) of a matrix, in row order."""
-        row = self._matrix_row(name)
         with self.engine.connect() as connection:
-            return list(
-                connection.execute(
-                    select(s.matrix_rows.c.feature)
-                    .where(s.matrix_rows.c.matrix_id == row.id)
-                    .order_by(s.matrix_rows.c.row)
-                ).scalars()
-            )
+            found = matrix_features(connection, self.feature_lists, name)
+        if found is None:
+            raise HubError(f"no matrix {name!r} in the hub")
+        return list(found[1])
 
     def matrix_samples(self, name: str) -> list[tuple[str, int]]:
         """``(sample key, column)`` of the current columns of a matrix, in column order."""
@@ -152,13 +150,11 @@ class MatrixQueries(RecordQueries):
     def feature_values(self, platform: str, feature: str) -> tuple[list[str], np.ndarray]:
         """One probe across every sample of a platform: ``(sample keys, values)``."""
         name = submitted_matrix_name(normalize_accession(platform))
-        matrix = self._matrix_row(name)
         with self.engine.connect() as connection:
-            row = connection.execute(
-                select(s.matrix_rows.c.row).where(
-                    s.matrix_rows.c.matrix_id == matrix.id, s.matrix_rows.c.feature == feature
-                )
-            ).scalar_one_or_none()
+            found = matrix_row_of(connection, self.feature_lists, name, feature)
+        if found is None:
+            raise HubError(f"no matrix {name!r} in the hub")
+        matrix, row = found
         if row is None:
             raise HubError(f"{feature!r} is not a feature of {platform}")
         samples = self.matrix_samples(name)

@@ -1,7 +1,8 @@
 """Matrix columns written inside a hub transaction (the matrix side of :class:`HubWriter`).
 
-A matrix is a named 2-D float32 array in the array store (features x samples) plus SQL rows
-naming its features (``matrix_rows``) and its columns (``matrix_columns``, one current column
+A matrix is a named 2-D float32 array in the array store (features x samples) plus SQL: its
+features, a list stored once for every matrix with the same features
+(:mod:`exprhub.hub.feature_lists`), and its columns (``matrix_columns``, one current column
 per sample). Inside a transaction a matrix is a :class:`MatrixBuffer`: its committed extent
 plus the features and columns added since. Columns are appended beyond the committed extent,
 so undoing a failed write cuts the arrays back to it.
@@ -21,8 +22,8 @@ from sqlalchemy import Connection, CursorResult, insert, select, update
 
 from exprhub.hub import schema as s
 from exprhub.hub.background import background_thread
+from exprhub.hub.feature_lists import drop_if_unused, store_features
 from exprhub.records import strings_equal
-from exprhub.storage.bulk import RowBuffer
 from exprhub.storage.staging import Staging
 
 if TYPE_CHECKING:
@@ -117,6 +118,8 @@ class MatrixBuffer:
     new_columns: list[tuple[int, str]] = field(default_factory=list)
     # How many of new_features / new_columns have their SQL rows already (flush is repeatable).
     recorded_features: int = 0
+    #: The name of its stored feature list (feature_lists), as this write last stored it.
+    feature_list: str | None = None
     recorded_columns: int = 0
     #: The last features mapped to rows (as an array) and their rows.
     last_ids: tuple[np.ndarray, np.ndarray] | None = None
@@ -205,15 +208,12 @@ class MatrixWrites:
         The transaction's connection.
     staging
         The write's staging record (matrices touched, for crash recovery).
-    rows
-        The transaction's buffer of bulk-inserted rows.
     """
 
-    def __init__(self, hub: Hub, connection: Connection, staging: Staging, rows: RowBuffer) -> None:
+    def __init__(self, hub: Hub, connection: Connection, staging: Staging) -> None:
         self.hub = hub
         self.connection = connection
         self.staging = staging
-        self.rows = rows
         self.buffers: dict[str, MatrixBuffer] = {}
         # Committed matrices of each kind, read once per transaction (see deactivate_elsewhere).
         self._ids_of_kind: dict[str, list[int]] = {}
@@ -244,17 +244,12 @@ class MatrixWrites:
             committed = (0, 0)
         else:
             matrix_id = row.id
-            features = {
-                f: r
-                for f, r in self.connection.execute(
-                    select(s.matrix_rows.c.feature, s.matrix_rows.c.row).where(
-                        s.matrix_rows.c.matrix_id == matrix_id
-                    )
-                )
-            }
+            listed = self.hub.feature_lists.features(self.connection, row.feature_list)
+            features = {f: r for r, f in enumerate(listed)}
             committed = (row.n_rows, row.n_columns)
         state = MatrixBuffer(matrix_id, name, committed[0], committed[1], features)
         state.last_ids = last
+        state.feature_list = row.feature_list if row is not None else None
         self.buffers[name] = state
         return state
 
@@ -349,13 +344,16 @@ class MatrixWrites:
         a second call writes only what was added since)."""
         for state in self.buffers.values():
             self._write_pending(state)
-            first = state.recorded_features
-            base = state.committed_rows
-            features = state.new_features[first:]
-            rows = range(base + first, base + first + len(features))
-            self.rows.add_many(s.matrix_rows, list(zip(repeat(state.id), rows, features)))
-            state.recorded_features = len(state.new_features)
-            self.rows.flush()
+            replaced = None
+            if state.recorded_features < len(state.new_features):
+                ordered = [""] * len(state.features)
+                for feature, row in state.features.items():
+                    ordered[row] = feature
+                replaced, state.feature_list = (
+                    state.feature_list,
+                    store_features(self.connection, ordered),
+                )
+                state.recorded_features = len(state.new_features)
             new_columns = state.new_columns[state.recorded_columns :]
             state.recorded_columns = len(state.new_columns)
             if new_columns:
@@ -387,8 +385,11 @@ class MatrixWrites:
                 .values(
                     n_rows=state.n_rows,
                     n_columns=state.committed_columns + state.written_columns,
+                    feature_list=state.feature_list,
                 )
             )
+            if replaced != state.feature_list:
+                drop_if_unused(self.connection, replaced)
 
     def extents(self) -> list[MatrixExtent]:
         """Every matrix written to, as of the last flush."""

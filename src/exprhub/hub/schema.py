@@ -259,15 +259,18 @@ matrices = Table(
     Column("dtype", String(16), nullable=False),
     Column("n_rows", Integer, nullable=False, default=0),
     Column("n_columns", Integer, nullable=False, default=0),
+    # the SHA-256 of its row labels in feature_lists (none while it has no rows; 0014)
+    Column("feature_list", String(64), nullable=True),
 )
 
-matrix_rows = Table(
-    "matrix_rows",
+# Row labels of matrices, each distinct list once (exprhub.hub.feature_lists; 0014 replaced
+# matrix_rows, one row per feature of each matrix).
+feature_lists = Table(
+    "feature_lists",
     metadata,
-    Column("matrix_id", Integer, ForeignKey("matrices.id", ondelete="CASCADE"), primary_key=True),
-    Column("row", Integer, primary_key=True),
-    Column("feature", String(255), nullable=False),
-    UniqueConstraint("matrix_id", "feature"),
+    Column("sha256", String(64), primary_key=True),
+    Column("n_features", Integer, nullable=False),
+    Column("features", LargeBinary, nullable=False),
 )
 
 matrix_columns = Table(

@@ -128,7 +128,7 @@ class HubWriter:
         )
         self._ids = hub.tables.column_blobs
         self._rows = RowBuffer(connection)
-        self._matrices = MatrixWrites(hub, connection, self.staging, self._rows)
+        self._matrices = MatrixWrites(hub, connection, self.staging)
         self._kept: list[KeptFile] = []
         self.outcomes: list[tuple[str, str, PutOutcome]] = []
         #: ``(record key, column, tally)`` of value columns holding cells that are neither
