@@ -14,7 +14,7 @@ Rules:
   zlib-compressed (level 1), with its length.
 - A matrix's rows only grow: a write that adds features stores the longer list and points the
   matrix at it; a list no matrix points to any more is deleted in the same transaction.
-- Lists are immutable, so readers cache them by name, decoded (:class:`FeatureListCache`).
+- Lists are immutable, so readers cache them by name (:class:`FeatureListCache`).
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ T = TypeVar("T")
 
 #: Decoded lists a hub keeps (the platforms and annotations in use lately).
 CACHED_LISTS = 16
+#: Bytes of lists a hub keeps as text, for the row of one feature (GPL570's 54,675 probes:
+#: 0.6 MB).
+CACHED_TEXT_BYTES = 64 << 20
 
 
 def encode_features(features: Sequence[str]) -> tuple[str, bytes]:
@@ -53,18 +56,11 @@ def encode_features(features: Sequence[str]) -> tuple[str, bytes]:
     return hashlib.sha256(raw).hexdigest(), zlib.compress(raw, 1)
 
 
-def decode_features(data: bytes, n_features: int) -> list[str]:
-    """The features of a list stored as ``data`` holding ``n_features``."""
-    if n_features == 0:
-        return []
-    features = zlib.decompress(data).decode("utf-8").split("\n")
-    if len(features) != n_features:
-        raise HubError(f"a feature list holds {len(features)} features, not {n_features}")
-    return features
-
-
 def store_features(connection: Connection, features: Sequence[str]) -> str:
-    """Store a list unless an equal one is stored; its name (SHA-256)."""
+    """Store a list unless an equal one is stored; its name (SHA-256). A matrix without rows
+    has no list (the texts of no features and of one empty feature are the same)."""
+    if not features:
+        raise ValueError("an empty feature list is not stored")
     digest, data = encode_features(features)
     known = connection.execute(
         select(s.feature_lists.c.sha256).where(s.feature_lists.c.sha256 == digest)
@@ -85,22 +81,23 @@ def drop_if_unused(connection: Connection, digest: str | None) -> None:
 
 
 class FeatureListCache:
-    """Decoded feature lists by name, the last :data:`CACHED_LISTS` used, with the row of
-    each feature built on first look-up. Thread-safe; the lists are shared: do not modify."""
+    """Feature lists by name, read from SQL once: the text of those used lately, up to
+    :data:`CACHED_TEXT_BYTES` (for the row of one feature: a substring search, no list
+    built), and the decoded lists of the last :data:`CACHED_LISTS`. Thread-safe; the lists
+    are shared: do not modify them."""
 
     def __init__(self) -> None:
+        # "\n" + the features joined by "\n" + "\n", UTF-8, with the number of features
+        self._texts: OrderedDict[str, tuple[bytes, int]] = OrderedDict()
+        self._text_bytes = 0
         self._lists: OrderedDict[str, list[str]] = OrderedDict()
-        self._rows: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
 
-    def features(self, connection: Connection, digest: str | None) -> list[str]:
-        """The list called ``digest`` (none: an empty matrix), read with ``connection``."""
-        if digest is None:
-            return []
+    def _text(self, connection: Connection, digest: str) -> tuple[bytes, int]:
         with self._lock:
-            cached = self._lists.get(digest)
+            cached = self._texts.get(digest)
             if cached is not None:
-                self._lists.move_to_end(digest)
+                self._texts.move_to_end(digest)
                 return cached
         row = connection.execute(
             select(s.feature_lists.c.n_features, s.feature_lists.c.features).where(
@@ -109,27 +106,51 @@ class FeatureListCache:
         ).first()
         if row is None:
             raise KeyError(digest)
-        features = decode_features(row.features, row.n_features)
+        text = (b"\n" + zlib.decompress(row.features) + b"\n", row.n_features)
+        with self._lock:
+            if digest not in self._texts:
+                self._texts[digest] = text
+                self._text_bytes += len(text[0])
+            while self._text_bytes > CACHED_TEXT_BYTES and len(self._texts) > 1:
+                _, (gone, _) = self._texts.popitem(last=False)
+                self._text_bytes -= len(gone)
+        return text
+
+    def features(self, connection: Connection, digest: str | None) -> list[str]:
+        """The list called ``digest`` (none: an empty matrix), read with ``connection``.
+
+        Raises
+        ------
+        KeyError
+            If no list has that name (a write replaced it since the caller read the name).
+        """
+        if digest is None:
+            return []
+        with self._lock:
+            cached = self._lists.get(digest)
+            if cached is not None:
+                self._lists.move_to_end(digest)
+                return cached
+        text, n_features = self._text(connection, digest)
+        features = text[1:-1].decode("utf-8").split("\n") if n_features else []
+        if len(features) != n_features:
+            raise HubError(f"a feature list holds {len(features)} features, not {n_features}")
         with self._lock:
             self._lists[digest] = features
             while len(self._lists) > CACHED_LISTS:
-                gone, _ = self._lists.popitem(last=False)
-                self._rows.pop(gone, None)
+                self._lists.popitem(last=False)
         return features
 
     def row_of(self, connection: Connection, digest: str | None, feature: str) -> int | None:
-        """The row of ``feature`` in the list called ``digest``, None if it is not there."""
-        if digest is None:
+        """The row of ``feature`` in the list called ``digest``, None if it is not there
+        (KeyError as :meth:`features`)."""
+        if digest is None or "\n" in feature:
             return None
-        with self._lock:
-            rows = self._rows.get(digest)
-        if rows is None:
-            features = self.features(connection, digest)
-            rows = {f: i for i, f in enumerate(features)}
-            with self._lock:
-                if digest in self._lists:
-                    self._rows[digest] = rows
-        return rows.get(feature)
+        text, n_features = self._text(connection, digest)
+        if not n_features:
+            return None
+        at = text.find(b"\n" + feature.encode("utf-8") + b"\n")
+        return None if at < 0 else text.count(b"\n", 0, at)
 
 
 def _committed(
