@@ -102,10 +102,10 @@ class Hub(MatrixQueries):
         except DatabaseError as exc:
             raise HubError(str(exc)) from None
         self.store = MatrixStore(self.home / "matrices")
-        #: The matrices' feature lists read lately, decoded (lists never change).
+        #: The matrices' feature lists read lately (lists never change).
         self.feature_lists = FeatureListCache()
-        # The matrices written by this object's last transactions (feature rows, last ID
-        # column mapped): saves reading 20,000+ feature rows from SQL and mapping the IDs
+        # The matrices written by this object's last transactions (the row of each feature,
+        # last ID column mapped): saves reading 20,000+ features from SQL and mapping the IDs
         # again for every file when many files of one platform are imported in a row.
         self._written: dict[str, MatrixExtent] = {}
         self.tables = BlobDirectory(self.home / "tables", ".parquet")
