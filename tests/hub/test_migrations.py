@@ -30,6 +30,18 @@ def _schema_differences(engine):
         return compare_metadata(context, metadata)
 
 
+def _old_hub(tmp_path, database_url, revision):
+    """A hub directory whose database stands at ``revision``: ``(home, url, engine)``."""
+    home = tmp_path / "old"
+    home.mkdir()
+    (home / MARKER).write_text('{"format": 1}')
+    url = database_url or sqlite_url(home / SQLITE_NAME)
+    engine = connect(url)
+    migrate(engine, revision)
+    assert current_revision(engine) == revision
+    return home, url, engine
+
+
 def test_migrations_match_declared_schema(tmp_path, database_url):
     engine = connect(database_url or sqlite_url(tmp_path / "db.sqlite"))
     upgrade_with_alembic(engine)
@@ -74,13 +86,7 @@ def test_opening_hubs_does_not_load_alembic(tmp_path):
 
 
 def test_old_hub_is_migrated_with_its_data(tmp_path, database_url):
-    home = tmp_path / "old"
-    home.mkdir()
-    (home / MARKER).write_text('{"format": 1}')
-    url = database_url or sqlite_url(home / SQLITE_NAME)
-    engine = connect(url)
-    migrate(engine, "0001")
-    assert current_revision(engine) == "0001"
+    home, _, engine = _old_hub(tmp_path, database_url, "0001")
     now = datetime.now(UTC)
     with engine.begin() as connection:
         connection.execute(
@@ -138,11 +144,7 @@ def test_refined_samples_keep_their_qn_target_after_upgrade(tmp_path, database_u
     normalized to (by digest), a sample delivered without QN none, log ratios nothing."""
     from exprhub.hub.qn_history import qn_assignments
 
-    home = tmp_path / "old"
-    home.mkdir()
-    (home / MARKER).write_text('{"format": 1}')
-    engine = connect(database_url or sqlite_url(home / SQLITE_NAME))
-    migrate(engine, "0007")
+    home, _, engine = _old_hub(tmp_path, database_url, "0007")
     now = datetime.now(UTC)
     with engine.begin() as connection:
         for version, digest, current in ((1, "a" * 64, False), (2, "b" * 64, True)):
@@ -191,12 +193,7 @@ def test_matrix_rows_become_feature_lists_stored_once(tmp_path, database_url):
     from exprhub.hub import schema as s
     from exprhub.hub.migrate import alembic_config
 
-    home = tmp_path / "old"
-    home.mkdir()
-    (home / MARKER).write_text('{"format": 1}')
-    url = database_url or sqlite_url(home / SQLITE_NAME)
-    engine = connect(url)
-    migrate(engine, "0013")
+    home, url, engine = _old_hub(tmp_path, database_url, "0013")
     shared = ["p1", "naïve p2", "p3"]
     matrices = {
         1: ("submitted/GPL1", shared),
